@@ -1,0 +1,65 @@
+/* Library-internal helpers: checked sizes, aligned memory, atomic file output, paths, hashing,
+ * CSV/JSON escaping. Not part of the public API (sd__ would be the strict prefix; these keep sd_
+ * because tests and the CLI use them too). */
+#ifndef SRC_UTIL_H
+#define SRC_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+static inline int sd_mul_overflow(size_t a, size_t b, size_t *out)
+{
+    return __builtin_mul_overflow(a, b, out);
+}
+static inline int sd_add_overflow(size_t a, size_t b, size_t *out)
+{
+    return __builtin_add_overflow(a, b, out);
+}
+
+void *sd_aligned_alloc(size_t bytes);   /* 64-byte aligned; NULL on failure */
+void  sd_aligned_free(void *p);
+/* malloc of n*size with overflow check; NULL on overflow or failure. */
+void *sd_calloc_checked(size_t n, size_t size);
+
+/* Atomic output: write to "<path>.tmp.<pid>.<n>", then fsync+rename onto path. */
+typedef struct SdAtomicFile {
+    FILE *f;
+    char *path, *tmp;
+} SdAtomicFile;
+int  sd_atomic_open(SdAtomicFile *af, const char *path);   /* 0 or SD_EIO (errno kept) */
+int  sd_atomic_commit(SdAtomicFile *af);                   /* closes + renames; 0 or SD_EIO */
+void sd_atomic_abort(SdAtomicFile *af);                    /* closes + unlinks the temp */
+/* Whole-buffer helper. */
+int  sd_write_file_atomic(const char *path, const void *data, size_t n);
+
+int  sd_mkdir_p(const char *path);                 /* 0 or SD_EIO */
+/* Join a and b with '/' into a malloc'ed string. */
+char *sd_path_join(const char *a, const char *b);
+int  sd_file_exists(const char *path);
+int  sd_is_dir(const char *path);
+/* Read a whole file (at most max bytes; SD_ELIMIT beyond). Adds a NUL after the data. */
+int  sd_read_file(const char *path, size_t max, char **data, size_t *n);
+
+/* Natural order ("s2" < "s10"), case-insensitive for letters. */
+int  sd_natcmp(const char *a, const char *b);
+int  sd_strcasesuffix(const char *s, const char *suffix);
+char *sd_strdup(const char *s);
+
+/* SHA-256 of a buffer or file, as 64 lowercase hex chars + NUL. */
+void sd_sha256(const void *data, size_t n, char hex[65]);
+int  sd_sha256_file(const char *path, char hex[65]);
+
+/* Write s as a CSV field (quoted when it holds , " or newline). */
+void sd_csv_field(FILE *f, const char *s);
+/* Write s as a JSON string literal, quotes included. */
+void sd_json_string(FILE *f, const char *s);
+/* Print a double for CSV/JSON: shortest round-trip-ish %.9g; NaN/inf print as empty (CSV) or
+ * null (JSON). */
+void sd_csv_num(FILE *f, double v);
+void sd_json_num(FILE *f, double v);
+
+/* Monotonic seconds. */
+double sd_now(void);
+
+#endif

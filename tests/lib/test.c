@@ -1,0 +1,74 @@
+/* The harness behind tests/lib/test.h. Usage of a test binary: `test_x [case-substring]`. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/lib/test.h"
+
+int sd_test_failed_checks;
+static const char *cur_case;
+
+void sd_test_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stdout, "  FAIL %s: %s:%d: ", cur_case ? cur_case : "?", file, line);
+    va_start(ap, fmt);
+    vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    fputc('\n', stdout);
+    fflush(stdout);
+    sd_test_failed_checks++;
+}
+
+const char *sd_test_data_dir(void)
+{
+    const char *d = getenv("SD_TEST_DATA");
+    return d && *d ? d : "tests/data";
+}
+
+const char *sd_test_tmp_dir(void)
+{
+    static char buf[512];
+    if (!buf[0]) {
+        const char *b = getenv("SD_TEST_TMP");
+        snprintf(buf, sizeof(buf), "%s/%ld", b && *b ? b : "build/tests/tmp", (long)getpid());
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", buf);
+        if (system(cmd) != 0) fprintf(stderr, "cannot create %s\n", buf);
+    }
+    return buf;
+}
+
+const char *sd_test_path(const char *dir, const char *name)
+{
+    static char bufs[8][1024];
+    static int k;
+    char *b = bufs[k++ & 7];
+    snprintf(b, 1024, "%s/%s", dir, name);
+    return b;
+}
+
+int sd_test_main(int argc, char **argv, const SdTestCase *cases, int n)
+{
+    const char *filter = argc > 1 ? argv[1] : NULL;
+    int passed = 0, failed = 0;
+    for (int i = 0; i < n; i++) {
+        if (filter && !strstr(cases[i].name, filter))
+            continue;
+        cur_case = cases[i].name;
+        sd_test_failed_checks = 0;
+        cases[i].fn();
+        if (sd_test_failed_checks) {
+            failed++;
+            printf("not ok %s\n", cases[i].name);
+        } else {
+            passed++;
+            printf("ok %s\n", cases[i].name);
+        }
+        fflush(stdout);
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
