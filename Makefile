@@ -47,7 +47,7 @@ TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 CHECKASM_SRC := $(wildcard tests/checkasm/*.c)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
-BENCH_SRC := $(wildcard bench/*.c)
+BENCH_SRC := $(wildcard bench/bench_*.c)
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -55,7 +55,7 @@ TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CHECKASM_BIN := $(if $(CHECKASM_SRC),$(BUILD)/tests/checkasm)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
-BENCH_BIN := $(if $(BENCH_SRC),$(BUILD)/skindelta-bench)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 STATIC_LIB := $(BUILD)/libskindelta.a
 SHARED_LIB := $(BUILD)/libskindelta.so.$(VERSION)
@@ -104,9 +104,10 @@ $(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(ST
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/tests/fuzz/replay.o $(STATIC_LIB) $(ALL_LDFLAGS) $(DEP_LIBS)
 
-$(BENCH_BIN): $(BENCH_SRC:%.c=$(BUILD)/%.o) $(STATIC_LIB)
+# Each bench/bench_<name>.c is one program, build/bench/bench_<name>.
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_SRC:%.c=$(BUILD)/%.o) $(STATIC_LIB) $(ALL_LDFLAGS) $(DEP_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC_LIB) $(ALL_LDFLAGS) $(DEP_LIBS)
 
 $(PCFILE): Makefile
 	@mkdir -p $(@D)
@@ -127,7 +128,7 @@ asan:
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" SD_ASAN=1 test
 
 bench: all $(BENCH_BIN)
-	$(Q)./$(BENCH_BIN) --kernels
+	$(Q)BUILD=$(BUILD) ./bench/run.sh
 
 fuzz:
 	$(Q)./tests/fuzz/build-libfuzzer.sh $(BUILD)
