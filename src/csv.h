@@ -1,0 +1,34 @@
+/* A small RFC 4180 CSV reader into an in-memory table of strings (header + rows), with line
+ * numbers for diagnostics. Used by the manifest parser, merge and the report. */
+#ifndef SRC_CSV_H
+#define SRC_CSV_H
+
+#include <stddef.h>
+#include "src/skindelta.h"
+
+typedef struct SdCsvRow {
+    char **f;        /* fields (NUL-terminated, owned by the table) */
+    int n;           /* number of fields */
+    int line;        /* 1-based line where the record starts */
+} SdCsvRow;
+
+typedef struct SdCsv {
+    char **header;   /* first record */
+    int ncols;
+    SdCsvRow *rows;  /* data records (header excluded); blank lines skipped */
+    int nrows;
+} SdCsv;
+
+/* Parse text (NUL not required; n bytes). A UTF-8 BOM is skipped. Errors: SD_EFORMAT with the
+ * line number in ctx (unterminated quote, garbage after a closing quote), SD_ELIMIT past
+ * max_fields per row or max_rows. `name` is used in messages. */
+int  sd_csv_parse(SdCtx *ctx, const char *name, const char *text, size_t n, SdCsv *csv);
+/* Read a file (max 256 MiB) and parse it. */
+int  sd_csv_load(SdCtx *ctx, const char *path, SdCsv *csv);
+void sd_csv_free(SdCsv *csv);
+/* Column index by header name, -1 when absent. */
+int  sd_csv_col(const SdCsv *csv, const char *name);
+/* Field of row r in column c, "" when the row is short or c < 0. */
+const char *sd_csv_get(const SdCsv *csv, int r, int c);
+
+#endif
