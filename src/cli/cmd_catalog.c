@@ -1,0 +1,92 @@
+/* `skindelta catalog ROOT | --manifest FILE`: what a batch would see, as a table, plus every
+ * problem found on the way (one line each, naming the file). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "src/cli/cli.h"
+#include "src/catalog.h"
+#include "src/util.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+        "usage: skindelta catalog ROOT [options]\n"
+        "       skindelta catalog --manifest FILE.csv [options]\n\n"
+        "Lists the patients, views and sessions a batch would score. Layout:\n"
+        "  ROOT/<patient>/<session>/<view>.{jpg,jpeg,png,tif,tiff}   sessions in natural order,\n"
+        "  the first is the baseline; or a manifest CSV with header patient,session,date,view,path\n"
+        "  (date ISO 8601, optional; path relative to the manifest's folder).\n"
+        "Days since baseline come from the manifest date, else EXIF DateTimeOriginal.\n\n"
+        "options:\n"
+        "  --manifest FILE   read the manifest instead of walking a folder\n"
+        "  --csv             machine-readable CSV on stdout (problems still on stderr)\n"
+        "  --no-exif         do not open images to read EXIF dates (faster)\n"
+        "  -h, --help        this text\n"
+        "exit: 0 listed (warnings allowed), 1 some entries had errors, 2 usage or unreadable root\n");
+}
+
+int sd_cmd_catalog(int argc, char **argv)
+{
+    const char *root = NULL, *manifest = NULL;
+    int csv = 0;
+    SdCatalogOpts opts = {1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (sd_cli_is_help(a)) { help(stdout); return SD_EXIT_OK; }
+        else if (!strcmp(a, "--manifest")) {
+            if (++i >= argc) return sd_cli_usage_error("catalog", "--manifest needs a file");
+            manifest = argv[i];
+        } else if (!strcmp(a, "--csv")) csv = 1;
+        else if (!strcmp(a, "--no-exif")) opts.read_exif_dates = 0;
+        else if (a[0] == '-' && a[1]) return sd_cli_usage_error("catalog", "unknown option '%s'", a);
+        else if (!root) root = a;
+        else return sd_cli_usage_error("catalog", "more than one ROOT given ('%s')", a);
+    }
+    if (!root == !manifest)
+        return sd_cli_usage_error("catalog", "give exactly one of ROOT or --manifest FILE");
+    SdCtx ctx;
+    if (sd_cli_setup(&ctx, NULL)) return SD_EXIT_USAGE;
+    SdCatalog cat;
+    int err = manifest ? sd_catalog_manifest(&ctx, manifest, &opts, &cat)
+                       : sd_catalog_scan(&ctx, root, &opts, &cat);
+    if (err) {
+        fprintf(stderr, "skindelta catalog: %s\n", ctx.errmsg);
+        return SD_EXIT_USAGE;
+    }
+    int nerr = 0;
+    for (int i = 0; i < cat.nissues; i++) {
+        const SdCatIssue *is = &cat.issues[i];
+        fprintf(stderr, "%s: %s: %s\n", is->level == SD_CAT_ERROR ? "error" : "warning", is->path, is->message);
+        nerr += is->level == SD_CAT_ERROR;
+    }
+    if (csv) {
+        printf("patient,view,session,session_index,date,days,date_source,path\n");
+        for (int i = 0; i < cat.nentries; i++) {
+            const SdCatEntry *e = &cat.entries[i];
+            sd_csv_field(stdout, e->patient); putchar(',');
+            sd_csv_field(stdout, e->view); putchar(',');
+            sd_csv_field(stdout, e->session); printf(",%d,%s,", e->session_index, e->date);
+            if (!isnan(e->days)) printf("%g", e->days);
+            printf(",%s,", e->date_source);
+            sd_csv_field(stdout, e->path); putchar('\n');
+        }
+    } else {
+        printf("%-16s %-8s %-12s %5s %-10s %6s  %s\n", "patient", "view", "session", "index", "date", "days", "path");
+        for (int i = 0; i < cat.nentries; i++) {
+            const SdCatEntry *e = &cat.entries[i];
+            char days[32] = "-";
+            if (!isnan(e->days)) snprintf(days, sizeof(days), "%g", e->days);
+            printf("%-16s %-8s %-12s %5d %-10s %6s  %s%s\n", e->patient, e->view, e->session,
+                   e->session_index, e->date[0] ? e->date : "-", days, e->path,
+                   e->session_index == 0 ? "  (baseline)" : "");
+        }
+        int followups = 0;
+        for (int i = 0; i < cat.nentries; i++)
+            followups += cat.entries[i].session_index > 0 && sd_catalog_baseline_of(&cat, i) >= 0;
+        printf("\n%d patients, %d images, %d follow-up images with a baseline to compare; %d problems\n",
+               cat.npatients, cat.nentries, followups, cat.nissues);
+    }
+    sd_catalog_free(&cat);
+    return nerr ? SD_EXIT_PARTIAL : SD_EXIT_OK;
+}
