@@ -19,9 +19,18 @@
 static pthread_once_t vips_once = PTHREAD_ONCE_INIT;
 static int vips_ok;
 
+static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer user)
+{
+    (void)domain; (void)level; (void)msg; (void)user;
+}
+
 static void vips_start(void)
 {
     vips_ok = VIPS_INIT("skindelta") == 0;
+    /* libvips' own warnings ("error in tile ...") repeat what our error values already say, with
+     * no file name; keep stderr to our one-line messages. SKINDELTA_VIPS_WARNINGS=1 shows them. */
+    if (!getenv("SKINDELTA_VIPS_WARNINGS"))
+        g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, drop_log, NULL);
     if (vips_ok) {
         /* We parallelise across images; keep libvips from spawning a pool per image, and keep its
          * operation cache from holding decoded photos. */
@@ -275,14 +284,18 @@ int sd_image_load(SdCtx *ctx, const char *path, const SdLoadOpts *opts, SdImage 
     const int shrink = pick_shrink(&o, w0, h0, info.format);
     g_object_unref(head);
 
-    /* fail=TRUE turns libjpeg/libpng warnings on truncated or corrupt data into errors. */
+    /* Corrupt pixel data must fail, not be measured: libjpeg reports damaged entropy-coded data
+     * only as warnings, so JPEGs fail on warnings; other formats (where benign warnings such as
+     * libpng's iCCP notes are common) fail on truncation. */
+    const VipsFailOn fail_on = !strcmp(info.format, "jpeg") ? VIPS_FAIL_ON_WARNING
+                                                             : VIPS_FAIL_ON_TRUNCATED;
     VipsImage *im;
     if (shrink > 1)
         im = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, "shrink", shrink,
-                                      "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
+                                      "fail_on", fail_on, NULL);
     else
         im = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL,
-                                      "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
+                                      "fail_on", fail_on, NULL);
     if (!im)
         return vips_fail(ctx, SD_EFORMAT, path, "not a readable image");
 
@@ -355,16 +368,16 @@ int sd_image_save(SdCtx *ctx, const SdImage *img, const char *path, int quality)
         sd_image_free(&u8);
         return sd_fail(ctx, SD_ENOMEM, "%s: out of memory", path);
     }
-    for (int y = 0; y < src->h; y++)
+    const int W = src->w, H = src->h, C = src->c;
+    for (int y = 0; y < H; y++)
         memcpy(packed + row * y, sd_image_row8(src, y), row);
     sd_image_free(&u8);
-    VipsImage *im = vips_image_new_from_memory(packed, row * src->h, src->w, src->h, src->c,
-                                               VIPS_FORMAT_UCHAR);
+    VipsImage *im = vips_image_new_from_memory(packed, row * H, W, H, C, VIPS_FORMAT_UCHAR);
     if (!im) {
         free(packed);
         return vips_fail(ctx, SD_EDEP, path, "cannot wrap image");
     }
-    im->Type = src->c == 1 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB;
+    im->Type = C == 1 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB;
 
     size_t n = 0;
     void *out = NULL;

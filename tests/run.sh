@@ -41,6 +41,11 @@ for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
     run_one "$(basename "$t")" "$t"
 done
+for t in "$BUILD"/tests/fuzz/fuzz_*; do          # replay of fuzz corpora and kept crashers
+    [ -x "$t" ] || continue
+    case "$t" in *.d|*.o) continue;; esac
+    run_one "$(basename "$t") replay" "$t"
+done
 for s in tests/integration/*.sh; do
     [ -f "$s" ] || continue
     run_one "$(basename "$s")" bash "$s"
