@@ -133,6 +133,10 @@ bench: all $(BENCH_BIN)
 fuzz:
 	$(Q)./tests/fuzz/build-libfuzzer.sh $(BUILD)
 
+# Face weights: npm pack of the pinned package, sha256-checked, converted byte-identically.
+models:
+	$(Q)python3 tools/convert_faceapi.py models
+
 demo: all
 	$(Q)BUILD=$(BUILD) ./tools/demo.sh
 

@@ -1,0 +1,72 @@
+/* Face detection (TinyFaceDetector) and 68 landmarks (FaceLandmark68Net): our C inference of the
+ * MIT-licensed face-api models (weights in models/, see models/README.md). */
+#ifndef SRC_FACE_H
+#define SRC_FACE_H
+
+#include "src/skindelta.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SD_FACE_MAX_SIZES 4
+#define SD_FACES_MAX 32
+
+typedef struct SdFaceOpts {
+    /* Detector input sizes to try (multiples of 32, 64..1024); the list ends at the first 0.
+     * All zero: {320, 416, 608}. Each size runs the detector; the size whose best face scores
+     * highest wins (a face filling much of the frame can be missed at one size). */
+    int   input_sizes[SD_FACE_MAX_SIZES];
+    float score_threshold;   /* keep boxes scoring above this; 0 = 0.5 */
+    /* 1 = the package's exact behaviour, for conformance tests: integer clipped crop, tf bilinear
+     * without antialiasing, landmarks shifted by the unclipped box, no re-crop. */
+    int   compat;
+    /* Landmark re-crop passes around the previous landmarks' extent (stability); -1 = none,
+     * 0 = default (2). Ignored in compat mode. */
+    int   refine;
+    int   tiny_landmarks;    /* 1 = the tiny landmark net (faster, less precise) */
+} SdFaceOpts;
+
+typedef struct SdFaces {
+    int n;                   /* faces stored in face[], best first */
+    int n_found;             /* faces found after NMS (can exceed SD_FACES_MAX) */
+    int input_size;          /* detector input size that produced them */
+    SdFace face[SD_FACES_MAX];
+} SdFaces;
+
+/* Detect faces. img: 3-channel (or grey) SD_FMT_F32 (0..1) or SD_FMT_U8. Returns 0 with
+ * faces->n >= 1, SD_ENOFACE (message in ctx) when none scores above the threshold, or another
+ * SD_E* (models missing: SD_EIO/SD_EFORMAT). opts may be NULL. */
+int sd_face_detect(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts, SdFaces *faces);
+
+/* 68 landmarks (image pixels, pixel centres at integer coordinates) for one detected face.
+ * The crop is read from img, which may be larger than the image the detector saw as long as
+ * the face box is in its pixels. opts may be NULL. */
+int sd_face_landmarks_opts(SdCtx *ctx, const SdImage *img, const SdFace *face,
+                           const SdFaceOpts *opts, SdLandmarks *lm);
+static inline int sd_face_landmarks(SdCtx *ctx, const SdImage *img, const SdFace *face,
+                                    SdLandmarks *lm)
+{
+    return sd_face_landmarks_opts(ctx, img, face, NULL, lm);
+}
+
+/* The whole stage for a clinical photo (one subject): detect at every input size, take the
+ * highest-scoring face, its landmarks. nfaces (may be NULL) receives the number of faces found
+ * at the winning size; lm->face holds the winning box and score. */
+int sd_face_find(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts, SdLandmarks *lm,
+                 int *nfaces);
+
+/* Raw network outputs, for conformance tests: the detector's conv8 tensor (G*G*25 floats, NHWC,
+ * G = input_size/32) and a landmark net's 136 outputs for the package-style crop of face. */
+int sd_face_detector_raw(SdCtx *ctx, const SdImage *img, int input_size, float *out);
+int sd_face_landmarks_raw(SdCtx *ctx, const SdImage *img, const SdFace *face, int tiny,
+                          float out[136]);
+
+/* Folder the models were loaded from (after a successful load), or NULL. */
+const char *sd_face_models_dir(SdCtx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
