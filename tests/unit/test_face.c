@@ -164,8 +164,259 @@ static void test_compat_boxes_landmarks(void)
     }
 }
 
+static double iod(const SdLandmarks *l)
+{
+    double ax = 0, ay = 0, bx = 0, by = 0;
+    for (int i = 36; i < 42; i++) { ax += l->pt[i].x; ay += l->pt[i].y; }
+    for (int i = 42; i < 48; i++) { bx += l->pt[i].x; by += l->pt[i].y; }
+    return hypot((bx - ax) / 6, (by - ay) / 6);
+}
+
+static double rms_diff(const SdPoint *a, const SdPoint *b)
+{
+    double s = 0;
+    for (int i = 0; i < 68; i++)
+        s += (a[i].x - b[i].x) * (a[i].x - b[i].x) + (a[i].y - b[i].y) * (a[i].y - b[i].y);
+    return sqrt(s / 68);
+}
+
+/* Landmarks on the moved image, mapped back through the inverse of the given affine. */
+static void test_known_transform(void)
+{
+    SdCtx ctx;
+    SdImage a, b;
+    SdLandmarks la, lb;
+    double m[6];
+    sd_ctx_init(&ctx);
+    CHECK(!load_u8("astronaut.png", &a));
+    CHECK(!load_u8("astronaut_moved.png", &b));
+    char *txt = read_text("astronaut_moved_transform.txt");
+    CHECK(txt != NULL);
+    if (!txt) { sd_image_free(&a); sd_image_free(&b); return; }
+    const char *p = strchr(txt, '\n');   /* skip the comment line */
+    char *end;
+    for (int i = 0; i < 6 && p; i++) {
+        m[i] = strtod(p, &end);
+        CHECK(end != p);
+        p = end;
+    }
+    free(txt);
+    CHECK(!sd_face_find(&ctx, &a, NULL, &la, NULL));
+    CHECK(!sd_face_find(&ctx, &b, NULL, &lb, NULL));
+    const double det = m[0] * m[4] - m[1] * m[3];
+    SdPoint back[68];
+    for (int i = 0; i < 68; i++) {
+        const double x = lb.pt[i].x - m[2], y = lb.pt[i].y - m[5];
+        back[i].x = (float)((m[4] * x - m[1] * y) / det);
+        back[i].y = (float)((-m[3] * x + m[0] * y) / det);
+    }
+    const double r = rms_diff(back, la.pt);
+    printf("  moved -> original: landmark RMS %.3f px (IOD %.1f px)\n", r, iod(&la));
+    CHECKF(r <= 2.0, "RMS %.3f px", r);
+    sd_image_free(&a);
+    sd_image_free(&b);
+}
+
+/* Max over input sizes of the RMS distance of the landmarks from their mean over sizes, in IOD.
+ * Sizes where no face is found are skipped (*nfound says how many found one). */
+static double size_jitter(const SdImage *img, int compat, int refine, int *nfound)
+{
+    static const int sizes[] = {320, 416, 512, 608};
+    SdLandmarks l[4];
+    SdCtx ctx;
+    int n = 0;
+    sd_ctx_init(&ctx);
+    for (int k = 0; k < 4; k++) {
+        SdFaceOpts o = { .input_sizes = {sizes[k]}, .compat = compat, .refine = refine };
+        if (!sd_face_find(&ctx, img, &o, &l[n], NULL))
+            n++;
+    }
+    if (nfound)
+        *nfound = n;
+    if (n < 2)
+        return INFINITY;
+    SdPoint mean[68];
+    for (int i = 0; i < 68; i++) {
+        mean[i].x = mean[i].y = 0;
+        for (int k = 0; k < n; k++) { mean[i].x += l[k].pt[i].x / n; mean[i].y += l[k].pt[i].y / n; }
+    }
+    double worst = 0;
+    for (int k = 0; k < n; k++)
+        worst = fmax(worst, rms_diff(l[k].pt, mean));
+    return worst / iod(&l[0]);
+}
+
+static void test_jitter_sizes(void)
+{
+    for (int k = 0; k < 2; k++) {
+        SdImage img;
+        CHECK(!load_u8(k ? "astronaut_moved.png" : "astronaut.png", &img));
+        int n;
+        const double pkg = size_jitter(&img, 1, 0, NULL), none = size_jitter(&img, 0, -1, NULL);
+        const double ours = size_jitter(&img, 0, 0, &n);
+        CHECK_EQ_INT(n, 4);
+        printf("  %s jitter over sizes 320..608 (RMS/IOD): package-style %.2f%%, square crop "
+               "%.2f%%, re-cropped %.2f%%\n", STEMS[k], 100 * pkg, 100 * none, 100 * ours);
+        CHECKF(ours <= 0.01, "jitter %.2f%% of IOD", 100 * ours);
+        sd_image_free(&img);
+    }
+}
+
+/* F32 copy of a U8 image placed at (dx, dy) in a w x h grey canvas, scaled by `scale`
+ * (bilinear, source sampled at (x - dx)/scale). */
+static int warp_copy(const SdImage *src, int w, int h, double dx, double dy, double scale,
+                     SdImage *dst)
+{
+    if (sd_image_create(dst, w, h, 3, SD_FMT_F32))
+        return -1;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const double sx = (x - dx) / scale, sy = (y - dy) / scale;
+            const int x0 = (int)floor(sx), y0 = (int)floor(sy);
+            const double fx = sx - x0, fy = sy - y0;
+            for (int c = 0; c < 3; c++) {
+                double v = 0.45;
+                if (x0 >= 0 && y0 >= 0 && x0 + 1 < src->w && y0 + 1 < src->h) {
+                    const uint8_t *r0 = sd_image_row8(src, y0), *r1 = sd_image_row8(src, y0 + 1);
+                    v = ((1 - fx) * (1 - fy) * r0[3 * x0 + c] + fx * (1 - fy) * r0[3 * x0 + 3 + c] +
+                         (1 - fx) * fy * r1[3 * x0 + c] + fx * fy * r1[3 * x0 + 3 + c]) / 255.0;
+                }
+                sd_image_rowf(dst, c, y)[x] = (float)v;
+            }
+        }
+    return 0;
+}
+
+/* Shifted and scaled copies: landmarks map back onto the original's, and stay stable across
+ * detector sizes. */
+static void test_synthetic_shift_scale(void)
+{
+    static const struct { double dx, dy, s; int w, h; } V[] = {
+        {37.3, 21.6, 1.0, 600, 560}, {-60.0, 45.0, 1.0, 640, 480},
+        {10.0, -30.0, 1.6, 900, 700}, {100.0, 50.0, 0.7, 560, 520},
+    };
+    SdCtx ctx;
+    SdImage a;
+    SdLandmarks la;
+    sd_ctx_init(&ctx);
+    CHECK(!load_u8("astronaut.png", &a));
+    CHECK(!sd_face_find(&ctx, &a, NULL, &la, NULL));
+    const double d0 = iod(&la);
+    for (size_t k = 0; k < sizeof(V) / sizeof(V[0]); k++) {
+        SdImage b;
+        SdLandmarks lb;
+        CHECK(!warp_copy(&a, V[k].w, V[k].h, V[k].dx, V[k].dy, V[k].s, &b));
+        int err = sd_face_find(&ctx, &b, NULL, &lb, NULL);
+        CHECKF(!err, "variant %zu: %s", k, ctx.errmsg);
+        if (!err) {
+            SdPoint back[68];
+            for (int i = 0; i < 68; i++) {
+                back[i].x = (float)((lb.pt[i].x - V[k].dx) / V[k].s);
+                back[i].y = (float)((lb.pt[i].y - V[k].dy) / V[k].s);
+            }
+            int n;
+            const double r = rms_diff(back, la.pt) / d0, j = size_jitter(&b, 0, 0, &n);
+            const double jp = size_jitter(&b, 1, 0, NULL);
+            printf("  shift (%.1f,%.1f) scale %.2f: vs original %.2f%% IOD; jitter over %d sizes "
+                   "%.2f%% (package-style %.2f%%)\n", V[k].dx, V[k].dy, V[k].s, 100 * r, n,
+                   100 * j, 100 * jp);
+            CHECK(n >= 2);
+            CHECKF(r <= 0.03, "variant %zu: %.2f%% IOD from the original", k, 100 * r);
+            CHECKF(j <= 0.01, "variant %zu: jitter %.2f%% IOD", k, 100 * j);
+        }
+        sd_image_free(&b);
+    }
+    sd_image_free(&a);
+}
+
+static void test_no_face(void)
+{
+    SdCtx ctx;
+    SdImage img;
+    SdLandmarks lm;
+    int n = -1;
+    sd_ctx_init(&ctx);
+    CHECK(!sd_image_create(&img, 480, 400, 3, SD_FMT_F32));
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < img.h; y++)
+            for (int x = 0; x < img.w; x++)
+                sd_image_rowf(&img, c, y)[x] = 0.5f;
+    CHECK_EQ_INT(sd_face_find(&ctx, &img, NULL, &lm, &n), SD_ENOFACE);
+    CHECK_EQ_INT(n, 0);
+    CHECKF(strstr(ctx.errmsg, "no face") != NULL, "message: %s", ctx.errmsg);
+    printf("  blank: %s\n", ctx.errmsg);
+
+    /* Skin-like texture: a skin tone with smooth blotches, pores and noise (seeded LCG). */
+    unsigned s = 12345u;
+    for (int y = 0; y < img.h; y++)
+        for (int x = 0; x < img.w; x++) {
+            s = s * 1664525u + 1013904223u;
+            const float noise = ((s >> 8) & 0xffff) / 65535.0f - 0.5f;
+            const float blot = 0.05f * sinf(x * 0.031f + 1.3f) * cosf(y * 0.027f) +
+                               0.03f * sinf((x + y) * 0.11f);
+            const float pore = ((x * 7 + y * 13) % 23 == 0) ? -0.08f : 0.0f;
+            const float base[3] = {0.82f, 0.62f, 0.52f};
+            for (int c = 0; c < 3; c++) {
+                float v = base[c] + blot * (c == 0 ? 0.6f : 1.0f) + pore + 0.06f * noise;
+                sd_image_rowf(&img, c, y)[x] = v < 0 ? 0 : v > 1 ? 1 : v;
+            }
+        }
+    sd_clear_error(&ctx);
+    CHECK_EQ_INT(sd_face_find(&ctx, &img, NULL, &lm, &n), SD_ENOFACE);
+    CHECKF(strstr(ctx.errmsg, "no face") != NULL, "message: %s", ctx.errmsg);
+    printf("  skin texture: %s\n", ctx.errmsg);
+    sd_image_free(&img);
+}
+
+/* A face cut by the left and by the top border: landmarks in the cut image's coordinates. */
+static void test_border_cut(void)
+{
+    static const int cuts[][2] = {{190, 0}, {0, 98}, {185, 90}};
+    SdCtx ctx;
+    SdImage a;
+    SdLandmarks la;
+    sd_ctx_init(&ctx);
+    CHECK(!load_u8("astronaut.png", &a));
+    CHECK(!sd_face_find(&ctx, &a, NULL, &la, NULL));
+    const double d0 = iod(&la);
+    for (size_t k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
+        SdImage b;
+        SdLandmarks lb;
+        const int cx = cuts[k][0], cy = cuts[k][1];
+        CHECK(!sd_image_crop(&a, cx, cy, a.w - cx, a.h - cy, &b));
+        int err = sd_face_find(&ctx, &b, NULL, &lb, NULL);
+        CHECKF(!err, "cut (%d,%d): %s", cx, cy, ctx.errmsg);
+        if (!err) {
+            /* points still inside the cut image */
+            double s = 0, mx = 0;
+            int n = 0;
+            for (int i = 0; i < 68; i++) {
+                if (la.pt[i].x < cx + 2 || la.pt[i].y < cy + 2)
+                    continue;
+                const double d = hypot(lb.pt[i].x + cx - la.pt[i].x, lb.pt[i].y + cy - la.pt[i].y);
+                s += d * d;
+                mx = fmax(mx, d);
+                n++;
+            }
+            const double r = sqrt(s / (n ? n : 1));
+            printf("  cut at (%d,%d): box x %.1f y %.1f, %d visible points RMS %.2f px "
+                   "(%.1f%% IOD), max %.2f px\n", cx, cy, lb.face.x, lb.face.y, n, r,
+                   100 * r / d0, mx);
+            CHECK(n >= 40);
+            CHECKF(r <= 0.06 * d0, "cut (%d,%d): RMS %.2f px", cx, cy, r);
+        }
+        sd_image_free(&b);
+    }
+    sd_image_free(&a);
+}
+
 static const SdTestCase cases[] = {
     {"detector_raw_conformance", test_detector_raw},
     {"compat_boxes_landmarks", test_compat_boxes_landmarks},
+    {"known_transform", test_known_transform},
+    {"jitter_sizes", test_jitter_sizes},
+    {"synthetic_shift_scale", test_synthetic_shift_scale},
+    {"no_face", test_no_face},
+    {"border_cut", test_border_cut},
 };
 SD_TEST_MAIN(cases)
