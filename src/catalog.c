@@ -463,3 +463,26 @@ int sd_catalog_baseline_of(const SdCatalog *cat, int e)
     }
     return -1;
 }
+
+int sd_catalog_pair(SdCtx *ctx, const char *before, const char *after, SdCatalog *cat)
+{
+    memset(cat, 0, sizeof(*cat));
+    int cap = 0, err = add_entry(cat, &cap, "pair", "before", "front", before, NULL);
+    if (!err) err = add_entry(cat, &cap, "pair", "after", "front", after, NULL);
+    cat->root = sd_strdup(before);
+    /* "after" < "before" alphabetically: set the order explicitly instead of sorting names */
+    if (!err && cat->root) {
+        cat->patients = calloc(1, sizeof(*cat->patients));
+        if (cat->patients && (cat->patients[0].id = sd_strdup("pair"))) {
+            cat->npatients = 1;
+            cat->patients[0].first = 0;
+            cat->patients[0].count = 2;
+            cat->patients[0].nsessions = 2;
+            cat->entries[0].session_index = 0;
+            cat->entries[1].session_index = 1;
+            return 0;
+        }
+    }
+    sd_catalog_free(cat);
+    return sd_fail(ctx, SD_ENOMEM, "out of memory");
+}

@@ -45,6 +45,8 @@ int  sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts, Sd
  * to the manifest's folder). Malformed lines are issues quoting the line number. */
 int  sd_catalog_manifest(SdCtx *ctx, const char *manifest, const SdCatalogOpts *opts, SdCatalog *cat);
 void sd_catalog_free(SdCatalog *cat);
+/* One before/after pair (for `compare`): patient "pair", view "front", sessions "before"/"after". */
+int  sd_catalog_pair(SdCtx *ctx, const char *before, const char *after, SdCatalog *cat);
 
 /* Keep only patients with index % n == i (deterministic: patients are sorted by id). */
 void sd_catalog_shard(SdCatalog *cat, int i, int n);
