@@ -97,7 +97,7 @@ int sd_image_create(SdImage *img, int w, int h, int c, enum sd_fmt fmt)
         return SD_ENOMEM;
     if (sd_mul_overflow(plane, fmt == SD_FMT_F32 ? (size_t)c : 1, &total))
         return SD_ENOMEM;
-    void *p = sd_aligned_alloc(total + SD_ROW_ALIGN);  /* slack: SIMD tails may read one vector past */
+    void *p = sd_alloc_aligned(total + SD_ROW_ALIGN);  /* slack: SIMD tails may read one vector past */
     if (!p)
         return SD_ENOMEM;
     memset(p, 0, total + SD_ROW_ALIGN);
@@ -112,7 +112,7 @@ void sd_image_free(SdImage *img)
 {
     if (!img) return;
     if (!img->borrowed)
-        sd_aligned_free(img->data);
+        sd_free_aligned(img->data);
     memset(img, 0, sizeof(*img));
 }
 
@@ -205,7 +205,7 @@ int sd_mask_create(SdMask *m, int w, int h)
     size_t stride = ((size_t)w + SD_ROW_ALIGN - 1) & ~(size_t)(SD_ROW_ALIGN - 1), total;
     if (sd_mul_overflow(stride, (size_t)h, &total))
         return SD_ENOMEM;
-    m->data = sd_aligned_alloc(total + SD_ROW_ALIGN);
+    m->data = sd_alloc_aligned(total + SD_ROW_ALIGN);
     if (!m->data)
         return SD_ENOMEM;
     memset(m->data, 0, total + SD_ROW_ALIGN);
@@ -216,6 +216,6 @@ int sd_mask_create(SdMask *m, int w, int h)
 void sd_mask_free(SdMask *m)
 {
     if (!m) return;
-    sd_aligned_free(m->data);
+    sd_free_aligned(m->data);
     memset(m, 0, sizeof(*m));
 }

@@ -13,7 +13,7 @@
 #include "src/skindelta.h"
 #include "src/util.h"
 
-void *sd_aligned_alloc(size_t bytes)
+void *sd_alloc_aligned(size_t bytes)
 {
     void *p = NULL;
     if (bytes == 0) bytes = 1;
@@ -22,7 +22,7 @@ void *sd_aligned_alloc(size_t bytes)
     return p;
 }
 
-void sd_aligned_free(void *p) { free(p); }
+void sd_free_aligned(void *p) { free(p); }
 
 void *sd_calloc_checked(size_t n, size_t size)
 {

@@ -17,8 +17,8 @@ static inline int sd_add_overflow(size_t a, size_t b, size_t *out)
     return __builtin_add_overflow(a, b, out);
 }
 
-void *sd_aligned_alloc(size_t bytes);   /* 64-byte aligned; NULL on failure */
-void  sd_aligned_free(void *p);
+void *sd_alloc_aligned(size_t bytes);   /* 64-byte aligned; NULL on failure */
+void  sd_free_aligned(void *p);
 /* malloc of n*size with overflow check; NULL on overflow or failure. */
 void *sd_calloc_checked(size_t n, size_t size);
 
