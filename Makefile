@@ -53,7 +53,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-CHECKASM_BIN := $(if $(CHECKASM_SRC),$(BUILD)/tests/checkasm)
+CHECKASM_BIN := $(if $(CHECKASM_SRC),$(BUILD)/checkasm)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
@@ -68,6 +68,8 @@ $(BUILD)/kernels/x86/%_avx512.o: ISA_CFLAGS := -mavx512f -mavx512bw -mavx512vl -
 
 .PHONY: all lib test check asan bench demo install uninstall clean help fuzz models samples
 .DEFAULT_GOAL := all
+# keep objects built through pattern chains (tests, benches, fuzz) to avoid relinking churn
+.SECONDARY:
 
 all: $(CLI) $(STATIC_LIB) $(SHARED_LIB) $(PCFILE)
 lib: $(STATIC_LIB) $(SHARED_LIB)
@@ -95,7 +97,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(TESTLIB_OBJ) $(STATIC_LIB) $(ALL_LDFLAGS) $(DEP_LIBS)
 
-$(BUILD)/tests/checkasm: $(CHECKASM_SRC:%.c=$(BUILD)/%.o) $(STATIC_LIB)
+$(BUILD)/checkasm: $(CHECKASM_SRC:%.c=$(BUILD)/%.o) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(CHECKASM_SRC:%.c=$(BUILD)/%.o) $(STATIC_LIB) $(ALL_LDFLAGS) $(DEP_LIBS)
 

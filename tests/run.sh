@@ -34,8 +34,8 @@ run_one() {   # name, command...
     fi
 }
 
-if [ -x "$BUILD/tests/checkasm" ]; then
-    run_one checkasm "$BUILD/tests/checkasm"
+if [ -x "$BUILD/checkasm" ]; then
+    run_one checkasm "$BUILD/checkasm"
 fi
 for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
