@@ -20,8 +20,10 @@
 
 /* Direction of improvement (DESIGN.md §5): written as the words "higher" / "lower". */
 #ifndef SD_BETTER_HIGHER   /* shared with course.h / metrics.h */
+#ifndef SD_BETTER_HIGHER   /* shared with metrics.h */
 #define SD_BETTER_HIGHER  1
 #define SD_BETTER_LOWER  (-1)
+#endif
 #endif
 
 /* All string fields of every row are owned by the array holding the row (deep copies made by

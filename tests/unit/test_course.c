@@ -229,10 +229,195 @@ static void test_meas_sort(void)
     sd_meas_free(&a);
 }
 
+
+/* Three patients, baseline + 2 follow-ups 30 and 60 days later; texture_roughness (lower is
+ * better) falls by 1, 2, 3 units per 30 days; glcm_homogeneity (higher is better) rises. Per-image
+ * bootstrap SDs 0.3 (baseline) and 0.4 (follow-ups): mdc95 = 1.96 * sqrt(0.09 + 0.16) = 0.98. */
+static void build_course(SdMeasArray *m, int with_days)
+{
+    const char *pat[] = { "p1", "p2", "p3" };
+    const char *ses[] = { "s0", "s1", "s2" };
+    for (int p = 0; p < 3; p++)
+        for (int s = 0; s < 3; s++) {
+            const double days = with_days ? 30.0 * s : NAN;
+            push_meas(m, pat[p], ses[s], s, days, "face", "texture_roughness",
+                      10.0 - (p + 1) * s, -1, s ? 0.4 : 0.3);
+            push_meas(m, pat[p], ses[s], s, days, "face", "texture_glcm_homogeneity",
+                      0.5 + 0.01 * (p + 1) * s * s, 1, NAN);
+        }
+}
+
+static const SdChangeRow *find_change(const SdChangeArray *c, const char *pat, int si,
+                                      const char *metric)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (!strcmp(c->v[i].patient, pat) && c->v[i].session_index == si &&
+            !strcmp(c->v[i].metric, metric))
+            return &c->v[i];
+    return NULL;
+}
+
+static void test_changes(void)
+{
+    SdCtx ctx = {0};
+    SdMeasArray m = {0};
+    SdChangeArray c = {0};
+    build_course(&m, 1);
+    /* p4 has follow-ups only: no baseline, no change rows */
+    push_meas(&m, "p4", "s1", 1, 30, "face", "texture_roughness", 5, -1, NAN);
+    CHECK(sd_course_changes(&ctx, &m, NULL, &c) == 0);
+    CHECK_EQ_INT(c.n, 3 * 2 * 2);
+    const SdChangeRow *r = find_change(&c, "p2", 2, "texture_roughness");
+    CHECK(r != NULL);
+    if (r) {
+        CHECK_NEAR(r->baseline, 10, 0);
+        CHECK_NEAR(r->value, 6, 0);
+        CHECK_NEAR(r->delta, -4, 1e-12);
+        CHECK_NEAR(r->pct_change, -40, 1e-9);
+        CHECK_NEAR(r->improvement_pct, 40, 1e-9);    /* lower is better: a fall improves */
+        CHECK_NEAR(r->mdc95, 0.98, 1e-9);
+        CHECK_EQ_INT(r->beyond_noise, 1);
+        CHECK_NEAR(r->days, 60, 0);
+    }
+    r = find_change(&c, "p1", 1, "texture_glcm_homogeneity");
+    CHECK(r != NULL);
+    if (r) {
+        CHECK_NEAR(r->delta, 0.01, 1e-12);
+        CHECK_NEAR(r->pct_change, 2, 1e-9);
+        CHECK_NEAR(r->improvement_pct, 2, 1e-9);     /* higher is better: a rise improves */
+        CHECK(isnan(r->mdc95));                      /* no bootstrap SD, no repeatability */
+        CHECK_EQ_INT(r->beyond_noise, -1);
+    }
+    CHECK(find_change(&c, "p4", 1, "texture_roughness") == NULL);
+    sd_change_free(&c);
+
+    /* a repeatability table overrides the bootstrap */
+    SdRepeatArray rep = {0};
+    SdRepeatRow rr = { .region = "face", .metric = "texture_roughness", .n_subjects = 5,
+                       .n_repeats = 2, .icc31 = 0.9, .cv_w_pct = 3, .sem = 0.9, .mdc95 = 2.5 };
+    CHECK(sd_repeat_push(&rep, &rr) == 0);
+    CHECK(sd_course_changes(&ctx, &m, &rep, &c) == 0);
+    r = find_change(&c, "p1", 2, "texture_roughness");   /* delta -2 */
+    CHECK(r && r->mdc95 == 2.5 && r->beyond_noise == 0);
+    r = find_change(&c, "p3", 1, "texture_roughness");   /* delta -3 */
+    CHECK(r && r->beyond_noise == 1);
+    sd_change_free(&c);
+    sd_repeat_free(&rep);
+    sd_meas_free(&m);
+}
+
+static void test_trends(void)
+{
+    SdCtx ctx = {0};
+    SdMeasArray m = {0};
+    SdTrendArray t = {0};
+    build_course(&m, 1);
+    CHECK(sd_course_trends(&ctx, &m, &t) == 0);
+    CHECK_EQ_INT(t.n, 6);
+    /* first course: p1 texture_roughness, exactly linear: -1 per 30 days, zero-width CI */
+    CHECK(!strcmp(t.v[0].patient, "p1") && !strcmp(t.v[0].metric, "texture_roughness"));
+    CHECK_NEAR(t.v[0].slope, -1, 1e-12);
+    CHECK(!strcmp(t.v[0].slope_unit, "per_30_days"));
+    CHECK_EQ_INT(t.v[0].n_sessions, 3);
+    CHECK_NEAR(t.v[0].ci95_low, -1, 1e-9);
+    CHECK_NEAR(t.v[0].ci95_high, -1, 1e-9);
+    /* p1 homogeneity 0.5, 0.51, 0.54 at x = 0,1,2 (x30 days): slope 0.02, residuals
+     * 0.0033,-0.0067,0.0033 -> SSE = 6.6667e-5, se = sqrt(SSE/1/2) = 0.0057735,
+     * CI = 0.02 -+ 12.7062 * 0.0057735 */
+    CHECK(!strcmp(t.v[1].metric, "texture_glcm_homogeneity"));
+    CHECK_NEAR(t.v[1].slope, 0.02, 1e-9);
+    CHECK_NEAR(t.v[1].ci95_high - t.v[1].slope, 12.706204736 * sqrt(6.66666667e-5 / 2), 1e-7);
+    sd_trend_free(&t);
+    sd_meas_free(&m);
+    /* without dates: per session */
+    build_course(&m, 0);
+    CHECK(sd_course_trends(&ctx, &m, &t) == 0);
+    CHECK(t.n == 6 && !strcmp(t.v[0].slope_unit, "per_session"));
+    CHECK_NEAR(t.v[0].slope, -1, 1e-12);
+    sd_trend_free(&t);
+    sd_meas_free(&m);
+}
+
+static void test_cohort(void)
+{
+    SdCtx ctx = {0};
+    SdMeasArray m = {0};
+    SdChangeArray c = {0};
+    SdCohortArray k = {0};
+    build_course(&m, 1);
+    CHECK(sd_course_changes(&ctx, &m, NULL, &c) == 0);
+    CHECK(sd_course_cohort(&ctx, &c, &k) == 0);
+    CHECK_EQ_INT(k.n, 4);   /* 2 follow-ups x 2 metrics */
+    /* order: session 1 (roughness, homogeneity), session 2 (...) */
+    CHECK(k.v[0].session_index == 1 && !strcmp(k.v[0].metric, "texture_roughness"));
+    CHECK(k.v[1].session_index == 1 && !strcmp(k.v[1].metric, "texture_glcm_homogeneity"));
+    CHECK(k.v[2].session_index == 2 && !strcmp(k.v[2].metric, "texture_roughness"));
+    const SdCohortRow *r = &k.v[0];
+    /* deltas -1, -2, -3: mean -2, SD 1, t = -2 sqrt3 (df 2): two-sided p from the df=2 closed
+     * form 1 - |t| / sqrt(2 + t^2); Wilcoxon: all 3 negative -> exact p = 2 * 1/8 = 0.25 */
+    CHECK_EQ_INT(r->n, 3);
+    CHECK_NEAR(r->mean_delta, -2, 1e-12);
+    CHECK_NEAR(r->sd_delta, 1, 1e-12);
+    const double t = 2 * sqrt(3.0);
+    CHECK_NEAR(r->t_p, 1 - t / sqrt(2 + t * t), 1e-8);
+    CHECK_NEAR(r->wilcoxon_p, 0.25, 1e-12);
+    CHECK_NEAR(r->cohens_dz, -2, 1e-12);
+    CHECK_NEAR(r->ci95_low, -2 - 4.30265273 / sqrt(3.0), 1e-6);   /* t(0.975,2) = 4.303 */
+    CHECK_NEAR(r->responders_pct, 100, 0);                         /* all beyond 0.98, improving */
+    CHECK_NEAR(r->mean_pct_change, -20, 1e-9);
+    CHECK_NEAR(r->mean_improvement_pct, 20, 1e-9);
+    /* Holm inside session 1 over the two rows */
+    const double p0 = k.v[0].t_p, p1 = k.v[1].t_p;
+    const double lo = fmin(p0, p1), hi = fmax(p0, p1);
+    CHECK_NEAR(fmin(k.v[0].holm_p, k.v[1].holm_p), fmin(1, 2 * lo), 1e-8);
+    CHECK_NEAR(fmax(k.v[0].holm_p, k.v[1].holm_p), fmax(fmin(1, 2 * lo), hi), 1e-8);
+    CHECK(isnan(k.v[1].responders_pct));    /* no mdc95 for homogeneity */
+    sd_cohort_free(&k);
+    sd_change_free(&c);
+    sd_meas_free(&m);
+}
+
+/* Shrout & Fleiss (1979) Table 2 as repeat captures: 6 patients x 4 sessions -> ICC(3,1) = .71.
+ * A 7th patient with 2 sessions does not change the balanced k = 4 design (6 x 4 > 7 x 2). */
+static void test_repeatability(void)
+{
+    const double y[6][4] = { { 9, 2, 5, 8 }, { 6, 1, 3, 2 }, { 8, 4, 6, 8 },
+                             { 7, 1, 2, 6 }, { 10, 5, 6, 9 }, { 6, 2, 4, 7 } };
+    SdCtx ctx = {0};
+    SdMeasArray m = {0};
+    SdRepeatArray r = {0};
+    char pat[8], ses[8];
+    for (int i = 0; i < 6; i++)
+        for (int j = 3; j >= 0; j--) {   /* pushed out of order: sessions sort by index */
+            snprintf(pat, sizeof(pat), "p%d", i);
+            snprintf(ses, sizeof(ses), "s%d", j);
+            push_meas(&m, pat, ses, j, NAN, "face", "m", y[i][j], -1, NAN);
+        }
+    push_meas(&m, "p9", "a", 0, NAN, "face", "m", 3, -1, NAN);
+    push_meas(&m, "p9", "b", 1, NAN, "face", "m", 4, -1, NAN);
+    push_meas(&m, "p9", "a", 0, NAN, "chin", "m", 3, -1, NAN);   /* 1 subject: no row */
+    CHECK(sd_course_repeatability(&ctx, &m, &r) == 0);
+    CHECK_EQ_INT(r.n, 1);
+    if (r.n == 1) {
+        CHECK(!strcmp(r.v[0].region, "face"));
+        CHECK_EQ_INT(r.v[0].n_subjects, 6);
+        CHECK_EQ_INT(r.v[0].n_repeats, 4);
+        CHECK_NEAR(r.v[0].icc31, 0.71, 0.005);
+        CHECK_NEAR(r.v[0].sem, sqrt(1.02), 0.01);
+        CHECK_NEAR(r.v[0].mdc95, 1.96 * sqrt(2.0) * r.v[0].sem, 1e-7);
+    }
+    sd_repeat_free(&r);
+    sd_meas_free(&m);
+}
+
 static const SdTestCase cases[] = {
     { "meas_roundtrip", test_meas_roundtrip },
     { "reader_errors", test_reader_errors },
     { "tables_roundtrip", test_tables_roundtrip },
     { "meas_sort", test_meas_sort },
+    { "changes", test_changes },
+    { "trends", test_trends },
+    { "cohort", test_cohort },
+    { "repeatability", test_repeatability },
 };
 SD_TEST_MAIN(cases)
