@@ -69,7 +69,7 @@ static int scratch_alloc(Scratch *s, int w, int r, int nrows)
     n = (n + 15) & ~(size_t)15;
     size_t bytes;
     if (sd_mul_overflow(n, (size_t)nrows * sizeof(float), &bytes)) return SD_ENOMEM;
-    s->buf = sd_aligned_alloc(bytes);
+    s->buf = sd_alloc_aligned(bytes);
     s->row_floats = n;
     return s->buf ? 0 : SD_ENOMEM;
 }
@@ -158,7 +158,7 @@ int sd_op_gauss(SdCtx *ctx, const float *src, ptrdiff_t ss, float *dst, ptrdiff_
     err = 0;
 fail:
     free(rows);
-    sd_aligned_free(s.buf);
+    sd_free_aligned(s.buf);
     return err;
 }
 
@@ -200,7 +200,7 @@ int sd_op_gauss_deriv(SdCtx *ctx, const float *src, ptrdiff_t ss, const SdDerivO
     err = 0;
 fail:
     free(rows);
-    sd_aligned_free(s.buf);
+    sd_free_aligned(s.buf);
     return err;
 }
 
@@ -232,7 +232,7 @@ int sd_op_box_meanvar(SdCtx *ctx, const float *src, ptrdiff_t ss, float *mean, f
     err = 0;
 fail:
     free(rows);
-    sd_aligned_free(s.buf);
+    sd_free_aligned(s.buf);
     return err;
 }
 

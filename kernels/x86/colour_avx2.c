@@ -1,9 +1,151 @@
-/* colour kernels, AVX2 variants. */
+/* Colour kernels, AVX2+FMA. srgb8/srgbf decoding are bit-exact with C (table lookups, same
+ * arithmetic); Lab, OD and mat3 use FMA and polynomial cbrt/log (tolerances in checkasm). */
 #include <immintrin.h>
 
 #include "kernels/colour.h"
+#include "kernels/x86/math_avx2.h"
+
+#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
+#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+
+/* Row loop: full vectors, then one masked tail. BODY(x, tm, full) handles 8 pixels at x. */
+#define FOR_X(w, BODY) do { \
+        int x_ = 0; \
+        const __m256i all_ = _mm256_set1_epi32(-1); \
+        for (; x_ + 8 <= (w); x_ += 8) BODY(x_, all_, 1); \
+        if (x_ < (w)) { const __m256i tm_ = sd_tail_mask8((w) - x_); BODY(x_, tm_, 0); } \
+    } while (0)
+
+static void srgb8_to_lin_avx2(float *const dst[3], ptrdiff_t dst_stride, const uint8_t *src,
+                              ptrdiff_t src_stride, int w, int h, const float *lut)
+{
+    /* Per 128-bit lane: 4 pixels (12 bytes) -> R, G, B bytes zero-extended to 32 bits. */
+#define SH(o) _mm256_setr_epi8(o, -1, -1, -1, o + 3, -1, -1, -1, o + 6, -1, -1, -1, o + 9, -1, -1, -1, \
+                               o, -1, -1, -1, o + 3, -1, -1, -1, o + 6, -1, -1, -1, o + 9, -1, -1, -1)
+    const __m256i shr = SH(0), shg = SH(1), shb = SH(2);
+#undef SH
+    for (int y = 0; y < h; y++) {
+        const uint8_t *s = CROW(uint8_t, src, src_stride, y);
+        float *r = ROW(float, dst[0], dst_stride, y), *g = ROW(float, dst[1], dst_stride, y),
+              *b = ROW(float, dst[2], dst_stride, y);
+        int x = 0;
+        for (; x + 10 <= w; x += 8) {     /* the second 16-byte load reads 4 bytes past pixel x+7 */
+            const __m256i v = _mm256_inserti128_si256(
+                _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(s + 3 * x))),
+                _mm_loadu_si128((const __m128i *)(s + 3 * x + 12)), 1);
+            _mm256_storeu_ps(r + x, _mm256_i32gather_ps(lut, _mm256_shuffle_epi8(v, shr), 4));
+            _mm256_storeu_ps(g + x, _mm256_i32gather_ps(lut, _mm256_shuffle_epi8(v, shg), 4));
+            _mm256_storeu_ps(b + x, _mm256_i32gather_ps(lut, _mm256_shuffle_epi8(v, shb), 4));
+        }
+        for (; x < w; x++) {
+            r[x] = lut[s[3 * x]];
+            g[x] = lut[s[3 * x + 1]];
+            b[x] = lut[s[3 * x + 2]];
+        }
+    }
+}
+
+static void srgbf_to_lin_avx2(float *dst, ptrdiff_t dst_stride, const float *src,
+                              ptrdiff_t src_stride, int w, int h, const float *lut)
+{
+    const __m256 n = _mm256_set1_ps((float)SD_SRGB_LUT_N), zero = _mm256_setzero_ps();
+    for (int y = 0; y < h; y++) {
+        const float *s = CROW(float, src, src_stride, y);
+        float *d = ROW(float, dst, dst_stride, y);
+#define BODY(x, tm, full) do { \
+            __m256 t = _mm256_mul_ps(sd_ld8(s + x, tm, full), n); \
+            t = _mm256_min_ps(_mm256_max_ps(t, zero), n);      /* max first: NaN -> 0 */ \
+            const __m256i i = _mm256_cvttps_epi32(t); \
+            const __m256 f = _mm256_sub_ps(t, _mm256_cvtepi32_ps(i)); \
+            const __m256 l0 = _mm256_i32gather_ps(lut, i, 4); \
+            const __m256 l1 = _mm256_i32gather_ps(lut + 1, i, 4); \
+            sd_st8(d + x, tm, full, _mm256_add_ps(l0, _mm256_mul_ps(f, _mm256_sub_ps(l1, l0)))); \
+        } while (0)
+        FOR_X(w, BODY);
+#undef BODY
+    }
+}
+
+static inline __m256 lab_f(__m256 t)
+{
+    const __m256 lin = _mm256_fmadd_ps(t, _mm256_set1_ps(SD_LAB_KAPPA / 116.0f), _mm256_set1_ps(16.0f / 116.0f));
+    return _mm256_blendv_ps(lin, sd_cbrt_ps(t), _mm256_cmp_ps(t, _mm256_set1_ps(SD_LAB_EPS), _CMP_GT_OQ));
+}
+
+static void rgb_to_lab_avx2(float *const dst[3], ptrdiff_t dst_stride, const float *const src[3],
+                            ptrdiff_t src_stride, int w, int h)
+{
+    const __m256 m0 = _mm256_set1_ps(0.4124564f / SD_LAB_XN), m1 = _mm256_set1_ps(0.3575761f / SD_LAB_XN),
+                 m2 = _mm256_set1_ps(0.1804375f / SD_LAB_XN), m3 = _mm256_set1_ps(0.2126729f),
+                 m4 = _mm256_set1_ps(0.7151522f), m5 = _mm256_set1_ps(0.0721750f),
+                 m6 = _mm256_set1_ps(0.0193339f / SD_LAB_ZN), m7 = _mm256_set1_ps(0.1191920f / SD_LAB_ZN),
+                 m8 = _mm256_set1_ps(0.9503041f / SD_LAB_ZN);
+    for (int y = 0; y < h; y++) {
+        const float *r = CROW(float, src[0], src_stride, y), *g = CROW(float, src[1], src_stride, y),
+                    *b = CROW(float, src[2], src_stride, y);
+        float *L = ROW(float, dst[0], dst_stride, y), *A = ROW(float, dst[1], dst_stride, y),
+              *B = ROW(float, dst[2], dst_stride, y);
+#define BODY(x, tm, full) do { \
+            const __m256 R = sd_ld8(r + x, tm, full), G = sd_ld8(g + x, tm, full), \
+                         Bl = sd_ld8(b + x, tm, full); \
+            const __m256 fx = lab_f(_mm256_fmadd_ps(m0, R, _mm256_fmadd_ps(m1, G, _mm256_mul_ps(m2, Bl)))); \
+            const __m256 fy = lab_f(_mm256_fmadd_ps(m3, R, _mm256_fmadd_ps(m4, G, _mm256_mul_ps(m5, Bl)))); \
+            const __m256 fz = lab_f(_mm256_fmadd_ps(m6, R, _mm256_fmadd_ps(m7, G, _mm256_mul_ps(m8, Bl)))); \
+            sd_st8(L + x, tm, full, _mm256_fmsub_ps(_mm256_set1_ps(116.0f), fy, _mm256_set1_ps(16.0f))); \
+            sd_st8(A + x, tm, full, _mm256_mul_ps(_mm256_set1_ps(500.0f), _mm256_sub_ps(fx, fy))); \
+            sd_st8(B + x, tm, full, _mm256_mul_ps(_mm256_set1_ps(200.0f), _mm256_sub_ps(fy, fz))); \
+        } while (0)
+        FOR_X(w, BODY);
+#undef BODY
+    }
+}
+
+static void od_avx2(float *dst, ptrdiff_t dst_stride, const float *src, ptrdiff_t src_stride,
+                    int w, int h, float eps)
+{
+    const __m256 e = _mm256_set1_ps(eps), k = _mm256_set1_ps(-0.434294482f),
+                 inf = _mm256_set1_ps(__builtin_inff());
+    for (int y = 0; y < h; y++) {
+        const float *s = CROW(float, src, src_stride, y);
+        float *d = ROW(float, dst, dst_stride, y);
+#define BODY(x, tm, full) do { \
+            const __m256 v = _mm256_max_ps(sd_ld8(s + x, tm, full), e);   /* NaN -> eps */ \
+            __m256 o = _mm256_mul_ps(sd_log_ps(v), k); \
+            o = _mm256_blendv_ps(o, _mm256_sub_ps(_mm256_setzero_ps(), inf), _mm256_cmp_ps(v, inf, _CMP_EQ_OQ)); \
+            sd_st8(d + x, tm, full, o); \
+        } while (0)
+        FOR_X(w, BODY);
+#undef BODY
+    }
+}
+
+static void mat3_avx2(float *const dst[3], ptrdiff_t dst_stride, const float *const src[3],
+                      ptrdiff_t src_stride, int w, int h, const float m[9])
+{
+    __m256 k[9];
+    for (int i = 0; i < 9; i++) k[i] = _mm256_set1_ps(m[i]);
+    for (int y = 0; y < h; y++) {
+        const float *a = CROW(float, src[0], src_stride, y), *b = CROW(float, src[1], src_stride, y),
+                    *c = CROW(float, src[2], src_stride, y);
+        float *o0 = ROW(float, dst[0], dst_stride, y), *o1 = ROW(float, dst[1], dst_stride, y),
+              *o2 = ROW(float, dst[2], dst_stride, y);
+#define BODY(x, tm, full) do { \
+            const __m256 u = sd_ld8(a + x, tm, full), v = sd_ld8(b + x, tm, full), \
+                         t = sd_ld8(c + x, tm, full); \
+            sd_st8(o0 + x, tm, full, _mm256_fmadd_ps(k[0], u, _mm256_fmadd_ps(k[1], v, _mm256_mul_ps(k[2], t)))); \
+            sd_st8(o1 + x, tm, full, _mm256_fmadd_ps(k[3], u, _mm256_fmadd_ps(k[4], v, _mm256_mul_ps(k[5], t)))); \
+            sd_st8(o2 + x, tm, full, _mm256_fmadd_ps(k[6], u, _mm256_fmadd_ps(k[7], v, _mm256_mul_ps(k[8], t)))); \
+        } while (0)
+        FOR_X(w, BODY);
+#undef BODY
+    }
+}
 
 void sd_colour_dsp_init_avx2(SdColourDSP *c)
 {
-    (void)c;
+    c->srgb8_to_lin = srgb8_to_lin_avx2;
+    c->srgbf_to_lin = srgbf_to_lin_avx2;
+    c->rgb_to_lab = rgb_to_lab_avx2;
+    c->od = od_avx2;
+    c->mat3 = mat3_avx2;
 }
