@@ -1,0 +1,164 @@
+/* Report model lookups (dense session x region x metric tables) and text formatting shared by the
+ * HTML and SVG writers. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/report_int.h"
+#include "src/util.h"
+
+int sd__rep_build_index(SdRep *r)
+{
+    size_t cells, n;
+    if (sd_mul_overflow((size_t)r->nses, (size_t)r->regions.n, &n) ||
+        sd_mul_overflow(n, (size_t)r->metrics.n, &cells) || cells > ((size_t)1 << 28))
+        return SD_ENOMEM;
+    r->meas_at = sd_calloc_checked(cells + 1, sizeof(int));
+    r->chg_at = sd_calloc_checked(cells + 1, sizeof(int));
+    if (!r->meas_at || !r->chg_at) return SD_ENOMEM;
+    const size_t R = (size_t)r->regions.n, M = (size_t)r->metrics.n;
+    for (int i = 0; i < r->nmeas; i++) {
+        const SdRepMeas *m = &r->meas[i];
+        r->meas_at[((size_t)m->session * R + (size_t)m->region) * M + (size_t)m->metric] = i + 1;
+    }
+    for (int i = 0; i < r->nchg; i++) {
+        const SdRepChange *c = &r->chg[i];
+        r->chg_at[((size_t)c->session * R + (size_t)c->region) * M + (size_t)c->metric] = i + 1;
+    }
+    return 0;
+}
+
+static size_t cell(const SdRep *r, int session, int region, int metric)
+{
+    return ((size_t)session * (size_t)r->regions.n + (size_t)region) * (size_t)r->metrics.n +
+           (size_t)metric;
+}
+
+const SdRepMeas *sd__rep_meas(const SdRep *r, int session, int region, int metric)
+{
+    int k = r->meas_at ? r->meas_at[cell(r, session, region, metric)] : 0;
+    return k ? &r->meas[k - 1] : NULL;
+}
+
+const SdRepChange *sd__rep_change(const SdRep *r, int session, int region, int metric)
+{
+    int k = r->chg_at ? r->chg_at[cell(r, session, region, metric)] : 0;
+    return k ? &r->chg[k - 1] : NULL;
+}
+
+const SdRepTrend *sd__rep_trend(const SdRep *r, int patient, int view, int region, int metric)
+{
+    for (int i = 0; i < r->ntrd; i++) {
+        const SdRepTrend *t = &r->trd[i];
+        if (t->patient == patient && t->view == view && t->region == region && t->metric == metric)
+            return t;
+    }
+    return NULL;
+}
+
+const SdRepCohort *sd__rep_cohort(const SdRep *r, int view, int sidx, int region, int metric)
+{
+    for (int i = 0; i < r->ncoh; i++) {
+        const SdRepCohort *c = &r->coh[i];
+        if (c->view == view && c->sidx == sidx && c->region == region && c->metric == metric)
+            return c;
+    }
+    return NULL;
+}
+
+static int cmp_ses(const void *a, const void *b, void *arg)
+{
+    const SdRep *r = arg;
+    const SdRepSession *x = &r->ses[*(const int *)a], *y = &r->ses[*(const int *)b];
+    unsigned ix = (unsigned)x->index, iy = (unsigned)y->index;   /* -1 (unknown) sorts last */
+    if (ix != iy) return ix < iy ? -1 : 1;
+    return sd_natcmp(x->name, y->name);
+}
+
+int sd__rep_sessions(const SdRep *r, int patient, int view, int *idx, int cap)
+{
+    int n = 0;
+    for (int i = 0; i < r->nses && n < cap; i++)
+        if (r->ses[i].patient == patient && r->ses[i].view == view) idx[n++] = i;
+    qsort_r(idx, (size_t)n, sizeof(int), cmp_ses, (void *)r);
+    return n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+double sd__rep_sidx_days(const SdRep *r, int view, int sidx)
+{
+    int n = 0;
+    double *d = sd_calloc_checked((size_t)r->nses + 1, sizeof(double));
+    if (!d) return NAN;
+    for (int i = 0; i < r->nses; i++)
+        if (r->ses[i].view == view && r->ses[i].index == sidx && !isnan(r->ses[i].days))
+            d[n++] = r->ses[i].days;
+    double m = NAN;
+    if (n) {
+        qsort(d, (size_t)n, sizeof(double), cmp_double);
+        m = n % 2 ? d[n / 2] : 0.5 * (d[n / 2 - 1] + d[n / 2]);
+    }
+    free(d);
+    return m;
+}
+
+void sd__rep_esc(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&#39;", f); break;
+        default:
+            if (c < 0x20 && c != '\n' && c != '\t') fputs("\xef\xbf\xbd", f);
+            else fputc(c, f);
+        }
+    }
+}
+
+const char *sd__rep_fmt(char *buf, size_t n, double v)
+{
+    if (isnan(v) || isinf(v)) {
+        snprintf(buf, n, "\xe2\x80\x93");
+        return buf;
+    }
+    double a = fabs(v);
+    if (a == 0) snprintf(buf, n, "0");
+    else if (a >= 1e5 || a < 1e-3) snprintf(buf, n, "%.2e", v);
+    else {
+        int dec = 2 - (int)floor(log10(a));
+        snprintf(buf, n, "%.*f", dec < 0 ? 0 : dec, v);
+    }
+    return buf;
+}
+
+const char *sd__rep_fmt_pct(char *buf, size_t n, double v)
+{
+    if (isnan(v) || isinf(v)) snprintf(buf, n, "\xe2\x80\x93");
+    else snprintf(buf, n, "%+.1f%%", fabs(v) < 0.05 ? 0.0 : v);
+    return buf;
+}
+
+const char *sd__rep_fmt_1(char *buf, size_t n, double v)
+{
+    if (isnan(v) || isinf(v)) snprintf(buf, n, "\xe2\x80\x93");
+    else if (v == floor(v) && fabs(v) < 1e9) snprintf(buf, n, "%.0f", v);
+    else snprintf(buf, n, "%.1f", fabs(v) < 0.05 ? 0.0 : v);
+    return buf;
+}
+
+const char *sd__rep_fmt_p(char *buf, size_t n, double v)
+{
+    if (isnan(v)) snprintf(buf, n, "\xe2\x80\x93");
+    else if (v < 0.001) snprintf(buf, n, "&lt;0.001");
+    else snprintf(buf, n, "%.3f", v);
+    return buf;
+}
