@@ -1,0 +1,491 @@
+/* The batch runner: a bounded pool of worker threads, one patient at a time each; per patient
+ * and view the baseline goes into the canonical frame, each follow-up is registered onto it, and
+ * every image is measured per region. Results are written per patient, atomically, as each one
+ * finishes; sd_run_aggregate then builds the run's tables, statistics and report. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "src/pipeline.h"
+#include "src/course.h"
+#include "src/regions.h"
+#include "src/run_files.h"
+#include "src/util.h"
+
+void sd_run_opts_default(SdRunOpts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->bootstrap = 5;
+    o->save_images = 1;
+    o->report = 1;
+    o->photometry = "reference";
+    sd_align_opts_default(&o->align);
+    sd_metrics_opts_default(&o->metrics);
+}
+
+/* ---- per-patient accumulation */
+
+enum { ST_LOAD, ST_FACE, ST_FRAME, ST_REGISTER, ST_PHOTOMETRY, ST_REGIONS, ST_METRICS,
+       ST_BOOTSTRAP, ST_WRITE, ST_N };
+static const char *const stage_names[ST_N] = {"load", "face", "frame", "register", "photometry",
+                                              "regions", "metrics", "bootstrap", "write"};
+
+typedef struct PatientOut {
+    double t[ST_N];          /* seconds spent per stage */
+    SdMeasArray meas;
+    SdRowList align_rows;    /* alignment.csv lines */
+    SdRowList error_rows;    /* errors.csv lines */
+    int images, failed, pairs, warn;
+    SdRowList inputs;        /* "path,sha256" for run.json */
+} PatientOut;
+
+static void patient_out_free(PatientOut *p)
+{
+    sd_meas_free(&p->meas);
+    sd_rowlist_free(&p->align_rows);
+    sd_rowlist_free(&p->error_rows);
+    sd_rowlist_free(&p->inputs);
+}
+
+/* Time a statement into po->t[stage]. */
+#define TIMED(po, stage, stmt) do { double t0_ = sd_now(); stmt; (po)->t[stage] += sd_now() - t0_; } while (0)
+
+static void add_error(PatientOut *po, const char *path, const char *stage, int code, const char *msg)
+{
+    sd_rowlist_addf(&po->error_rows, "%s\x1f%s\x1f%s\x1f%s", path, stage, sd_errname(code), msg);
+    po->failed++;
+}
+
+/* splitmix64: deterministic per-image seeds independent of thread scheduling */
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t str_seed(const char *a, const char *b, const char *c)
+{
+    uint64_t h = 1469598103934665603ull;
+    const char *s[3] = {a, b, c};
+    for (int k = 0; k < 3; k++) {
+        for (const char *p = s[k]; p && *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        h = (h ^ 0xff) * 1099511628211ull;
+    }
+    return h;
+}
+
+static double rng_uniform(uint64_t *s)
+{
+    *s = mix64(*s);
+    return (double)(*s >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double rng_gauss(uint64_t *s)
+{
+    double u1 = rng_uniform(s), u2 = rng_uniform(s);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* Measure every region of an aligned image: values[r][m]. */
+static int measure(SdCtx *ctx, const SdAligned *al, const SdRegions *rg, const SdRunOpts *o,
+                   double (*values)[SD_NMETRICS], SdMetricsState **keep)
+{
+    SdMetricsState *st = NULL;
+    int err = sd_metrics_prepare(ctx, &al->img, &al->valid, al->px_per_mm, &o->metrics, &st);
+    if (err) return err;
+    for (int r = 0; r < rg->n && !err; r++)
+        err = sd_metrics_region(ctx, st, &rg->mask[r], rg->name[r], values[r]);
+    if (keep && !err) *keep = st;
+    else sd_metrics_free(st);
+    return err;
+}
+
+/* Perturbation bootstrap: re-warp the photo with the transform shifted by U(-0.5, 0.5) px in x
+ * and y, add Gaussian noise of 0.5/255, re-measure; the SD over replicates is the per-image
+ * uncertainty (registration jitter + sensor-level noise). */
+static int bootstrap_sd(SdCtx *ctx, const SdImage *photo, const SdAligned *al, const SdRegions *rg,
+                        const SdRunOpts *o, uint64_t seed, double (*sd)[SD_NMETRICS])
+{
+    const int B = o->bootstrap, R = rg->n;
+    double (*sum)[SD_NMETRICS] = calloc((size_t)R, sizeof(*sum));
+    double (*sq)[SD_NMETRICS] = calloc((size_t)R, sizeof(*sq));
+    double (*v)[SD_NMETRICS] = calloc((size_t)R, sizeof(*v));
+    int (*cnt)[SD_NMETRICS] = calloc((size_t)R, sizeof(*cnt));
+    int err = (!sum || !sq || !v || !cnt) ? SD_ENOMEM : 0;
+    for (int b = 0; b < B && !err; b++) {
+        SdAligned j = *al;
+        memset(&j.img, 0, sizeof(j.img));
+        memset(&j.valid, 0, sizeof(j.valid));
+        const double dx = rng_uniform(&seed) - 0.5, dy = rng_uniform(&seed) - 0.5;
+        SdTransform shift = {{1, 0, dx, 0, 1, dy, 0, 0, 1}}, Tb;
+        sd_transform_mul(&shift, &al->T, &Tb);
+        err = sd_align_warp(ctx, photo, &Tb, al->img.w, al->img.h, &j.img, &j.valid);
+        if (err) break;
+        for (int p = 0; p < j.img.c; p++)
+            for (int y = 0; y < j.img.h; y++) {
+                float *row = sd_image_rowf(&j.img, p, y);
+                for (int x = 0; x < j.img.w; x++)
+                    row[x] += (float)(rng_gauss(&seed) * (0.5 / 255.0));
+            }
+        err = measure(ctx, &j, rg, o, v, NULL);
+        sd_image_free(&j.img);
+        sd_mask_free(&j.valid);
+        for (int r = 0; r < R && !err; r++)
+            for (int m = 0; m < SD_NMETRICS; m++)
+                if (isfinite(v[r][m])) { sum[r][m] += v[r][m]; sq[r][m] += v[r][m] * v[r][m]; cnt[r][m]++; }
+    }
+    for (int r = 0; r < R && !err; r++)
+        for (int m = 0; m < SD_NMETRICS; m++) {
+            const int n = cnt[r][m];
+            if (n < 2) { sd[r][m] = NAN; continue; }
+            double var = (sq[r][m] - sum[r][m] * sum[r][m] / n) / (n - 1);
+            sd[r][m] = sqrt(var > 0 ? var : 0);
+        }
+    free(sum); free(sq); free(v); free(cnt);
+    return err;
+}
+
+static void push_values(PatientOut *po, const SdCatEntry *e, const SdRegions *rg,
+                        double (*val)[SD_NMETRICS], double (*sd)[SD_NMETRICS], int nboot,
+                        const char *qc)
+{
+    for (int r = 0; r < rg->n; r++)
+        for (int m = 0; m < SD_NMETRICS; m++) {
+            const SdMetricInfo *mi = sd_metric_info(m);
+            SdMeasRow row = {
+                .patient = e->patient, .view = e->view, .session = e->session,
+                .session_index = e->session_index, .days = e->days,
+                .region = (char *)rg->name[r], .metric = (char *)mi->id, .value = val[r][m],
+                .unit = (char *)mi->unit, .better = mi->better, .qc = (char *)qc,
+                .sd = sd ? sd[r][m] : NAN, .n_boot = sd ? nboot : 0,
+            };
+            if (!isfinite(row.value)) continue;   /* region too small / masked out: no row */
+            sd_meas_push(&po->meas, &row);
+        }
+}
+
+static void alignment_row(PatientOut *po, const SdCatEntry *e, const SdAligned *al,
+                          const SdAlignQC *qc, const char *status, const char *photometry)
+{
+    const double *m = al->T.m;
+    char score[32] = "", rms[32] = "", ecc[32] = "", ov[32] = "", it[32] = "";
+    if (al->has_lm) snprintf(score, sizeof(score), "%.4f", al->lm.face.score);
+    if (qc) {
+        if (isfinite(qc->lm_rms_px)) snprintf(rms, sizeof(rms), "%.3f", qc->lm_rms_px);
+        if (isfinite(qc->ecc)) snprintf(ecc, sizeof(ecc), "%.5f", qc->ecc);
+        if (isfinite(qc->overlap)) snprintf(ov, sizeof(ov), "%.4f", qc->overlap);
+        snprintf(it, sizeof(it), "%d", qc->iterations);
+    }
+    sd_rowlist_addf(&po->align_rows,
+        "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%.9g\x1f%.9g\x1f%.6f\x1f%.9g\x1f%.9g\x1f%.6f\x1f%s"
+        "\x1f%s\x1f%s\x1f%.5f\x1f%s\x1f%s",
+        e->patient, e->view, e->session, score, rms, ecc, m[0], m[1], m[2], m[3], m[4], m[5], status,
+        ov, it, al->px_per_mm, photometry ? photometry : "", qc && qc->reason[0] ? qc->reason : "");
+}
+
+typedef struct Worker {
+    SdCatalog *cat;
+    const SdRunOpts *o;
+    pthread_mutex_t lock;
+    int next;                   /* next patient index */
+    int done, images_done, images_failed;
+    int skipped, pairs, warn;
+    double stage_s[ST_N];
+    int written, kill_after;
+    const char *last;
+    int fatal;                  /* an error writing outputs: stop handing out work */
+    char fatal_msg[SD_ERRMSG_MAX];
+    unsigned cpu_flags;
+} Worker;
+
+/* Load + face for one entry; on failure a row in errors and a non-zero return. */
+static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, PatientOut *po,
+                         SdImage *photo, SdLandmarks *lm)
+{
+    SdLoadOpts lo;
+    sd_load_opts_default(&lo);
+    char hex[65] = "";
+    if (sd_sha256_file(e->path, hex) == 0)
+        sd_rowlist_addf(&po->inputs, "%s\x1f%s", e->path, hex);
+    int err;
+    TIMED(po, ST_LOAD, err = sd_image_load(ctx, e->path, &lo, photo, NULL));
+    if (err) { add_error(po, e->path, "load", err, ctx->errmsg); return err; }
+    if (o->roi_whole) return 0;
+    int nfaces = 0;
+    TIMED(po, ST_FACE, err = sd_face_find(ctx, photo, &o->face, lm, &nfaces));
+    if (err) {
+        char msg[SD_ERRMSG_MAX + 64];
+        snprintf(msg, sizeof(msg), "%s", ctx->errmsg[0] ? ctx->errmsg : sd_strerror(err));
+        if (!strstr(msg, e->path)) snprintf(msg, sizeof(msg), "%s: %s", e->path, ctx->errmsg[0] ? ctx->errmsg : sd_strerror(err));
+        add_error(po, e->path, "face", err, msg);
+        sd_image_free(photo);
+        return err;
+    }
+    return 0;
+}
+
+static int save_images(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, const SdAligned *al,
+                       const SdRegions *rg, const SdMetricsState *st, PatientOut *po)
+{
+    if (!o->save_images) return 0;
+    char dir[4096], path[4400];
+    snprintf(dir, sizeof(dir), "%s/aligned/%s", o->out_dir, e->patient);
+    if (sd_mkdir_p(dir)) {
+        add_error(po, dir, "write", SD_EIO, "cannot create the folder for aligned images");
+        return SD_EIO;
+    }
+    snprintf(path, sizeof(path), "%s/%s_%s.png", dir, e->view, e->session);
+    int err = sd_image_save(ctx, &al->img, path, 0);
+    if (!err) {
+        snprintf(path, sizeof(path), "%s/%s_%s_regions.png", dir, e->view, e->session);
+        err = sd_regions_overlay(ctx, &al->img, rg, path);
+    }
+    if (!err && st) {
+        char wp[4400], spp[4400];
+        snprintf(wp, sizeof(wp), "%s/%s_%s_wrinkles.png", dir, e->view, e->session);
+        snprintf(spp, sizeof(spp), "%s/%s_%s_spots.png", dir, e->view, e->session);
+        err = sd_metrics_overlay(ctx, st, &al->img, &rg->mask[0], rg->name[0], wp, spp);
+    }
+    if (err) add_error(po, e->path, "write", err, ctx->errmsg);
+    return err;
+}
+
+/* One view of one patient: entries [first, first+n) all share patient and view, sorted by
+ * session; the baseline is the entry with session_index 0 (absent: follow-ups are reported). */
+static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, PatientOut *po)
+{
+    const SdRunOpts *o = w->o;
+    const SdCatEntry *b = (ents[0].session_index == 0) ? &ents[0] : NULL;
+    int nb = b ? 1 : 0;
+    if (!b) {
+        for (int i = 0; i < n; i++) {
+            char msg[512];
+            snprintf(msg, sizeof(msg), "%s: no baseline image for patient %s view %s (session index 0 is missing); not scored",
+                     ents[i].path, ents[i].patient, ents[i].view);
+            add_error(po, ents[i].path, "catalog", SD_EINVAL, msg);
+            po->images++;
+        }
+        return;
+    }
+    SdImage photo = {0};
+    SdLandmarks lm;
+    SdAligned base = {0};
+    SdRegions rg = {0};
+    SdMetricsState *st = NULL;
+    double (*val)[SD_NMETRICS] = NULL, (*sd)[SD_NMETRICS] = NULL;
+    int err;
+    po->images++;
+    if (load_and_find(ctx, o, b, po, &photo, &lm)) goto base_failed;
+    TIMED(po, ST_FRAME, err = sd_align_canonical(ctx, &photo, o->roi_whole ? NULL : &lm, &o->align, &base));
+    if (err) { add_error(po, b->path, "frame", err, ctx->errmsg); goto base_failed; }
+    TIMED(po, ST_REGIONS, err = sd_regions_build(ctx, &base, NULL, &rg));
+    if (err) { add_error(po, b->path, "regions", err, ctx->errmsg); goto base_failed; }
+    val = calloc((size_t)rg.n, sizeof(*val));
+    sd = calloc((size_t)rg.n, sizeof(*sd));
+    if (!val || !sd) { add_error(po, b->path, "metrics", SD_ENOMEM, "out of memory"); goto base_failed; }
+    TIMED(po, ST_METRICS, err = measure(ctx, &base, &rg, o, val, &st));
+    if (!err && o->bootstrap > 1)
+        TIMED(po, ST_BOOTSTRAP, err = bootstrap_sd(ctx, &photo, &base, &rg, o,
+                                                   str_seed(b->patient, b->view, b->session), sd));
+    if (err) { add_error(po, b->path, "metrics", err, ctx->errmsg); goto base_failed; }
+    sd_image_free(&photo);
+    push_values(po, b, &rg, val, o->bootstrap > 1 ? sd : NULL, o->bootstrap, "ok");
+    alignment_row(po, b, &base, NULL, "ok", "baseline");
+    TIMED(po, ST_WRITE, save_images(ctx, o, b, &base, &rg, st, po));
+    sd_metrics_free(st); st = NULL;
+    __atomic_add_fetch(&w->images_done, 1, __ATOMIC_RELAXED);
+
+    for (int i = nb; i < n; i++) {
+        const SdCatEntry *e = &ents[i];
+        SdAligned fu = {0};
+        SdAlignQC qc;
+        SdPhotometry ph;
+        SdRegions frg = {0};
+        memset(&qc, 0, sizeof(qc));
+        po->images++;
+        if (load_and_find(ctx, o, e, po, &photo, &lm)) goto next_failed;
+        TIMED(po, ST_REGISTER, err = sd_align_followup(ctx, &base, &photo, o->roi_whole ? NULL : &lm,
+                                                       &o->align, &fu, &qc));
+        if (err) { add_error(po, e->path, "register", err, ctx->errmsg); goto next_failed; }
+        if (qc.status == SD_ALIGN_FAILED) {
+            char msg[600];
+            snprintf(msg, sizeof(msg), "%s: registration onto the baseline failed QC: %s", e->path, qc.reason);
+            alignment_row(po, e, &fu, &qc, "failed", "");
+            add_error(po, e->path, "register", SD_EALIGN, msg);
+            goto next_failed;
+        }
+        TIMED(po, ST_PHOTOMETRY, err = sd_photometry_apply(ctx, &base, &fu, o->photometry, &ph));
+        if (err) { add_error(po, e->path, "photometry", err, ctx->errmsg); goto next_failed; }
+        /* the baseline's anatomy, restricted to what the follow-up covers */
+        TIMED(po, ST_REGIONS, err = sd_regions_build(ctx, &base, &fu.valid, &frg));
+        if (err) { add_error(po, e->path, "regions", err, ctx->errmsg); goto next_failed; }
+        TIMED(po, ST_METRICS, err = measure(ctx, &fu, &frg, o, val, &st));
+        if (!err && o->bootstrap > 1)
+            TIMED(po, ST_BOOTSTRAP, err = bootstrap_sd(ctx, &photo, &fu, &frg, o,
+                                                       str_seed(e->patient, e->view, e->session), sd));
+        if (err) { add_error(po, e->path, "metrics", err, ctx->errmsg); goto next_failed; }
+        sd_image_free(&photo);
+        {
+            const char *status = qc.status == SD_ALIGN_WARN ? "warn" : "ok";
+            push_values(po, e, &frg, val, o->bootstrap > 1 ? sd : NULL, o->bootstrap, status);
+            alignment_row(po, e, &fu, &qc, status, ph.summary);
+            po->pairs++;
+            po->warn += qc.status == SD_ALIGN_WARN;
+        }
+        TIMED(po, ST_WRITE, save_images(ctx, o, e, &fu, &frg, st, po));
+        __atomic_add_fetch(&w->images_done, 1, __ATOMIC_RELAXED);
+        sd_metrics_free(st); st = NULL;
+        sd_regions_free(&frg);
+        sd_aligned_free(&fu);
+        continue;
+next_failed:
+        __atomic_add_fetch(&w->images_failed, 1, __ATOMIC_RELAXED);
+        sd_metrics_free(st); st = NULL;
+        sd_regions_free(&frg);
+        sd_image_free(&photo);
+        sd_aligned_free(&fu);
+    }
+    goto done;
+
+base_failed:
+    __atomic_add_fetch(&w->images_failed, 1, __ATOMIC_RELAXED);
+    for (int i = nb; i < n; i++) {
+        char msg[700];
+        snprintf(msg, sizeof(msg), "%s: not scored because the baseline %s failed (see its row)",
+                 ents[i].path, b->path);
+        add_error(po, ents[i].path, "baseline", SD_EINVAL, msg);
+        po->images++;
+        __atomic_add_fetch(&w->images_failed, 1, __ATOMIC_RELAXED);
+    }
+done:
+    sd_metrics_free(st);
+    sd_image_free(&photo);
+    sd_regions_free(&rg);
+    sd_aligned_free(&base);
+    free(val);
+    free(sd);
+}
+
+static void *worker_main(void *arg)
+{
+    Worker *w = arg;
+    SdCtx ctx;
+    sd_ctx_init(&ctx);
+    ctx.cpu_flags = w->cpu_flags;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        const int p = w->fatal ? w->cat->npatients : w->next++;
+        pthread_mutex_unlock(&w->lock);
+        if (p >= w->cat->npatients) break;
+        const SdCatPatient *pt = &w->cat->patients[p];
+        char key[65];
+        sd_run_patient_key(w->cat, p, w->o, key);
+        if (w->o->resume && sd_run_patient_done(w->o->out_dir, pt->id, key)) {
+            pthread_mutex_lock(&w->lock);
+            w->skipped++; w->done++; w->images_done += pt->count; w->last = pt->id;
+            pthread_mutex_unlock(&w->lock);
+            continue;
+        }
+        PatientOut po;
+        memset(&po, 0, sizeof(po));
+        const SdCatEntry *ents = &w->cat->entries[pt->first];
+        for (int i = 0; i < pt->count;) {
+            int j = i;
+            while (j < pt->count && !strcmp(ents[j].view, ents[i].view)) j++;
+            run_view(&ctx, w, ents + i, j - i, &po);
+            i = j;
+        }
+        int err = sd_run_patient_write(&ctx, w->o->out_dir, pt->id, key, &po.meas, &po.align_rows,
+                                       &po.error_rows, &po.inputs);
+        pthread_mutex_lock(&w->lock);
+        if (err && !w->fatal) {
+            w->fatal = err;
+            snprintf(w->fatal_msg, sizeof(w->fatal_msg), "%s", ctx.errmsg);
+        }
+        w->done++; w->pairs += po.pairs; w->warn += po.warn; w->last = pt->id;
+        for (int k = 0; k < ST_N; k++) w->stage_s[k] += po.t[k];
+        const int written = ++w->written;
+        pthread_mutex_unlock(&w->lock);
+        /* Test hook for the crash-and-resume test: die as `kill -9` would after N patients. */
+        if (w->kill_after > 0 && written >= w->kill_after)
+            kill(getpid(), SIGKILL);
+        /* errors go to stderr as they happen, one line each */
+        for (size_t k = 0; k < po.error_rows.n; k++) {
+            char *r = po.error_rows.v[k];
+            char *f[4] = {r, NULL, NULL, NULL};
+            for (int c = 1; c < 4; c++) { f[c] = strchr(f[c - 1], '\x1f'); if (!f[c]) break; *f[c]++ = 0; }
+            if (f[3]) fprintf(stderr, "skindelta: %s [%s, %s]\n", f[3], f[1], f[2]);
+            for (int c = 1; c < 4 && f[c]; c++) f[c][-1] = '\x1f';
+        }
+        patient_out_free(&po);
+    }
+    return NULL;
+}
+
+int sd_run_batch(SdCtx *ctx, SdCatalog *cat, const SdRunOpts *o, SdRunSummary *sum)
+{
+    memset(sum, 0, sizeof(*sum));
+    const double t0 = sd_now();
+    if (sd_mkdir_p(o->out_dir))
+        return sd_fail(ctx, SD_EIO, "%s: cannot create the output folder: %s", o->out_dir, strerror(errno));
+    if (o->shard_n > 1)
+        sd_catalog_shard(cat, o->shard_i, o->shard_n);
+    int err = sd_run_write_catalog_errors(ctx, o->out_dir, cat);
+    if (err) return err;
+
+    Worker w;
+    memset(&w, 0, sizeof(w));
+    w.cat = cat; w.o = o; w.cpu_flags = ctx->cpu_flags;
+    const char *ka = getenv("SKINDELTA_TEST_KILL_AFTER");
+    w.kill_after = ka ? atoi(ka) : 0;
+    pthread_mutex_init(&w.lock, NULL);
+    int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs < 1) jobs = 1;
+    if (jobs > cat->npatients) jobs = cat->npatients > 0 ? cat->npatients : 1;
+    if (jobs > 64) jobs = 64;
+    pthread_t th[64];
+    int started = 0;
+    for (int i = 0; i < jobs; i++) {
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setstacksize(&at, 16u << 20);
+        if (pthread_create(&th[i], &at, worker_main, &w) == 0) started++;
+        pthread_attr_destroy(&at);
+    }
+    if (!started) worker_main(&w);
+    int total_images = cat->nentries;
+    while (1) {
+        pthread_mutex_lock(&w.lock);
+        int d = w.done;
+        SdRunProgress p = {cat->npatients, w.done, total_images, w.images_done + w.images_failed,
+                           w.images_failed, sd_now() - t0, w.last};
+        pthread_mutex_unlock(&w.lock);
+        if (o->progress) o->progress(o->progress_user, &p);
+        if (d >= cat->npatients || !started) break;
+        usleep(250000);
+    }
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    pthread_mutex_destroy(&w.lock);
+    if (w.fatal)
+        return sd_fail(ctx, w.fatal, "%s", w.fatal_msg);
+
+    err = sd_run_write_json(ctx, o, cat, sd_now() - t0, stage_names, w.stage_s, ST_N);
+    if (!err) err = sd_run_aggregate(ctx, o->out_dir, o->mdc_file, o->report);
+    sum->patients = cat->npatients;
+    sum->patients_skipped = w.skipped;
+    sum->images = total_images;
+    sum->images_failed = w.images_failed;
+    sum->pairs_scored = w.pairs;
+    sum->pairs_warn = w.warn;
+    sum->seconds = sd_now() - t0;
+    return err;
+}

@@ -1,0 +1,61 @@
+/* The batch job (DESIGN.md §1, §6-§7): catalog -> load -> face -> frame -> register -> regions ->
+ * metrics per patient (in parallel), then course, cohort and report over the whole run.
+ * Per-patient results land in OUT/patients/<id>/ as each patient finishes (atomic writes, a
+ * done.json written last), so a killed run resumes where it stopped and shards merge. */
+#ifndef SRC_PIPELINE_H
+#define SRC_PIPELINE_H
+
+#include "src/skindelta.h"
+#include "src/catalog.h"
+#include "src/align.h"
+#include "src/face.h"
+#include "src/metrics.h"
+
+typedef struct SdRunProgress {
+    int patients_total, patients_done;
+    int images_total, images_done, images_failed;
+    double elapsed_s;
+    const char *current;        /* last patient finished, or NULL */
+} SdRunProgress;
+
+typedef void (*sd_progress_fn)(void *user, const SdRunProgress *p);
+
+typedef struct SdRunOpts {
+    const char *out_dir;
+    int jobs;                   /* worker threads (patients in parallel); 0 = all cores */
+    int shard_i, shard_n;       /* this run scores patients with index % shard_n == shard_i */
+    int resume;                 /* skip patients whose results are complete and valid */
+    int roi_whole;              /* no face stage; region `whole` */
+    int bootstrap;              /* perturbation-bootstrap replicates per image (0 = none) */
+    int save_images;            /* aligned images + overlays under OUT/aligned (1) */
+    int report;                 /* write OUT/report (1) */
+    const char *mdc_file;       /* repeatability.csv to take MDC95 from, or NULL */
+    const char *photometry;     /* "none" | "reference" | "chart" */
+    const char *manifest;       /* for run.json */
+    const char *input_root;     /* for run.json */
+    const char *command_line;   /* for run.json */
+    SdAlignOpts align;
+    SdFaceOpts face;
+    SdMetricsOpts metrics;
+    sd_progress_fn progress;    /* called from the coordinating thread, ~2x per second */
+    void *progress_user;
+} SdRunOpts;
+
+void sd_run_opts_default(SdRunOpts *o);
+
+typedef struct SdRunSummary {
+    int patients, patients_skipped, images, images_failed, pairs_scored, pairs_warn;
+    double seconds;
+} SdRunSummary;
+
+/* Run the batch over cat (already sharded by the caller or not: opts->shard_* is applied here).
+ * Returns 0 when the run completed (inputs may have failed: summary->images_failed), or an error
+ * when the output folder could not be written. */
+int  sd_run_batch(SdCtx *ctx, SdCatalog *cat, const SdRunOpts *o, SdRunSummary *summary);
+
+/* Re-derive OUT's top-level files from OUT/patients/<id>/ (all patients found there): the
+ * measurements, uncertainty, alignment and errors tables, then changes, trends, cohort (with
+ * MDC95 from mdc_file when given) and the report. Used at the end of run and by merge. */
+int  sd_run_aggregate(SdCtx *ctx, const char *out_dir, const char *mdc_file, int report);
+
+#endif
