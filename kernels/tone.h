@@ -1,0 +1,18 @@
+/* Tone kernels the photometry stage needs beyond kernels/colour.h: a 3x3 matrix applied in linear
+ * light to sRGB-encoded planes, in place (decode, matrix, encode, clamp to [0,1]). */
+#ifndef KERNELS_TONE_H
+#define KERNELS_TONE_H
+
+#include <stddef.h>
+
+/* p[0..2]: one row of the R, G, B planes (w floats each), sRGB-encoded in [0,1]; m row-major. */
+#define decl_mat3_srgb_fn(name) void (name)(float *const p[3], int w, const float m[9])
+typedef decl_mat3_srgb_fn(*sd_mat3_srgb_fn);
+
+typedef struct SdToneDSP {
+    sd_mat3_srgb_fn mat3_srgb;
+} SdToneDSP;
+
+void sd_tone_dsp_init(SdToneDSP *c, unsigned cpu_flags);
+
+#endif
