@@ -3,6 +3,7 @@
 #include "src/face.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,6 @@
 
 static const float DET_MEAN[3] = {117.001f, 114.697f, 97.404f};
 static const float LM_MEAN[3] = {122.782f, 117.001f, 104.298f};
-static const float LEAKY = 0.10000000149011612f;
 static const double ANCHORS[5][2] = {
     {1.603231, 2.094468}, {6.041143, 7.080126}, {2.882459, 3.518061},
     {4.266906, 5.178857}, {9.041765, 10.66308},
@@ -25,13 +25,20 @@ static const int DEFAULT_SIZES[] = {320, 416, 608};
  * centre; measured on the conformance fixtures, the package's boxes are 1.22-1.35x the extent. */
 #define RECROP_SCALE 1.25
 #define DEFAULT_REFINE 2
+/* Antialiased inputs: at most this many taps per axis (see sd__nn_input_aa). The detector input
+ * of a big image (more than DET_AA_RATIO times the input size) is antialiased outside compat
+ * mode; point sampling would alias the image's fine detail into the 13x13-grid features. */
+#define LM_TAPS 9
+#define DET_TAPS 5
+#define DET_AA_RATIO 2
 
+/* 64-byte aligned float buffers (C11 aligned_alloc: the size rounded up to the alignment). */
 static float *falloc(size_t n)
 {
     size_t bytes;
-    if (sd_mul_overflow(n, sizeof(float), &bytes))
+    if (sd_mul_overflow(n, sizeof(float), &bytes) || bytes > SIZE_MAX - 128)
         return NULL;
-    return sd_aligned_alloc(bytes ? bytes : 64);
+    return aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
 }
 
 static int valid_image(SdCtx *ctx, const SdImage *img)
@@ -56,8 +63,7 @@ static int det_sep_pool(const SdSepConv *s, const float *in, int h, int w, int p
     if (!dw || !pw || !pool)
         goto fail;
     sd__nn_dwconv3x3(dw, in, h, w, s->cin, 1, 1, 1, h, w, s->dw);
-    sd__nn_pointwise(pw, dw, (int)p, s->cin, s->cout, s->pw, s->bias);
-    sd__nn_leaky(pw, p * s->cout, LEAKY);
+    sd__nn_pointwise(pw, dw, (int)p, s->cin, s->cout, s->pw, s->bias, SD_NN_LEAKY);
     sd__nn_maxpool2(pool, pw, h, w, s->cout, pool_stride, ph, pwd);
     *out = pool;
     pool = NULL;
@@ -65,9 +71,9 @@ static int det_sep_pool(const SdSepConv *s, const float *in, int h, int w, int p
     *ow = pwd;
     err = 0;
 fail:
-    sd_aligned_free(dw);
-    sd_aligned_free(pw);
-    sd_aligned_free(pool);
+    free(dw);
+    free(pw);
+    free(pool);
     return err;
 }
 
@@ -86,23 +92,22 @@ static int det_forward(const SdDetNet *net, const float *input, int S, float *ou
     for (int y0 = 0; y0 < oh; y0 += R) {
         const int rows = oh - y0 < R ? oh - y0 : R;
         sd__nn_conv3x3(chunk, input, S, S, 3, 16, 1, 0, 0, y0, y0 + rows, ow, net->conv0_f,
-                       net->conv0_b, col);
-        sd__nn_leaky(chunk, (size_t)rows * ow * 16, LEAKY);
+                       net->conv0_b, SD_NN_LEAKY, col);
         sd__nn_maxpool2(x + (size_t)(y0 / 2) * pw * 16, chunk, rows, ow, 16, 2, (rows + 1) / 2, pw);
     }
     for (int i = 0; i < 5; i++) {
         if ((err = det_sep_pool(&net->sep[i], x, h, w, i < 4 ? 2 : 1, &y, &h, &w)))
             goto fail;
-        sd_aligned_free(x);
+        free(x);
         x = y;
         y = NULL;
     }
-    sd__nn_pointwise(out, x, h * w, 512, 25, net->conv8_f, net->conv8_b);
+    sd__nn_pointwise(out, x, h * w, 512, 25, net->conv8_f, net->conv8_b, SD_NN_NONE);
     err = 0;
 fail:
-    sd_aligned_free(col);
-    sd_aligned_free(chunk);
-    sd_aligned_free(x);
+    free(col);
+    free(chunk);
+    free(x);
     return err;
 }
 
@@ -170,18 +175,31 @@ static int det_decode(const float *raw, int S, int W, int H, float thr, SdFaces 
     return 0;
 }
 
-static int det_raw(SdCtx *ctx, const SdDetNet *net, const SdImage *img, int S, int round8,
-                   float *raw)
+/* Detector input for size S: the square canvas (image top-left, zeros elsewhere). Outside compat
+ * mode a big image is antialiased: from `base` (an antialiased input at size nb > S) when given,
+ * else directly from the image. */
+static int det_input(const SdImage *img, int S, int compat, const float *base, int nb,
+                     float *input)
 {
     const int M = img->w > img->h ? img->w : img->h;
+    if (compat || M <= DET_AA_RATIO * S)
+        return sd__nn_input_tf(input, S, img, 0, 0, img->w, img->h, 0, 0, M, DET_MEAN, compat);
+    if (base && nb > S)
+        return sd__nn_resize_hwc(input, S, base, nb, 3);
+    return sd__nn_input_aa(input, S, img, 0.0, 0.0, M, DET_MEAN, 0, DET_TAPS);
+}
+
+static int det_raw(SdCtx *ctx, const SdDetNet *net, const SdImage *img, int S, int compat,
+                   const float *base, int nb, float *raw)
+{
     float *input = falloc((size_t)S * S * 3);
     int err;
     if (!input)
         return sd_fail(ctx, SD_ENOMEM, "face detector: out of memory");
-    err = sd__nn_input_tf(input, S, img, 0, 0, img->w, img->h, 0, 0, M, DET_MEAN, round8);
+    err = det_input(img, S, compat, base, nb, input);
     if (!err)
         err = det_forward(net, input, S, raw);
-    sd_aligned_free(input);
+    free(input);
     return err ? sd_fail(ctx, err, "face detector: out of memory") : 0;
 }
 
@@ -200,7 +218,7 @@ int sd_face_detector_raw(SdCtx *ctx, const SdImage *img, int input_size, float *
     if ((err = valid_image(ctx, img)) || (err = check_size(ctx, input_size)) ||
         (err = sd__face_models(ctx, &m)))
         return err;
-    return det_raw(ctx, &m->det, img, input_size, 1, out);
+    return det_raw(ctx, &m->det, img, input_size, 1, NULL, 0, out);
 }
 
 int sd_face_detect(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts, SdFaces *faces)
@@ -222,18 +240,32 @@ int sd_face_detect(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts, SdFac
     const float thr = o.score_threshold > 0.0f ? o.score_threshold : 0.5f;
     if ((err = valid_image(ctx, img)) || (err = sd__face_models(ctx, &m)))
         return err;
-    for (int i = 0; i < nsizes; i++)
+    int nb = 0;
+    for (int i = 0; i < nsizes; i++) {
         if ((err = check_size(ctx, sizes[i])))
             return err;
+        if (sizes[i] > nb)
+            nb = sizes[i];
+    }
+    /* One antialiased input at the largest size serves every smaller size of a big image. */
+    const int M = img->w > img->h ? img->w : img->h;
+    float *base = NULL;
+    if (!o.compat && M > DET_AA_RATIO * nb) {
+        if (!(base = falloc((size_t)nb * nb * 3)) ||
+            sd__nn_input_aa(base, nb, img, 0.0, 0.0, M, DET_MEAN, 0, DET_TAPS)) {
+            free(base);
+            return sd_fail(ctx, SD_ENOMEM, "face detector: out of memory");
+        }
+    }
     for (int i = 0; i < nsizes; i++) {
         const int S = sizes[i], G = S / 32;
         float best;
-        sd_aligned_free(raw);
+        free(raw);
         if (!(raw = falloc((size_t)G * G * 25))) {
             err = sd_fail(ctx, SD_ENOMEM, "face detector: out of memory");
             goto fail;
         }
-        if ((err = det_raw(ctx, &m->det, img, S, o.compat, raw)))
+        if ((err = det_raw(ctx, &m->det, img, S, o.compat, base, nb, raw)))
             goto fail;
         if ((err = det_decode(raw, S, img->w, img->h, thr, &cur, &best))) {
             err = sd_fail(ctx, err, "face detector: out of memory");
@@ -249,7 +281,8 @@ int sd_face_detect(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts, SdFac
         err = sd_fail(ctx, SD_ENOFACE, "no face found: best detector score %.3f is not above "
                       "the threshold %.2f (input sizes %s)", best_any, thr, list);
 fail:
-    sd_aligned_free(raw);
+    free(raw);
+    free(base);
     return err;
 }
 
@@ -257,14 +290,14 @@ fail:
 
 /* Separable conv, pad (pad_t, pad_l), given stride; out oh x ow x cout (+ bias). */
 static int lm_sep(const SdSepConv *s, const float *in, int h, int w, int stride, int pad,
-                  float *out, int oh, int ow)
+                  float *out, int oh, int ow, int act)
 {
     float *dw = falloc((size_t)oh * ow * s->cin);
     if (!dw)
         return SD_ENOMEM;
     sd__nn_dwconv3x3(dw, in, h, w, s->cin, stride, pad, pad, oh, ow, s->dw);
-    sd__nn_pointwise(out, dw, oh * ow, s->cin, s->cout, s->pw, s->bias);
-    sd_aligned_free(dw);
+    sd__nn_pointwise(out, dw, oh * ow, s->cin, s->cout, s->pw, s->bias, act);
+    free(dw);
     return 0;
 }
 
@@ -286,20 +319,18 @@ static int lm_forward(const SdLmNet *net, const float *input, float out[136])
             if (!(col = falloc(sd__nn_conv3x3_scratch(ow, c))))
                 goto fail;
             sd__nn_conv3x3(o1, cur, h, w, c, cout, 2, 0, 0, 0, oh, ow, net->conv0_f,
-                           net->conv0_b, col);
-            sd_aligned_free(col);
+                           net->conv0_b, SD_NN_RELU, col);
+            free(col);
             col = NULL;
-        } else if (lm_sep(&net->conv[k][0], cur, h, w, 2, 0, o1, oh, ow)) {
+        } else if (lm_sep(&net->conv[k][0], cur, h, w, 2, 0, o1, oh, ow, SD_NN_RELU)) {
             goto fail;
         }
-        sd__nn_relu(o1, n);
         memcpy(sum, o1, n * sizeof(float));
         const float *src = o1;
         for (int j = 1; j < net->nconv; j++) {
-            if (lm_sep(&net->conv[k][j], src, oh, ow, 1, 1, t, oh, ow))
+            if (lm_sep(&net->conv[k][j], src, oh, ow, 1, 1, t, oh, ow, SD_NN_NONE))
                 goto fail;
-            for (size_t i = 0; i < n; i++)
-                sum[i] += t[i];
+            sd__nn_add(sum, t, n);
             /* the next conv reads relu(o1 + ... + oj) */
             memcpy(t, sum, n * sizeof(float));
             sd__nn_relu(t, n);
@@ -310,9 +341,9 @@ static int lm_forward(const SdLmNet *net, const float *input, float out[136])
             }
         }
         sd__nn_relu(sum, n);
-        sd_aligned_free(x);
-        sd_aligned_free(o1);
-        sd_aligned_free(t);
+        free(x);
+        free(o1);
+        free(t);
         o1 = t = NULL;
         x = sum;
         sum = NULL;
@@ -326,7 +357,7 @@ static int lm_forward(const SdLmNet *net, const float *input, float out[136])
         float *avgf = falloc((size_t)c);
         if (!avg || !avgf) {
             free(avg);
-            sd_aligned_free(avgf);
+            free(avgf);
             goto fail;
         }
         for (int p = 0; p < h * w; p++)
@@ -334,17 +365,17 @@ static int lm_forward(const SdLmNet *net, const float *input, float out[136])
                 avg[j] += x[(size_t)p * c + j];
         for (int j = 0; j < c; j++)
             avgf[j] = (float)(avg[j] / (h * w));
-        sd__nn_pointwise(out, avgf, 1, c, 136, net->fc_w, net->fc_b);
+        sd__nn_pointwise(out, avgf, 1, c, 136, net->fc_w, net->fc_b, SD_NN_NONE);
         free(avg);
-        sd_aligned_free(avgf);
+        free(avgf);
     }
     err = 0;
 fail:
-    sd_aligned_free(x);
-    sd_aligned_free(o1);
-    sd_aligned_free(sum);
-    sd_aligned_free(t);
-    sd_aligned_free(col);
+    free(x);
+    free(o1);
+    free(sum);
+    free(t);
+    free(col);
     return err;
 }
 
@@ -387,7 +418,7 @@ static int lm_run_pkg(SdCtx *ctx, const SdLmNet *net, const SdImage *img, const 
                           crop->oy, crop->side, LM_MEAN, 1);
     if (!err)
         err = lm_forward(net, input, raw);
-    sd_aligned_free(input);
+    free(input);
     return err ? sd_fail(ctx, err, "face landmarks: out of memory") : 0;
 }
 
@@ -398,9 +429,9 @@ static int lm_run_square(SdCtx *ctx, const SdLmNet *net, const SdImage *img, dou
     float raw[136];
     float *input = falloc((size_t)LM_IN * LM_IN * 3);
     int err = SD_ENOMEM;
-    if (input && !(err = sd__nn_input_aa(input, LM_IN, img, X0, Y0, L, LM_MEAN, 0)))
+    if (input && !(err = sd__nn_input_aa(input, LM_IN, img, X0, Y0, L, LM_MEAN, 0, LM_TAPS)))
         err = lm_forward(net, input, raw);
-    sd_aligned_free(input);
+    free(input);
     if (err)
         return sd_fail(ctx, err, "face landmarks: out of memory");
     for (int i = 0; i < SD_NLANDMARKS; i++) {
@@ -486,6 +517,46 @@ int sd_face_find(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts, SdLandm
         err = sd_face_landmarks_opts(ctx, img, &faces->face[0], opts, lm);
     }
     free(faces);
+    return err;
+}
+
+void sd_face_landmarks_rescale(SdLandmarks *lm, double sx, double sy)
+{
+    for (int i = 0; i < SD_NLANDMARKS; i++) {
+        lm->pt[i].x = (float)((lm->pt[i].x + 0.5) * sx - 0.5);
+        lm->pt[i].y = (float)((lm->pt[i].y + 0.5) * sy - 0.5);
+    }
+    lm->face.x = (float)((lm->face.x + 0.5) * sx - 0.5);
+    lm->face.y = (float)((lm->face.y + 0.5) * sy - 0.5);
+    lm->face.w = (float)(lm->face.w * sx);
+    lm->face.h = (float)(lm->face.h * sy);
+}
+
+int sd_face_find_file(SdCtx *ctx, const char *path, const SdFaceOpts *opts, SdLandmarks *lm,
+                      int *nfaces, SdImageInfo *info)
+{
+    SdLoadOpts lo;
+    SdImageInfo inf;
+    SdImage img = {0};
+    int err;
+    if (nfaces)
+        *nfaces = 0;
+    sd_load_opts_default(&lo);
+    lo.target_max = SD_FACE_LOAD_MAX;
+    lo.fmt = SD_FMT_U8;     /* the nets see 8-bit values; a quarter of the memory of F32 */
+    if ((err = sd_image_load(ctx, path, &lo, &img, &inf)))
+        return err;
+    if (info)
+        *info = inf;
+    err = sd_face_find(ctx, &img, opts, lm, nfaces);
+    if (err == SD_ENOFACE) {
+        char msg[SD_ERRMSG_MAX];
+        snprintf(msg, sizeof(msg), "%s", ctx->errmsg);
+        err = sd_fail(ctx, err, "%s: %s", path, msg);
+    }
+    if (!err && (img.w != inf.orig_w || img.h != inf.orig_h))
+        sd_face_landmarks_rescale(lm, (double)inf.orig_w / img.w, (double)inf.orig_h / img.h);
+    sd_image_free(&img);
     return err;
 }
 

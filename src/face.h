@@ -56,6 +56,17 @@ static inline int sd_face_landmarks(SdCtx *ctx, const SdImage *img, const SdFace
 int sd_face_find(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts, SdLandmarks *lm,
                  int *nfaces);
 
+/* Large photos: load path shrunk on load (JPEG DCT scaling) to at least SD_FACE_LOAD_MAX pixels
+ * on the long side, run sd_face_find on it, and return the landmarks (and box) in the pixels
+ * of the full-size, upright image. info (may be NULL) receives the loader's report. */
+#define SD_FACE_LOAD_MAX 1024
+int sd_face_find_file(SdCtx *ctx, const char *path, const SdFaceOpts *opts, SdLandmarks *lm,
+                      int *nfaces, SdImageInfo *info);
+
+/* Map landmarks and box from an image to one sx, sy times larger (pixel centres kept aligned:
+ * x' = (x + 0.5) * sx - 0.5), e.g. from a shrink-on-load copy to the full-size photo. */
+void sd_face_landmarks_rescale(SdLandmarks *lm, double sx, double sy);
+
 /* Raw network outputs, for conformance tests: the detector's conv8 tensor (G*G*25 floats, NHWC,
  * G = input_size/32) and a landmark net's 136 outputs for the package-style crop of face. */
 int sd_face_detector_raw(SdCtx *ctx, const SdImage *img, int input_size, float *out);

@@ -61,7 +61,7 @@ static int blob_open(SdCtx *ctx, Blob *b, const char *path)
         b->data_off > b->n || (b->n - b->data_off) % 4)
         return sd_fail(ctx, SD_EFORMAT, "%s: corrupt model header", path);
     b->nfloats = (b->n - b->data_off) / 4;
-    b->data = sd_aligned_alloc(b->nfloats * sizeof(float) + 64);
+    b->data = aligned_alloc(64, (b->nfloats * sizeof(float) + 63) / 64 * 64 + 64);
     if (!b->data)
         return sd_fail(ctx, SD_ENOMEM, "%s: out of memory", path);
     for (size_t i = 0; i < b->nfloats; i++) {   /* little-endian on disk, portable read */
@@ -234,7 +234,7 @@ static void load_once(void)
 fail:
     for (int i = 0; i < 3; i++) {
         free(b[i].raw);
-        sd_aligned_free(b[i].data);
+        free(b[i].data);
         free(path[i]);
     }
     g_cache.err = err;

@@ -9,6 +9,38 @@
 
 #include "src/util.h"
 
+/* Bias + activation over rows x n outputs, in place. Loops run in fixed blocks of 16 so that
+ * GCC vectorises them at -O2 (its cheap cost model wants trip counts it can see). */
+#define NN_VB 16
+
+static inline float act1(float v, int act)
+{
+    return act == SD_NN_RELU ? (v > 0.0f ? v : 0.0f)
+         : act == SD_NN_LEAKY ? (v > 0.0f ? v : v * SD_NN_LEAKY_ALPHA) : v;
+}
+
+static void bias_act(float *restrict o, size_t rows, int n, const float *restrict bias, int act)
+{
+    for (size_t r = 0; r < rows; r++, o += n) {
+        int j = 0;
+        for (; j + NN_VB <= n; j += NN_VB) {
+            float v[NN_VB];
+            for (int k = 0; k < NN_VB; k++)
+                v[k] = o[j + k] + (bias ? bias[j + k] : 0.0f);
+            if (act == SD_NN_RELU)
+                for (int k = 0; k < NN_VB; k++)
+                    v[k] = v[k] > 0.0f ? v[k] : 0.0f;
+            else if (act == SD_NN_LEAKY)
+                for (int k = 0; k < NN_VB; k++)
+                    v[k] = v[k] > 0.0f ? v[k] : v[k] * SD_NN_LEAKY_ALPHA;
+            for (int k = 0; k < NN_VB; k++)
+                o[j + k] = v[k];
+        }
+        for (; j < n; j++)
+            o[j] = act1(o[j] + (bias ? bias[j] : 0.0f), act);
+    }
+}
+
 static int conv_rows_per_chunk(int ow, int cin)
 {
     /* Bound the im2col buffer to ~1 MiB so it stays in cache and memory stays small. */
@@ -24,7 +56,7 @@ size_t sd__nn_conv3x3_scratch(int ow, int cin)
 
 void sd__nn_conv3x3(float *out, const float *in, int h, int w, int cin, int cout, int stride,
                     int pad_t, int pad_l, int oy0, int oy1, int ow, const float *filt,
-                    const float *bias, float *col)
+                    const float *bias, int act, float *col)
 {
     const int K = 9 * cin;
     const int R = conv_rows_per_chunk(ow, cin);
@@ -34,14 +66,25 @@ void sd__nn_conv3x3(float *out, const float *in, int h, int w, int cin, int cout
             const int oy = y0 + r;
             for (int ox = 0; ox < ow; ox++) {
                 float *c = col + ((size_t)r * ow + ox) * K;
-                for (int ky = 0; ky < 3; ky++) {
+                const int ix0 = ox * stride - pad_l;
+                const int inside_x = ix0 >= 0 && ix0 + 2 < w;
+                for (int ky = 0; ky < 3; ky++, c += 3 * cin) {
                     const int iy = oy * stride - pad_t + ky;
-                    for (int kx = 0; kx < 3; kx++, c += cin) {
-                        const int ix = ox * stride - pad_l + kx;
-                        if (iy < 0 || iy >= h || ix < 0 || ix >= w)
-                            memset(c, 0, sizeof(float) * cin);
-                        else
-                            memcpy(c, in + ((size_t)iy * w + ix) * cin, sizeof(float) * cin);
+                    if (iy < 0 || iy >= h) {
+                        for (int j = 0; j < 3 * cin; j++)
+                            c[j] = 0.0f;
+                        continue;
+                    }
+                    const float *src = in + ((size_t)iy * w + ix0) * cin;
+                    if (inside_x) {   /* the three taps of a row are contiguous in NHWC */
+                        for (int j = 0; j < 3 * cin; j++)
+                            c[j] = src[j];
+                        continue;
+                    }
+                    for (int kx = 0; kx < 3; kx++) {
+                        const int ix = ix0 + kx;
+                        for (int j = 0; j < cin; j++)
+                            c[kx * cin + j] = ix >= 0 && ix < w ? src[kx * cin + j] : 0.0f;
                     }
                 }
             }
@@ -50,47 +93,64 @@ void sd__nn_conv3x3(float *out, const float *in, int h, int w, int cin, int cout
         const int M = rows * ow;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, cout, K, 1.0f, col, K, filt,
                     cout, 0.0f, o, cout);
-        if (bias)
-            for (int m = 0; m < M; m++)
-                for (int j = 0; j < cout; j++)
-                    o[(size_t)m * cout + j] += bias[j];
+        bias_act(o, (size_t)M, cout, bias, act);
+    }
+}
+
+/* Channels in blocks of DW_BLOCK accumulate in registers across the nine taps. */
+#define DW_BLOCK 16
+
+static inline void dw_pixel(float *o, const float *in, int h, int w, int c, int iy0, int ix0,
+                            const float *filt)
+{
+    const int interior = iy0 >= 0 && iy0 + 2 < h && ix0 >= 0 && ix0 + 2 < w;
+    int c0 = 0;
+    for (; c0 + DW_BLOCK <= c; c0 += DW_BLOCK) {
+        float acc[DW_BLOCK] = {0};
+        for (int ky = 0; ky < 3; ky++) {
+            const int iy = iy0 + ky;
+            if (!interior && (iy < 0 || iy >= h))
+                continue;
+            for (int kx = 0; kx < 3; kx++) {
+                const int ix = ix0 + kx;
+                if (!interior && (ix < 0 || ix >= w))
+                    continue;
+                const float *s = in + ((size_t)iy * w + ix) * c + c0;
+                const float *f = filt + (size_t)(ky * 3 + kx) * c + c0;
+                for (int j = 0; j < DW_BLOCK; j++)
+                    acc[j] += s[j] * f[j];
+            }
+        }
+        for (int j = 0; j < DW_BLOCK; j++)
+            o[c0 + j] = acc[j];
+    }
+    for (; c0 < c; c0++) {   /* tail channels */
+        float acc = 0.0f;
+        for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++) {
+                const int iy = iy0 + ky, ix = ix0 + kx;
+                if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                    acc += in[((size_t)iy * w + ix) * c + c0] * filt[(size_t)(ky * 3 + kx) * c + c0];
+            }
+        o[c0] = acc;
     }
 }
 
 void sd__nn_dwconv3x3(float *out, const float *in, int h, int w, int c, int stride, int pad_t,
                       int pad_l, int oh, int ow, const float *filt)
 {
-    for (int oy = 0; oy < oh; oy++) {
-        for (int ox = 0; ox < ow; ox++) {
-            float *o = out + ((size_t)oy * ow + ox) * c;
-            memset(o, 0, sizeof(float) * c);
-            for (int ky = 0; ky < 3; ky++) {
-                const int iy = oy * stride - pad_t + ky;
-                if (iy < 0 || iy >= h)
-                    continue;
-                for (int kx = 0; kx < 3; kx++) {
-                    const int ix = ox * stride - pad_l + kx;
-                    if (ix < 0 || ix >= w)
-                        continue;
-                    const float *s = in + ((size_t)iy * w + ix) * c;
-                    const float *f = filt + (size_t)(ky * 3 + kx) * c;
-                    for (int j = 0; j < c; j++)
-                        o[j] += s[j] * f[j];
-                }
-            }
-        }
-    }
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++)
+            dw_pixel(out + ((size_t)oy * ow + ox) * c, in, h, w, c, oy * stride - pad_t,
+                     ox * stride - pad_l, filt);
 }
 
 void sd__nn_pointwise(float *out, const float *in, int p, int cin, int cout, const float *wts,
-                      const float *bias)
+                      const float *bias, int act)
 {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, cout, cin, 1.0f, in, cin, wts,
                 cout, 0.0f, out, cout);
-    if (bias)
-        for (int m = 0; m < p; m++)
-            for (int j = 0; j < cout; j++)
-                out[(size_t)m * cout + j] += bias[j];
+    bias_act(out, (size_t)p, cout, bias, act);
 }
 
 void sd__nn_maxpool2(float *out, const float *in, int h, int w, int c, int stride, int oh, int ow)
@@ -111,16 +171,24 @@ void sd__nn_maxpool2(float *out, const float *in, int h, int w, int c, int strid
     }
 }
 
-void sd__nn_leaky(float *x, size_t n, float alpha)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] = x[i] > 0.0f ? x[i] : x[i] * alpha;
-}
-
 void sd__nn_relu(float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    for (; i + NN_VB <= n; i += NN_VB)
+        for (int k = 0; k < NN_VB; k++)
+            x[i + k] = x[i + k] > 0.0f ? x[i + k] : 0.0f;
+    for (; i < n; i++)
         x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void sd__nn_add(float *restrict dst, const float *restrict src, size_t n)
+{
+    size_t i = 0;
+    for (; i + NN_VB <= n; i += NN_VB)
+        for (int k = 0; k < NN_VB; k++)
+            dst[i + k] += src[i + k];
+    for (; i < n; i++)
+        dst[i] += src[i];
 }
 
 /* ---- network input */
@@ -172,18 +240,23 @@ int sd__nn_input_tf(float *out, int S, const SdImage *img, int x0, int y0, int c
     return 0;
 }
 
-/* Tent-filter taps along one axis: output i samples position p0 + i*step with half-width a;
- * taps outside [0, n) are dropped (zero padding) but still count in the normalisation. */
+/* Tent-filter taps along one axis: output i samples position p0 + i*step with half-width
+ * a = max(step, 1). Taps lie on the lattice of multiples of q (q = 1 unless the support is wider
+ * than max_taps pixels), which bounds the cost on big images while the weights stay centred on
+ * the exact position. Taps outside [0, n) are zero padding: dropped, but they count in the
+ * normalisation. Tap k of output i is pixel start[i] + k*q. */
 typedef struct Taps {
     int *start, *cnt;
     float *wt;    /* S * maxt */
-    int maxt;
+    int maxt, q;
 } Taps;
 
-static int taps_make(Taps *t, int S, double p0, double step, int n)
+static int taps_make(Taps *t, int S, double p0, double step, int n, int max_taps)
 {
     const double a = step > 1.0 ? step : 1.0;
-    t->maxt = (int)ceil(2.0 * a) + 2;
+    int q = (int)floor(2.0 * a / (max_taps > 2 ? max_taps - 1 : 1));
+    t->q = q < 1 ? 1 : q;
+    t->maxt = (int)ceil(2.0 * a / t->q) + 2;
     t->start = malloc(sizeof(int) * (size_t)S);
     t->cnt = malloc(sizeof(int) * (size_t)S);
     t->wt = sd_calloc_checked((size_t)S * (size_t)t->maxt, sizeof(float));
@@ -191,25 +264,23 @@ static int taps_make(Taps *t, int S, double p0, double step, int n)
         return SD_ENOMEM;
     for (int i = 0; i < S; i++) {
         const double p = p0 + i * step;
-        const long ja = (long)floor(p - a) + 1, jb = (long)ceil(p + a) - 1;
+        const long ja = (long)ceil((p - a) / t->q), jb = (long)floor((p + a) / t->q);
         double sum = 0.0;
         for (long j = ja; j <= jb; j++)
-            sum += fmax(0.0, 1.0 - fabs((double)j - p) / a);
-        int s = -1, k = 0;
+            sum += fmax(0.0, 1.0 - fabs((double)(j * t->q) - p) / a);
+        int k = 0;
+        long s = -1;
         for (long j = ja; j <= jb && k < t->maxt; j++) {
-            const double wgt = fmax(0.0, 1.0 - fabs((double)j - p) / a);
-            if (j < 0 || j >= n || wgt <= 0.0)
+            const long x = j * t->q;
+            if (x < 0 || x >= n)
                 continue;
             if (s < 0)
-                s = (int)j;
-            /* keep taps contiguous from s: fill skipped zero weights */
-            while (s + k < j && k < t->maxt)
-                t->wt[(size_t)i * t->maxt + k++] = 0.0f;
-            if (k < t->maxt)
-                t->wt[(size_t)i * t->maxt + k++] = (float)(wgt / sum);
+                s = x;
+            const double wgt = fmax(0.0, 1.0 - fabs((double)x - p) / a);
+            t->wt[(size_t)i * t->maxt + k++] = sum > 0.0 ? (float)(wgt / sum) : 0.0f;
         }
-        t->start[i] = s < 0 ? 0 : s;
-        t->cnt[i] = s < 0 ? 0 : k;
+        t->start[i] = s < 0 ? 0 : (int)s;
+        t->cnt[i] = k;
     }
     return 0;
 }
@@ -222,22 +293,24 @@ static void taps_free(Taps *t)
 }
 
 int sd__nn_input_aa(float *out, int S, const SdImage *img, double X0, double Y0, double L,
-                    const float mean[3], int round8)
+                    const float mean[3], int round8, int max_taps)
 {
     const double step = L / S;
     Taps tx = {0}, ty = {0};
     float *acc = NULL;
     int err = SD_ENOMEM;
-    if (taps_make(&tx, S, X0, step, img->w) || taps_make(&ty, S, Y0, step, img->h))
+    if (taps_make(&tx, S, X0, step, img->w, max_taps) ||
+        taps_make(&ty, S, Y0, step, img->h, max_taps))
         goto fail;
-    /* Columns any output touches. */
-    int xa = img->w, xb = 0;
+    /* Lattice columns any output touches: xa + x*q for x in [0, nx). */
+    const int q = tx.q;
+    int xa = img->w, xb = -1;
     for (int i = 0; i < S; i++)
         if (tx.cnt[i]) {
             if (tx.start[i] < xa) xa = tx.start[i];
-            if (tx.start[i] + tx.cnt[i] > xb) xb = tx.start[i] + tx.cnt[i];
+            if (tx.start[i] + (tx.cnt[i] - 1) * q > xb) xb = tx.start[i] + (tx.cnt[i] - 1) * q;
         }
-    const int nx = xb > xa ? xb - xa : 0;
+    const int nx = xb >= xa ? (xb - xa) / q + 1 : 0;
     acc = sd_calloc_checked((size_t)3 * (size_t)(nx > 0 ? nx : 1), sizeof(float));
     if (!acc)
         goto fail;
@@ -245,34 +318,34 @@ int sd__nn_input_aa(float *out, int S, const SdImage *img, double X0, double Y0,
         memset(acc, 0, sizeof(float) * 3 * (size_t)(nx > 0 ? nx : 1));
         for (int k = 0; k < ty.cnt[r]; k++) {
             const float wgt = ty.wt[(size_t)r * ty.maxt + k];
-            const int y = ty.start[r] + k;
+            const int y = ty.start[r] + k * ty.q;
             if (wgt == 0.0f)
                 continue;
             for (int ch = 0; ch < 3; ch++) {
-                float *a = acc + (size_t)ch * nx;
+                float *acc_c = acc + (size_t)ch * nx;
                 if (img->fmt == SD_FMT_U8) {
-                    const uint8_t *row = sd_image_row8(img, y);
-                    const int cc = img->c == 1 ? 0 : ch, st = img->c;
+                    const int st = img->c, cc = img->c == 1 ? 0 : ch;
+                    const uint8_t *row = sd_image_row8(img, y) + (size_t)xa * st + cc;
                     for (int x = 0; x < nx; x++)
-                        a[x] += wgt * (float)row[(size_t)(xa + x) * st + cc];
+                        acc_c[x] += wgt * (float)row[(size_t)x * q * st];
                 } else {
                     const float *row = sd_image_rowf(img, img->c == 1 ? 0 : ch, y) + xa;
                     if (round8)
                         for (int x = 0; x < nx; x++)
-                            a[x] += wgt * nearbyintf(row[x] * 255.0f);
+                            acc_c[x] += wgt * nearbyintf(row[(size_t)x * q] * 255.0f);
                     else
                         for (int x = 0; x < nx; x++)
-                            a[x] += wgt * (row[x] * 255.0f);
+                            acc_c[x] += wgt * (row[(size_t)x * q] * 255.0f);
                 }
             }
         }
         for (int c = 0; c < S; c++) {
             float v[3] = {0, 0, 0};
+            const int x0 = tx.cnt[c] ? (tx.start[c] - xa) / q : 0;
             for (int k = 0; k < tx.cnt[c]; k++) {
                 const float wgt = tx.wt[(size_t)c * tx.maxt + k];
-                const int x = tx.start[c] + k - xa;
                 for (int ch = 0; ch < 3; ch++)
-                    v[ch] += wgt * acc[(size_t)ch * nx + x];
+                    v[ch] += wgt * acc[(size_t)ch * nx + x0 + k];
             }
             float *o = out + ((size_t)r * S + c) * 3;
             for (int ch = 0; ch < 3; ch++)
@@ -284,5 +357,49 @@ fail:
     taps_free(&tx);
     taps_free(&ty);
     free(acc);
+    return err;
+}
+
+int sd__nn_resize_hwc(float *out, int S, const float *in, int n, int c)
+{
+    Taps t = {0};
+    float *row = NULL;
+    int err = SD_ENOMEM;
+    if (taps_make(&t, S, 0.0, (double)n / S, n, n + 2))
+        goto fail;
+    if (!(row = sd_calloc_checked((size_t)n * (size_t)c, sizeof(float))))
+        goto fail;
+    for (int r = 0; r < S; r++) {
+        memset(row, 0, sizeof(float) * (size_t)n * c);
+        float tw = 0.0f;
+        for (int k = 0; k < t.cnt[r]; k++) {
+            const float wgt = t.wt[(size_t)r * t.maxt + k];
+            const float *src = in + (size_t)(t.start[r] + k) * n * c;
+            tw += wgt;
+            for (size_t i = 0; i < (size_t)n * c; i++)
+                row[i] += wgt * src[i];
+        }
+        for (int x = 0; x < S; x++) {
+            float *o = out + ((size_t)r * S + x) * c;
+            float sw = 0.0f;
+            for (int j = 0; j < c; j++)
+                o[j] = 0.0f;
+            for (int k = 0; k < t.cnt[x]; k++) {
+                const float wgt = t.wt[(size_t)x * t.maxt + k];
+                const float *src = row + (size_t)(t.start[x] + k) * c;
+                sw += wgt;
+                for (int j = 0; j < c; j++)
+                    o[j] += wgt * src[j];
+            }
+            /* taps past the edge were dropped: renormalise (edge clamp in effect) */
+            const float norm = tw * sw > 0.0f ? 1.0f / (tw * sw) : 0.0f;
+            for (int j = 0; j < c; j++)
+                o[j] *= norm;
+        }
+    }
+    err = 0;
+fail:
+    taps_free(&t);
+    free(row);
     return err;
 }
