@@ -289,7 +289,11 @@ int sd_op_warp_inv(SdCtx *ctx, const float *src, ptrdiff_t ss, int sw, int sh, c
         if (!isfinite(inv[i])) return sd_fail(ctx, SD_EINVAL, "warp: non-finite transform");
         p.m[i] = inv[i];
     }
-    const SdWarpDSP *k = &sd_kernels(ctx->cpu_flags)->warp;
+    /* The SIMD samplers gather with 32-bit float offsets: fall back to C for sources they
+     * cannot address. */
+    const int gather_ok = ss % (ptrdiff_t)sizeof(float) == 0 &&
+                          (double)ss / sizeof(float) * sh < 2147483647.0;
+    const SdWarpDSP *k = &sd_kernels(gather_ok ? ctx->cpu_flags : 0)->warp;
     if (p.m[6] == 0 && p.m[7] == 0 && p.m[8] != 0) {
         for (int i = 0; i < 6; i++) p.m[i] /= p.m[8];
         p.m[8] = 1;

@@ -1,9 +1,158 @@
-/* filter kernels, AVX2 variants. */
+/* Separable filter kernels, AVX2+FMA: 32 pixels per step (4 accumulators), taps folded in
+ * symmetric pairs, masked loads/stores only on the tail. */
 #include <immintrin.h>
 
 #include "kernels/filter.h"
+#include "kernels/x86/math_avx2.h"
+
+#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
+#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+
+/* One vertical output row; ANTI selects k[i] * (s[+i] - s[-i]) without the centre tap. */
+static inline void v_row(float *d, const float *const *s, int w, const float *k, int r, int anti)
+{
+    int x = 0;
+    const __m256 k0 = _mm256_set1_ps(anti ? 0.0f : k[0]);
+    for (; x + 32 <= w; x += 32) {
+        __m256 a[4];
+        for (int j = 0; j < 4; j++) a[j] = _mm256_mul_ps(k0, _mm256_loadu_ps(s[0] + x + 8 * j));
+        for (int i = 1; i <= r; i++) {
+            const __m256 ki = _mm256_set1_ps(k[i]);
+            const float *p = s[i] + x, *m = s[-i] + x;
+            for (int j = 0; j < 4; j++) {
+                const __m256 u = _mm256_loadu_ps(p + 8 * j), v = _mm256_loadu_ps(m + 8 * j);
+                a[j] = _mm256_fmadd_ps(ki, anti ? _mm256_sub_ps(u, v) : _mm256_add_ps(u, v), a[j]);
+            }
+        }
+        for (int j = 0; j < 4; j++) _mm256_storeu_ps(d + x + 8 * j, a[j]);
+    }
+    for (; x < w; x += 8) {
+        const int full = x + 8 <= w;
+        const __m256i tm = sd_tail_mask8(full ? 8 : w - x);
+        __m256 a = _mm256_mul_ps(k0, _mm256_maskload_ps(s[0] + x, tm));
+        for (int i = 1; i <= r; i++) {
+            const __m256 u = _mm256_maskload_ps(s[i] + x, tm), v = _mm256_maskload_ps(s[-i] + x, tm);
+            a = _mm256_fmadd_ps(_mm256_set1_ps(k[i]), anti ? _mm256_sub_ps(u, v) : _mm256_add_ps(u, v), a);
+        }
+        if (full) _mm256_storeu_ps(d + x, a);
+        else _mm256_maskstore_ps(d + x, tm, a);
+    }
+}
+
+static void v_sym_avx2(float *dst, ptrdiff_t dst_stride, const float *const *rows, int w, int h,
+                       const float *k, int r)
+{
+    for (int y = 0; y < h; y++)
+        v_row(ROW(float, dst, dst_stride, y), rows + y + r, w, k, r, 0);
+}
+
+static void v_anti_avx2(float *dst, ptrdiff_t dst_stride, const float *const *rows, int w, int h,
+                        const float *k, int r)
+{
+    for (int y = 0; y < h; y++)
+        v_row(ROW(float, dst, dst_stride, y), rows + y + r, w, k, r, 1);
+}
+
+static inline void h_row(float *d, const float *s, int w, const float *k, int r, int anti)
+{
+    int x = 0;
+    const __m256 k0 = _mm256_set1_ps(anti ? 0.0f : k[0]);
+    for (; x + 32 <= w; x += 32) {
+        __m256 a[4];
+        for (int j = 0; j < 4; j++) a[j] = _mm256_mul_ps(k0, _mm256_loadu_ps(s + x + 8 * j));
+        for (int i = 1; i <= r; i++) {
+            const __m256 ki = _mm256_set1_ps(k[i]);
+            const float *p = s + x + i, *m = s + x - i;
+            for (int j = 0; j < 4; j++) {
+                const __m256 u = _mm256_loadu_ps(p + 8 * j), v = _mm256_loadu_ps(m + 8 * j);
+                a[j] = _mm256_fmadd_ps(ki, anti ? _mm256_sub_ps(u, v) : _mm256_add_ps(u, v), a[j]);
+            }
+        }
+        for (int j = 0; j < 4; j++) _mm256_storeu_ps(d + x + 8 * j, a[j]);
+    }
+    for (; x < w; x += 8) {
+        const int full = x + 8 <= w;
+        const __m256i tm = sd_tail_mask8(full ? 8 : w - x);
+        __m256 a = _mm256_mul_ps(k0, _mm256_maskload_ps(s + x, tm));
+        for (int i = 1; i <= r; i++) {
+            const __m256 u = _mm256_maskload_ps(s + x + i, tm), v = _mm256_maskload_ps(s + x - i, tm);
+            a = _mm256_fmadd_ps(_mm256_set1_ps(k[i]), anti ? _mm256_sub_ps(u, v) : _mm256_add_ps(u, v), a);
+        }
+        if (full) _mm256_storeu_ps(d + x, a);
+        else _mm256_maskstore_ps(d + x, tm, a);
+    }
+}
+
+static void h_sym_avx2(float *dst, ptrdiff_t dst_stride, const float *src, ptrdiff_t src_stride,
+                       int w, int h, const float *k, int r)
+{
+    for (int y = 0; y < h; y++)
+        h_row(ROW(float, dst, dst_stride, y), CROW(float, src, src_stride, y), w, k, r, 0);
+}
+
+static void h_anti_avx2(float *dst, ptrdiff_t dst_stride, const float *src, ptrdiff_t src_stride,
+                        int w, int h, const float *k, int r)
+{
+    for (int y = 0; y < h; y++)
+        h_row(ROW(float, dst, dst_stride, y), CROW(float, src, src_stride, y), w, k, r, 1);
+}
+
+static void box_v_avx2(float *sum, float *sq, const float *const *rows, int w, int n)
+{
+    int x = 0;
+    for (; x + 16 <= w; x += 16) {
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, q0 = s0, q1 = s0;
+        for (int j = 0; j < n; j++) {
+            const __m256 a = _mm256_loadu_ps(rows[j] + x), b = _mm256_loadu_ps(rows[j] + x + 8);
+            s0 = _mm256_add_ps(s0, a); s1 = _mm256_add_ps(s1, b);
+            q0 = _mm256_fmadd_ps(a, a, q0); q1 = _mm256_fmadd_ps(b, b, q1);
+        }
+        _mm256_storeu_ps(sum + x, s0); _mm256_storeu_ps(sum + x + 8, s1);
+        _mm256_storeu_ps(sq + x, q0); _mm256_storeu_ps(sq + x + 8, q1);
+    }
+    for (; x < w; x += 8) {
+        const __m256i tm = sd_tail_mask8(w - x < 8 ? w - x : 8);
+        __m256 s = _mm256_setzero_ps(), q = s;
+        for (int j = 0; j < n; j++) {
+            const __m256 a = _mm256_maskload_ps(rows[j] + x, tm);
+            s = _mm256_add_ps(s, a);
+            q = _mm256_fmadd_ps(a, a, q);
+        }
+        _mm256_maskstore_ps(sum + x, tm, s);
+        _mm256_maskstore_ps(sq + x, tm, q);
+    }
+}
+
+static void box_h_avx2(float *mean, float *var, const float *sum, const float *sq, int w, int r,
+                       float inv_area)
+{
+    const __m256 ia = _mm256_set1_ps(inv_area), zero = _mm256_setzero_ps();
+    for (int x = 0; x < w; x += 8) {
+        const int full = x + 8 <= w;
+        const __m256i tm = sd_tail_mask8(full ? 8 : w - x);
+        __m256 s = zero, q = zero;
+        for (int i = -r; i <= r; i++) {
+            s = _mm256_add_ps(s, _mm256_maskload_ps(sum + x + i, tm));
+            q = _mm256_add_ps(q, _mm256_maskload_ps(sq + x + i, tm));
+        }
+        const __m256 m = _mm256_mul_ps(s, ia);
+        const __m256 v = _mm256_max_ps(_mm256_fmsub_ps(q, ia, _mm256_mul_ps(m, m)), zero);
+        if (full) {
+            _mm256_storeu_ps(mean + x, m);
+            if (var) _mm256_storeu_ps(var + x, v);
+        } else {
+            _mm256_maskstore_ps(mean + x, tm, m);
+            if (var) _mm256_maskstore_ps(var + x, tm, v);
+        }
+    }
+}
 
 void sd_filter_dsp_init_avx2(SdFilterDSP *c)
 {
-    (void)c;
+    c->v_sym = v_sym_avx2;
+    c->v_anti = v_anti_avx2;
+    c->h_sym = h_sym_avx2;
+    c->h_anti = h_anti_avx2;
+    c->box_v = box_v_avx2;
+    c->box_h = box_h_avx2;
 }

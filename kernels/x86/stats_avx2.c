@@ -1,9 +1,183 @@
-/* stats kernels, AVX2 variants. */
+/* Reductions, AVX2+FMA. moments accumulates in double lanes (only the summation order differs
+ * from C); quant is bit-exact; ecc keeps float lane sums over chunks of 256 pixels and adds the
+ * chunks in double. hist and glcm are scatter-increments with no useful AVX2 form: they stay C. */
 #include <immintrin.h>
+#include <math.h>
 
 #include "kernels/stats.h"
+#include "kernels/x86/math_avx2.h"
+
+#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
+#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+
+/* 8 mask bytes -> lane mask (all-ones where mask != 0); n < 8 reads only n bytes. */
+static inline __m256 mask8(const uint8_t *m, int n)
+{
+    if (!m) return _mm256_castsi256_ps(sd_tail_mask8(n));
+    __m128i b;
+    if (n == 8) b = _mm_loadl_epi64((const __m128i *)m);
+    else {
+        uint8_t t[8] = { 0 };
+        for (int i = 0; i < n; i++) t[i] = m[i];
+        b = _mm_loadl_epi64((const __m128i *)t);
+    }
+    const __m256i v = _mm256_cvtepu8_epi32(b);
+    return _mm256_castsi256_ps(_mm256_xor_si256(_mm256_cmpeq_epi32(v, _mm256_setzero_si256()),
+                                                _mm256_set1_epi32(-1)));
+}
+
+static inline double hsum_pd(__m256d v)
+{
+    const __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+static inline double hsum_ps(__m256 v)
+{
+    return hsum_pd(_mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)),
+                                 _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))));
+}
+
+static void moments_avx2(SdMoments *acc, const float *src, ptrdiff_t src_stride,
+                         const uint8_t *mask, ptrdiff_t mask_stride, int w, int h)
+{
+    __m256d s = _mm256_setzero_pd(), q = s;
+    __m256 mn = _mm256_set1_ps(acc->min), mx = _mm256_set1_ps(acc->max);
+    const __m256 pinf = _mm256_set1_ps(INFINITY), ninf = _mm256_set1_ps(-INFINITY);
+    long long n = 0;
+    for (int y = 0; y < h; y++) {
+        const float *r = CROW(float, src, src_stride, y);
+        const uint8_t *m = mask ? CROW(uint8_t, mask, mask_stride, y) : NULL;
+        for (int x = 0; x < w; x += 8) {
+            const int k = w - x < 8 ? w - x : 8;
+            const __m256 in = mask8(m ? m + x : NULL, k);
+            const __m256 v = _mm256_maskload_ps(r + x, _mm256_castps_si256(in));
+            n += __builtin_popcount((unsigned)_mm256_movemask_ps(in));
+            const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)),
+                          hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+            s = _mm256_add_pd(s, _mm256_add_pd(lo, hi));
+            q = _mm256_fmadd_pd(lo, lo, _mm256_fmadd_pd(hi, hi, q));
+            /* min/max ignore NaN like the C loop: min_ps returns its 2nd operand on NaN */
+            mn = _mm256_min_ps(_mm256_blendv_ps(pinf, v, in), mn);
+            mx = _mm256_max_ps(_mm256_blendv_ps(ninf, v, in), mx);
+        }
+    }
+    float t[8], u[8];
+    _mm256_storeu_ps(t, mn);
+    _mm256_storeu_ps(u, mx);
+    float fmn = acc->min, fmx = acc->max;
+    for (int i = 0; i < 8; i++) {
+        fmn = t[i] < fmn ? t[i] : fmn;
+        fmx = u[i] > fmx ? u[i] : fmx;
+    }
+    acc->n += (double)n;
+    acc->sum += hsum_pd(s);
+    acc->sumsq += hsum_pd(q);
+    acc->min = fmn;
+    acc->max = fmx;
+}
+
+static void quant_avx2(uint16_t *dst, ptrdiff_t dst_stride, const float *src, ptrdiff_t src_stride,
+                       int w, int h, float lo, float scale, int nbins)
+{
+    const __m256 vlo = _mm256_set1_ps(lo), vs = _mm256_set1_ps(scale),
+                 top = _mm256_set1_ps((float)(nbins - 1)), zero = _mm256_setzero_ps();
+    for (int y = 0; y < h; y++) {
+        const float *r = CROW(float, src, src_stride, y);
+        uint16_t *d = ROW(uint16_t, dst, dst_stride, y);
+        for (int x = 0; x < w; x += 8) {
+            const int k = w - x < 8 ? w - x : 8;
+            const __m256 v = _mm256_maskload_ps(r + x, sd_tail_mask8(k));
+            __m256 t = _mm256_floor_ps(_mm256_mul_ps(_mm256_sub_ps(v, vlo), vs));
+            t = _mm256_min_ps(_mm256_max_ps(t, zero), top);          /* NaN -> 0 */
+            const __m256i i = _mm256_cvttps_epi32(t);
+            const __m128i p = _mm_packus_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+            if (k == 8) _mm_storeu_si128((__m128i *)(d + x), p);
+            else {
+                uint16_t tt[8];
+                _mm_storeu_si128((__m128i *)tt, p);
+                for (int j = 0; j < k; j++) d[x + j] = tt[j];
+            }
+        }
+    }
+}
+
+#define ECC_CHUNK 256
+
+static void ecc_avx2(SdEccAcc *acc, const float *gx, const float *gy, const float *v0,
+                     const float *v1, ptrdiff_t ss, const uint8_t *mask, ptrdiff_t ms, int w, int h,
+                     float x0, float y0)
+{
+    for (int j = 0; j < h; j++) {
+        const float *ax = CROW(float, gx, ss, j), *ay = CROW(float, gy, ss, j),
+                    *b0 = CROW(float, v0, ss, j), *b1 = CROW(float, v1, ss, j);
+        const uint8_t *m = mask ? CROW(uint8_t, mask, ms, j) : NULL;
+        /* row sums (double) of: g[k][0..2], gv[u][k][0..1], v[5], n */
+        double g[3][3] = { { 0 } }, gv[3][2][2] = { { { 0 } } }, v[5] = { 0 }, n = 0;
+        for (int c0 = 0; c0 < w; c0 += ECC_CHUNK) {
+            const int c1 = c0 + ECC_CHUNK < w ? c0 + ECC_CHUNK : w;
+            __m256 G[3][3], GV[3][2][2], V[5];
+            for (int k = 0; k < 3; k++) for (int i = 0; i < 3; i++) G[k][i] = _mm256_setzero_ps();
+            for (int u = 0; u < 3; u++) for (int k = 0; k < 2; k++) GV[u][k][0] = GV[u][k][1] = _mm256_setzero_ps();
+            for (int k = 0; k < 5; k++) V[k] = _mm256_setzero_ps();
+            __m256 xs = _mm256_add_ps(_mm256_set1_ps(x0 + (float)c0), _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7));
+            for (int i = c0; i < c1; i += 8, xs = _mm256_add_ps(xs, _mm256_set1_ps(8.0f))) {
+                const int k = c1 - i < 8 ? c1 - i : 8;
+                const __m256 in = mask8(m ? m + i : NULL, k);
+                const __m256i im = _mm256_castps_si256(in);
+                const __m256 X = _mm256_maskload_ps(ax + i, im), Y = _mm256_maskload_ps(ay + i, im),
+                             P = _mm256_maskload_ps(b0 + i, im), T = _mm256_maskload_ps(b1 + i, im);
+                n += __builtin_popcount((unsigned)_mm256_movemask_ps(in));
+                const __m256 x2 = _mm256_mul_ps(xs, xs);
+                const __m256 pr[3] = { _mm256_mul_ps(X, X), _mm256_mul_ps(X, Y), _mm256_mul_ps(Y, Y) };
+                for (int q = 0; q < 3; q++) {
+                    G[q][0] = _mm256_add_ps(G[q][0], pr[q]);
+                    G[q][1] = _mm256_fmadd_ps(pr[q], xs, G[q][1]);
+                    G[q][2] = _mm256_fmadd_ps(pr[q], x2, G[q][2]);
+                }
+                const __m256 gg[2] = { X, Y };
+                for (int q = 0; q < 2; q++) {
+                    const __m256 gp = _mm256_mul_ps(gg[q], P), gt = _mm256_mul_ps(gg[q], T);
+                    GV[0][q][0] = _mm256_add_ps(GV[0][q][0], gg[q]);
+                    GV[0][q][1] = _mm256_fmadd_ps(gg[q], xs, GV[0][q][1]);
+                    GV[1][q][0] = _mm256_add_ps(GV[1][q][0], gp);
+                    GV[1][q][1] = _mm256_fmadd_ps(gp, xs, GV[1][q][1]);
+                    GV[2][q][0] = _mm256_add_ps(GV[2][q][0], gt);
+                    GV[2][q][1] = _mm256_fmadd_ps(gt, xs, GV[2][q][1]);
+                }
+                V[0] = _mm256_add_ps(V[0], P);
+                V[1] = _mm256_add_ps(V[1], T);
+                V[2] = _mm256_fmadd_ps(P, P, V[2]);
+                V[3] = _mm256_fmadd_ps(T, T, V[3]);
+                V[4] = _mm256_fmadd_ps(P, T, V[4]);
+            }
+            for (int k = 0; k < 3; k++) for (int i = 0; i < 3; i++) g[k][i] += hsum_ps(G[k][i]);
+            for (int u = 0; u < 3; u++)
+                for (int k = 0; k < 2; k++) {
+                    gv[u][k][0] += hsum_ps(GV[u][k][0]);
+                    gv[u][k][1] += hsum_ps(GV[u][k][1]);
+                }
+            for (int k = 0; k < 5; k++) v[k] += hsum_ps(V[k]);
+        }
+        const double y = (double)(y0 + (float)j);
+        acc->n += n;
+        for (int k = 0; k < 3; k++) {
+            double *o = acc->gg[k];
+            o[0] += g[k][0]; o[1] += g[k][1]; o[2] += y * g[k][0];
+            o[3] += g[k][2]; o[4] += y * g[k][1]; o[5] += y * y * g[k][0];
+        }
+        for (int u = 0; u < 3; u++)
+            for (int k = 0; k < 2; k++) {
+                acc->gv[u][k][0] += gv[u][k][0];
+                acc->gv[u][k][1] += gv[u][k][1];
+                acc->gv[u][k][2] += y * gv[u][k][0];
+            }
+        for (int k = 0; k < 5; k++) acc->v[k] += v[k];
+    }
+}
 
 void sd_stats_dsp_init_avx2(SdStatsDSP *c)
 {
-    (void)c;
+    c->moments = moments_avx2;
+    c->quant = quant_avx2;
+    c->ecc = ecc_avx2;
 }
