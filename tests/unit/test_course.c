@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "src/course.h"
+#include "src/merge.h"
 #include "src/util.h"
 #include "tests/lib/test.h"
 
@@ -410,6 +411,157 @@ static void test_repeatability(void)
     sd_meas_free(&m);
 }
 
+/* ---- merge: two shards equal the unsplit run */
+
+static void put_file(const char *dir, const char *name, const char *text)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    CHECK(sd_write_file_atomic(path, text, strlen(text)) == 0);
+}
+
+static void mkdirs(const char *dir)
+{
+    CHECK(sd_mkdir_p(dir) == 0);
+}
+
+/* Patient i of 5: baseline + 2 follow-ups, two metrics, bootstrap SDs, some NaN days. */
+static void patient_meas(SdMeasArray *m, int i)
+{
+    char pat[16];
+    snprintf(pat, sizeof(pat), "p%d", i == 4 ? 10 : i);   /* p10 sorts after p3 naturally */
+    for (int s = 0; s < 3; s++) {
+        char ses[16];
+        snprintf(ses, sizeof(ses), "2024-0%d-01", s + 1);
+        const double days = i == 2 ? NAN : 30.0 * s + i;
+        push_meas(m, pat, ses, s, days, "face", "texture_roughness",
+                  5.0 + 0.37 * i - (0.2 + 0.11 * i) * s * (1 + 0.1 * ((i + s) % 3)), -1, 0.05 + 0.01 * s);
+        push_meas(m, pat, ses, s, days, "cheek_l", "pigment_unevenness",
+                  2.0 + 0.1 * i + 0.03 * s * (i % 2 ? 1 : -1), -1, 0.02);
+    }
+}
+
+static const char *CAT_ERR = "path,stage,code,message\nroot/bad.csv:3,catalog,EFORMAT,\"bad line, quoted\"\n";
+
+/* A run output folder for the given patients, laid out as the runner does: top-level tables,
+ * patients/<id>/done.json + errors.csv, catalog errors shared by every shard. */
+static void write_run_dir(const char *dir, const int *ids, int n, int with_stats)
+{
+    SdCtx ctx = {0};
+    SdMeasArray m = {0};
+    char path[1024];
+    mkdirs(dir);
+    for (int k = 0; k < n; k++) patient_meas(&m, ids[k]);
+    sd_meas_sort(&m);
+    snprintf(path, sizeof(path), "%s/measurements.csv", dir);
+    CHECK(sd_meas_write(&ctx, path, &m) == 0);
+    snprintf(path, sizeof(path), "%s/uncertainty.csv", dir);
+    CHECK(sd_uncert_write(&ctx, path, &m) == 0);
+    /* alignment + errors in natural patient order (ids are given in that order) */
+    char align[4096] = "patient,view,session,ecc,status\n", errs[4096];
+    snprintf(errs, sizeof(errs), "%s", CAT_ERR);
+    put_file(dir, "catalog_errors.csv", CAT_ERR);
+    for (int k = 0; k < n; k++) {
+        char pat[16], pdir[1024], row[256];
+        snprintf(pat, sizeof(pat), "p%d", ids[k] == 4 ? 10 : ids[k]);
+        snprintf(pdir, sizeof(pdir), "%s/patients/%s", dir, pat);
+        mkdirs(pdir);
+        for (int s = 1; s < 3; s++) {
+            snprintf(row, sizeof(row), "%s,frontal,2024-0%d-01,0.9%d,ok\n", pat, s + 1, ids[k]);
+            strcat(align, row);
+        }
+        char perr[256] = "path,stage,code,message\n";
+        if (ids[k] % 2) {
+            snprintf(row, sizeof(row), "root/%s/s9/frontal.jpg,load,EFORMAT,truncated\n", pat);
+            strcat(perr, row);
+            strcat(errs, row);
+        }
+        put_file(pdir, "errors.csv", perr);
+        put_file(pdir, "done.json", "{}\n");
+    }
+    put_file(dir, "alignment.csv", align);
+    put_file(dir, "errors.csv", errs);
+    if (with_stats) {
+        SdChangeArray c = {0};
+        SdTrendArray t = {0};
+        SdCohortArray k = {0};
+        CHECK(sd_course_changes(&ctx, &m, NULL, &c) == 0);
+        CHECK(sd_course_trends(&ctx, &m, &t) == 0);
+        CHECK(sd_course_cohort(&ctx, &c, &k) == 0);
+        snprintf(path, sizeof(path), "%s/changes.csv", dir);
+        CHECK(sd_change_write(&ctx, path, &c) == 0);
+        snprintf(path, sizeof(path), "%s/trends.csv", dir);
+        CHECK(sd_trend_write(&ctx, path, &t) == 0);
+        snprintf(path, sizeof(path), "%s/cohort.csv", dir);
+        CHECK(sd_cohort_write(&ctx, path, &k) == 0);
+        sd_change_free(&c); sd_trend_free(&t); sd_cohort_free(&k);
+    }
+    sd_meas_free(&m);
+}
+
+static int same_file(const char *a_dir, const char *b_dir, const char *name)
+{
+    char pa[1024], pb[1024];
+    snprintf(pa, sizeof(pa), "%s/%s", a_dir, name);
+    snprintf(pb, sizeof(pb), "%s/%s", b_dir, name);
+    char *a = slurp(pa), *b = slurp(pb);
+    int same = a && b && !strcmp(a, b);
+    if (!same) fprintf(stderr, "differs: %s vs %s\n", pa, pb);
+    free(a); free(b);
+    return same;
+}
+
+static void test_merge_equals_unsplit(void)
+{
+    char full[512], a[512], b[512], out[512];
+    const char *tmp = sd_test_tmp_dir();
+    snprintf(full, sizeof(full), "%s/merge_full", tmp);
+    snprintf(a, sizeof(a), "%s/merge_a", tmp);
+    snprintf(b, sizeof(b), "%s/merge_b", tmp);
+    snprintf(out, sizeof(out), "%s/merge_out", tmp);
+    const int all[] = { 0, 1, 2, 3, 4 }, sa[] = { 0, 2, 4 }, sb[] = { 1, 3 };
+    write_run_dir(full, all, 5, 1);
+    write_run_dir(a, sa, 3, 1);
+    write_run_dir(b, sb, 2, 1);
+    SdCtx ctx = {0};
+    SdMergeSummary s;
+    const char *in[] = { b, a };   /* order of the inputs does not matter */
+    CHECKF(sd_merge_outputs(&ctx, in, 2, out, NULL, &s) == 0, "%s", ctx.errmsg);
+    CHECK_EQ_INT(s.patients, 5);
+    CHECK(!strcmp(s.mdc_source, "bootstrap"));
+    const char *files[] = { "measurements.csv", "uncertainty.csv", "alignment.csv", "errors.csv",
+                            "catalog_errors.csv", "changes.csv", "trends.csv", "cohort.csv" };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        CHECKF(same_file(full, out, files[i]), "%s", files[i]);
+    char p[1024];
+    snprintf(p, sizeof(p), "%s/patients/p10/done.json", out);
+    CHECK(sd_file_exists(p));
+    snprintf(p, sizeof(p), "%s/run.json", out);
+    char *rj = slurp(p);
+    CHECK(rj && strstr(rj, "\"command\": \"merge\"") && strstr(rj, "merge_a") && strstr(rj, "merge_b"));
+    free(rj);
+    /* the cohort of the merge is not the cohort of a shard: it holds all 5 patients */
+    SdCohortArray k = {0};
+    snprintf(p, sizeof(p), "%s/cohort.csv", out);
+    CHECK(sd_cohort_read(&ctx, p, &k) == 0);
+    CHECK(k.n > 0 && k.v[0].n == 5);
+    sd_cohort_free(&k);
+
+    /* refusals: overlapping shards, output among the inputs, differing headers */
+    const char *dup[] = { a, full };
+    char out2[512];
+    snprintf(out2, sizeof(out2), "%s/merge_out2", tmp);
+    CHECK(sd_merge_outputs(&ctx, dup, 2, out2, NULL, &s) == SD_EINVAL);
+    CHECKF(strstr(ctx.errmsg, "patient 'p0'") && strstr(ctx.errmsg, "overlap"), "%s", ctx.errmsg);
+    CHECK(!sd_is_dir(out2));   /* nothing written */
+    const char *self[] = { a, b };
+    CHECK(sd_merge_outputs(&ctx, self, 2, a, NULL, &s) == SD_EINVAL);
+    put_file(b, "alignment.csv", "patient,view,session,ecc,status,extra\n");
+    CHECK(sd_merge_outputs(&ctx, in, 2, out2, NULL, &s) == SD_EINVAL);
+    CHECKF(strstr(ctx.errmsg, "header") != NULL, "%s", ctx.errmsg);
+    CHECK(!sd_is_dir(out2));
+}
+
 static const SdTestCase cases[] = {
     { "meas_roundtrip", test_meas_roundtrip },
     { "reader_errors", test_reader_errors },
@@ -419,5 +571,6 @@ static const SdTestCase cases[] = {
     { "trends", test_trends },
     { "cohort", test_cohort },
     { "repeatability", test_repeatability },
+    { "merge_equals_unsplit", test_merge_equals_unsplit },
 };
 SD_TEST_MAIN(cases)
