@@ -175,37 +175,56 @@ static long reference_mask(const SdAligned *b, const SdAligned *f, SdMask *m, in
     }
     sd_mask_free(&eye);
     sd_mask_free(&face);
-    *kinds = (n_scl >= 30 ? 1 : 0) | (n_bg >= 500 ? 2 : 0);
+    /* Sclera only where the photos resolve it: an eye a few photo px wide is a blend of sclera,
+     * iris and lids, and its brightest pixels depend on each photo's sharpness. */
+    const double photo_iod = fmin(iod / b->scale, iod / f->scale);
+    *kinds = (n_scl >= 30 && photo_iod >= 120 ? 1 : 0) | (n_bg >= 500 ? 2 : 0);
     return n_scl + n_bg;
 }
 
-/* Per-channel gain from the ratio of reference means in linear RGB (each kind weighted equally). */
+static int cmp_float(const void *a, const void *b)
+{
+    const float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Per-channel gain: median over reference pixels of the log ratio base / follow-up in linear RGB
+ * (robust to residual misregistration at edges and to blends with fill), per kind; kinds
+ * weighted equally. Pixels are subsampled to at most ~100k per kind. */
 static int reference_gains(const SdAligned *b, const SdAligned *f, const SdMask *m, int kinds, double g[3])
 {
-    double sb[2][3] = {{0}}, sf[2][3] = {{0}};
-    long n[2] = {0};
+    long cnt[2] = {0};
     for (int y = 0; y < m->h; y++) {
         const uint8_t *o = m->data + (size_t)y * m->stride;
-        for (int x = 0; x < m->w; x++) {
-            if (!o[x]) continue;
-            const int k = o[x] - 1;
-            if (!(kinds & (1 << k))) continue;
-            for (int c = 0; c < 3; c++) {
-                sb[k][c] += srgb_dec(sd_image_rowf(&b->img, c, y)[x]);
-                sf[k][c] += srgb_dec(sd_image_rowf(&f->img, c, y)[x]);
-            }
-            n[k]++;
-        }
+        for (int x = 0; x < m->w; x++)
+            if (o[x]) cnt[o[x] - 1]++;
     }
     int used = 0;
     double lg[3] = {0};
     for (int k = 0; k < 2; k++) {
-        if (!(kinds & (1 << k)) || !n[k]) continue;
-        for (int c = 0; c < 3; c++) {
-            if (!(sf[k][c] > 0) || !(sb[k][c] > 0)) return -1;
-            lg[c] += log(sb[k][c] / sf[k][c]);
+        if (!(kinds & (1 << k)) || !cnt[k]) continue;
+        const long step = cnt[k] / 100000 + 1;
+        const size_t cap = (size_t)(cnt[k] / step + 1);
+        float *r = sd_calloc_checked(3 * cap, sizeof(float));
+        if (!r) return -1;
+        size_t n = 0;
+        long seen = 0;
+        for (int y = 0; y < m->h; y++) {
+            const uint8_t *o = m->data + (size_t)y * m->stride;
+            for (int x = 0; x < m->w; x++) {
+                if (o[x] != k + 1 || (seen++ % step) || n >= cap) continue;
+                for (int c = 0; c < 3; c++)
+                    r[c * cap + n] = (float)log(srgb_dec(sd_image_rowf(&b->img, c, y)[x]) /
+                                                srgb_dec(sd_image_rowf(&f->img, c, y)[x]));
+                n++;
+            }
         }
-        used++;
+        for (int c = 0; c < 3 && n; c++) {
+            qsort(r + c * cap, n, sizeof(float), cmp_float);
+            lg[c] += r[c * cap + n / 2];
+        }
+        free(r);
+        if (n) used++;
     }
     if (!used) return -1;
     for (int c = 0; c < 3; c++) g[c] = exp(lg[c] / used);

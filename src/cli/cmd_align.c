@@ -1,0 +1,288 @@
+/* `skindelta align BEFORE AFTER -o OUT`: both photos in the canonical frame (AFTER registered onto
+ * BEFORE, each original resampled once), photometry from reference areas, regions, QC; writes the
+ * aligned images, side-by-side, blink page, difference image, region overlay and alignment.csv. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/cli/cli.h"
+#include "src/align.h"
+#include "src/face.h"
+#include "src/photometry.h"
+#include "src/regions.h"
+#include "src/util.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+        "usage: skindelta align BEFORE AFTER -o OUT [options]\n\n"
+        "Puts BEFORE into the canonical face frame (similarity from the 68 landmarks: eye centres\n"
+        "fixed, IOD 640 px, frame 1600x2000) and registers AFTER onto it (landmark start, then\n"
+        "masked coarse-to-fine ECC on band-passed luminance); each photo is resampled once.\n\n"
+        "writes OUT/before.png, OUT/after.png, OUT/side_by_side.png, OUT/blink.html,\n"
+        "OUT/difference.png, OUT/regions.png and OUT/alignment.csv.\n\n"
+        "options:\n"
+        "  -o DIR              output folder (created)\n"
+        "  --roi face|whole    whole: no face; the whole image, shift/rotation/scale found by\n"
+        "                      log-polar phase correlation, region `whole` (default face)\n"
+        "  --motion M          translation|euclidean|affine|homography (default affine)\n"
+        "  --iod PX            canonical inter-ocular distance (default 640)\n"
+        "  --px-per-mm X       camera calibration in photo px per mm (default: IOD = 63 mm)\n"
+        "  --photometry MODE   none|reference|chart (default reference: sclera + background)\n"
+        "  --chart X,Y,W,H     ColorChecker 24 rectangle in the canonical frame (with chart)\n"
+        "  --ecc-warn R, --ecc-fail R           QC thresholds on the ECC correlation (0.50, 0.20)\n"
+        "  --overlap-warn F, --overlap-fail F   on the skin overlap fraction (0.90, 0.60)\n"
+        "  --lm-warn F, --lm-fail F             on landmark RMS / IOD (0.04, 0.10)\n"
+        "  --cpu LEVEL         scalar, avx2 or avx512\n"
+        "  -h, --help          this text\n"
+        "QC status: failed when ecc < ecc-fail, landmark RMS > lm-fail x IOD or overlap <\n"
+        "overlap-fail; warn on the *-warn values; ok otherwise.\n"
+        "exit: 0 aligned (ok or warn), 1 failed (no face, unreadable, QC failed), 2 usage error\n");
+}
+
+/* Load path into the canonical frame: landmarks on a shrunk copy, then the photo decoded at the
+ * smallest scale that still holds the canonical detail (JPEG shrink-on-load). */
+static int load_photo(SdCtx *ctx, const char *path, int whole, const SdAlignOpts *ao,
+                      SdImage *img, SdLandmarks *lm)
+{
+    SdLoadOpts lo;
+    sd_load_opts_default(&lo);
+    SdImageInfo info;
+    int err, nf = 0;
+    if (!whole) {
+        if ((err = sd_face_find_file(ctx, path, NULL, lm, &nf, &info))) return err;
+        lo.scale = sd_align_load_scale(lm, ao);
+    }
+    if ((err = sd_image_load(ctx, path, &lo, img, &info))) return err;
+    if (!whole && (img->w != info.orig_w || img->h != info.orig_h))
+        sd_face_landmarks_rescale(lm, (double)img->w / info.orig_w, (double)img->h / info.orig_h);
+    return 0;
+}
+
+static int write_csv(const char *path, const char *names[2], const SdAligned *a[2],
+                     const SdAlignQC *qc, const SdPhotometry *ph)
+{
+    SdAtomicFile af;
+    if (sd_atomic_open(&af, path)) return SD_EIO;
+    FILE *f = af.f;
+    fprintf(f, "patient,view,session,face_score,landmark_rms_px,ecc,a11,a12,tx,a21,a22,ty,status,"
+               "overlap,iterations,px_per_mm,photometry,reason\n");
+    for (int i = 0; i < 2; i++) {
+        fputs(",,", f);
+        sd_csv_field(f, names[i]);
+        fputc(',', f);
+        if (a[i]->has_lm) sd_csv_num(f, a[i]->lm.face.score);
+        fputc(',', f);
+        if (i) sd_csv_num(f, qc->lm_rms_px);
+        fputc(',', f);
+        if (i) sd_csv_num(f, qc->ecc);
+        for (int k = 0; k < 6; k++) {
+            fputc(',', f);
+            sd_csv_num(f, a[i]->T.m[k]);
+        }
+        fprintf(f, ",%s,", i ? sd_align_status_name(qc->status) : "ok");
+        if (i) sd_csv_num(f, qc->overlap);
+        fputc(',', f);
+        if (i) fprintf(f, "%d", qc->iterations);
+        fputc(',', f);
+        sd_csv_num(f, a[i]->px_per_mm);
+        fputc(',', f);
+        sd_csv_field(f, i ? ph->summary : "baseline");
+        fputc(',', f);
+        sd_csv_field(f, i ? qc->reason : "");
+        fputc('\n', f);
+    }
+    return sd_atomic_commit(&af);
+}
+
+static int write_blink(const char *path)
+{
+    static const char html[] =
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>skindelta blink</title>\n"
+        "<style>body{background:#222;color:#ddd;font:14px sans-serif;margin:1em}"
+        ".b{position:relative;display:inline-block}.b img{max-height:90vh;display:block}"
+        ".b img.a{position:absolute;left:0;top:0;animation:k 1.6s steps(1) infinite}"
+        "@keyframes k{0%{opacity:0}50%{opacity:1}}"
+        ".b:hover img.a{animation:none;opacity:1}</style></head><body>\n"
+        "<p>before / after in the canonical frame, alternating every 0.8 s (hover: after)</p>\n"
+        "<div class=\"b\"><img src=\"before.png\" alt=\"before\"><img class=\"a\" src=\"after.png\" "
+        "alt=\"after\"></div></body></html>\n";
+    return sd_write_file_atomic(path, html, sizeof(html) - 1);
+}
+
+/* Side by side, and the luminance difference (after - before) x 4 around mid grey, black outside
+ * the common valid area. */
+static int write_composites(SdCtx *ctx, const char *out, const SdAligned *b, const SdAligned *a)
+{
+    const int w = b->img.w, h = b->img.h;
+    SdImage sbs = {0}, diff = {0};
+    int err = sd_image_create(&sbs, 2 * w, h, 3, SD_FMT_F32);
+    if (!err) err = sd_image_create(&diff, w, h, 1, SD_FMT_F32);
+    if (err) goto fail;
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < h; y++) {
+            float *o = sd_image_rowf(&sbs, c, y);
+            memcpy(o, sd_image_rowf(&b->img, c, y), sizeof(float) * w);
+            memcpy(o + w, sd_image_rowf(&a->img, c, y), sizeof(float) * w);
+        }
+    for (int y = 0; y < h; y++) {
+        float *o = sd_image_rowf(&diff, 0, y);
+        const uint8_t *vb = b->valid.data + (size_t)y * b->valid.stride, *va = a->valid.data + (size_t)y * a->valid.stride;
+        for (int x = 0; x < w; x++) {
+            float lb = 0, la = 0;
+            static const float wt[3] = { 0.2126f, 0.7152f, 0.0722f };
+            for (int c = 0; c < 3; c++) {
+                lb += wt[c] * sd_image_rowf(&b->img, c, y)[x];
+                la += wt[c] * sd_image_rowf(&a->img, c, y)[x];
+            }
+            o[x] = vb[x] && va[x] ? 0.5f + 4.0f * (la - lb) : 0.0f;
+        }
+    }
+    char *p = sd_path_join(out, "side_by_side.png");
+    err = p ? sd_image_save(ctx, &sbs, p, 0) : SD_ENOMEM;
+    free(p);
+    if (!err) {
+        p = sd_path_join(out, "difference.png");
+        err = p ? sd_image_save(ctx, &diff, p, 0) : SD_ENOMEM;
+        free(p);
+    }
+fail:
+    sd_image_free(&sbs);
+    sd_image_free(&diff);
+    return err;
+}
+
+static int parse_chart(const char *s, double r[4])
+{
+    return sscanf(s, "%lf,%lf,%lf,%lf", &r[0], &r[1], &r[2], &r[3]) == 4 && r[2] > 0 && r[3] > 0 ? 0 : -1;
+}
+
+int sd_cmd_align(int argc, char **argv)
+{
+    const char *cmd = "align", *in[2] = { NULL, NULL }, *out = NULL, *cpu = NULL;
+    SdAlignOpts ao;
+    sd_align_opts_default(&ao);
+    SdPhotoOpts po;
+    sd_photo_opts_default(&po);
+    int nin = 0, have_chart = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double d;
+        if (sd_cli_is_help(a)) { help(stdout); return SD_EXIT_OK; }
+        if (a[0] != '-' || !a[1]) {
+            if (nin == 2) return sd_cli_usage_error(cmd, "one BEFORE and one AFTER image, got a third: %s", a);
+            in[nin++] = a;
+            continue;
+        }
+        if (!v) return sd_cli_usage_error(cmd, "%s needs a value", a);
+        i++;
+        if (!strcmp(a, "-o")) out = v;
+        else if (!strcmp(a, "--cpu")) cpu = v;
+        else if (!strcmp(a, "--roi")) {
+            if (!strcmp(v, "whole")) ao.roi_whole = 1;
+            else if (strcmp(v, "face")) return sd_cli_usage_error(cmd, "--roi face|whole, not '%s'", v);
+        } else if (!strcmp(a, "--motion")) {
+            const int m = sd_motion_parse(v);
+            if (m < 0) return sd_cli_usage_error(cmd, "--motion translation|euclidean|affine|homography, not '%s'", v);
+            ao.motion = (SdMotion)m;
+        } else if (!strcmp(a, "--photometry")) {
+            const int m = sd_photo_mode_parse(v);
+            if (m < 0) return sd_cli_usage_error(cmd, "--photometry none|reference|chart, not '%s'", v);
+            po.mode = (SdPhotoMode)m;
+        } else if (!strcmp(a, "--chart")) {
+            if (parse_chart(v, po.chart)) return sd_cli_usage_error(cmd, "--chart X,Y,W,H (W, H > 0), not '%s'", v);
+            have_chart = 1;
+        } else {
+            if (sd_cli_parse_double(v, &d)) return sd_cli_usage_error(cmd, "%s: not a number: '%s'", a, v);
+            if (!strcmp(a, "--iod") && d >= 32 && d <= 4096) ao.iod_px = d;
+            else if (!strcmp(a, "--px-per-mm") && d > 0) ao.px_per_mm = d;
+            else if (!strcmp(a, "--ecc-warn") && d >= -1 && d <= 1) ao.ecc_warn = d;
+            else if (!strcmp(a, "--ecc-fail") && d >= -1 && d <= 1) ao.ecc_fail = d;
+            else if (!strcmp(a, "--overlap-warn") && d >= 0 && d <= 1) ao.overlap_warn = d;
+            else if (!strcmp(a, "--overlap-fail") && d >= 0 && d <= 1) ao.overlap_fail = d;
+            else if (!strcmp(a, "--lm-warn") && d > 0) ao.lm_rms_warn = d;
+            else if (!strcmp(a, "--lm-fail") && d > 0) ao.lm_rms_fail = d;
+            else return sd_cli_usage_error(cmd, "unknown option or value out of range: %s %s", a, v);
+        }
+    }
+    if (nin != 2) return sd_cli_usage_error(cmd, "needs BEFORE and AFTER images");
+    if (!out) return sd_cli_usage_error(cmd, "needs -o OUT");
+    if (po.mode == SD_PHOTO_CHART && !have_chart) return sd_cli_usage_error(cmd, "--photometry chart needs --chart X,Y,W,H");
+
+    SdCtx ctx;
+    if (sd_cli_setup(&ctx, cpu)) return SD_EXIT_USAGE;
+    SdImage photo = {0};
+    SdLandmarks lm[2];
+    SdAligned al[2];
+    SdAlignQC qc;
+    SdPhotometry ph;
+    SdRegions rg;
+    memset(al, 0, sizeof(al));
+    memset(&rg, 0, sizeof(rg));
+    memset(&qc, 0, sizeof(qc));
+    int err, rc = SD_EXIT_PARTIAL;
+    const char *stage = "load";
+    const double t0 = sd_now();
+    if (sd_mkdir_p(out)) {
+        fprintf(stderr, "skindelta align: %s: cannot create the output folder\n", out);
+        return SD_EXIT_PARTIAL;
+    }
+    stage = "frame";
+    if ((err = load_photo(&ctx, in[0], ao.roi_whole, &ao, &photo, &lm[0])) ||
+        (err = sd_align_canonical(&ctx, &photo, ao.roi_whole ? NULL : &lm[0], &ao, &al[0])))
+        goto fail;
+    sd_image_free(&photo);
+    stage = "register";
+    if ((err = load_photo(&ctx, in[1], ao.roi_whole, &ao, &photo, &lm[1])) ||
+        (err = sd_align_followup(&ctx, &al[0], &photo, ao.roi_whole ? NULL : &lm[1], &ao, &al[1], &qc)))
+        goto fail;
+    sd_image_free(&photo);
+    stage = "photometry";
+    if ((err = sd_photometry_correct(&ctx, &al[0], &al[1], &po, &ph))) goto fail;
+    stage = "regions";
+    if ((err = sd_regions_build(&ctx, &al[0], &al[1].valid, &rg))) goto fail;
+    stage = "write";
+    {
+        static const char *const files[2] = { "before.png", "after.png" };
+        for (int i = 0; i < 2; i++) {
+            char *p = sd_path_join(out, files[i]);
+            err = p ? sd_image_save(&ctx, &al[i].img, p, 0) : SD_ENOMEM;
+            free(p);
+            if (err) goto fail;
+        }
+        char *p = sd_path_join(out, "regions.png");
+        err = p ? sd_regions_overlay(&ctx, &al[0].img, &rg, p) : SD_ENOMEM;
+        free(p);
+        if (err || (err = write_composites(&ctx, out, &al[0], &al[1]))) goto fail;
+        p = sd_path_join(out, "blink.html");
+        err = p ? write_blink(p) : SD_ENOMEM;
+        free(p);
+        if (err) { snprintf(ctx.errmsg, sizeof(ctx.errmsg), "%s/blink.html: cannot write", out); goto fail; }
+        const char *names[2] = { in[0], in[1] };
+        const SdAligned *ap[2] = { &al[0], &al[1] };
+        p = sd_path_join(out, "alignment.csv");
+        err = p ? write_csv(p, names, ap, &qc, &ph) : SD_ENOMEM;
+        free(p);
+        if (err) { snprintf(ctx.errmsg, sizeof(ctx.errmsg), "%s/alignment.csv: cannot write", out); goto fail; }
+    }
+    printf("aligned %s -> %s in %.2f s: status %s%s%s%s, ecc %.4f, landmark RMS %.2f px, overlap %.3f, "
+           "%d iterations over %d levels; photometry: %s\n",
+           in[1], in[0], sd_now() - t0, sd_align_status_name(qc.status), qc.reason[0] ? " (" : "",
+           qc.reason[0] ? qc.reason : "", qc.reason[0] ? ")" : "", qc.ecc, qc.lm_rms_px, qc.overlap, qc.iterations, qc.levels,
+           ph.summary);
+    for (int r = 0; r < rg.n; r++)
+        if (rg.warn[r])
+            printf("warning: region %s is mostly masked out (%ld of %ld px)\n", rg.name[r], rg.area[r], rg.poly_area[r]);
+    rc = qc.status == SD_ALIGN_FAILED ? SD_EXIT_PARTIAL : SD_EXIT_OK;
+    goto done;
+fail:
+    fprintf(stderr, "skindelta align: %s: %s: %s\n", stage, sd_strerror(err),
+            ctx.errmsg[0] ? ctx.errmsg : "");
+done:
+    sd_image_free(&photo);
+    sd_regions_free(&rg);
+    sd_aligned_free(&al[0]);
+    sd_aligned_free(&al[1]);
+    return rc;
+}
