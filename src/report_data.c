@@ -7,6 +7,7 @@
 
 #include "src/csv.h"
 #include "src/report_int.h"
+#include "src/stats.h"
 #include "src/util.h"
 
 /* ---- metric and region vocabulary (DESIGN.md §4-§5), in display order */
@@ -162,19 +163,6 @@ char *sd__rep_safe_name(const char *s)
         o[keep + 9] = 0;
     }
     return o;
-}
-
-double sd__rep_t975(int df)
-{
-    static const double tab[30] = {
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-        2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-        2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
-    if (df < 1) return NAN;
-    if (df <= 30) return tab[df - 1];
-    /* Cornish-Fisher expansion around the normal quantile (error < 1e-4 for df > 30). */
-    const double z = 1.959963985, z3 = z * z * z, z5 = z3 * z * z, v = df;
-    return z + (z3 + z) / (4 * v) + (5 * z5 + 16 * z3 + 3 * z) / (96 * v * v);
 }
 
 static double num(const char *s)
@@ -477,7 +465,7 @@ static int improvement_cis(SdRep *r)
         SdRepCohort *o = &r->coh[i];
         if (o->impr_n >= 2) {
             double sd = sqrt(o->impr_lo / (o->impr_n - 1));
-            double h = sd__rep_t975(o->impr_n - 1) * sd / sqrt((double)o->impr_n);
+            double h = sd_t_quantile(0.975, o->impr_n - 1) * sd / sqrt((double)o->impr_n);
             o->impr_lo = o->impr_mean - h;
             o->impr_hi = o->impr_mean + h;
         } else {

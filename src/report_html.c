@@ -45,7 +45,9 @@ static const char css[] =
     ".cmp input:checked+label{background:var(--navy);color:#fff;border-color:var(--navy)}\n"
     ".stack{position:relative}.stack figure img,.stack .missing{width:400px}\n"
     "figure.sm img,figure.sm .missing{width:200px}.missing code{word-break:break-all}\n"
-    "tr.whole td{font-weight:600}table.changes{font-size:13px}\n"
+    "tr.whole td{font-weight:600}table.changes{font-size:13px}.chg{flex:1 1 560px;min-width:0}\n"
+    "table.maps th{background:none}\n"
+    "table.maps td,table.maps th{border:none;padding:0 10px 10px 0;text-align:left;vertical-align:top}\n"
     ".stack .fa{position:absolute;top:0;left:0;opacity:0}\n"
     ".ra:checked~.stack .fa{opacity:1}.rk:checked~.stack .fa{animation:sdblink 1.6s steps(1) infinite}\n"
     "@keyframes sdblink{0%{opacity:0}50%{opacity:1}}\n"
@@ -101,6 +103,14 @@ void sd__rep_page_foot(FILE *f, const SdRep *r)
             "diagnosis.</footer>\n</main>\n</body>\n</html>\n");
 }
 
+const char *sd__rep_status_class(const char *status)
+{
+    if (!status) return "b-bad";
+    if (!strcmp(status, "ok")) return "b-good";
+    if (strstr(status, "fail") || strstr(status, "error")) return "b-bad";
+    return "b-warn";
+}
+
 void sd__rep_change_badge(FILE *f, double impr, int beyond)
 {
     char b[32];
@@ -145,7 +155,7 @@ static void verdict(FILE *f, const SdRepCohort *c)
         fprintf(f, "<span class=\"badge b-bad\">Worse</span>");
     else if (c->t_p < 0.05 || c->w_p < 0.05)
         fprintf(f, "<span class=\"badge b-warn\" title=\"p &lt; 0.05 before, but not after, the "
-                "correction for testing many regions and metrics\">Uncertain</span>");
+                "correction for testing many regions and metrics\">Not confirmed</span>");
     else if (isnan(c->holm_p) && isnan(c->t_p))
         fprintf(f, "<span class=\"badge b-none\">Not tested</span>");
     else
@@ -279,7 +289,8 @@ static void legend(FILE *f, const SdRep *r)
         "smallest change the method detects reliably (MDC95); smaller changes may be measurement "
         "variation. For the cohort, p values test whether the mean change differs from zero "
         "(paired t-test, Wilcoxon signed-rank); <b>Holm p</b> corrects for testing many regions and "
-        "metrics at once and is the one to use for conclusions. d<sub>z</sub> is the standardised "
+        "metrics at once and is the one to use for conclusions (<i>Not confirmed</i> = p &lt; 0.05 "
+        "only before that correction). d<sub>z</sub> is the standardised "
         "effect size (about 0.2 small, 0.5 medium, 0.8 large; its sign follows the raw change). "
         "<b>Responders</b> = share of patients whose change was beyond noise in the better "
         "direction. Left and right are the patient's own.</p>\n<dl class=\"legend\">\n");
@@ -314,7 +325,7 @@ static void patients_table(FILE *f, const SdRep *r)
     int *idx = sd_calloc_checked((size_t)r->nses + 1, sizeof(int));
     if (!idx) return;
     fprintf(f, "<table>\n<tr><th class=\"l\">Patient</th><th class=\"l\">View</th>"
-            "<th>Sessions</th>");
+            "<th>Sessions</th><th class=\"l\">Latest follow-up</th>");
     for (int a = 0; a < r->metrics.n; a++)
         if (r->minfo[r->morder[a]].primary) {
             fprintf(f, "<th>");
@@ -324,6 +335,8 @@ static void patients_table(FILE *f, const SdRep *r)
             fprintf(f, ", latest</span></th>");
         }
     fprintf(f, "<th class=\"l\">Alignment QC</th><th>Input errors</th></tr>\n");
+    int nprim = 0;
+    for (int m = 0; m < r->metrics.n; m++) nprim += r->minfo[m].primary;
     for (int i = 0; i < r->patients.n; i++) {
         const int p = r->porder[i];
         int nerr = 0;
@@ -332,11 +345,13 @@ static void patients_table(FILE *f, const SdRep *r)
         for (int v = 0; v < r->views.n; v++) {
             const int ns = sd__rep_sessions(r, p, v, idx, r->nses + 1);
             if (!ns) continue;
-            int flagged = 0, noqc = 0;
+            int flagged = 0, failed = 0, noqc = 0;
             for (int s = 0; s < ns; s++) {
                 const SdRepSession *x = &r->ses[idx[s]];
+                const char *cls = x->has_align ? sd__rep_status_class(x->status) : NULL;
                 if (!x->has_align) noqc++;
-                else if (strcmp(x->status, "ok")) flagged++;
+                else if (!strcmp(cls, "b-bad")) failed++;
+                else if (!strcmp(cls, "b-warn")) flagged++;
             }
             const int last = latest_followup(r, p, v, idx, r->nses + 1);
             fprintf(f, "<tr><td class=\"l\">");
@@ -347,7 +362,16 @@ static void patients_table(FILE *f, const SdRep *r)
             }
             fprintf(f, "</td><td class=\"l\">");
             sd__rep_esc(f, r->views.s[v]);
-            fprintf(f, "</td><td>%d</td>", ns);
+            fprintf(f, "</td><td>%d</td><td class=\"l\">", ns);
+            if (last >= 0) {
+                char b[32];
+                sd__rep_esc(f, r->ses[last].name);
+                if (!isnan(r->ses[last].days))
+                    fprintf(f, " <span class=\"muted\">day %s</span>", sd__rep_fmt_1(b, 32, r->ses[last].days));
+            } else {
+                fprintf(f, "<span class=\"muted\">none scored</span>");
+            }
+            fprintf(f, "</td>");
             for (int a = 0; a < r->metrics.n; a++) {
                 const int m = r->morder[a];
                 if (!r->minfo[m].primary) continue;
@@ -359,8 +383,9 @@ static void patients_table(FILE *f, const SdRep *r)
             }
             fprintf(f, "<td class=\"l\">");
             if (flagged) fprintf(f, "<span class=\"badge b-warn\">%d flagged</span> ", flagged);
+            if (failed) fprintf(f, "<span class=\"badge b-bad\">%d failed</span> ", failed);
             if (noqc) fprintf(f, "<span class=\"badge b-bad\">%d not aligned</span>", noqc);
-            if (!flagged && !noqc) fprintf(f, "<span class=\"badge b-good\">all ok</span>");
+            if (!flagged && !failed && !noqc) fprintf(f, "<span class=\"badge b-good\">all ok</span>");
             fprintf(f, "</td><td>%s%d%s</td></tr>\n", nerr && !rows ? "<b class=\"bad\">" : "",
                     rows ? 0 : nerr, nerr && !rows ? "</b>" : "");
             rows++;
@@ -369,7 +394,7 @@ static void patients_table(FILE *f, const SdRep *r)
             fprintf(f, "<tr><td class=\"l\"><a href=\"%s.html\">", r->patient_file[p]);
             sd__rep_esc(f, r->patients.s[p]);
             fprintf(f, "</a></td><td class=\"l\" colspan=\"%d\">no sessions scored</td><td>%d</td></tr>\n",
-                    r->metrics.n + 3, nerr);
+                    nprim + 4, nerr);
         }
     }
     fprintf(f, "</table>\n<p class=\"muted\">Badges: change of the latest follow-up versus "
@@ -395,7 +420,7 @@ static void qc_section(FILE *f, const SdRep *r)
             }
         fprintf(f, "<p>%d images with an alignment record:", nal);
         for (int k = 0; k < st.n && k < 64; k++) {
-            fprintf(f, " <span class=\"badge %s\">", !strcmp(st.s[k], "ok") ? "b-good" : "b-warn");
+            fprintf(f, " <span class=\"badge %s\">", sd__rep_status_class(st.s[k]));
             sd__rep_esc(f, st.s[k]);
             fprintf(f, " %d</span>", cnt[k]);
         }
@@ -416,8 +441,8 @@ static void qc_section(FILE *f, const SdRep *r)
             fprintf(f, "</td><td class=\"l\">");
             sd__rep_esc(f, s->name);
             fprintf(f, "</td><td>%s</td><td>%s</td><td>%s</td><td class=\"l\"><span class=\"badge "
-                    "b-warn\">", sd__rep_fmt(b1, 32, s->face_score), sd__rep_fmt(b2, 32, s->rms),
-                    sd__rep_fmt(b3, 32, s->ecc));
+                    "%s\">", sd__rep_fmt(b1, 32, s->face_score), sd__rep_fmt(b2, 32, s->rms),
+                    sd__rep_fmt(b3, 32, s->ecc), sd__rep_status_class(s->status));
             sd__rep_esc(f, s->status);
             fprintf(f, "</span></td></tr>\n");
         }

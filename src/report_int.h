@@ -107,8 +107,6 @@ const SdRepTrend  *sd__rep_trend(const SdRep *r, int patient, int view, int regi
 const SdRepCohort *sd__rep_cohort(const SdRep *r, int view, int sidx, int region, int metric);
 /* File-name-safe stem: [A-Za-z0-9._-] only, plus a hash suffix when anything was changed. */
 char *sd__rep_safe_name(const char *s);
-/* Two-sided 95% t quantile for df >= 1. */
-double sd__rep_t975(int df);
 
 /* ---- writing helpers */
 void sd__rep_esc(FILE *f, const char *s);          /* HTML/XML text and attribute escaping */
@@ -126,6 +124,8 @@ int  sd__rep_page_close(SdCtx *ctx, SdAtomicFile *af, const char *path);
 /* Page parts shared by index and patient pages (report_html.c). */
 void sd__rep_page_head(FILE *f, const char *title, const char *subtitle_html, int back_link);
 void sd__rep_page_foot(FILE *f, const SdRep *r);
+/* Badge class for an alignment status: ok green, fail/error red, anything else amber. */
+const char *sd__rep_status_class(const char *status);
 /* Badge for an improvement: class by direction and significance, text given. */
 void sd__rep_change_badge(FILE *f, double impr, int beyond);
 

@@ -38,7 +38,7 @@ static void figure(FILE *f, const SdRepSession *s, int kind, const char *cls, in
         if (kind == SD_REP_IMG_PHOTO) {
             if (!s->has_align) fprintf(f, " <span class=\"badge b-bad\">not aligned</span>");
             else {
-                fprintf(f, " <span class=\"badge %s\">QC ", strcmp(s->status, "ok") ? "b-warn" : "b-good");
+                fprintf(f, " <span class=\"badge %s\">QC ", sd__rep_status_class(s->status));
                 sd__rep_esc(f, s->status);
                 fprintf(f, "</span>");
             }
@@ -81,11 +81,11 @@ static void change_table(FILE *f, const SdRep *r, int fu)
                 a = r->metrics.n;
             }
     if (!rows) {
-        fprintf(f, "<div><p class=\"bad\">No change scores for this follow-up (its photo or the "
+        fprintf(f, "<div class=\"chg\"><p class=\"bad\">No change scores for this follow-up (its photo or the "
                 "baseline could not be scored; see the input errors above).</p></div>\n");
         return;
     }
-    fprintf(f, "<div><table class=\"changes\">\n<tr><th class=\"l\" rowspan=\"2\">Region</th>");
+    fprintf(f, "<div class=\"chg\"><table class=\"changes\">\n<tr><th class=\"l\" rowspan=\"2\">Region</th>");
     for (int a = 0; a < r->metrics.n; a++) {
         const SdRepMetric *mi = &r->minfo[r->morder[a]];
         if (!mi->primary) continue;
@@ -149,7 +149,7 @@ static void qc_table(FILE *f, const SdRep *r, const int *idx, int ns)
                 "<td class=\"l\"><span class=\"badge %s\">", sd__rep_fmt(b[0], 32, s->face_score),
                 sd__rep_fmt(b[1], 32, s->rms), sd__rep_fmt(b[2], 32, s->ecc),
                 sd__rep_fmt(b[3], 32, sc), sd__rep_fmt(b[4], 32, rot), sd__rep_fmt(b[5], 32, a[2]),
-                sd__rep_fmt(b[6], 32, a[5]), strcmp(s->status, "ok") ? "b-warn" : "b-good");
+                sd__rep_fmt(b[6], 32, a[5]), sd__rep_status_class(s->status));
         sd__rep_esc(f, s->status);
         fprintf(f, "</span></td></tr>\n");
     }
@@ -184,14 +184,34 @@ static void view_section(FILE *f, const SdRep *r, int p, int v, const int *idx, 
     }
     fprintf(f, "<h3>Maps</h3>\n<p class=\"muted\">Regions: the anatomical areas that are measured. "
             "Wrinkle map: detected wrinkle lines. Spot map: detected pigment spots.</p>\n");
-    for (int k = SD_REP_IMG_REGIONS; k < SD_REP_NIMG; k++) {
-        fprintf(f, "<h4>%s</h4>\n<div class=\"figs\">\n", sd__rep_img_label[k]);
-        for (int i = 0; i < ns; i++) figure(f, &r->ses[idx[i]], k, "sm", i, 1);
-        fprintf(f, "</div>\n");
+    fprintf(f, "<table class=\"maps\">\n<tr><th></th>");
+    for (int i = 0; i < ns; i++) {
+        fprintf(f, "<th>");
+        session_caption(f, &r->ses[idx[i]], i);
+        fprintf(f, "</th>");
     }
-    fprintf(f, "<h3>Course over time</h3>\n<p class=\"muted\">One panel per region: value at each "
-            "session (black = baseline, dashed line = baseline level; green / red = better / worse "
-            "beyond noise, grey = within noise). Slope per the trend unit with its 95%% CI; "
+    fprintf(f, "</tr>\n");
+    for (int k = SD_REP_IMG_REGIONS; k < SD_REP_NIMG; k++) {
+        fprintf(f, "<tr><th>%s</th>", sd__rep_img_label[k]);
+        for (int i = 0; i < ns; i++) {
+            fprintf(f, "<td>");
+            figure(f, &r->ses[idx[i]], k, "sm", i, 0);
+            fprintf(f, "</td>");
+        }
+        fprintf(f, "</tr>\n");
+    }
+    fprintf(f, "</table>\n");
+    const SdRepTrend *t = NULL;
+    for (int k = 0; k < r->ntrd && !t; k++)
+        if (r->trd[k].patient == p && r->trd[k].view == v && r->trd[k].unit[0]) t = &r->trd[k];
+    fprintf(f, "<h3>Course over time</h3>\n<p class=\"muted\">One panel per region: the value at "
+            "each session (black = baseline, dashed line = baseline level; green / red = better / "
+            "worse beyond noise, grey = within noise). Slope = change ");
+    for (const char *u = t ? t->unit : "per_session"; *u; u++) {
+        char c[2] = {*u == '_' ? ' ' : *u, 0};
+        sd__rep_esc(f, c);
+    }
+    fprintf(f, " from a least-squares line, with its 95%% CI when there are 3 or more sessions; "
             "coloured when the CI excludes zero.</p>\n");
     for (int a = 0; a < r->metrics.n; a++) {
         const int m = r->morder[a];
@@ -203,14 +223,6 @@ static void view_section(FILE *f, const SdRep *r, int p, int v, const int *idx, 
         if (mi->unit) { sd__rep_esc(f, mi->unit); fprintf(f, ", "); }
         fprintf(f, "%s is better)</span></h4>\n", mi->better > 0 ? "higher" : "lower");
         sd__rep_svg_trend(f, r, p, v, m);
-    }
-    const SdRepTrend *t = NULL;
-    for (int k = 0; k < r->ntrd && !t; k++)
-        if (r->trd[k].patient == p && r->trd[k].view == v && r->trd[k].unit[0]) t = &r->trd[k];
-    if (t) {
-        fprintf(f, "<p class=\"muted\">Trend slope unit: ");
-        sd__rep_esc(f, t->unit);
-        fprintf(f, ".</p>\n");
     }
     fprintf(f, "<h3>Alignment quality</h3>\n");
     qc_table(f, r, idx, ns);

@@ -221,9 +221,11 @@ void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metri
                 int up = t->lo > 0;
                 col = better == 0 ? COL_NONE : (up == (better > 0)) ? COL_GOOD : COL_BAD;
             }
-            fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\">slope %s [%s, %s]</text>", ox + 8,
-                    oy + PH - 12, col, sd__rep_fmt(b1, 32, t->slope), sd__rep_fmt(b2, 32, t->lo),
-                    sd__rep_fmt(b3, 32, t->hi));
+            fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\">slope %s", ox + 8, oy + PH - 12,
+                    col, sd__rep_fmt(b1, 32, t->slope));
+            if (!isnan(t->lo))
+                fprintf(f, " [%s, %s]", sd__rep_fmt(b2, 32, t->lo), sd__rep_fmt(b3, 32, t->hi));
+            fprintf(f, "</text>");
         }
         fprintf(f, "</g>\n");
 #undef PX

@@ -22,7 +22,7 @@ if [ ! -x "$BIN" ]; then
 fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sd_report_chromium.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+[ -n "${SD_KEEP_TMP:-}" ] || trap 'rm -rf "$TMP"' EXIT   # SD_KEEP_TMP=1 keeps the run folder
 OUT=$TMP/out
 FACE=tests/data/face
 
@@ -78,7 +78,7 @@ make_run() {
             q = pat[p]; if (q ~ /[,"]/) q = "\"" q "\""
             last = (pat[p] == "P02") ? 1 : 2
             sl = (val[p, last, r, m] - val[p, 0, r, m]) / days[last] * 30
-            print q, "front", reg[r], met[m], last + 1, sl, "per 30 days", sl - 0.02, sl + 0.02 > T
+            print q, "front", reg[r], met[m], last + 1, sl, "per_30_days", sl - 0.02, sl + 0.02 > T
         }
     }'
     printf 'path,stage,code,message\n' > "$out/errors.csv"
