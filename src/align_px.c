@@ -149,12 +149,12 @@ int sd__mask_erode(SdMask *m, int r)
     /* Horizontal: a pixel survives when the 2r+1 window is all set (distance to nearest zero). */
     for (int y = 0; y < h; y++) {
         uint8_t *row = m->data + (size_t)y * m->stride;
-        int last = -1000000;
+        int last = -1;                          /* outside the mask counts as unset */
         for (int x = 0; x < w; x++) {          /* distance to the previous zero */
             if (!row[x]) last = x;
             run[x] = x - last;
         }
-        last = 1000000;
+        last = w;
         for (int x = w - 1; x >= 0; x--) {
             if (!row[x]) last = x;
             int dn = last - x;
@@ -163,12 +163,12 @@ int sd__mask_erode(SdMask *m, int r)
     }
     for (int x = 0; x < w; x++) {
         for (int y = 0; y < h; y++) col[y] = m->data[(size_t)y * m->stride + x];
-        int last = -1000000;
+        int last = -1;
         for (int y = 0; y < h; y++) {
             if (!col[y]) last = y;
             run[y] = y - last;
         }
-        last = 1000000;
+        last = h;
         for (int y = h - 1; y >= 0; y--) {
             if (!col[y]) last = y;
             if (!(run[y] > r && last - y > r))

@@ -33,7 +33,7 @@ void sd__px_warp(const SdAlignDSP *d, SdImage *dst, SdMask *mask, const SdImage 
 int  sd__px_grad(const SdAlignDSP *d, const SdImage *src, SdImage *gx, SdImage *gy);
 
 /* Masks */
-int  sd__mask_erode(SdMask *m, int r);            /* square (2r+1)^2 erosion in place */
+int  sd__mask_erode(SdMask *m, int r);  /* square (2r+1)^2 erosion in place; outside = unset */
 long sd__mask_count(const SdMask *m);
 int  sd__mask_down2(const SdMask *src, SdMask *dst); /* 1 where the whole 2x2 block is set */
 /* Fill a polygon (n points, pixel coordinates) into m with value v (even-odd rule, pixel centres). */
