@@ -281,6 +281,7 @@ static int load_changes(SdCtx *ctx, SdRep *r, const SdCsv *c)
         double si = num(sd_csv_get(c, i, csi)), d = num(sd_csv_get(c, i, cd));
         if (si >= 0 && si < 1e6) r->ses[s].index = (int)si;
         if (!isnan(d)) r->ses[s].days = d;
+        r->ses[s].nchg++;
         int reg = sd__rep_intern(&r->regions, sd_csv_get(c, i, col[3]));
         int m = metric_of(r, sd_csv_get(c, i, col[4]));
         if (reg < 0 || m < 0) return SD_ENOMEM;
@@ -446,14 +447,8 @@ static int improvement_cis(SdRep *r)
         const SdRepChange *c = &r->chg[i];
         const SdRepSession *s = &r->ses[c->session];
         if (isnan(c->impr) || s->index < 1) continue;
-        SdRepCohort *o = (SdRepCohort *)sd__rep_cohort(r, s->view, s->index, c->region, c->metric);
-        if (!o) {
-            int e = grow(&r->coh, &r->ccoh, r->ncoh, sizeof(SdRepCohort));
-            if (e) return e;
-            o = &r->coh[r->ncoh++];
-            *o = (SdRepCohort){s->view, s->index, c->region, c->metric, NAN, NAN, NAN, NAN, NAN,
-                               NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0, NAN, NAN, NAN};
-        }
+        SdRepCohort *o = sd__rep_cohort_get(r, s->view, s->index, c->region, c->metric);
+        if (!o) return SD_ENOMEM;
         if (!o->impr_n) { o->impr_mean = 0; o->impr_lo = 0; }
         /* Welford: impr_mean = running mean, impr_lo = running M2 until finalised below */
         o->impr_n++;
@@ -577,7 +572,7 @@ void sd__rep_free(SdRep *r)
     free(r->patient_file); free(r->minfo); free(r->region_rank);
     free(r->porder); free(r->rorder); free(r->morder);
     free(r->ses); free(r->meas); free(r->chg); free(r->coh); free(r->trd); free(r->err);
-    free(r->meas_at); free(r->chg_at);
+    free(r->meas_at); free(r->chg_at); free(r->trd_at); free(r->coh_at);
     free(r->run_json); free(r->rep_dir);
     sd__rep_strs_free(&r->patients); sd__rep_strs_free(&r->views);
     sd__rep_strs_free(&r->regions); sd__rep_strs_free(&r->metrics);

@@ -314,8 +314,7 @@ static int latest_followup(const SdRep *r, int patient, int view, int *idx, int 
 {
     const int n = sd__rep_sessions(r, patient, view, idx, cap);
     for (int i = n - 1; i >= 1; i--)
-        for (int k = 0; k < r->nchg; k++)
-            if (r->chg[k].session == idx[i]) return idx[i];
+        if (r->ses[idx[i]].nchg) return idx[i];
     return -1;
 }
 

@@ -29,6 +29,7 @@ typedef struct SdRepSession {
     int index;              /* session_index, -1 when unknown */
     double days;            /* NaN when unknown */
     int has_align;
+    int nchg;               /* rows of changes.csv for this session */
     double face_score, rms, ecc, a[6];   /* a11 a12 tx a21 a22 ty */
     char *status;           /* alignment status, NULL when no row */
     char *img[SD_REP_NIMG]; /* path relative to report/ when the copy exists, else NULL */
@@ -88,6 +89,8 @@ typedef struct SdRep {
     SdRepError *err; int nerr, cerr;
     int have_meas, have_chg, have_coh, have_trd, have_align, have_err, have_run;
     int *meas_at, *chg_at;      /* [session][region][metric] -> row + 1, 0 = none */
+    int *trd_at;                /* [patient][view][region][metric] -> row + 1 (NULL: scan) */
+    int *coh_at, coh_nsidx;     /* [view][sidx][region][metric] -> row + 1 (NULL: scan) */
     char *run_json;             /* raw run.json text or NULL */
     int nimg_missing;
 } SdRep;
@@ -98,8 +101,10 @@ void sd__rep_free(SdRep *r);
 int  sd__rep_images(SdCtx *ctx, SdRep *r);
 /* Sessions of one patient x view, ordered (baseline first); returns count, fills idx (cap). */
 int  sd__rep_sessions(const SdRep *r, int patient, int view, int *idx, int cap);
-/* Dense lookup tables for sd__rep_meas / sd__rep_change (called by sd__rep_load). */
+/* Dense lookup tables for the lookups below (called by sd__rep_load). */
 int  sd__rep_build_index(SdRep *r);
+/* Cohort row of view x sidx x region x metric, created (all NAN) when absent; NULL on ENOMEM. */
+SdRepCohort *sd__rep_cohort_get(SdRep *r, int view, int sidx, int region, int metric);
 /* Value / change lookups, NULL when absent. */
 const SdRepMeas   *sd__rep_meas(const SdRep *r, int session, int region, int metric);
 const SdRepChange *sd__rep_change(const SdRep *r, int session, int region, int metric);

@@ -25,7 +25,56 @@ int sd__rep_build_index(SdRep *r)
         const SdRepChange *c = &r->chg[i];
         r->chg_at[((size_t)c->session * R + (size_t)c->region) * M + (size_t)c->metric] = i + 1;
     }
+    /* trends and cohort rows: dense when small enough, else the lookups scan */
+    const size_t V = (size_t)r->views.n, P = (size_t)r->patients.n, RM = R * M;
+    if (RM && V && P <= ((size_t)1 << 26) / RM / V) {
+        if (!(r->trd_at = sd_calloc_checked(P * V * RM + 1, sizeof(int)))) return SD_ENOMEM;
+        for (int i = 0; i < r->ntrd; i++) {
+            const SdRepTrend *t = &r->trd[i];
+            r->trd_at[(((size_t)t->patient * V + (size_t)t->view) * R + (size_t)t->region) * M +
+                      (size_t)t->metric] = i + 1;
+        }
+    }
+    int ns = 1;
+    for (int i = 0; i < r->nses; i++) if (r->ses[i].index >= ns) ns = r->ses[i].index + 1;
+    for (int i = 0; i < r->ncoh; i++) if (r->coh[i].sidx >= ns) ns = r->coh[i].sidx + 1;
+    if (RM && V && (size_t)ns <= ((size_t)1 << 26) / RM / V) {
+        r->coh_nsidx = ns;
+        if (!(r->coh_at = sd_calloc_checked(V * (size_t)ns * RM + 1, sizeof(int)))) return SD_ENOMEM;
+        for (int i = 0; i < r->ncoh; i++) {
+            const SdRepCohort *c = &r->coh[i];
+            r->coh_at[(((size_t)c->view * (size_t)ns + (size_t)c->sidx) * R + (size_t)c->region) * M +
+                      (size_t)c->metric] = i + 1;
+        }
+    }
     return 0;
+}
+
+static int *coh_slot(const SdRep *r, int view, int sidx, int region, int metric)
+{
+    if (!r->coh_at || sidx < 0 || sidx >= r->coh_nsidx) return NULL;
+    const size_t R = (size_t)r->regions.n, M = (size_t)r->metrics.n;
+    return &r->coh_at[(((size_t)view * (size_t)r->coh_nsidx + (size_t)sidx) * R + (size_t)region) *
+                      M + (size_t)metric];
+}
+
+SdRepCohort *sd__rep_cohort_get(SdRep *r, int view, int sidx, int region, int metric)
+{
+    SdRepCohort *o = (SdRepCohort *)sd__rep_cohort(r, view, sidx, region, metric);
+    if (o) return o;
+    if (r->ncoh == r->ccoh) {
+        int cap = r->ccoh ? 2 * r->ccoh : 64;
+        SdRepCohort *p = realloc(r->coh, (size_t)cap * sizeof(SdRepCohort));
+        if (!p) return NULL;
+        r->coh = p;
+        r->ccoh = cap;
+    }
+    o = &r->coh[r->ncoh++];
+    *o = (SdRepCohort){view, sidx, region, metric, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN,
+                       NAN, NAN, NAN, 0, NAN, NAN, NAN};
+    int *slot = coh_slot(r, view, sidx, region, metric);
+    if (slot) *slot = r->ncoh;
+    return o;
 }
 
 static size_t cell(const SdRep *r, int session, int region, int metric)
@@ -48,6 +97,12 @@ const SdRepChange *sd__rep_change(const SdRep *r, int session, int region, int m
 
 const SdRepTrend *sd__rep_trend(const SdRep *r, int patient, int view, int region, int metric)
 {
+    if (r->trd_at) {
+        const size_t R = (size_t)r->regions.n, M = (size_t)r->metrics.n;
+        int k = r->trd_at[(((size_t)patient * (size_t)r->views.n + (size_t)view) * R +
+                           (size_t)region) * M + (size_t)metric];
+        return k ? &r->trd[k - 1] : NULL;
+    }
     for (int i = 0; i < r->ntrd; i++) {
         const SdRepTrend *t = &r->trd[i];
         if (t->patient == patient && t->view == view && t->region == region && t->metric == metric)
@@ -58,6 +113,10 @@ const SdRepTrend *sd__rep_trend(const SdRep *r, int patient, int view, int regio
 
 const SdRepCohort *sd__rep_cohort(const SdRep *r, int view, int sidx, int region, int metric)
 {
+    if (r->coh_at) {
+        const int *slot = coh_slot(r, view, sidx, region, metric);
+        return slot && *slot ? &r->coh[*slot - 1] : NULL;
+    }
     for (int i = 0; i < r->ncoh; i++) {
         const SdRepCohort *c = &r->coh[i];
         if (c->view == view && c->sidx == sidx && c->region == region && c->metric == metric)
