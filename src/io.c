@@ -223,15 +223,20 @@ static int to_srgb(SdCtx *ctx, const char *path, VipsImage *in, int want_f32, Vi
             g_object_unref(cur); cur = t[k++];
         }
         if (want_f32) {
-            if (vips_linear1(cur, &t[k], 1.0 / range, 0.0, "uchar", FALSE, NULL)) {
-                err = vips_fail(ctx, SD_EFORMAT, path, "conversion to float failed"); goto done;
-            }
-            g_object_unref(cur); cur = t[k++];
-            if (cur->BandFmt != VIPS_FORMAT_FLOAT) {
-                if (vips_cast(cur, &t[k], VIPS_FORMAT_FLOAT, NULL)) {
-                    err = vips_fail(ctx, SD_EFORMAT, path, "cast failed"); goto done;
+            /* 8- and 16-bit stay integers here: the caller converts to planar float in one pass
+             * (a LUT for 8-bit), which is several times cheaper than libvips' float pipeline
+             * followed by a de-interleave. Other formats go to float 0..1 in libvips. */
+            if (cur->BandFmt != VIPS_FORMAT_UCHAR && cur->BandFmt != VIPS_FORMAT_USHORT) {
+                if (vips_linear1(cur, &t[k], 1.0 / range, 0.0, NULL)) {
+                    err = vips_fail(ctx, SD_EFORMAT, path, "conversion to float failed"); goto done;
                 }
                 g_object_unref(cur); cur = t[k++];
+                if (cur->BandFmt != VIPS_FORMAT_FLOAT) {
+                    if (vips_cast(cur, &t[k], VIPS_FORMAT_FLOAT, NULL)) {
+                        err = vips_fail(ctx, SD_EFORMAT, path, "cast failed"); goto done;
+                    }
+                    g_object_unref(cur); cur = t[k++];
+                }
             }
         } else if (cur->BandFmt != VIPS_FORMAT_UCHAR) {
             if (vips_linear1(cur, &t[k], 255.0 / range, 0.0, NULL)) {
@@ -313,27 +318,43 @@ int sd_image_load(SdCtx *ctx, const char *path, const SdLoadOpts *opts, SdImage 
     size_t nbytes = 0;
     void *buf = vips_image_write_to_memory(srgb, &nbytes);
     const int W = srgb->Xsize, H = srgb->Ysize;
+
+    const VipsBandFormat bf = srgb->BandFmt;
     g_object_unref(srgb);
     if (!buf)
         return vips_fail(ctx, SD_EFORMAT, path, "decoding failed (corrupt or truncated data)");
-
-    const size_t bpp = o.fmt == SD_FMT_F32 ? 3 * sizeof(float) : 3;
-    if (nbytes != (size_t)W * (size_t)H * bpp) {
+    const size_t bps = bf == VIPS_FORMAT_UCHAR ? 1 : bf == VIPS_FORMAT_USHORT ? 2 : 4;
+    if (nbytes != (size_t)W * (size_t)H * 3 * bps || (o.fmt == SD_FMT_U8 && bps != 1)) {
         g_free(buf);
-        return sd_fail(ctx, SD_EFORMAT, "%s: decoder returned an unexpected buffer size", path);
+        return sd_fail(ctx, SD_EFORMAT, "%s: decoder returned an unexpected buffer", path);
     }
     if ((err = sd_image_create(img, W, H, 3, o.fmt))) {
         g_free(buf);
         return sd_fail(ctx, err, "%s: cannot allocate a %dx%d image", path, W, H);
     }
     if (o.fmt == SD_FMT_F32) {
-        const float *s = buf;
+        float lut[256];
+        for (int i = 0; i < 256; i++) lut[i] = i * (1.0f / 255.0f);
         for (int y = 0; y < H; y++) {
             float *r = sd_image_rowf(img, 0, y), *g = sd_image_rowf(img, 1, y),
                   *b = sd_image_rowf(img, 2, y);
-            const float *row = s + (size_t)y * W * 3;
-            for (int x = 0; x < W; x++) {
-                r[x] = row[3 * x]; g[x] = row[3 * x + 1]; b[x] = row[3 * x + 2];
+            if (bps == 1) {
+                const uint8_t *row = (const uint8_t *)buf + (size_t)y * W * 3;
+                for (int x = 0; x < W; x++) {
+                    r[x] = lut[row[3 * x]]; g[x] = lut[row[3 * x + 1]]; b[x] = lut[row[3 * x + 2]];
+                }
+            } else if (bps == 2) {
+                const uint16_t *row = (const uint16_t *)buf + (size_t)y * W * 3;
+                for (int x = 0; x < W; x++) {
+                    r[x] = row[3 * x] * (1.0f / 65535.0f);
+                    g[x] = row[3 * x + 1] * (1.0f / 65535.0f);
+                    b[x] = row[3 * x + 2] * (1.0f / 65535.0f);
+                }
+            } else {
+                const float *row = (const float *)buf + (size_t)y * W * 3;
+                for (int x = 0; x < W; x++) {
+                    r[x] = row[3 * x]; g[x] = row[3 * x + 1]; b[x] = row[3 * x + 2];
+                }
             }
         }
     } else {
