@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Integration test of `skindelta run` (SD_CPU_SENSITIVE: also run with SKINDELTA_CPU=scalar):
+# contract files and columns, failure handling (corrupt follow-up, missing baseline, no face),
+# exit codes, kill -9 then --resume equal to an uninterrupted run, shard + merge equal to one run,
+# compare and repeatability.
+set -u
+BIN=${SKINDELTA_BIN:-build/skindelta}
+T=$(mktemp -d "${SD_TEST_TMP:-/tmp}/run_batch.XXXXXX")
+pass=0; fail=0
+ok()   { pass=$((pass + 1)); echo "ok $1"; }
+bad()  { fail=$((fail + 1)); echo "not ok $1"; }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+
+FACE=tests/data/face/astronaut.png
+MOVED=tests/data/face/astronaut_moved.png
+IN=$T/in
+mkdir -p $IN/p1/s1 $IN/p1/s2 $IN/p1/s3 $IN/p2/s1 $IN/p2/s2 $IN/p3/s1 $IN/p3/s2 $IN/p4/v1 $IN/p4/v2 $IN/p5/a $IN/p5/b
+cp $FACE  $IN/p1/s1/front.png; cp $MOVED $IN/p1/s2/front.png; cp $MOVED $IN/p1/s3/front.png
+cp $MOVED $IN/p2/s1/front.png; head -c 3000 $FACE > $IN/p2/s2/front.png          # corrupt follow-up
+cp $FACE  $IN/p3/s2/front.png; cp $FACE $IN/p3/s1/side.png                       # front missing in baseline
+printf 'x' > $IN/p4/v1/front.png; head -c 2000 $FACE > $IN/p4/v2/front.png     # baseline unreadable
+# p5: no face in the baseline (a 1x1 image)
+cp tests/fuzz/corpus/load/one_pixel.png $IN/p5/a/front.png; cp $FACE $IN/p5/b/front.png
+
+OPTS="--iod 120 --bootstrap 2 --jobs 2 --quiet"
+
+"$BIN" run $IN -o $T/out $OPTS 2>$T/stderr.txt
+rc=$?
+check "run exits 1 when some inputs failed (got $rc)" '[ $rc -eq 1 ]'
+for f in measurements.csv changes.csv cohort.csv alignment.csv errors.csv run.json trends.csv uncertainty.csv; do
+    check "output $f exists" "[ -s $T/out/$f ]"
+done
+check "measurements.csv header" "head -1 $T/out/measurements.csv | grep -qx 'patient,view,session,session_index,days,region,metric,value,unit,better,qc'"
+check "changes.csv header" "head -1 $T/out/changes.csv | grep -qx 'patient,view,session,session_index,days,region,metric,baseline,value,delta,pct_change,improvement_pct,mdc95,beyond_noise'"
+check "alignment.csv header starts with the contract" "head -1 $T/out/alignment.csv | grep -q '^patient,view,session,face_score,landmark_rms_px,ecc,a11,a12,tx,a21,a22,ty,status'"
+check "errors.csv header" "head -1 $T/out/errors.csv | grep -qx 'path,stage,code,message'"
+check "p1 follow-ups scored (changes rows for s2 and s3)" "grep -q '^p1,front,s2,1,' $T/out/changes.csv && grep -q '^p1,front,s3,2,' $T/out/changes.csv"
+check "p1 has all 13 regions" "[ \$(grep '^p1,front,s1,' $T/out/measurements.csv | cut -d, -f6 | sort -u | wc -l) -eq 13 ]"
+check "primary metrics present" "grep -q ',face,texture_roughness,' $T/out/measurements.csv && grep -q ',face,wrinkle_density,' $T/out/measurements.csv && grep -q ',face,pigment_unevenness,' $T/out/measurements.csv"
+check "corrupt follow-up is an error row naming the file" "grep -q 'p2/s2/front.png,load,EFORMAT' $T/out/errors.csv"
+check "missing baseline view reported" "grep -q 'p3/s2/front.png,catalog,' $T/out/errors.csv"
+check "unreadable baseline reported, its follow-up not scored" "grep -q 'p4/v1/front.png,load,' $T/out/errors.csv && grep -q 'p4/v2/front.png,baseline,' $T/out/errors.csv"
+check "no face reported as ENOFACE" "grep -q 'p5/a/front.png,face,ENOFACE' $T/out/errors.csv"
+check "stderr names failing files" "grep -q 'p2/s2/front.png' $T/stderr.txt"
+check "alignment row of p1 s2 has ecc and status ok|warn" "grep -E '^p1,front,s2,' $T/out/alignment.csv | cut -d, -f13 | grep -Eq '^(ok|warn)$'"
+check "run.json records cpu level, models and input hashes" "grep -q '\"cpu_level\"' $T/out/run.json && grep -q 'sha256' $T/out/run.json && grep -q 'stage_seconds' $T/out/run.json"
+check "aligned images written" "[ -s $T/out/aligned/p1/front_s1.png ] && [ -s $T/out/aligned/p1/front_s2.png ]"
+check "report written" "[ -s $T/out/report/index.html ]"
+check "uncertainty has bootstrap sd" "awk -F, 'NR>1 && \$7==2 {n++} END{exit !(n>0)}' $T/out/uncertainty.csv"
+
+# usage errors exit 2
+"$BIN" run >/dev/null 2>&1; rc=$?
+check "run without arguments exits 2" '[ $rc -eq 2 ]'
+"$BIN" run $IN -o $T/x --jobs 0 >/dev/null 2>&1; rc=$?
+check "bad --jobs exits 2" '[ $rc -eq 2 ]'
+"$BIN" run $T/does-not-exist -o $T/x >/dev/null 2>&1; rc=$?
+check "missing ROOT exits 2" '[ $rc -eq 2 ]'
+
+# kill -9 mid-run, then --resume: same tables as the uninterrupted run
+# (SKINDELTA_TEST_KILL_AFTER=2: the process SIGKILLs itself once 2 patients are written)
+(SKINDELTA_TEST_KILL_AFTER=2 "$BIN" run $IN -o $T/killed $OPTS --jobs 1 >/dev/null 2>&1) 2>/dev/null; rc=$?
+check "the killed run died by SIGKILL (exit $rc)" '[ $rc -eq 137 ]'
+check "the killed run left 2 finished patients and no top-level tables" "[ \$(ls $T/killed/patients/*/done.json | wc -l) -eq 2 ] && [ ! -e $T/killed/measurements.csv ]"
+"$BIN" run $IN -o $T/killed $OPTS --resume >/dev/null 2>&1
+for f in measurements.csv changes.csv cohort.csv alignment.csv errors.csv trends.csv uncertainty.csv; do
+    check "kill -9 + --resume: $f equals the uninterrupted run" "cmp -s $T/out/$f $T/killed/$f"
+done
+
+# shard + merge == one run
+"$BIN" run $IN -o $T/sh0 $OPTS --shard 0/2 --no-report >/dev/null 2>&1
+"$BIN" run $IN -o $T/sh1 $OPTS --shard 1/2 --no-report >/dev/null 2>&1
+check "shards hold disjoint patients" "! cut -d, -f1 $T/sh0/measurements.csv | sort -u | grep -v patient | grep -qxf <(cut -d, -f1 $T/sh1/measurements.csv | sort -u | grep -v patient)"
+"$BIN" merge $T/sh0 $T/sh1 -o $T/merged >/dev/null 2>&1; rc=$?
+check "merge exits 0 or 1 (got $rc)" '[ $rc -le 1 ]'
+for f in measurements.csv changes.csv cohort.csv trends.csv; do
+    check "shard + merge: $f equals one run" "cmp -s $T/out/$f $T/merged/$f"
+done
+
+# compare: one pair
+"$BIN" compare $FACE $MOVED -o $T/cmp --iod 120 --bootstrap 0 --quiet >/dev/null 2>&1; rc=$?
+check "compare exits 0 (got $rc)" '[ $rc -eq 0 ]'
+check "compare writes changes for pair/after" "grep -q '^pair,front,after,1,' $T/cmp/changes.csv"
+
+# repeatability: p1's sessions as repeat captures of one subject + p2.. need >= 2 subjects
+R=$T/rep; mkdir -p $R/a/1 $R/a/2 $R/b/1 $R/b/2
+cp $FACE $R/a/1/front.png; cp $FACE $R/a/2/front.png; cp $MOVED $R/b/1/front.png; cp $MOVED $R/b/2/front.png
+"$BIN" repeatability $R -o $T/repout --iod 120 --quiet >/dev/null 2>&1; rc=$?
+check "repeatability exits 0 (got $rc)" '[ $rc -eq 0 ]'
+check "repeatability.csv header" "head -1 $T/repout/repeatability.csv | grep -qx 'region,metric,n_subjects,n_repeats,icc31,cv_w_pct,sem,mdc95'"
+"$BIN" run $IN -o $T/withmdc $OPTS --mdc $T/repout/repeatability.csv --no-report >/dev/null 2>&1
+check "run --mdc uses the repeatability MDC95" "awk -F, 'NR>1 && \$13!=\"\" {n++} END{exit !(n>0)}' $T/withmdc/changes.csv"
+
+rm -rf "$T"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
