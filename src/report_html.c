@@ -169,13 +169,15 @@ static int face_region(const SdRep *r)
     return g >= 0 ? g : r->regions.n ? r->rorder[0] : -1;
 }
 
-static void region_list(FILE *f, const SdRep *r, int view, int sidx, int m, int want_better)
+/* Regions (other than skip) whose mean change is Holm-significant in the wanted direction. */
+static void region_list(FILE *f, const SdRep *r, int view, int sidx, int m, int want_better,
+                        int skip)
 {
     int k = 0;
     char b[32];
     for (int j = 0; j < r->regions.n; j++) {
         const SdRepCohort *c = sd__rep_cohort(r, view, sidx, r->rorder[j], m);
-        if (!c || !(c->holm_p < 0.05)) continue;
+        if (!c || r->rorder[j] == skip || !(c->holm_p < 0.05)) continue;
         const double im = coh_impr(c);
         if (want_better ? !(im > 0) : !(im < 0)) continue;
         fprintf(f, "%s", k++ ? ", " : "");
@@ -185,6 +187,7 @@ static void region_list(FILE *f, const SdRep *r, int view, int sidx, int m, int 
     }
 }
 
+/* One line per primary metric: the whole face first, then the regions that changed. */
 static void headline(FILE *f, const SdRep *r, int view, int sidx)
 {
     char b1[32], b2[32], b3[32];
@@ -196,37 +199,42 @@ static void headline(FILE *f, const SdRep *r, int view, int sidx)
         int nreg = 0, nbetter = 0, nworse = 0;
         for (int j = 0; j < r->regions.n; j++) {
             const SdRepCohort *c = sd__rep_cohort(r, view, sidx, r->rorder[j], m);
-            if (!c) continue;
+            if (!c || r->rorder[j] == face) continue;
             nreg++;
             if (c->holm_p < 0.05 && coh_impr(c) > 0) nbetter++;
             if (c->holm_p < 0.05 && coh_impr(c) < 0) nworse++;
         }
-        if (!nreg) continue;
+        const SdRepCohort *c = face >= 0 ? sd__rep_cohort(r, view, sidx, face, m) : NULL;
+        if (!nreg && !c) continue;
         fprintf(f, "<li><b>");
         sd__rep_esc(f, r->minfo[m].label);
-        fprintf(f, "</b>: ");
-        if (nbetter) {
-            fprintf(f, "<span class=\"good\">improved</span> in %d of %d regions: ", nbetter, nreg);
-            region_list(f, r, view, sidx, m, 1);
-        } else {
-            fprintf(f, "no region improved significantly (of %d)", nreg);
-        }
-        if (nworse) {
-            fprintf(f, "; <span class=\"bad\">worse</span> in %d: ", nworse);
-            region_list(f, r, view, sidx, m, 0);
-        }
-        const SdRepCohort *c = face >= 0 ? sd__rep_cohort(r, view, sidx, face, m) : NULL;
+        fprintf(f, "</b> \xe2\x80\x94 ");
         if (c) {
-            fprintf(f, ". ");
             sd__rep_esc(f, sd__rep_region_label(r, face));
-            fprintf(f, ": %s", sd__rep_fmt_pct(b1, 32, coh_impr(c)));
+            fprintf(f, " ");
+            verdict(f, c);
+            fprintf(f, " <b>%s</b>", sd__rep_fmt_pct(b1, 32, coh_impr(c)));
             if (!isnan(c->impr_lo))
                 fprintf(f, " [95%% CI %s to %s]", sd__rep_fmt_1(b2, 32, c->impr_lo),
                         sd__rep_fmt_1(b3, 32, c->impr_hi));
             if (!isnan(c->resp))
-                fprintf(f, ", %s%% of patients improved beyond noise", sd__rep_fmt_1(b1, 32, c->resp));
+                fprintf(f, "; %s%% of patients improved beyond noise", sd__rep_fmt_1(b1, 32, c->resp));
+            fprintf(f, ". ");
         }
-        fprintf(f, ".</li>\n");
+        if (nreg) {
+            if (nbetter) {
+                fprintf(f, "<span class=\"good\">Improved</span> in %d of %d regions: ", nbetter, nreg);
+                region_list(f, r, view, sidx, m, 1, face);
+            } else {
+                fprintf(f, "No region improved significantly (of %d)", nreg);
+            }
+            if (nworse) {
+                fprintf(f, "; <span class=\"bad\">worse</span> in %d: ", nworse);
+                region_list(f, r, view, sidx, m, 0, face);
+            }
+            fprintf(f, ".");
+        }
+        fprintf(f, "</li>\n");
     }
     fprintf(f, "</ul>\n<p class=\"muted\">Improved / worse = Holm-corrected p &lt; 0.05 for the "
             "mean change across patients.</p>\n");
@@ -536,8 +544,9 @@ static int write_index(SdCtx *ctx, const SdRep *r)
     int nfollow = 0;
     for (int i = 0; i < r->nses; i++) nfollow += r->ses[i].index >= 1;
     char sub[256];
-    snprintf(sub, sizeof(sub), "%d patients &middot; %d follow-up photos &middot; %d views",
-             r->patients.n, nfollow, r->views.n);
+    snprintf(sub, sizeof(sub), "%d patient%s &middot; %d follow-up photo%s &middot; %d view%s",
+             r->patients.n, r->patients.n == 1 ? "" : "s", nfollow, nfollow == 1 ? "" : "s",
+             r->views.n, r->views.n == 1 ? "" : "s");
     sd__rep_page_head(f, "Treatment course report", sub, 0);
     fprintf(f, "<p>Contents: ");
     for (int v = 0; v < r->views.n; v++) {
