@@ -51,20 +51,33 @@ static int valid_image(SdCtx *ctx, const SdImage *img)
 
 /* ---- TinyFaceDetector */
 
-/* Separable conv (dw 3x3 pad 1 stride 1, pw + bias) + leaky, then 2x2 max-pool. */
+/* Separable conv (dw 3x3 pad 1 stride 1, pw + bias) + leaky, then 2x2 max-pool; in chunks of
+ * rows so the intermediate tensors stay in cache and only the pooled output is allocated. */
+#define DET_CHUNK_FLOATS (1 << 16)
+
 static int det_sep_pool(const SdSepConv *s, const float *in, int h, int w, int pool_stride,
                         float **out, int *oh, int *ow)
 {
-    const size_t p = (size_t)h * w;
-    float *dw = falloc(p * s->cin), *pw = falloc(p * s->cout);
     const int ph = pool_stride == 2 ? (h + 1) / 2 : h, pwd = pool_stride == 2 ? (w + 1) / 2 : w;
+    /* rows per chunk: even for the stride-2 pool; the stride-1 pool (small) takes all rows */
+    int R = pool_stride == 2 ? DET_CHUNK_FLOATS / (w * s->cout) / 2 * 2 : h;
+    if (R < 2)
+        R = 2;
+    float *dw = falloc((size_t)R * w * s->cin), *pw = falloc((size_t)R * w * s->cout);
     float *pool = falloc((size_t)ph * pwd * s->cout);
     int err = SD_ENOMEM;
     if (!dw || !pw || !pool)
         goto fail;
-    sd__nn_dwconv3x3(dw, in, h, w, s->cin, 1, 1, 1, h, w, s->dw);
-    sd__nn_pointwise(pw, dw, (int)p, s->cin, s->cout, s->pw, s->bias, SD_NN_LEAKY);
-    sd__nn_maxpool2(pool, pw, h, w, s->cout, pool_stride, ph, pwd);
+    for (int y0 = 0; y0 < h; y0 += R) {
+        const int rows = h - y0 < R ? h - y0 : R;
+        sd__nn_dwconv3x3(dw, in, h, w, s->cin, 1, 1, 1, y0, y0 + rows, w, s->dw);
+        sd__nn_pointwise(pw, dw, rows * w, s->cin, s->cout, s->pw, s->bias, SD_NN_LEAKY);
+        if (pool_stride == 2)
+            sd__nn_maxpool2(pool + (size_t)(y0 / 2) * pwd * s->cout, pw, rows, w, s->cout, 2,
+                            (rows + 1) / 2, pwd);
+        else
+            sd__nn_maxpool2(pool, pw, h, w, s->cout, 1, ph, pwd);
+    }
     *out = pool;
     pool = NULL;
     *oh = ph;
@@ -82,7 +95,7 @@ static int det_forward(const SdDetNet *net, const float *input, int S, float *ou
 {
     const int oh = S - 2, ow = S - 2;          /* conv0 is VALID */
     const int ph = (oh + 1) / 2, pw = (ow + 1) / 2;
-    const int R = 32;                           /* conv0 rows per chunk (even: pool pairs) */
+    const int R = 8;                            /* conv0 rows per chunk (even: pool pairs) */
     float *col = falloc(sd__nn_conv3x3_scratch(ow, 3));
     float *chunk = falloc((size_t)R * ow * 16);
     float *x = falloc((size_t)ph * pw * 16), *y = NULL;
@@ -295,7 +308,7 @@ static int lm_sep(const SdSepConv *s, const float *in, int h, int w, int stride,
     float *dw = falloc((size_t)oh * ow * s->cin);
     if (!dw)
         return SD_ENOMEM;
-    sd__nn_dwconv3x3(dw, in, h, w, s->cin, stride, pad, pad, oh, ow, s->dw);
+    sd__nn_dwconv3x3(dw, in, h, w, s->cin, stride, pad, pad, 0, oh, ow, s->dw);
     sd__nn_pointwise(out, dw, oh * ow, s->cin, s->cout, s->pw, s->bias, act);
     free(dw);
     return 0;

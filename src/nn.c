@@ -25,14 +25,22 @@ static void bias_act(float *restrict o, size_t rows, int n, const float *restric
         int j = 0;
         for (; j + NN_VB <= n; j += NN_VB) {
             float v[NN_VB];
-            for (int k = 0; k < NN_VB; k++)
-                v[k] = o[j + k] + (bias ? bias[j + k] : 0.0f);
+            if (bias)
+                for (int k = 0; k < NN_VB; k++)
+                    v[k] = o[j + k] + bias[j + k];
+            else
+                for (int k = 0; k < NN_VB; k++)
+                    v[k] = o[j + k];
             if (act == SD_NN_RELU)
                 for (int k = 0; k < NN_VB; k++)
                     v[k] = v[k] > 0.0f ? v[k] : 0.0f;
             else if (act == SD_NN_LEAKY)
-                for (int k = 0; k < NN_VB; k++)
-                    v[k] = v[k] > 0.0f ? v[k] : v[k] * SD_NN_LEAKY_ALPHA;
+                for (int k = 0; k < NN_VB; k++) {
+                    /* max(v,0) + a*min(v,0) without branches (GCC -O2 will not if-convert);
+                     * v +- |v| is 2v or 0 exactly, so the result is exact */
+                    const float av = fabsf(v[k]);
+                    v[k] = 0.5f * (v[k] + av) + SD_NN_LEAKY_ALPHA * (0.5f * (v[k] - av));
+                }
             for (int k = 0; k < NN_VB; k++)
                 o[j + k] = v[k];
         }
@@ -137,11 +145,11 @@ static inline void dw_pixel(float *o, const float *in, int h, int w, int c, int 
 }
 
 void sd__nn_dwconv3x3(float *out, const float *in, int h, int w, int c, int stride, int pad_t,
-                      int pad_l, int oh, int ow, const float *filt)
+                      int pad_l, int oy0, int oy1, int ow, const float *filt)
 {
-    for (int oy = 0; oy < oh; oy++)
+    for (int oy = oy0; oy < oy1; oy++)
         for (int ox = 0; ox < ow; ox++)
-            dw_pixel(out + ((size_t)oy * ow + ox) * c, in, h, w, c, oy * stride - pad_t,
+            dw_pixel(out + ((size_t)(oy - oy0) * ow + ox) * c, in, h, w, c, oy * stride - pad_t,
                      ox * stride - pad_l, filt);
 }
 
@@ -153,6 +161,15 @@ void sd__nn_pointwise(float *out, const float *in, int p, int cin, int cout, con
     bias_act(out, (size_t)p, cout, bias, act);
 }
 
+static void max4(float *restrict o, const float *restrict a, const float *restrict b,
+                 const float *restrict c, const float *restrict d)
+{
+    for (int j = 0; j < NN_VB; j++) {
+        const float m0 = a[j] > b[j] ? a[j] : b[j], m1 = c[j] > d[j] ? c[j] : d[j];
+        o[j] = m0 > m1 ? m0 : m1;
+    }
+}
+
 void sd__nn_maxpool2(float *out, const float *in, int h, int w, int c, int stride, int oh, int ow)
 {
     for (int oy = 0; oy < oh; oy++) {
@@ -162,9 +179,12 @@ void sd__nn_maxpool2(float *out, const float *in, int h, int w, int c, int strid
             const float *p00 = in + ((size_t)ya * w + xa) * c, *p01 = in + ((size_t)ya * w + xb) * c;
             const float *p10 = in + ((size_t)yb * w + xa) * c, *p11 = in + ((size_t)yb * w + xb) * c;
             float *o = out + ((size_t)oy * ow + ox) * c;
-            for (int j = 0; j < c; j++) {
-                float m0 = p00[j] > p01[j] ? p00[j] : p01[j];
-                float m1 = p10[j] > p11[j] ? p10[j] : p11[j];
+            int j = 0;
+            for (; j + NN_VB <= c; j += NN_VB)
+                max4(o + j, p00 + j, p01 + j, p10 + j, p11 + j);
+            for (; j < c; j++) {
+                const float m0 = p00[j] > p01[j] ? p00[j] : p01[j];
+                const float m1 = p10[j] > p11[j] ? p10[j] : p11[j];
                 o[j] = m0 > m1 ? m0 : m1;
             }
         }
@@ -240,6 +260,27 @@ int sd__nn_input_tf(float *out, int S, const SdImage *img, int x0, int y0, int c
     return 0;
 }
 
+/* a[0..15] += w * r[0..15] */
+static void axpy_u8(float *restrict a, const uint8_t *restrict r, float w)
+{
+    for (int j = 0; j < NN_VB; j++)
+        a[j] += w * (float)r[j];
+}
+
+/* a[0..n) += w * x[0..n) */
+static void axpy_f32(float *restrict a, const float *restrict x, float w, size_t n)
+{
+    size_t i = 0;
+    for (; i + NN_VB <= n; i += NN_VB) {
+        float *restrict ap = a + i;
+        const float *restrict xp = x + i;
+        for (int j = 0; j < NN_VB; j++)
+            ap[j] += w * xp[j];
+    }
+    for (; i < n; i++)
+        a[i] += w * x[i];
+}
+
 /* Tent-filter taps along one axis: output i samples position p0 + i*step with half-width
  * a = max(step, 1). Taps lie on the lattice of multiples of q (q = 1 unless the support is wider
  * than max_taps pixels), which bounds the cost on big images while the weights stay centred on
@@ -311,41 +352,52 @@ int sd__nn_input_aa(float *out, int S, const SdImage *img, double X0, double Y0,
             if (tx.start[i] + (tx.cnt[i] - 1) * q > xb) xb = tx.start[i] + (tx.cnt[i] - 1) * q;
         }
     const int nx = xb >= xa ? (xb - xa) / q + 1 : 0;
-    acc = sd_calloc_checked((size_t)3 * (size_t)(nx > 0 ? nx : 1), sizeof(float));
+    /* acc[x][3]: the vertically filtered lattice columns, interleaved RGB */
+    const size_t na = (size_t)3 * (size_t)(nx > 0 ? nx : 1);
+    acc = sd_calloc_checked(na, sizeof(float));
     if (!acc)
         goto fail;
+    const int rgb8 = img->fmt == SD_FMT_U8 && img->c == 3;
     for (int r = 0; r < S; r++) {
-        memset(acc, 0, sizeof(float) * 3 * (size_t)(nx > 0 ? nx : 1));
+        memset(acc, 0, sizeof(float) * na);
         for (int k = 0; k < ty.cnt[r]; k++) {
             const float wgt = ty.wt[(size_t)r * ty.maxt + k];
             const int y = ty.start[r] + k * ty.q;
             if (wgt == 0.0f)
                 continue;
-            for (int ch = 0; ch < 3; ch++) {
-                float *acc_c = acc + (size_t)ch * nx;
-                if (img->fmt == SD_FMT_U8) {
-                    const int st = img->c, cc = img->c == 1 ? 0 : ch;
-                    const uint8_t *row = sd_image_row8(img, y) + (size_t)xa * st + cc;
-                    for (int x = 0; x < nx; x++)
-                        acc_c[x] += wgt * (float)row[(size_t)x * q * st];
-                } else {
+            if (rgb8 && q == 1) {   /* contiguous bytes: one flat, vectorisable loop */
+                const uint8_t *restrict row = sd_image_row8(img, y) + (size_t)xa * 3;
+                float *restrict a = acc;
+                const size_t n3 = (size_t)nx * 3;
+                size_t i = 0;
+                for (; i + NN_VB <= n3; i += NN_VB)
+                    axpy_u8(a + i, row + i, wgt);
+                for (; i < n3; i++)
+                    a[i] += wgt * (float)row[i];
+            } else if (img->fmt == SD_FMT_U8) {
+                const int st = img->c;
+                const uint8_t *row = sd_image_row8(img, y) + (size_t)xa * st;
+                for (int x = 0; x < nx; x++)
+                    for (int ch = 0; ch < 3; ch++)
+                        acc[3 * x + ch] += wgt * (float)row[(size_t)x * q * st + (st == 1 ? 0 : ch)];
+            } else {
+                for (int ch = 0; ch < 3; ch++) {
                     const float *row = sd_image_rowf(img, img->c == 1 ? 0 : ch, y) + xa;
-                    if (round8)
-                        for (int x = 0; x < nx; x++)
-                            acc_c[x] += wgt * nearbyintf(row[(size_t)x * q] * 255.0f);
-                    else
-                        for (int x = 0; x < nx; x++)
-                            acc_c[x] += wgt * (row[(size_t)x * q] * 255.0f);
+                    for (int x = 0; x < nx; x++) {
+                        const float v = row[(size_t)x * q] * 255.0f;
+                        acc[3 * x + ch] += wgt * (round8 ? nearbyintf(v) : v);
+                    }
                 }
             }
         }
         for (int c = 0; c < S; c++) {
             float v[3] = {0, 0, 0};
-            const int x0 = tx.cnt[c] ? (tx.start[c] - xa) / q : 0;
+            const float *a = acc + 3 * (size_t)(tx.cnt[c] ? (tx.start[c] - xa) / q : 0);
+            const float *w = tx.wt + (size_t)c * tx.maxt;
             for (int k = 0; k < tx.cnt[c]; k++) {
-                const float wgt = tx.wt[(size_t)c * tx.maxt + k];
-                for (int ch = 0; ch < 3; ch++)
-                    v[ch] += wgt * acc[(size_t)ch * nx + x0 + k];
+                v[0] += w[k] * a[3 * k];
+                v[1] += w[k] * a[3 * k + 1];
+                v[2] += w[k] * a[3 * k + 2];
             }
             float *o = out + ((size_t)r * S + c) * 3;
             for (int ch = 0; ch < 3; ch++)
@@ -369,32 +421,29 @@ int sd__nn_resize_hwc(float *out, int S, const float *in, int n, int c)
         goto fail;
     if (!(row = sd_calloc_checked((size_t)n * (size_t)c, sizeof(float))))
         goto fail;
+    /* Taps past the far edge were dropped: renormalise the rest (an edge clamp in effect). */
+    for (int i = 0; i < S; i++) {
+        float sw = 0.0f;
+        for (int k = 0; k < t.cnt[i]; k++)
+            sw += t.wt[(size_t)i * t.maxt + k];
+        for (int k = 0; k < t.cnt[i]; k++)
+            t.wt[(size_t)i * t.maxt + k] = sw > 0.0f ? t.wt[(size_t)i * t.maxt + k] / sw : 0.0f;
+    }
     for (int r = 0; r < S; r++) {
         memset(row, 0, sizeof(float) * (size_t)n * c);
-        float tw = 0.0f;
-        for (int k = 0; k < t.cnt[r]; k++) {
-            const float wgt = t.wt[(size_t)r * t.maxt + k];
-            const float *src = in + (size_t)(t.start[r] + k) * n * c;
-            tw += wgt;
-            for (size_t i = 0; i < (size_t)n * c; i++)
-                row[i] += wgt * src[i];
-        }
+        for (int k = 0; k < t.cnt[r]; k++)
+            axpy_f32(row, in + (size_t)(t.start[r] + k) * n * c, t.wt[(size_t)r * t.maxt + k],
+                     (size_t)n * c);
         for (int x = 0; x < S; x++) {
             float *o = out + ((size_t)r * S + x) * c;
-            float sw = 0.0f;
-            for (int j = 0; j < c; j++)
-                o[j] = 0.0f;
-            for (int k = 0; k < t.cnt[x]; k++) {
-                const float wgt = t.wt[(size_t)x * t.maxt + k];
-                const float *src = row + (size_t)(t.start[x] + k) * c;
-                sw += wgt;
-                for (int j = 0; j < c; j++)
-                    o[j] += wgt * src[j];
+            const float *wt = t.wt + (size_t)x * t.maxt;
+            const float *src = row + (size_t)t.start[x] * c;
+            for (int j = 0; j < c; j++) {
+                float v = 0.0f;
+                for (int k = 0; k < t.cnt[x]; k++)
+                    v += wt[k] * src[(size_t)k * c + j];
+                o[j] = v;
             }
-            /* taps past the edge were dropped: renormalise (edge clamp in effect) */
-            const float norm = tw * sw > 0.0f ? 1.0f / (tw * sw) : 0.0f;
-            for (int j = 0; j < c; j++)
-                o[j] *= norm;
         }
     }
     err = 0;

@@ -23,9 +23,10 @@ void sd__nn_conv3x3(float *out, const float *in, int h, int w, int cin, int cout
                     int pad_t, int pad_l, int oy0, int oy1, int ow, const float *filt,
                     const float *bias, int act, float *col);
 
-/* Depthwise 3x3 (one filter per channel, no bias): filt[(ky*3+kx)*c + ch]. */
+/* Depthwise 3x3 (one filter per channel, no bias) over output rows [oy0, oy1), out pointing at
+ * row oy0: filt[(ky*3+kx)*c + ch]. */
 void sd__nn_dwconv3x3(float *out, const float *in, int h, int w, int c, int stride, int pad_t,
-                      int pad_l, int oh, int ow, const float *filt);
+                      int pad_l, int oy0, int oy1, int ow, const float *filt);
 
 /* 1x1 convolution: out[P][cout] = act(in[P][cin] . wts[cin][cout] + bias) (bias may be NULL). */
 void sd__nn_pointwise(float *out, const float *in, int p, int cin, int cout, const float *wts,
