@@ -47,6 +47,10 @@ static void test_t_reference(void)
         { 1e4, 0.1, 0.92034633003107489385 },
         { 1e6, 1.96, 0.049996067585269790686 },
         { 1e6, 3, 0.0026998625414217970587 },
+        /* above df = 1e6: the 1/df expansion path */
+        { 1e7, 3, 0.0026998027110371612512 },
+        { 1e7, 5, 5.7331280750085389921e-7 },
+        { 1e9, 1.96, 0.049995790573729595095 },
     };
     for (size_t i = 0; i < sizeof(ref) / sizeof(ref[0]); i++) {
         const double p = sd_t_p2(ref[i].t, ref[i].df);
