@@ -56,9 +56,15 @@ static void patient_out_free(PatientOut *p)
 /* Time a statement into po->t[stage]. */
 #define TIMED(po, stage, stmt) do { double t0_ = sd_now(); stmt; (po)->t[stage] += sd_now() - t0_; } while (0)
 
+/* One errors.csv row; the message always names the file (prefixed when the stage's own text
+ * does not). */
 static void add_error(PatientOut *po, const char *path, const char *stage, int code, const char *msg)
 {
-    sd_rowlist_addf(&po->error_rows, "%s\x1f%s\x1f%s\x1f%s", path, stage, sd_errname(code), msg);
+    if (!msg || !*msg) msg = sd_strerror(code);
+    if (strstr(msg, path))
+        sd_rowlist_addf(&po->error_rows, "%s\x1f%s\x1f%s\x1f%s", path, stage, sd_errname(code), msg);
+    else
+        sd_rowlist_addf(&po->error_rows, "%s\x1f%s\x1f%s\x1f%s: %s", path, stage, sd_errname(code), path, msg);
     po->failed++;
 }
 
@@ -224,10 +230,7 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Pa
     int nfaces = 0;
     TIMED(po, ST_FACE, err = sd_face_find(ctx, photo, &o->face, lm, &nfaces));
     if (err) {
-        char msg[SD_ERRMSG_MAX + 64];
-        snprintf(msg, sizeof(msg), "%s", ctx->errmsg[0] ? ctx->errmsg : sd_strerror(err));
-        if (!strstr(msg, e->path)) snprintf(msg, sizeof(msg), "%s: %s", e->path, ctx->errmsg[0] ? ctx->errmsg : sd_strerror(err));
-        add_error(po, e->path, "face", err, msg);
+        add_error(po, e->path, "face", err, ctx->errmsg);
         sd_image_free(photo);
         return err;
     }

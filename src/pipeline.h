@@ -18,6 +18,9 @@ typedef struct SdRunProgress {
     const char *current;        /* last patient finished, or NULL */
 } SdRunProgress;
 
+/* Photo scale assumed for `--roi whole` when the user gives none (px per mm in the photo). */
+#define SD_WHOLE_DEFAULT_PX_PER_MM 20.0
+
 typedef void (*sd_progress_fn)(void *user, const SdRunProgress *p);
 
 typedef struct SdRunOpts {
@@ -34,6 +37,7 @@ typedef struct SdRunOpts {
     const char *manifest;       /* for run.json */
     const char *input_root;     /* for run.json */
     const char *command_line;   /* for run.json */
+    int px_per_mm_assumed;      /* roi whole without --px-per-mm: the default below was used */
     SdAlignOpts align;
     SdFaceOpts face;
     SdMetricsOpts metrics;

@@ -224,7 +224,9 @@ int sd_run_write_json(SdCtx *ctx, const SdRunOpts *o, const SdCatalog *cat, doub
     json_kv_num(f, "iod_mm", o->align.iod_mm, 1);
     json_kv_num(f, "px_per_mm_given", o->align.px_per_mm > 0 ? o->align.px_per_mm : NAN, 1);
     json_kv_num(f, "px_per_mm", o->align.px_per_mm > 0 ? o->align.px_per_mm : o->align.iod_px / o->align.iod_mm, 1);
-    fprintf(f, "    \"px_per_mm_source\": \"%s\",\n", o->align.px_per_mm > 0 ? "user" : o->roi_whole ? "default (roi whole: assumed)" : "mean adult IOD");
+    fprintf(f, "    \"px_per_mm_source\": \"%s\",\n",
+            o->px_per_mm_assumed ? "assumed (roi whole default, photo px/mm)"
+            : o->align.px_per_mm > 0 ? "user (photo px/mm)" : "mean adult IOD (canonical px/mm)");
     fprintf(f, "    \"frame\": [%d, %d],\n",   /* 0 = the default 2.5 x 3.125 IOD */
             o->align.frame_w > 0 ? o->align.frame_w : (int)lround(2.5 * o->align.iod_px),
             o->align.frame_h > 0 ? o->align.frame_h : (int)lround(3.125 * o->align.iod_px));

@@ -176,6 +176,15 @@ static int run_common(int argc, char **argv, enum mode mode)
         return sd_cli_usage_error(cmd, "--photometry chart needs the chart position, which the batch "
                                        "runner cannot take yet; use `skindelta align --chart` per pair");
     if (mode == MODE_REPEAT) { o.bootstrap = 0; }
+    o.align.roi_whole = o.roi_whole;
+    if (o.roi_whole && o.align.px_per_mm <= 0) {
+        /* close-up photos carry no anatomical scale: assume a typical close-up and say so */
+        o.align.px_per_mm = SD_WHOLE_DEFAULT_PX_PER_MM;
+        o.px_per_mm_assumed = 1;
+        if (!quiet)
+            fprintf(stderr, "skindelta %s: --roi whole without --px-per-mm: assuming %g px/mm in the photos "
+                            "(per-area figures depend on it; give the real scale)\n", cmd, SD_WHOLE_DEFAULT_PX_PER_MM);
+    }
 
     SdCtx ctx;
     if (sd_cli_setup(&ctx, cpu)) return SD_EXIT_USAGE;
