@@ -26,7 +26,9 @@ typedef struct SdAlignOpts {
     int frame_w, frame_h; /* canonical frame; 0 = 2.5 x IOD by 3.125 x IOD (1600 x 2000 at 640) */
     double iod_mm;        /* physical IOD assumed for px/mm (default 63 mm, mean adult) */
     double px_per_mm;     /* > 0: given by the user (--px-per-mm), overrides iod_mm */
-    int roi_whole;        /* 1: no face; canonical = photo scaled to whole_max_side, region `whole` */
+    int roi_whole;        /* 1: no face; canonical = the photo scaled by 0.95 (x whole_max_side /
+                           * longest side when larger), region `whole`. Never the identity, so
+                           * baseline and follow-ups get the same average interpolation smoothing */
     int whole_max_side;   /* roi whole: longest side of the canonical image (default 2000) */
     SdMotion motion;      /* ECC motion model (default affine) */
     int max_iter;         /* ECC iterations per pyramid level (default 60; finest level: 1/3) */
