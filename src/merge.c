@@ -580,14 +580,20 @@ int sd_merge_outputs(SdCtx *ctx, const char *const *inputs, int n, const char *o
         if ((err = write_rows(ctx, p, align.header, alignrows.v, alignrows.n))) goto fail;
     }
 
-    /* catalog errors: every shard catalogued the same root, keep each row once */
-    for (int i = 0; i < n; i++)
+    /* catalog errors: every shard catalogued the same root: the first shard's rows as they are,
+     * then the rows of the others that it does not have */
+    for (int i = 0, first = 1; i < n; i++) {
+        const size_t known = catrows.n;
         for (int r = 0; caterr.present[i] && r < caterr.csv[i].nrows; r++) {
             char *row = join_row(&caterr.csv[i], r);
             if (!row) goto nomem;
-            if (contains(&catrows, row)) free(row);
+            int dup = 0;
+            for (size_t k = 0; !first && k < known && !dup; k++) dup = !strcmp(catrows.v[k], row);
+            if (dup) free(row);
             else if ((err = sl_add(&catrows, row))) goto nomem;
         }
+        if (caterr.present[i]) first = 0;
+    }
     if (caterr.header) {
         if (!OUTP("catalog_errors.csv")) goto nomem;
         if ((err = write_rows(ctx, p, caterr.header, catrows.v, catrows.n))) goto fail;
