@@ -410,6 +410,41 @@ static void test_border_cut(void)
     sd_image_free(&a);
 }
 
+/* A big JPEG goes through shrink-on-load; landmarks come back in full-size pixels. */
+static void test_large_jpeg(void)
+{
+    SdCtx ctx;
+    SdImage a, big;
+    SdLandmarks la, lb;
+    SdImageInfo info;
+    int n = 0;
+    sd_ctx_init(&ctx);
+    CHECK(!load_u8("astronaut.png", &a));
+    CHECK(!sd_face_find(&ctx, &a, NULL, &la, NULL));
+    CHECK(!warp_copy(&a, 2048, 2048, 0.0, 0.0, 4.0, &big));
+    const char *path = sd_test_path(sd_test_tmp_dir(), "face_big.jpg");
+    int err = sd_image_save(&ctx, &big, path, 95);
+    CHECKF(!err, "save: %s", ctx.errmsg);
+    sd_image_free(&big);
+    err = sd_face_find_file(&ctx, path, NULL, &lb, &n, &info);
+    CHECKF(!err, "find_file: %s", ctx.errmsg);
+    if (!err) {
+        SdPoint back[68];
+        for (int i = 0; i < 68; i++) {
+            back[i].x = lb.pt[i].x / 4.0f;
+            back[i].y = lb.pt[i].y / 4.0f;
+        }
+        const double r = rms_diff(back, la.pt) / iod(&la);
+        printf("  2048x2048 JPEG (nets on %.0f%%): %d face, landmarks / 4 vs the 512 px original "
+               "%.2f%% IOD\n", 100 * info.scale, n, 100 * r);
+        CHECK_EQ_INT(n, 1);
+        CHECK(info.scale < 0.6);   /* it was shrunk on load */
+        CHECKF(r <= 0.02, "%.2f%% IOD", 100 * r);
+    }
+    remove(path);
+    sd_image_free(&a);
+}
+
 static const SdTestCase cases[] = {
     {"detector_raw_conformance", test_detector_raw},
     {"compat_boxes_landmarks", test_compat_boxes_landmarks},
@@ -418,5 +453,6 @@ static const SdTestCase cases[] = {
     {"synthetic_shift_scale", test_synthetic_shift_scale},
     {"no_face", test_no_face},
     {"border_cut", test_border_cut},
+    {"large_jpeg", test_large_jpeg},
 };
 SD_TEST_MAIN(cases)
