@@ -141,6 +141,11 @@ fail:
 
 int sd__mask_erode(SdMask *m, int r)
 {
+    return sd__mask_erode_ex(m, r, 0);
+}
+
+int sd__mask_erode_ex(SdMask *m, int r, int outside_set)
+{
     if (r <= 0) return 0;
     const int w = m->w, h = m->h;
     int *run = sd_calloc_checked((size_t)w > (size_t)h ? (size_t)w : (size_t)h, sizeof(int));
@@ -149,12 +154,12 @@ int sd__mask_erode(SdMask *m, int r)
     /* Horizontal: a pixel survives when the 2r+1 window is all set (distance to nearest zero). */
     for (int y = 0; y < h; y++) {
         uint8_t *row = m->data + (size_t)y * m->stride;
-        int last = -1;                          /* outside the mask counts as unset */
+        int last = outside_set ? -1000000 : -1;
         for (int x = 0; x < w; x++) {          /* distance to the previous zero */
             if (!row[x]) last = x;
             run[x] = x - last;
         }
-        last = w;
+        last = outside_set ? 1000000 : w;
         for (int x = w - 1; x >= 0; x--) {
             if (!row[x]) last = x;
             int dn = last - x;
@@ -163,12 +168,12 @@ int sd__mask_erode(SdMask *m, int r)
     }
     for (int x = 0; x < w; x++) {
         for (int y = 0; y < h; y++) col[y] = m->data[(size_t)y * m->stride + x];
-        int last = -1;
+        int last = outside_set ? -1000000 : -1;
         for (int y = 0; y < h; y++) {
             if (!col[y]) last = y;
             run[y] = y - last;
         }
-        last = h;
+        last = outside_set ? 1000000 : h;
         for (int y = h - 1; y >= 0; y--) {
             if (!col[y]) last = y;
             if (!(run[y] > r && last - y > r))

@@ -34,6 +34,7 @@ int  sd__px_grad(const SdAlignDSP *d, const SdImage *src, SdImage *gx, SdImage *
 
 /* Masks */
 int  sd__mask_erode(SdMask *m, int r);  /* square (2r+1)^2 erosion in place; outside = unset */
+int  sd__mask_erode_ex(SdMask *m, int r, int outside_set);
 long sd__mask_count(const SdMask *m);
 int  sd__mask_down2(const SdMask *src, SdMask *dst); /* 1 where the whole 2x2 block is set */
 /* Fill a polygon (n points, pixel coordinates) into m with value v (even-odd rule, pixel centres). */

@@ -139,7 +139,7 @@ static long reference_mask(const SdAligned *b, const SdAligned *f, SdMask *m, in
             uint8_t *r = face.data + (size_t)y * face.stride;
             for (int x = 0; x < w; x++) r[x] = !r[x];   /* invert: background candidates */
         }
-        err = sd__mask_erode(&face, (int)lround(0.35 * iod));
+        err = sd__mask_erode_ex(&face, (int)lround(0.35 * iod), 1);   /* grows the face */
         (void)err;
     }
     for (int y = 0; y < h; y++) {
