@@ -227,7 +227,7 @@ static int session_of(SdRep *r, const char *pat, const char *view, const char *s
         SdRepSession *s = &r->ses[r->nses++];
         memset(s, 0, sizeof(*s));
         s->patient = p; s->view = v; s->index = -1; s->days = NAN;
-        s->face_score = s->rms = s->ecc = NAN;
+        s->face_score = s->rms = s->ecc = s->overlap = NAN;
         for (int i = 0; i < 6; i++) s->a[i] = NAN;
         if (!(s->name = sd_strdup(ses))) return SD_ENOMEM;
     }
@@ -301,7 +301,8 @@ static int load_alignment(SdCtx *ctx, SdRep *r, const SdCsv *c)
     int col[3], e;
     if ((e = need(ctx, c, "alignment.csv", names, col, 3))) return e;
     int cf = sd_csv_col(c, "face_score"), cr = sd_csv_col(c, "landmark_rms_px"),
-        ce = sd_csv_col(c, "ecc"), cs = sd_csv_col(c, "status"), ca[6];
+        ce = sd_csv_col(c, "ecc"), cs = sd_csv_col(c, "status"), ca[6],
+        co = sd_csv_col(c, "overlap"), cr2 = sd_csv_col(c, "reason");
     for (int k = 0; k < 6; k++) ca[k] = sd_csv_col(c, an[k]);
     for (int i = 0; i < c->nrows; i++) {
         int s;
@@ -314,8 +315,12 @@ static int load_alignment(SdCtx *ctx, SdRep *r, const SdCsv *c)
         x->rms = num(sd_csv_get(c, i, cr));
         x->ecc = num(sd_csv_get(c, i, ce));
         for (int k = 0; k < 6; k++) x->a[k] = num(sd_csv_get(c, i, ca[k]));
+        x->overlap = num(sd_csv_get(c, i, co));
         free(x->status);
-        if (!(x->status = sd_strdup(sd_csv_get(c, i, cs)))) return SD_ENOMEM;
+        free(x->reason);
+        if (!(x->status = sd_strdup(sd_csv_get(c, i, cs))) ||
+            !(x->reason = sd_strdup(sd_csv_get(c, i, cr2))))
+            return SD_ENOMEM;
     }
     return 0;
 }
@@ -397,7 +402,7 @@ static int metric_units(SdCtx *ctx, SdRep *r, const SdCsv *c)
         if (m < 0) continue;
         SdRepMetric *mi = &r->minfo[m];
         const char *u = sd_csv_get(c, i, cu), *b = sd_csv_get(c, i, cb);
-        if (!mi->unit && *u && !(mi->unit = sd_strdup(u))) return SD_ENOMEM;
+        if (!mi->unit && *u && strcmp(u, "-") && !(mi->unit = sd_strdup(u))) return SD_ENOMEM;
         if (!strcasecmp(b, "lower")) mi->better = -1;
         else if (!strcasecmp(b, "higher")) mi->better = 1;
     }
@@ -559,6 +564,7 @@ void sd__rep_free(SdRep *r)
     for (int i = 0; i < r->nses; i++) {
         free(r->ses[i].name);
         free(r->ses[i].status);
+        free(r->ses[i].reason);
         for (int k = 0; k < SD_REP_NIMG; k++) { free(r->ses[i].img[k]); free(r->ses[i].src[k]); }
     }
     for (int i = 0; i < r->ntrd; i++) free(r->trd[i].unit);

@@ -44,7 +44,7 @@ static const char css[] =
     "margin:0 4px 6px 0;cursor:pointer;font-size:13.5px;background:#fff}\n"
     ".cmp input:checked+label{background:var(--navy);color:#fff;border-color:var(--navy)}\n"
     ".stack{position:relative}.stack figure img,.stack .missing{width:400px}\n"
-    "figure.sm img,figure.sm .missing{width:200px}.missing code{word-break:break-all}\n"
+    "figure.sm img,figure.sm .missing{width:280px}.missing code{word-break:break-all}\n"
     "tr.whole td{font-weight:600}table.changes{font-size:13px}.chg{flex:1 1 560px;min-width:0}\n"
     "table.maps th{background:none}\n"
     "table.maps td,table.maps th{border:none;padding:0 10px 10px 0;text-align:left;vertical-align:top}\n"
@@ -451,7 +451,13 @@ static void qc_section(FILE *f, const SdRep *r)
                     "%s\">", sd__rep_fmt(b1, 32, s->face_score), sd__rep_fmt(b2, 32, s->rms),
                     sd__rep_fmt(b3, 32, s->ecc), sd__rep_status_class(s->status));
             sd__rep_esc(f, s->status);
-            fprintf(f, "</span></td></tr>\n");
+            fprintf(f, "</span>");
+            if (s->reason && *s->reason) {
+                fprintf(f, " <span class=\"muted\">");
+                sd__rep_esc(f, s->reason);
+                fprintf(f, "</span>");
+            }
+            fprintf(f, "</td></tr>\n");
         }
         fprintf(f, hdr ? "</table>\n" : "<p>Every image passed the alignment checks.</p>\n");
     }

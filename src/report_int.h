@@ -32,6 +32,8 @@ typedef struct SdRepSession {
     int nchg;               /* rows of changes.csv for this session */
     double face_score, rms, ecc, a[6];   /* a11 a12 tx a21 a22 ty */
     char *status;           /* alignment status, NULL when no row */
+    double overlap;         /* optional alignment.csv columns: skin overlap fraction, */
+    char *reason;           /* why a pair was flagged (NULL or "") */
     char *img[SD_REP_NIMG]; /* path relative to report/ when the copy exists, else NULL */
     char *src[SD_REP_NIMG]; /* expected source, relative to OUT (for "missing" notes) */
 } SdRepSession;

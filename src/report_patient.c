@@ -132,13 +132,13 @@ static void qc_table(FILE *f, const SdRep *r, const int *idx, int ns)
     char b[8][32];
     fprintf(f, "<table>\n<tr><th class=\"l\">Session</th><th>Face score</th>"
             "<th>Landmark RMS (px)</th><th>ECC</th><th>Scale</th><th>Rotation (\xc2\xb0)</th>"
-            "<th>Shift x, y (px)</th><th class=\"l\">Status</th></tr>\n");
+            "<th>Shift x, y (px)</th><th>Skin overlap</th><th class=\"l\">Status</th></tr>\n");
     for (int i = 0; i < ns; i++) {
         const SdRepSession *s = &r->ses[idx[i]];
         fprintf(f, "<tr><td class=\"l\">");
         session_caption(f, s, i);
         if (!s->has_align) {
-            fprintf(f, "</td><td colspan=\"7\" class=\"l\"><span class=\"badge b-bad\">no "
+            fprintf(f, "</td><td colspan=\"8\" class=\"l\"><span class=\"badge b-bad\">no "
                     "alignment record</span></td></tr>\n");
             continue;
         }
@@ -146,18 +146,26 @@ static void qc_table(FILE *f, const SdRep *r, const int *idx, int ns)
         const double sc = sqrt(fabs(a[0] * a[4] - a[1] * a[3]));
         const double rot = atan2(a[3], a[0]) * 180.0 / M_PI;
         fprintf(f, "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s, %s</td>"
-                "<td class=\"l\"><span class=\"badge %s\">", sd__rep_fmt(b[0], 32, s->face_score),
+                "<td>%s</td><td class=\"l\"><span class=\"badge %s\">", sd__rep_fmt(b[0], 32, s->face_score),
                 sd__rep_fmt(b[1], 32, s->rms), sd__rep_fmt(b[2], 32, s->ecc),
                 sd__rep_fmt(b[3], 32, sc), sd__rep_fmt(b[4], 32, rot), sd__rep_fmt(b[5], 32, a[2]),
-                sd__rep_fmt(b[6], 32, a[5]), sd__rep_status_class(s->status));
+                sd__rep_fmt(b[6], 32, a[5]), sd__rep_fmt(b[7], 32, s->overlap),
+                sd__rep_status_class(s->status));
         sd__rep_esc(f, s->status);
-        fprintf(f, "</span></td></tr>\n");
+        fprintf(f, "</span>");
+        if (s->reason && *s->reason) {
+            fprintf(f, "<br><span class=\"muted\">");
+            sd__rep_esc(f, s->reason);
+            fprintf(f, "</span>");
+        }
+        fprintf(f, "</td></tr>\n");
     }
     fprintf(f, "</table>\n<p class=\"muted\">Face score: face detector confidence (0-1). Landmark "
             "RMS: mean distance of the 68 facial landmarks from their place on the baseline after "
             "registration (smaller = better aligned). ECC: correlation of the skin with the "
             "baseline after registration (1 = identical). Scale, rotation, shift: the transform "
-            "that put the photo into the common face frame.</p>\n");
+            "that put the photo into the common face frame. Skin overlap: share of the baseline skin "
+            "that the follow-up covers.</p>\n");
 }
 
 static void view_section(FILE *f, const SdRep *r, int p, int v, const int *idx, int ns, int *cid)

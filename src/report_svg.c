@@ -203,7 +203,8 @@ void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metri
                     L - 4, PY(dmin) + 4, sd__rep_fmt(b2, 32, dmin));
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#475467\">%s%g</text>"
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#475467\">%s%g</text>",
-                L, B + 12, by_days ? "day " : "#", xmin, R, B + 12, by_days ? "day " : "#", xmax);
+                L, B + 12, by_days ? "day " : "session ", xmin, R, B + 12,
+                by_days ? "day " : "session ", xmax);
         if (!isnan(base))
             fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#98a2b3\" "
                     "stroke-dasharray=\"3 3\"/>", L, PY(base), R, PY(base));

@@ -66,11 +66,13 @@ static void make_run(const char *out)
     bprintf(&c, "patient,view,session,session_index,days,region,metric,baseline,value,delta,"
                 "pct_change,improvement_pct,mdc95,beyond_noise\n");
     bprintf(&t, "patient,view,region,metric,n_sessions,slope,slope_unit,ci95_low,ci95_high\n");
-    bprintf(&a, "patient,view,session,face_score,landmark_rms_px,ecc,a11,a12,tx,a21,a22,ty,status\n");
+    bprintf(&a, "patient,view,session,face_score,landmark_rms_px,ecc,a11,a12,tx,a21,a22,ty,status,"
+                "overlap,reason\n");
     for (int p = 0; p < 3; p++) {
         for (int s = 0; s < 2; s++) {
-            bprintf(&a, "%s,front,s%d,0.98,%s,0.95,1,0,0,0,1,0,%s\n", patients[p], s,
-                    s ? "1.25" : "", p == 1 && s == 1 ? "flagged" : "ok");
+            bprintf(&a, "%s,front,s%d,0.98,%s,0.95,1,0,0,0,1,0,%s,0.97,%s\n", patients[p], s,
+                    s ? "1.25" : "", p == 1 && s == 1 ? "flagged" : "ok",
+                    p == 1 && s == 1 ? "ECC below 0.9 <x>" : "");
             for (int g = 0; g < 2; g++)
                 for (int j = 0; j < 3; j++) {
                     const double base = 2.0, impr = 10.0 * (p + 1) * (g == 0 && j == 0 ? 1 : 0.5);
@@ -180,7 +182,8 @@ static void test_pages(void)
     CHECK(strstr(idx, ">Improved<") != NULL);         /* its verdict */
     CHECK(strstr(idx, "<svg class=\"forest\"") != NULL);
     CHECK(strstr(idx, "href=\"P1.html\"") && strstr(idx, "href=\"P2.html\""));
-    CHECK(strstr(idx, "flagged") != NULL);            /* P2 s1 alignment status */
+    CHECK(strstr(idx, "flagged") != NULL);            /* P2 s1 alignment status + reason */
+    CHECK(strstr(idx, "ECC below 0.9 &lt;x&gt;") != NULL);
     CHECK(strstr(idx, "aligned/P1/front_s1.png") != NULL);   /* the missing photo is named */
     /* forest CI of face roughness: 20 +- 4.303 * 10 / sqrt(3) = [-4.8, 44.8] */
     CHECKF(strstr(idx, "+20.0% [-4.8, 44.8]") != NULL, "forest CI text not found");
@@ -209,6 +212,7 @@ static void test_pages(void)
     char *p2 = slurp(sd_test_path(rep, "P2.html"));
     CHECK(p2 && strstr(p2, "root/P2/s9/front.jpg") != NULL);   /* its input error */
     CHECK(p2 && strstr(p2, "type=\"radio\"") != NULL);         /* CSS before/after toggle */
+    CHECK(p2 && strstr(p2, "ECC below 0.9 &lt;x&gt;") != NULL);
     free(p2);
 
     char *safe = sd__rep_safe_name("<script>");
