@@ -234,22 +234,29 @@ int sd_face_detector_raw(SdCtx *ctx, const SdImage *img, int input_size, float *
     return det_raw(ctx, &m->det, img, input_size, 1, NULL, 0, out);
 }
 
+int sd_face_sizes(const SdFaceOpts *opts, int sizes[SD_FACE_MAX_SIZES])
+{
+    int n = 0;
+    for (int i = 0; opts && i < SD_FACE_MAX_SIZES && opts->input_sizes[i]; i++)
+        sizes[n++] = opts->input_sizes[i];
+    if (!n)
+        for (size_t i = 0; i < sizeof(DEFAULT_SIZES) / sizeof(DEFAULT_SIZES[0]); i++)
+            sizes[n++] = DEFAULT_SIZES[i];
+    return n;
+}
+
 int sd_face_detect(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts, SdFaces *faces)
 {
     const SdFaceModels *m;
     SdFaceOpts o = {0};
-    int sizes[SD_FACE_MAX_SIZES], nsizes = 0, err;
+    int sizes[SD_FACE_MAX_SIZES], err;
     float *raw = NULL, best_any = 0.0f;
     SdFaces cur;
     char list[64] = "";
     memset(faces, 0, sizeof(*faces));
     if (opts)
         o = *opts;
-    for (int i = 0; i < SD_FACE_MAX_SIZES && o.input_sizes[i]; i++)
-        sizes[nsizes++] = o.input_sizes[i];
-    if (!nsizes)
-        for (size_t i = 0; i < sizeof(DEFAULT_SIZES) / sizeof(DEFAULT_SIZES[0]); i++)
-            sizes[nsizes++] = DEFAULT_SIZES[i];
+    const int nsizes = sd_face_sizes(&o, sizes);
     const float thr = o.score_threshold > 0.0f ? o.score_threshold : 0.5f;
     if ((err = valid_image(ctx, img)) || (err = sd__face_models(ctx, &m)))
         return err;

@@ -34,6 +34,10 @@ typedef struct SdFaces {
     SdFace face[SD_FACES_MAX];
 } SdFaces;
 
+/* The detector input sizes opts selects (the defaults when opts is NULL or lists none), for
+ * run.json; returns how many (1..SD_FACE_MAX_SIZES). */
+int sd_face_sizes(const SdFaceOpts *opts, int sizes[SD_FACE_MAX_SIZES]);
+
 /* Detect faces. img: 3-channel (or grey) SD_FMT_F32 (0..1) or SD_FMT_U8. Returns 0 with
  * faces->n >= 1, SD_ENOFACE (message in ctx) when none scores above the threshold, or another
  * SD_E* (models missing: SD_EIO/SD_EFORMAT). opts may be NULL. */

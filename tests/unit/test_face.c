@@ -1,6 +1,7 @@
 /* Face stage: conformance with the package's own outputs (tests/data/face), a known transform,
  * no-face inputs, a face cut by the border, and landmark stability across detector sizes. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,6 +446,48 @@ static void test_large_jpeg(void)
     sd_image_free(&a);
 }
 
+typedef struct ThreadJob {
+    const SdImage *img;
+    SdLandmarks lm;
+    int err;
+} ThreadJob;
+
+static void *thread_find(void *arg)
+{
+    ThreadJob *j = arg;
+    SdCtx ctx;
+    sd_ctx_init(&ctx);
+    for (int k = 0; k < 2 && !j->err; k++)
+        j->err = sd_face_find(&ctx, j->img, NULL, &j->lm, NULL);
+    return NULL;
+}
+
+/* The batch runs images in parallel threads: results must equal the sequential ones exactly. */
+static void test_threads(void)
+{
+    SdCtx ctx;
+    SdImage img[2];
+    SdLandmarks seq[2];
+    ThreadJob job[4];
+    pthread_t th[4];
+    sd_ctx_init(&ctx);
+    CHECK(!load_u8("astronaut.png", &img[0]));
+    CHECK(!load_u8("astronaut_moved.png", &img[1]));
+    for (int i = 0; i < 2; i++)
+        CHECK(!sd_face_find(&ctx, &img[i], NULL, &seq[i], NULL));
+    for (int i = 0; i < 4; i++) {
+        job[i] = (ThreadJob){ .img = &img[i & 1] };
+        CHECK(!pthread_create(&th[i], NULL, thread_find, &job[i]));
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ_INT(job[i].err, 0);
+        CHECK(!memcmp(&job[i].lm, &seq[i & 1], sizeof(SdLandmarks)));
+    }
+    sd_image_free(&img[0]);
+    sd_image_free(&img[1]);
+}
+
 static const SdTestCase cases[] = {
     {"detector_raw_conformance", test_detector_raw},
     {"compat_boxes_landmarks", test_compat_boxes_landmarks},
@@ -454,5 +497,6 @@ static const SdTestCase cases[] = {
     {"no_face", test_no_face},
     {"border_cut", test_border_cut},
     {"large_jpeg", test_large_jpeg},
+    {"threads", test_threads},
 };
 SD_TEST_MAIN(cases)
