@@ -124,11 +124,16 @@ void sd_gauss_kernel(float *k, int r, float sigma, int order)
 
 #define SD_MAX_SIGMA 64.0f
 
-static void fill_rows(const float **rows, const float *src, ptrdiff_t ss, int y, int h, int r)
+/* Source rows y-r .. y+nb-1+r, mirrored at the top and bottom. */
+static void fill_rows(const float **rows, const float *src, ptrdiff_t ss, int y, int h, int r, int nb)
 {
-    for (int j = 0; j < 2 * r + 1; j++)
+    for (int j = 0; j < 2 * r + nb; j++)
         rows[j] = CROW(float, src, ss, mirror(y - r + j, h));
 }
+
+/* Output rows per vertical-kernel call: SIMD kernels filter a block at once, reading each source
+ * row once per block instead of once per output row. */
+#define VBLOCK 4
 
 int sd_op_gauss(SdCtx *ctx, const float *src, ptrdiff_t ss, float *dst, ptrdiff_t ds, int w, int h,
                 float sigma)
@@ -143,17 +148,21 @@ int sd_op_gauss(SdCtx *ctx, const float *src, ptrdiff_t ss, float *dst, ptrdiff_
     float k[1024 + 1];
     sd_gauss_kernel(k, r, sigma, 0);
     Scratch s = { 0 };
-    const float **rows = malloc(sizeof(*rows) * (size_t)(2 * r + 1));
-    if (!rows || scratch_alloc(&s, w, r, 1)) {
+    const float **rows = malloc(sizeof(*rows) * (size_t)(2 * r + VBLOCK));
+    if (!rows || scratch_alloc(&s, w, r, VBLOCK)) {
         err = sd_fail(ctx, SD_ENOMEM, "gauss: out of memory");
         goto fail;
     }
-    float *t = scratch_row(&s, 0, r);
-    for (int y = 0; y < h; y++) {
-        fill_rows(rows, src, ss, y, h, r);
-        f->v_sym(t, 0, rows, w, 1, k, r);
-        pad_row(t, w, r);
-        f->h_sym(ROW(float, dst, ds, y), 0, t, 0, w, 1, k, r);
+    const ptrdiff_t ts = (ptrdiff_t)(s.row_floats * sizeof(float));
+    for (int y = 0; y < h; y += VBLOCK) {
+        const int nb = h - y < VBLOCK ? h - y : VBLOCK;
+        fill_rows(rows, src, ss, y, h, r, nb);
+        f->v_sym(scratch_row(&s, 0, r), ts, rows, w, nb, k, r);
+        for (int j = 0; j < nb; j++) {
+            float *t = scratch_row(&s, j, r);
+            pad_row(t, w, r);
+            f->h_sym(ROW(float, dst, ds, y + j), 0, t, 0, w, 1, k, r);
+        }
     }
     err = 0;
 fail:
@@ -180,22 +189,31 @@ int sd_op_gauss_deriv(SdCtx *ctx, const float *src, ptrdiff_t ss, const SdDerivO
     sd_gauss_kernel(d2, r, sigma, 2);
     const int need_g = o->ix || o->ixx, need_d1 = o->iy || o->ixy, need_d2 = o->iyy != NULL;
     Scratch s = { 0 };
-    const float **rows = malloc(sizeof(*rows) * (size_t)(2 * r + 1));
-    if (!rows || scratch_alloc(&s, w, r, 3)) {
+    const float **rows = malloc(sizeof(*rows) * (size_t)(2 * r + VBLOCK));
+    if (!rows || scratch_alloc(&s, w, r, 3 * VBLOCK)) {
         err = sd_fail(ctx, SD_ENOMEM, "gauss_deriv: out of memory");
         goto fail;
     }
-    float *tg = scratch_row(&s, 0, r), *t1 = scratch_row(&s, 1, r), *t2 = scratch_row(&s, 2, r);
-    for (int y = 0; y < h; y++) {
-        fill_rows(rows, src, ss, y, h, r);
-        if (need_g) { f->v_sym(tg, 0, rows, w, 1, g, r); pad_row(tg, w, r); }
-        if (need_d1) { f->v_anti(t1, 0, rows, w, 1, d1, r); pad_row(t1, w, r); }
-        if (need_d2) { f->v_sym(t2, 0, rows, w, 1, d2, r); pad_row(t2, w, r); }
-        if (o->ix) f->h_anti(ROW(float, o->ix, ds, y), 0, tg, 0, w, 1, d1, r);
-        if (o->iy) f->h_sym(ROW(float, o->iy, ds, y), 0, t1, 0, w, 1, g, r);
-        if (o->ixx) f->h_sym(ROW(float, o->ixx, ds, y), 0, tg, 0, w, 1, d2, r);
-        if (o->ixy) f->h_anti(ROW(float, o->ixy, ds, y), 0, t1, 0, w, 1, d1, r);
-        if (o->iyy) f->h_sym(ROW(float, o->iyy, ds, y), 0, t2, 0, w, 1, g, r);
+    const ptrdiff_t ts = (ptrdiff_t)(s.row_floats * sizeof(float));
+    for (int y = 0; y < h; y += VBLOCK) {
+        const int nb = h - y < VBLOCK ? h - y : VBLOCK;
+        fill_rows(rows, src, ss, y, h, r, nb);
+        if (need_g) f->v_sym(scratch_row(&s, 0, r), ts, rows, w, nb, g, r);
+        if (need_d1) f->v_anti(scratch_row(&s, VBLOCK, r), ts, rows, w, nb, d1, r);
+        if (need_d2) f->v_sym(scratch_row(&s, 2 * VBLOCK, r), ts, rows, w, nb, d2, r);
+        for (int j = 0; j < nb; j++) {
+            float *tg = scratch_row(&s, j, r), *t1 = scratch_row(&s, VBLOCK + j, r),
+                  *t2 = scratch_row(&s, 2 * VBLOCK + j, r);
+            if (need_g) pad_row(tg, w, r);
+            if (need_d1) pad_row(t1, w, r);
+            if (need_d2) pad_row(t2, w, r);
+            const int yy = y + j;
+            if (o->ix) f->h_anti(ROW(float, o->ix, ds, yy), 0, tg, 0, w, 1, d1, r);
+            if (o->iy) f->h_sym(ROW(float, o->iy, ds, yy), 0, t1, 0, w, 1, g, r);
+            if (o->ixx) f->h_sym(ROW(float, o->ixx, ds, yy), 0, tg, 0, w, 1, d2, r);
+            if (o->ixy) f->h_anti(ROW(float, o->ixy, ds, yy), 0, t1, 0, w, 1, d1, r);
+            if (o->iyy) f->h_sym(ROW(float, o->iyy, ds, yy), 0, t2, 0, w, 1, g, r);
+        }
     }
     err = 0;
 fail:
@@ -223,7 +241,7 @@ int sd_op_box_meanvar(SdCtx *ctx, const float *src, ptrdiff_t ss, float *mean, f
     float *ts = scratch_row(&s, 0, r), *tq = scratch_row(&s, 1, r);
     const float inv = 1.0f / ((float)n * (float)n);
     for (int y = 0; y < h; y++) {
-        fill_rows(rows, src, ss, y, h, r);
+        fill_rows(rows, src, ss, y, h, r, 1);
         f->box_v(ts, tq, rows, w, n);
         pad_row(ts, w, r);
         pad_row(tq, w, r);

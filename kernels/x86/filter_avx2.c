@@ -9,22 +9,25 @@
 #define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
 
 /* One vertical output row; ANTI selects k[i] * (s[+i] - s[-i]) without the centre tap. */
-static inline void v_row(float *d, const float *const *s, int w, const float *k, int r, int anti)
+static inline __attribute__((always_inline)) void v_row(float *d, const float *const *s, int w, const float *k, int r, int anti)
 {
     int x = 0;
     const __m256 k0 = _mm256_set1_ps(anti ? 0.0f : k[0]);
     for (; x + 32 <= w; x += 32) {
-        __m256 a[4];
-        for (int j = 0; j < 4; j++) a[j] = _mm256_mul_ps(k0, _mm256_loadu_ps(s[0] + x + 8 * j));
+        /* four named accumulators: an array here would live on the stack */
+        __m256 a0 = _mm256_mul_ps(k0, _mm256_loadu_ps(s[0] + x)),
+               a1 = _mm256_mul_ps(k0, _mm256_loadu_ps(s[0] + x + 8)),
+               a2 = _mm256_mul_ps(k0, _mm256_loadu_ps(s[0] + x + 16)),
+               a3 = _mm256_mul_ps(k0, _mm256_loadu_ps(s[0] + x + 24));
         for (int i = 1; i <= r; i++) {
             const __m256 ki = _mm256_set1_ps(k[i]);
             const float *p = s[i] + x, *m = s[-i] + x;
-            for (int j = 0; j < 4; j++) {
-                const __m256 u = _mm256_loadu_ps(p + 8 * j), v = _mm256_loadu_ps(m + 8 * j);
-                a[j] = _mm256_fmadd_ps(ki, anti ? _mm256_sub_ps(u, v) : _mm256_add_ps(u, v), a[j]);
-            }
+#define TAP(acc, o) acc = _mm256_fmadd_ps(ki, anti ? _mm256_sub_ps(_mm256_loadu_ps(p + o), _mm256_loadu_ps(m + o)) \
+                                                   : _mm256_add_ps(_mm256_loadu_ps(p + o), _mm256_loadu_ps(m + o)), acc)
+            TAP(a0, 0); TAP(a1, 8); TAP(a2, 16); TAP(a3, 24);
         }
-        for (int j = 0; j < 4; j++) _mm256_storeu_ps(d + x + 8 * j, a[j]);
+        _mm256_storeu_ps(d + x, a0); _mm256_storeu_ps(d + x + 8, a1);
+        _mm256_storeu_ps(d + x + 16, a2); _mm256_storeu_ps(d + x + 24, a3);
     }
     for (; x < w; x += 8) {
         const int full = x + 8 <= w;
@@ -39,36 +42,94 @@ static inline void v_row(float *d, const float *const *s, int w, const float *k,
     }
 }
 
+/* Four output rows at once, unfolded: each input row is loaded once for all four outputs (the
+ * rows come from L2 when the kernel is tall, so this cuts L2 traffic ~4x at the same FMA count).
+ * kf holds the full signed kernel, tap t at kf[t + 3], zero-padded by 3 on both sides. */
+static inline __attribute__((always_inline)) void v_rows4(float *d, ptrdiff_t ds, const float *const *s,
+                                                          int w, const __m256 *kf, int r)
+{
+    float *d1 = (float *)((char *)d + ds), *d2 = (float *)((char *)d1 + ds), *d3 = (float *)((char *)d2 + ds);
+    int x = 0;
+    for (; x + 16 <= w; x += 16) {
+        __m256 a0 = _mm256_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+        for (int j = 0; j < 2 * r + 4; j++) {
+            const __m256 u = _mm256_loadu_ps(s[j] + x), v = _mm256_loadu_ps(s[j] + x + 8);
+            const __m256 *k = kf + 3 + j;        /* output o uses tap j - o */
+            a0 = _mm256_fmadd_ps(k[0], u, a0); b0 = _mm256_fmadd_ps(k[0], v, b0);
+            a1 = _mm256_fmadd_ps(k[-1], u, a1); b1 = _mm256_fmadd_ps(k[-1], v, b1);
+            a2 = _mm256_fmadd_ps(k[-2], u, a2); b2 = _mm256_fmadd_ps(k[-2], v, b2);
+            a3 = _mm256_fmadd_ps(k[-3], u, a3); b3 = _mm256_fmadd_ps(k[-3], v, b3);
+        }
+        _mm256_storeu_ps(d + x, a0); _mm256_storeu_ps(d + x + 8, b0);
+        _mm256_storeu_ps(d1 + x, a1); _mm256_storeu_ps(d1 + x + 8, b1);
+        _mm256_storeu_ps(d2 + x, a2); _mm256_storeu_ps(d2 + x + 8, b2);
+        _mm256_storeu_ps(d3 + x, a3); _mm256_storeu_ps(d3 + x + 8, b3);
+    }
+    for (; x < w; x += 8) {
+        const int full = x + 8 <= w;
+        const __m256i tm = sd_tail_mask8(full ? 8 : w - x);
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int j = 0; j < 2 * r + 4; j++) {
+            const __m256 u = _mm256_maskload_ps(s[j] + x, tm);
+            const __m256 *k = kf + 3 + j;
+            a0 = _mm256_fmadd_ps(k[0], u, a0); a1 = _mm256_fmadd_ps(k[-1], u, a1);
+            a2 = _mm256_fmadd_ps(k[-2], u, a2); a3 = _mm256_fmadd_ps(k[-3], u, a3);
+        }
+        sd_st8(d + x, tm, full, a0); sd_st8(d1 + x, tm, full, a1);
+        sd_st8(d2 + x, tm, full, a2); sd_st8(d3 + x, tm, full, a3);
+    }
+}
+
+#define SD_MAX_TAPS 512
+
+static void v_any(float *dst, ptrdiff_t dst_stride, const float *const *rows, int w, int h,
+                  const float *k, int r, int anti)
+{
+    int y = 0;
+    if (h >= 4 && r < (SD_MAX_TAPS - 8) / 2) {
+        __m256 kf[SD_MAX_TAPS];
+        for (int t = 0; t < 2 * r + 7; t++) {
+            const int i = t - 3 - r;           /* offset from the centre row */
+            float c = 0.0f;
+            if (t >= 3 && t <= 2 * r + 3)
+                c = anti ? (i > 0 ? k[i] : i < 0 ? -k[-i] : 0.0f) : k[i < 0 ? -i : i];
+            kf[t] = _mm256_set1_ps(c);
+        }
+        for (; y + 4 <= h; y += 4)
+            v_rows4(ROW(float, dst, dst_stride, y), dst_stride, rows + y, w, kf, r);
+    }
+    for (; y < h; y++)
+        v_row(ROW(float, dst, dst_stride, y), rows + y + r, w, k, r, anti);
+}
+
 static void v_sym_avx2(float *dst, ptrdiff_t dst_stride, const float *const *rows, int w, int h,
                        const float *k, int r)
 {
-    for (int y = 0; y < h; y++)
-        v_row(ROW(float, dst, dst_stride, y), rows + y + r, w, k, r, 0);
+    v_any(dst, dst_stride, rows, w, h, k, r, 0);
 }
 
 static void v_anti_avx2(float *dst, ptrdiff_t dst_stride, const float *const *rows, int w, int h,
                         const float *k, int r)
 {
-    for (int y = 0; y < h; y++)
-        v_row(ROW(float, dst, dst_stride, y), rows + y + r, w, k, r, 1);
+    v_any(dst, dst_stride, rows, w, h, k, r, 1);
 }
 
-static inline void h_row(float *d, const float *s, int w, const float *k, int r, int anti)
+static inline __attribute__((always_inline)) void h_row(float *d, const float *s, int w, const float *k, int r, int anti)
 {
     int x = 0;
     const __m256 k0 = _mm256_set1_ps(anti ? 0.0f : k[0]);
     for (; x + 32 <= w; x += 32) {
-        __m256 a[4];
-        for (int j = 0; j < 4; j++) a[j] = _mm256_mul_ps(k0, _mm256_loadu_ps(s + x + 8 * j));
+        __m256 a0 = _mm256_mul_ps(k0, _mm256_loadu_ps(s + x)),
+               a1 = _mm256_mul_ps(k0, _mm256_loadu_ps(s + x + 8)),
+               a2 = _mm256_mul_ps(k0, _mm256_loadu_ps(s + x + 16)),
+               a3 = _mm256_mul_ps(k0, _mm256_loadu_ps(s + x + 24));
         for (int i = 1; i <= r; i++) {
             const __m256 ki = _mm256_set1_ps(k[i]);
             const float *p = s + x + i, *m = s + x - i;
-            for (int j = 0; j < 4; j++) {
-                const __m256 u = _mm256_loadu_ps(p + 8 * j), v = _mm256_loadu_ps(m + 8 * j);
-                a[j] = _mm256_fmadd_ps(ki, anti ? _mm256_sub_ps(u, v) : _mm256_add_ps(u, v), a[j]);
-            }
+            TAP(a0, 0); TAP(a1, 8); TAP(a2, 16); TAP(a3, 24);
         }
-        for (int j = 0; j < 4; j++) _mm256_storeu_ps(d + x + 8 * j, a[j]);
+        _mm256_storeu_ps(d + x, a0); _mm256_storeu_ps(d + x + 8, a1);
+        _mm256_storeu_ps(d + x + 16, a2); _mm256_storeu_ps(d + x + 24, a3);
     }
     for (; x < w; x += 8) {
         const int full = x + 8 <= w;
@@ -82,6 +143,8 @@ static inline void h_row(float *d, const float *s, int w, const float *k, int r,
         else _mm256_maskstore_ps(d + x, tm, a);
     }
 }
+
+#undef TAP
 
 static void h_sym_avx2(float *dst, ptrdiff_t dst_stride, const float *src, ptrdiff_t src_stride,
                        int w, int h, const float *k, int r)
