@@ -52,9 +52,9 @@ static const char *const region_ids[] = {
     "undereye_r", "cheek_l", "cheek_r", "nasolabial_l", "nasolabial_r", "perioral", "chin",
 };
 static const char *const region_labels[] = {
-    "Whole face", "Whole image", "Forehead", "Between the brows", "Crow's feet, left",
-    "Crow's feet, right", "Under-eye, left", "Under-eye, right", "Cheek, left", "Cheek, right",
-    "Nasolabial fold, left", "Nasolabial fold, right", "Around the mouth", "Chin",
+    "Whole face", "Whole image", "Forehead", "Between the brows", "Left crow's feet",
+    "Right crow's feet", "Left under-eye", "Right under-eye", "Left cheek", "Right cheek",
+    "Left nasolabial fold", "Right nasolabial fold", "Around the mouth", "Chin",
 };
 #define NREGION_IDS (int)(sizeof(region_ids) / sizeof(region_ids[0]))
 

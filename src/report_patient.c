@@ -168,11 +168,84 @@ static void qc_table(FILE *f, const SdRep *r, const int *idx, int ns)
             "that the follow-up covers.</p>\n");
 }
 
+/* Regions (other than the whole face) whose change is beyond noise in one direction. */
+static int noise_list(FILE *f, const SdRep *r, int fu, int m, int face, int better, int print)
+{
+    int k = 0;
+    for (int j = 0; j < r->regions.n; j++) {
+        const int g = r->rorder[j];
+        const SdRepChange *c = g == face ? NULL : sd__rep_change(r, fu, g, m);
+        if (!c || c->beyond != 1 || (better ? !(c->impr > 0) : !(c->impr < 0))) continue;
+        if (print) {
+            fprintf(f, "%s", k ? ", " : "");
+            sd__rep_esc(f, sd__rep_region_label(r, g));
+        }
+        k++;
+    }
+    return k;
+}
+
+/* The latest follow-up of this view in one sentence per primary metric. */
+static void patient_summary(FILE *f, const SdRep *r, const int *idx, int ns)
+{
+    int fu = -1;
+    for (int i = ns - 1; i >= 1 && fu < 0; i--)
+        if (r->ses[idx[i]].nchg) fu = idx[i];
+    if (fu < 0) {
+        fprintf(f, "<div class=\"box key\"><b>No follow-up of this view could be compared with "
+                "its baseline.</b></div>\n");
+        return;
+    }
+    int face = sd__rep_find(&r->regions, "face");
+    if (face < 0) face = sd__rep_find(&r->regions, "whole");
+    char b[32];
+    fprintf(f, "<div class=\"box key\"><b>Latest follow-up (");
+    sd__rep_esc(f, r->ses[fu].name);
+    if (!isnan(r->ses[fu].days)) fprintf(f, ", day %s", sd__rep_fmt_1(b, 32, r->ses[fu].days));
+    fprintf(f, ") versus baseline (");
+    sd__rep_esc(f, r->ses[idx[0]].name);
+    fprintf(f, ")</b>\n<ul class=\"headline\">\n");
+    for (int a = 0; a < r->metrics.n; a++) {
+        const int m = r->morder[a];
+        if (!r->minfo[m].primary) continue;
+        int nreg = 0;
+        for (int j = 0; j < r->regions.n; j++)
+            nreg += r->rorder[j] != face && sd__rep_change(r, fu, r->rorder[j], m) != NULL;
+        const SdRepChange *c = face >= 0 ? sd__rep_change(r, fu, face, m) : NULL;
+        if (!c && !nreg) continue;
+        fprintf(f, "<li><b>");
+        sd__rep_esc(f, r->minfo[m].label);
+        fprintf(f, "</b> \xe2\x80\x94 ");
+        if (c) {
+            sd__rep_esc(f, sd__rep_region_label(r, face));
+            fprintf(f, " ");
+            sd__rep_change_badge(f, c->impr, c->beyond);
+            fprintf(f, " (%s). ", c->beyond == 1 ? "beyond noise" : c->beyond == 0 ? "within noise"
+                                                                                 : "noise unknown");
+        }
+        if (nreg) {
+            const int nb = noise_list(f, r, fu, m, face, 1, 0), nw = noise_list(f, r, fu, m, face, 0, 0);
+            fprintf(f, "Better beyond noise in %d of %d regions", nb, nreg);
+            if (nb) { fprintf(f, " ("); noise_list(f, r, fu, m, face, 1, 1); fprintf(f, ")"); }
+            if (nw) {
+                fprintf(f, "; <span class=\"bad\">worse beyond noise</span> in %d (", nw);
+                noise_list(f, r, fu, m, face, 0, 1);
+                fprintf(f, ")");
+            }
+            fprintf(f, ".");
+        }
+        fprintf(f, "</li>\n");
+    }
+    fprintf(f, "</ul></div>\n");
+}
+
 static void view_section(FILE *f, const SdRep *r, int p, int v, const int *idx, int ns, int *cid)
 {
     fprintf(f, "<h2>");
     sd__rep_esc(f, r->views.s[v]);
-    fprintf(f, " view</h2>\n<h3>Photos in the common face frame</h3>\n<div class=\"figs\">\n");
+    fprintf(f, " view</h2>\n");
+    patient_summary(f, r, idx, ns);
+    fprintf(f, "<h3>Photos in the common face frame</h3>\n<div class=\"figs\">\n");
     for (int i = 0; i < ns; i++) figure(f, &r->ses[idx[i]], SD_REP_IMG_PHOTO, NULL, i, 1);
     fprintf(f, "</div>\n");
     for (int i = 1; i < ns; i++) {
