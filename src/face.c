@@ -31,6 +31,9 @@ static const int DEFAULT_SIZES[] = {320, 416, 608};
 #define LM_TAPS 9
 #define DET_TAPS 5
 #define DET_AA_RATIO 2
+/* Second look when nothing (or only a weak face) is found: canvas side / image side. */
+#define ZOOM_OUT 2.0
+#define ZOOM_BELOW 0.8f
 
 /* 64-byte aligned float buffers (C11 aligned_alloc: the size rounded up to the alignment). */
 static float *falloc(size_t n)
@@ -141,13 +144,26 @@ static int cmp_score(const void *a, const void *b)
     return (x->score < y->score) - (x->score > y->score);
 }
 
+/* Where the detector's relative coordinates land in the image: pixel = x0 + rel * k, with rel
+ * the package's aspect-corrected coordinate (c = S / rounded content size in the input). */
+typedef struct DetMap {
+    double cx, cy, kx, ky, x0, y0;
+} DetMap;
+
+/* The package's canvas: the image at the top-left of its max(W,H) square. */
+static DetMap det_map_image(int S, int W, int H)
+{
+    const int M = W > H ? W : H;
+    const double rw = floor((double)W * S / M + 0.5), rh = floor((double)H * S / M + 0.5);
+    return (DetMap){ .cx = S / rw, .cy = S / rh, .kx = W, .ky = H };
+}
+
 /* Boxes above thr from the conv8 tensor, NMS, best first into faces. best: highest score seen. */
-static int det_decode(const float *raw, int S, int W, int H, float thr, SdFaces *faces,
+static int det_decode(const float *raw, int S, const DetMap *m, float thr, SdFaces *faces,
                       float *best)
 {
-    const int G = S / 32, M = W > H ? W : H;
-    const double rw = floor((double)W * S / M + 0.5), rh = floor((double)H * S / M + 0.5);
-    const double cx = S / rw, cy = S / rh;
+    const int G = S / 32;
+    const double cx = m->cx, cy = m->cy;
     SdFace *cand = malloc(sizeof(SdFace) * (size_t)G * G * 5);
     int n = 0;
     if (!cand)
@@ -166,13 +182,13 @@ static int det_decode(const float *raw, int S, int W, int H, float thr, SdFaces 
                 const double ctry = (row + sigmoid(t[1])) / G * cy;
                 const double bw = exp(t[2]) * ANCHORS[a][0] / G * cx;
                 const double bh = exp(t[3]) * ANCHORS[a][1] / G * cy;
-                cand[n++] = (SdFace){ .x = (float)((ctrx - bw / 2) * W),
-                                      .y = (float)((ctry - bh / 2) * H),
-                                      .w = (float)(bw * W), .h = (float)(bh * H),
+                cand[n++] = (SdFace){ .x = (float)(m->x0 + (ctrx - bw / 2) * m->kx),
+                                      .y = (float)(m->y0 + (ctry - bh / 2) * m->ky),
+                                      .w = (float)(bw * m->kx), .h = (float)(bh * m->ky),
                                       .score = (float)score };
             }
     qsort(cand, (size_t)n, sizeof(SdFace), cmp_score);
-    faces->n = faces->n_found = 0;
+    faces->n = faces->n_found = faces->zoomed_out = 0;
     faces->input_size = S;
     for (int i = 0; i < n; i++) {
         if (cand[i].score < 0)
@@ -250,7 +266,7 @@ int sd_face_detect(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts, SdFac
     const SdFaceModels *m;
     SdFaceOpts o = {0};
     int sizes[SD_FACE_MAX_SIZES], err;
-    float *raw = NULL, best_any = 0.0f;
+    float *raw = NULL, *input = NULL, best_any = 0.0f;
     SdFaces cur;
     char list[64] = "";
     memset(faces, 0, sizeof(*faces));
@@ -287,7 +303,8 @@ int sd_face_detect(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts, SdFac
         }
         if ((err = det_raw(ctx, &m->det, img, S, o.compat, base, nb, raw)))
             goto fail;
-        if ((err = det_decode(raw, S, img->w, img->h, thr, &cur, &best))) {
+        const DetMap map = det_map_image(S, img->w, img->h);
+        if ((err = det_decode(raw, S, &map, thr, &cur, &best))) {
             err = sd_fail(ctx, err, "face detector: out of memory");
             goto fail;
         }
@@ -297,11 +314,41 @@ int sd_face_detect(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts, SdFac
             *faces = cur;
         snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d", i ? "," : "", S);
     }
+    /* A face filling (or overflowing) the frame can be missed, or found weakly, at every size:
+     * look again with the image zoomed out, centred on a zero canvas ZOOM_OUT times its size;
+     * the better score wins. */
+    free(raw);
+    raw = NULL;
+    const int zoom = !o.compat && (!faces->n || faces->face[0].score < ZOOM_BELOW);
+    for (int i = 0; zoom && i < nsizes; i++) {
+        const int S = sizes[i];
+        const double L = ZOOM_OUT * M;
+        const DetMap map = { .cx = 1.0, .cy = 1.0, .kx = L, .ky = L,
+                             .x0 = (img->w - L) / 2.0, .y0 = (img->h - L) / 2.0 };
+        float best;
+        if (!(raw = falloc((size_t)(S / 32) * (S / 32) * 25)) || !(input = falloc((size_t)S * S * 3)) ||
+            sd__nn_input_aa(input, S, img, map.x0, map.y0, L, DET_MEAN, 0, DET_TAPS) ||
+            det_forward(&m->det, input, S, raw) || det_decode(raw, S, &map, thr, &cur, &best)) {
+            err = sd_fail(ctx, SD_ENOMEM, "face detector: out of memory");
+            goto fail;
+        }
+        free(raw);
+        free(input);
+        raw = input = NULL;
+        if (best > best_any)
+            best_any = best;
+        if (cur.n && (!faces->n || cur.face[0].score > faces->face[0].score)) {
+            *faces = cur;
+            faces->zoomed_out = 1;
+        }
+    }
     if (!faces->n)
         err = sd_fail(ctx, SD_ENOFACE, "no face found: best detector score %.3f is not above "
-                      "the threshold %.2f (input sizes %s)", best_any, thr, list);
+                      "the threshold %.2f (input sizes %s%s)", best_any, thr, list,
+                      o.compat ? "" : ", also zoomed out");
 fail:
     free(raw);
+    free(input);
     free(base);
     return err;
 }

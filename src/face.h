@@ -31,6 +31,8 @@ typedef struct SdFaces {
     int n;                   /* faces stored in face[], best first */
     int n_found;             /* faces found after NMS (can exceed SD_FACES_MAX) */
     int input_size;          /* detector input size that produced them */
+    int zoomed_out;          /* 1 when found only on the zoomed-out second look (face filling
+                              * or overflowing the frame; not in compat mode) */
     SdFace face[SD_FACES_MAX];
 } SdFaces;
 

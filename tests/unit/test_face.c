@@ -411,6 +411,47 @@ static void test_border_cut(void)
     sd_image_free(&a);
 }
 
+/* A face overflowing the frame is missed at every input size; the zoomed-out second look finds
+ * it, and the landmarks still land on the face. */
+static void test_face_fills_frame(void)
+{
+    static const int crops[][4] = {{170, 80, 100, 100}, {180, 90, 80, 110}};
+    SdCtx ctx;
+    SdImage a;
+    SdLandmarks la;
+    sd_ctx_init(&ctx);
+    CHECK(!load_u8("astronaut.png", &a));
+    CHECK(!sd_face_find(&ctx, &a, NULL, &la, NULL));
+    const double d0 = iod(&la);
+    for (size_t k = 0; k < sizeof(crops) / sizeof(crops[0]); k++) {
+        const int *c = crops[k];
+        SdImage b;
+        SdFaces f;
+        SdLandmarks lb;
+        CHECK(!sd_image_crop(&a, c[0], c[1], c[2], c[3], &b));
+        int err = sd_face_detect(&ctx, &b, NULL, &f);
+        CHECKF(!err, "crop %zu: %s", k, ctx.errmsg);
+        CHECK(err || f.zoomed_out == 1);
+        CHECK(err || f.face[0].score > 0.8f);
+        SdFaceOpts compat = { .compat = 1, .input_sizes = {416} };
+        CHECK_EQ_INT(sd_face_detect(&ctx, &b, &compat, &f), SD_ENOFACE);
+        err = sd_face_find(&ctx, &b, NULL, &lb, NULL);
+        if (!err) {
+            double s2 = 0;
+            for (int i = 0; i < 68; i++) {
+                const double dx = lb.pt[i].x + c[0] - la.pt[i].x, dy = lb.pt[i].y + c[1] - la.pt[i].y;
+                s2 += dx * dx + dy * dy;
+            }
+            const double r = sqrt(s2 / 68) / d0;
+            printf("  crop %dx%d at (%d,%d): score %.3f, zoomed out; landmarks vs the full image "
+                   "%.1f%% IOD RMS\n", c[2], c[3], c[0], c[1], lb.face.score, 100 * r);
+            CHECKF(r <= 0.05, "crop %zu: %.1f%% IOD", k, 100 * r);
+        }
+        sd_image_free(&b);
+    }
+    sd_image_free(&a);
+}
+
 /* A big JPEG goes through shrink-on-load; landmarks come back in full-size pixels. */
 static void test_large_jpeg(void)
 {
@@ -497,6 +538,7 @@ static const SdTestCase cases[] = {
     {"no_face", test_no_face},
     {"border_cut", test_border_cut},
     {"large_jpeg", test_large_jpeg},
+    {"face_fills_frame", test_face_fills_frame},
     {"threads", test_threads},
 };
 SD_TEST_MAIN(cases)
