@@ -489,11 +489,23 @@ static int lm_run_pkg(SdCtx *ctx, const SdLmNet *net, const SdImage *img, const 
     return err ? sd_fail(ctx, err, "face landmarks: out of memory") : 0;
 }
 
+static int square_ok(const SdImage *img, double X0, double Y0, double L)
+{
+    const double M = img->w > img->h ? img->w : img->h;
+    return L >= 1.0 && L <= 64.0 * M && X0 + L > 0.0 && Y0 + L > 0.0 && X0 < img->w &&
+           Y0 < img->h;
+}
+
 /* Square crop of side L at (X0, Y0), antialiased; points in image pixels. */
 static int lm_run_square(SdCtx *ctx, const SdLmNet *net, const SdImage *img, double X0,
                          double Y0, double L, SdPoint pt[SD_NLANDMARKS])
 {
     float raw[136];
+    /* A crop square must overlap the image and be of a sane size (also keeps the tap
+     * arithmetic in range for absurd boxes). */
+    if (!square_ok(img, X0, Y0, L))
+        return sd_fail(ctx, SD_EINVAL, "face landmarks: crop (%.1f,%.1f side %.1f) is outside "
+                       "the %dx%d image or of no usable size", X0, Y0, L, img->w, img->h);
     float *input = falloc((size_t)LM_IN * LM_IN * 3);
     int err = SD_ENOMEM;
     if (input && !(err = sd__nn_input_aa(input, LM_IN, img, X0, Y0, L, LM_MEAN, 0, LM_TAPS)))
@@ -559,10 +571,10 @@ int sd_face_landmarks_opts(SdCtx *ctx, const SdImage *img, const SdFace *face,
             y0 = fmin(y0, lm->pt[i].y); y1 = fmax(y1, lm->pt[i].y);
         }
         L = RECROP_SCALE * fmax(x1 - x0, y1 - y0);
-        if (!(L >= 8.0))
-            break;   /* degenerate points: keep the previous pass */
         X0 = (x0 + x1) / 2.0 - L / 2.0;
         Y0 = (y0 + y1) / 2.0 - L / 2.0;
+        if (!(L >= 8.0) || !square_ok(img, X0, Y0, L))
+            break;   /* degenerate points: keep the previous pass */
         if ((err = lm_run_square(ctx, net, img, X0, Y0, L, lm->pt)))
             return err;
     }

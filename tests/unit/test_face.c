@@ -487,6 +487,34 @@ static void test_large_jpeg(void)
     sd_image_free(&a);
 }
 
+/* Boxes that cannot be cropped are refused, not computed. */
+static void test_bad_boxes(void)
+{
+    SdCtx ctx;
+    SdImage a;
+    SdLandmarks lm;
+    sd_ctx_init(&ctx);
+    CHECK(!load_u8("astronaut.png", &a));
+    const SdFace bad[] = {
+        {.x = 5000, .y = 10, .w = 100, .h = 100, .score = 1},
+        {.x = -300, .y = -300, .w = 100, .h = 100, .score = 1},
+        {.x = 0, .y = 0, .w = 1e30f, .h = 1e30f, .score = 1},
+        {.x = NAN, .y = 0, .w = 100, .h = 100, .score = 1},
+        {.x = 10, .y = 10, .w = 0, .h = 100, .score = 1},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        SdFaceOpts compat = {.compat = 1};
+        CHECK_EQ_INT(sd_face_landmarks(&ctx, &a, &bad[i], &lm), SD_EINVAL);
+        if (i != 2)   /* the package clips a huge box to the image: valid there */
+            CHECKF(sd_face_landmarks_opts(&ctx, &a, &bad[i], &compat, &lm) == SD_EINVAL,
+                   "compat box %zu", i);
+    }
+    SdFaceOpts o = {.input_sizes = {100}};
+    SdFaces f;
+    CHECK_EQ_INT(sd_face_detect(&ctx, &a, &o, &f), SD_EINVAL);
+    sd_image_free(&a);
+}
+
 typedef struct ThreadJob {
     const SdImage *img;
     SdLandmarks lm;
@@ -540,5 +568,6 @@ static const SdTestCase cases[] = {
     {"large_jpeg", test_large_jpeg},
     {"face_fills_frame", test_face_fills_frame},
     {"threads", test_threads},
+    {"bad_boxes", test_bad_boxes},
 };
 SD_TEST_MAIN(cases)
