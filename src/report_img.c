@@ -1,8 +1,11 @@
 /* Report images: each session's aligned photo and overlays, copied into report/img/ as downscaled
- * JPEGs so the report folder stands alone. A copy newer than its source is reused. */
+ * JPEGs so the report folder stands alone, on all cores. A copy newer than its source is reused. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "src/report_int.h"
 #include "src/util.h"
@@ -73,10 +76,56 @@ static int plain_component(const char *s)
     return *s && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
 }
 
+typedef struct ImgTask {
+    char *src, *dst, *rel;     /* absolute-ish source and copy paths, copy path under report/ */
+    int session, kind, rc;
+    char msg[SD_ERRMSG_MAX];   /* detail of a failure that stops the report (ENOMEM, EIO) */
+} ImgTask;
+
+typedef struct ImgPool {
+    SdCtx base;
+    ImgTask *t;
+    int n;
+    atomic_int next;
+} ImgPool;
+
+static void *img_worker(void *arg)
+{
+    ImgPool *p = arg;
+    SdCtx ctx = p->base;
+    for (int i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
+        ImgTask *t = &p->t[i];
+        ctx.errmsg[0] = 0;
+        t->rc = copy_image(&ctx, t->src, t->dst);
+        if (t->rc) snprintf(t->msg, sizeof(t->msg), "%s", ctx.errmsg);
+    }
+    return NULL;
+}
+
+/* Decode + shrink + encode every image on all cores (the report runs after the batch pool). */
+static void run_pool(const SdCtx *ctx, ImgTask *t, int n)
+{
+    ImgPool pool = {*ctx, t, n, 0};
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
+    if (nt > n) nt = n;
+    pthread_t th[8];
+    int started = 0;
+    for (int i = 1; i < nt; i++)
+        if (!pthread_create(&th[started], NULL, img_worker, &pool)) started++;
+    img_worker(&pool);
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+}
+
 int sd__rep_images(SdCtx *ctx, SdRep *r)
 {
-    int e = 0;
+    int e = 0, n = 0;
     char *buf = NULL, *stem = NULL, *vs = NULL;
+    size_t cap;
+    ImgTask *t = NULL;
+    if (sd_mul_overflow((size_t)r->nses, SD_REP_NIMG, &cap) ||
+        !(t = sd_calloc_checked(cap + 1, sizeof(ImgTask))))
+        return sd_fail(ctx, SD_ENOMEM, "out of memory");
     for (int i = 0; i < r->nses && !e; i++) {
         SdRepSession *s = &r->ses[i];
         const char *pat = r->patients.s[s->patient], *view = r->views.s[s->view];
@@ -96,32 +145,38 @@ int sd__rep_images(SdCtx *ctx, SdRep *r)
             snprintf(buf, need, "%s/aligned/%s/%s%s.png", r->out_dir, pat, vs,
                      sd__rep_img_suffix[k]);
             if (!usable || !sd_file_exists(buf)) continue;
-            char *src = sd_strdup(buf);
-            if (!src) { e = SD_ENOMEM; break; }
+            ImgTask *x = &t[n++];
+            x->session = i;
+            x->kind = k;
+            if (!(x->src = sd_strdup(buf))) { e = SD_ENOMEM; break; }
             snprintf(buf, need, "%s/img/%s", r->rep_dir, r->patient_file[s->patient]);
             if (sd_mkdir_p(buf)) {
                 e = sd_fail(ctx, SD_EIO, "%s: cannot create folder", buf);
-                free(src);
                 break;
             }
             snprintf(buf, need, "%s/img/%s/%s%s.jpg", r->rep_dir, r->patient_file[s->patient],
                      stem, sd__rep_img_suffix[k]);
-            SdCtx local = *ctx;
-            int ce = copy_image(&local, src, buf);
-            free(src);
-            if (ce == SD_ENOMEM || ce == SD_EIO) {
-                /* the report itself cannot be written: stop */
-                e = sd_fail(ctx, ce, "%s", local.errmsg);
-                break;
-            }
-            if (ce) continue;   /* unreadable source: shown as missing */
+            if (!(x->dst = sd_strdup(buf))) { e = SD_ENOMEM; break; }
             snprintf(buf, need, "img/%s/%s%s.jpg", r->patient_file[s->patient], stem,
                      sd__rep_img_suffix[k]);
-            if (!(s->img[k] = sd_strdup(buf))) { e = SD_ENOMEM; break; }
+            if (!(x->rel = sd_strdup(buf))) { e = SD_ENOMEM; break; }
         }
     }
+    if (!e && n) run_pool(ctx, t, n);
+    for (int i = 0; i < n; i++) {
+        ImgTask *x = &t[i];
+        if (!e && (x->rc == SD_ENOMEM || x->rc == SD_EIO))   /* the report cannot be written */
+            e = sd_fail(ctx, x->rc, "%s", x->msg);
+        if (!e && !x->rc) {                                   /* else: shown as missing */
+            r->ses[x->session].img[x->kind] = x->rel;
+            x->rel = NULL;
+        }
+        free(x->src); free(x->dst); free(x->rel);
+    }
+    free(t);
     for (int i = 0; i < r->nses; i++)
         if (!r->ses[i].img[SD_REP_IMG_PHOTO]) r->nimg_missing++;
     free(buf); free(vs); free(stem);
+    if (e == SD_ENOMEM && !ctx->errmsg[0]) sd_fail(ctx, e, "out of memory");
     return e;
 }
