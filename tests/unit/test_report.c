@@ -119,6 +119,9 @@ static void make_run(const char *out)
             }
         }
     }
+    /* a corrupt overlay: unreadable, so shown as missing */
+    snprintf(dir, sizeof(dir), "%s/aligned/P2", out);
+    put(dir, "front_s0_spots.png", "not a png");
 }
 
 static char *slurp(const char *path)
@@ -213,6 +216,8 @@ static void test_pages(void)
     CHECK(p2 && strstr(p2, "root/P2/s9/front.jpg") != NULL);   /* its input error */
     CHECK(p2 && strstr(p2, "type=\"radio\"") != NULL);         /* CSS before/after toggle */
     CHECK(p2 && strstr(p2, "ECC below 0.9 &lt;x&gt;") != NULL);
+    CHECK(p2 && strstr(p2, "Spot map not available") && strstr(p2, "aligned/P2/front_s0_spots.png"));
+    CHECK(p2 && !strstr(p2, "img/P2/front_s0_spots.jpg"));
     free(p2);
 
     char *safe = sd__rep_safe_name("<script>");
