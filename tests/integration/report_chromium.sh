@@ -135,6 +135,16 @@ screenshot() {   # html_file png
         --virtual-time-budget=3000 --screenshot="$2" "file://$1" > /dev/null 2>&1
 }
 
+# CLI contract: --help 0, usage errors and non-run folders 2.
+"$BIN" report --help > "$TMP/help.out" 2>&1; rc_help=$?
+"$BIN" report > /dev/null 2>&1; rc_none=$?
+mkdir -p "$TMP/empty"; "$BIN" report "$TMP/empty" > /dev/null 2>&1; rc_empty=$?
+if [ $rc_help = 0 ] && grep -q 'usage: skindelta report OUT' "$TMP/help.out" && [ $rc_none = 2 ] && [ $rc_empty = 2 ]; then
+    ok "report CLI exit codes (help 0, usage 2, not a run folder 2)"
+else
+    bad "report CLI exit codes" "help=$rc_help none=$rc_none empty=$rc_empty"
+fi
+
 make_run "$OUT"
 if "$BIN" report "$OUT" > "$TMP/report.out" 2> "$TMP/report.err"; then
     ok "skindelta report exit 0"
