@@ -14,9 +14,8 @@
 
 typedef struct EccLevel {
     SdImage T;      /* band-passed template */
-    SdImage I;      /* band-passed input */
-    SdImage gx, gy; /* gradients of I */
-    SdImage V;      /* input validity (1.0 where valid, band-pass support included) */
+    SdImage I;      /* band-passed input, NaN where invalid (band-pass support included) */
+    SdImage gx, gy; /* gradients of T (inverse compositional: fixed per level) */
     SdMask tm;      /* template mask */
     int bx0, by0, bx1, by1;   /* bounding box of tm (inclusive-exclusive) */
 } EccLevel;
@@ -24,7 +23,7 @@ typedef struct EccLevel {
 static void level_free(EccLevel *l)
 {
     sd_image_free(&l->T); sd_image_free(&l->I); sd_image_free(&l->gx); sd_image_free(&l->gy);
-    sd_image_free(&l->V); sd_mask_free(&l->tm);
+    sd_mask_free(&l->tm);
 }
 
 /* Level-l coordinates of a level-0 point: x_l = (x_0 + 0.5) / 2^l - 0.5 (2x2-mean pyramid). */
@@ -55,22 +54,26 @@ static int band_pass(const SdAlignDSP *d, const SdImage *P, const SdImage *P2, S
         memcpy(Mm, M, sizeof(Mm));
         Mm[2] = Mm[5] = -0.375;
         sd__px_warp(d, &low, NULL, &lo2, Mm, 0.0f, 0, P->h);
-        /* The upsampled edge rows/cols beyond lo2's extent were filled: clamp them instead. */
+        /* Inside lo2's extent the upsampled low-pass is subtracted as is; beyond it (the outer
+         * 1-2 px) the nearest lo2 pixel is used instead of the fill. */
+        const int xin0 = 2, xin1 = 4 * (lo2.w - 1) + 1;   /* 0 <= x/4 - 0.375 <= lo2.w - 1 */
         for (int y = 0; y < P->h; y++) {
             float *o = sd_image_rowf(out, 0, y);
             const float *l = sd_image_rowf(&low, 0, y);
             const double sy = y * 0.25 - 0.375;
-            const int yc = sy < 0 ? 0 : sy > lo2.h - 1 ? lo2.h - 1 : -1;
+            const int row_in = sy >= 0 && sy <= lo2.h - 1;
+            int yi = (int)floor(sy + 0.5);
+            yi = yi < 0 ? 0 : yi > lo2.h - 1 ? lo2.h - 1 : yi;
+            const float *lr = sd_image_rowf(&lo2, 0, yi);
+            const int a = row_in ? (xin0 < P->w ? xin0 : P->w) : P->w;
+            const int b = row_in ? (xin1 + 1 < P->w ? xin1 + 1 : P->w) : P->w;
+            for (int x = a; x < b; x++) o[x] -= l[x];
             for (int x = 0; x < P->w; x++) {
-                const double sx = x * 0.25 - 0.375;
-                float lv = l[x];
-                if (yc >= 0 || sx < 0 || sx > lo2.w - 1) {
-                    int xi = (int)floor(sx + 0.5), yi = (int)floor(sy + 0.5);
-                    xi = xi < 0 ? 0 : xi > lo2.w - 1 ? lo2.w - 1 : xi;
-                    yi = yi < 0 ? 0 : yi > lo2.h - 1 ? lo2.h - 1 : yi;
-                    lv = sd_image_rowf(&lo2, 0, yi)[xi];
-                }
-                o[x] -= lv;
+                if (x == a && b > a) x = b;   /* skip the interior done above */
+                if (x >= P->w) break;
+                int xi = (int)floor(x * 0.25 - 0.375 + 0.5);
+                xi = xi < 0 ? 0 : xi > lo2.w - 1 ? lo2.w - 1 : xi;
+                o[x] -= lr[xi];
             }
         }
     } else {
@@ -89,18 +92,6 @@ fail:
     sd_image_free(&low);
     sd_image_free(&lo2);
     return err;
-}
-
-static int mask_to_float(const SdMask *m, SdImage *f)
-{
-    int err = sd_image_create(f, m->w, m->h, 1, SD_FMT_F32);
-    if (err) return err;
-    for (int y = 0; y < m->h; y++) {
-        const uint8_t *r = m->data + (size_t)y * m->stride;
-        float *o = sd_image_rowf(f, 0, y);
-        for (int x = 0; x < m->w; x++) o[x] = r[x] ? 1.0f : 0.0f;
-    }
-    return 0;
 }
 
 static void mask_bbox(EccLevel *L)
@@ -201,7 +192,9 @@ static void proj_system(const SdEccProjAcc *a, EccSys *s)
     }
 }
 
-/* One E&P step from the sums: dp (np), the correlation before the step. */
+/* One inverse-compositional E&P step from the sums (v0 = template, linearised through its
+ * Jacobian; v1 = warped input): dp maximises the correlation of T(W(x; dp)) with I(W(x; p)).
+ * The forward-additive formulas of E&P with the roles of template and image swapped. */
 static int ecc_step(const EccSys *s, double *dp, double *rho)
 {
     const int np = s->np;
@@ -226,17 +219,17 @@ static int ecc_step(const EccSys *s, double *dp, double *rho)
     memcpy(H2, H, sizeof(double) * np * np);
     memcpy(b, tp, sizeof(double) * np);
     if (solve(np, H2, b, ht)) return SD_EALIGN;
-    double ipHi = 0, tpHi = 0, tpHt = 0;
-    for (int i = 0; i < np; i++) { ipHi += ip[i] * hi[i]; tpHi += tp[i] * hi[i]; tpHt += tp[i] * ht[i]; }
-    const double ln = In2 - ipHi, ld = corr - tpHi;
+    double tpHt = 0, ipHt = 0, ipHi = 0;
+    for (int i = 0; i < np; i++) { tpHt += tp[i] * ht[i]; ipHt += ip[i] * ht[i]; ipHi += ip[i] * hi[i]; }
+    const double ln = Tn2 - tpHt, ld = corr - ipHt;
     double lambda;
     if (ld > 0)
         lambda = ln / ld;
-    else {   /* correlation not positive after projection (E&P sec. 3.2): step towards the template */
-        const double den = Tn2 - tpHt;
-        lambda = den > 0 && ln > 0 ? sqrt(ln / den) : sqrt(In2 / Tn2);
+    else {   /* correlation not positive after projection (E&P sec. 3.2) */
+        const double den = In2 - ipHi;
+        lambda = den > 0 && ln > 0 ? sqrt(ln / den) : sqrt(Tn2 / In2);
     }
-    for (int i = 0; i < np; i++) dp[i] = lambda * ht[i] - hi[i];
+    for (int i = 0; i < np; i++) dp[i] = lambda * hi[i] - ht[i];
     return 0;
 }
 
@@ -246,39 +239,37 @@ static int motion_np(SdMotion m)
            m == SD_MOTION_AFFINE ? 6 : 8;
 }
 
-/* Apply the update dp (in centred coordinates, centre c) to W (level px). */
-static void apply_update(SdMotion motion, SdTransform *W, const double *dp, double cx, double cy)
+/* Inverse-compositional update: W <- W o D(dp)^-1, D the motion's warp with parameters dp in
+ * coordinates centred on (cx, cy). */
+static int apply_update(SdMotion motion, SdTransform *W, const double *dp, double cx, double cy)
 {
-    double *m = W->m;
-    if (motion == SD_MOTION_HOMOGRAPHY) {
-        /* H~ = W * Tc, normalised; additive update; W = H~ * Tc^-1 */
-        double Ht[9] = { m[0], m[1], m[0] * cx + m[1] * cy + m[2],
-                         m[3], m[4], m[3] * cx + m[4] * cy + m[5],
-                         m[6], m[7], m[6] * cx + m[7] * cy + m[8] };
-        const double k = Ht[8];
-        for (int i = 0; i < 9; i++) Ht[i] /= k;
-        for (int i = 0; i < 8; i++) Ht[i] += dp[i];
-        m[0] = Ht[0]; m[1] = Ht[1]; m[2] = Ht[2] - Ht[0] * cx - Ht[1] * cy;
-        m[3] = Ht[3]; m[4] = Ht[4]; m[5] = Ht[5] - Ht[3] * cx - Ht[4] * cy;
-        m[6] = Ht[6]; m[7] = Ht[7]; m[8] = Ht[8] - Ht[6] * cx - Ht[7] * cy;
-        return;
-    }
-    double a00 = m[0], a01 = m[1], a10 = m[3], a11 = m[4];
-    double tx = a00 * cx + a01 * cy + m[2], ty = a10 * cx + a11 * cy + m[5];
+    SdTransform D, Tc, Tci, t, Di;
+    sd_transform_identity(&D);
+    double *m = D.m;
     if (motion == SD_MOTION_TRANSLATION) {
-        tx += dp[0]; ty += dp[1];
+        m[2] = dp[0]; m[5] = dp[1];
     } else if (motion == SD_MOTION_EUCLIDEAN) {
         const double c = cos(dp[0]), s = sin(dp[0]);
-        const double n00 = c * a00 - s * a10, n01 = c * a01 - s * a11;
-        const double n10 = s * a00 + c * a10, n11 = s * a01 + c * a11;
-        a00 = n00; a01 = n01; a10 = n10; a11 = n11;
-        tx += dp[1]; ty += dp[2];
+        m[0] = c; m[1] = -s; m[2] = dp[1]; m[3] = s; m[4] = c; m[5] = dp[2];
+    } else if (motion == SD_MOTION_AFFINE) {
+        m[0] = 1 + dp[0]; m[3] = dp[1]; m[1] = dp[2]; m[4] = 1 + dp[3]; m[2] = dp[4]; m[5] = dp[5];
     } else {
-        a00 += dp[0]; a10 += dp[1]; a01 += dp[2]; a11 += dp[3]; tx += dp[4]; ty += dp[5];
+        m[0] = 1 + dp[0]; m[1] = dp[1]; m[2] = dp[2];
+        m[3] = dp[3]; m[4] = 1 + dp[4]; m[5] = dp[5];
+        m[6] = dp[6]; m[7] = dp[7]; m[8] = 1;
     }
-    m[0] = a00; m[1] = a01; m[2] = tx - a00 * cx - a01 * cy;
-    m[3] = a10; m[4] = a11; m[5] = ty - a10 * cx - a11 * cy;
-    m[6] = 0; m[7] = 0; m[8] = 1;
+    sd_transform_identity(&Tc);
+    Tc.m[2] = cx; Tc.m[5] = cy;
+    sd_transform_identity(&Tci);
+    Tci.m[2] = -cx; Tci.m[5] = -cy;
+    sd_transform_mul(&Tc, &D, &t);
+    sd_transform_mul(&t, &Tci, &D);
+    if (sd_transform_invert(&D, &Di)) return SD_EALIGN;
+    sd_transform_mul(W, &Di, &t);
+    if (motion != SD_MOTION_HOMOGRAPHY) { t.m[6] = t.m[7] = 0; t.m[8] = 1; }
+    else if (t.m[8] != 0) for (int i = 0; i < 9; i++) t.m[i] /= t.m[8];
+    *W = t;
+    return 0;
 }
 
 /* Reduction matrix C (6 x np) from the affine Jacobian to the motion's parameters. */
@@ -316,17 +307,24 @@ static double corner_move(const SdTransform *a, const SdTransform *b, const EccL
 }
 
 typedef struct Scratch {
-    SdImage Iw, gxw, gyw, Vw, Tt;
+    SdImage Iw, gx, gy, Tt;   /* tiles over the mask's bounding box, one stride */
     SdMask m;
 } Scratch;
 
 static void scratch_free(Scratch *s)
 {
-    sd_image_free(&s->Iw); sd_image_free(&s->gxw); sd_image_free(&s->gyw);
-    sd_image_free(&s->Vw); sd_image_free(&s->Tt); sd_mask_free(&s->m);
+    sd_image_free(&s->Iw); sd_image_free(&s->gx); sd_image_free(&s->gy); sd_image_free(&s->Tt);
+    sd_mask_free(&s->m);
 }
 
-/* Gauss-Newton iterations on one level. Returns 0 or SD_EALIGN (degenerate system). */
+static void copy_tile(SdImage *dst, const SdImage *src, int x0, int y0)
+{
+    for (int y = 0; y < dst->h; y++)
+        memcpy(sd_image_rowf(dst, 0, y), sd_image_rowf(src, 0, y0 + y) + x0, sizeof(float) * dst->w);
+}
+
+/* Inverse-compositional iterations on one level: per iteration one warp of the input and one
+ * pass of the moment kernel. Returns 0 or SD_EALIGN (degenerate system). */
 static int run_level(const SdAlignDSP *d, EccLevel *L, SdMotion motion, int max_iter, double eps,
                      SdTransform *W, double *rho_out, int *iters)
 {
@@ -335,18 +333,21 @@ static int run_level(const SdAlignDSP *d, EccLevel *L, SdMotion motion, int max_
     Scratch s = {0};
     int err = 0;
     if ((err = sd_image_create(&s.Iw, bw, bh, 1, SD_FMT_F32)) ||
-        (err = sd_image_create(&s.gxw, bw, bh, 1, SD_FMT_F32)) ||
-        (err = sd_image_create(&s.gyw, bw, bh, 1, SD_FMT_F32)) ||
-        (err = sd_image_create(&s.Vw, bw, bh, 1, SD_FMT_F32)) ||
+        (err = sd_image_create(&s.gx, bw, bh, 1, SD_FMT_F32)) ||
+        (err = sd_image_create(&s.gy, bw, bh, 1, SD_FMT_F32)) ||
         (err = sd_image_create(&s.Tt, bw, bh, 1, SD_FMT_F32)) ||
         (err = sd_mask_create(&s.m, bw, bh)))
         goto done;
-    /* all the tile buffers share one stride (same width) */
-    for (int y = 0; y < bh; y++)
-        memcpy(sd_image_rowf(&s.Tt, 0, y), sd_image_rowf(&L->T, 0, L->by0 + y) + L->bx0,
-               sizeof(float) * bw);
+    copy_tile(&s.Tt, &L->T, L->bx0, L->by0);
+    copy_tile(&s.gx, &L->gx, L->bx0, L->by0);
+    copy_tile(&s.gy, &L->gy, L->bx0, L->by0);
     const double cx = L->bx0 + 0.5 * (bw - 1), cy = L->by0 + 0.5 * (bh - 1);
     const int np = motion_np(motion);
+    double C[48];
+    SdTransform id;
+    sd_transform_identity(&id);
+    if (motion != SD_MOTION_HOMOGRAPHY) motion_C(motion, &id, C);
+    static const double hid[9] = { 1, 0, 0, 0, 1, 0, 0, 0, 1 };
     SdTransform best = *W;
     double best_rho = -2;
     int worse = 0;
@@ -357,39 +358,31 @@ static int run_level(const SdAlignDSP *d, EccLevel *L, SdMotion motion, int max_
         sd_warp_fn fn = motion == SD_MOTION_HOMOGRAPHY ? d->warp.homog : d->warp.affine;
         fn(sd_image_rowf(&s.Iw, 0, 0), s.Iw.stride, s.m.data, s.m.stride,
            sd_image_rowf(&L->I, 0, 0), L->I.stride, L->I.w, L->I.h, bw, bh, &wp);
-        fn(sd_image_rowf(&s.gxw, 0, 0), s.gxw.stride, NULL, 0,
-           sd_image_rowf(&L->gx, 0, 0), L->gx.stride, L->gx.w, L->gx.h, bw, bh, &wp);
-        fn(sd_image_rowf(&s.gyw, 0, 0), s.gyw.stride, NULL, 0,
-           sd_image_rowf(&L->gy, 0, 0), L->gy.stride, L->gy.w, L->gy.h, bw, bh, &wp);
-        fn(sd_image_rowf(&s.Vw, 0, 0), s.Vw.stride, NULL, 0,
-           sd_image_rowf(&L->V, 0, 0), L->V.stride, L->V.w, L->V.h, bw, bh, &wp);
+        /* valid = template mask, inside the input, no invalid (NaN) input neighbour */
         for (int y = 0; y < bh; y++) {
             uint8_t *mr = s.m.data + (size_t)y * s.m.stride;
             const uint8_t *tr = L->tm.data + (size_t)(L->by0 + y) * L->tm.stride + L->bx0;
-            const float *vr = sd_image_rowf(&s.Vw, 0, y);
-            for (int x = 0; x < bw; x++) mr[x] = (mr[x] && tr[x] && vr[x] >= 0.999f) ? 1 : 0;
+            float *ir = sd_image_rowf(&s.Iw, 0, y);
+            for (int x = 0; x < bw; x++) {
+                const int ok = mr[x] && tr[x] && ir[x] == ir[x];
+                mr[x] = (uint8_t)ok;
+                if (!ok) ir[x] = 0.0f;
+            }
         }
         EccSys sys;
         if (motion == SD_MOTION_HOMOGRAPHY) {
             SdEccProjAcc acc;
             memset(&acc, 0, sizeof(acc));
-            const double *m = W->m;
-            double Ht[9] = { m[0], m[1], m[0] * cx + m[1] * cy + m[2],
-                             m[3], m[4], m[3] * cx + m[4] * cy + m[5],
-                             m[6], m[7], m[6] * cx + m[7] * cy + m[8] };
-            for (int i = 0; i < 9; i++) Ht[i] /= m[6] * cx + m[7] * cy + m[8];
-            d->eccp.acc(&acc, sd_image_rowf(&s.gxw, 0, 0), sd_image_rowf(&s.gyw, 0, 0),
+            d->eccp.acc(&acc, sd_image_rowf(&s.gx, 0, 0), sd_image_rowf(&s.gy, 0, 0),
                         sd_image_rowf(&s.Tt, 0, 0), sd_image_rowf(&s.Iw, 0, 0), s.Iw.stride,
-                        s.m.data, s.m.stride, bw, bh, (float)(L->bx0 - cx), (float)(L->by0 - cy), Ht);
+                        s.m.data, s.m.stride, bw, bh, (float)(L->bx0 - cx), (float)(L->by0 - cy), hid);
             proj_system(&acc, &sys);
         } else {
             SdEccAcc acc;
             memset(&acc, 0, sizeof(acc));
-            d->stats.ecc(&acc, sd_image_rowf(&s.gxw, 0, 0), sd_image_rowf(&s.gyw, 0, 0),
+            d->stats.ecc(&acc, sd_image_rowf(&s.gx, 0, 0), sd_image_rowf(&s.gy, 0, 0),
                          sd_image_rowf(&s.Tt, 0, 0), sd_image_rowf(&s.Iw, 0, 0), s.Iw.stride,
                          s.m.data, s.m.stride, bw, bh, (float)(L->bx0 - cx), (float)(L->by0 - cy));
-            double C[48];
-            motion_C(motion, W, C);
             affine_system(&acc, C, np, &sys);
         }
         double dp[8], rho;
@@ -398,20 +391,19 @@ static int run_level(const SdAlignDSP *d, EccLevel *L, SdMotion motion, int max_
         if (rho > best_rho) { best_rho = rho; best = *W; worse = 0; }
         else if (++worse >= 3) break;
         SdTransform Wn = *W;
-        apply_update(motion, &Wn, dp, cx, cy);
+        if ((err = apply_update(motion, &Wn, dp, cx, cy))) break;
         const double mv = corner_move(W, &Wn, L);
         *W = Wn;
         if (!(mv == mv) || mv > 0.5 * (bw + bh)) { err = SD_EALIGN; break; }
         if (mv < eps) {
-            /* the last update is tiny: keep it and take the final correlation as rho */
-            if (rho >= best_rho) best = *W;
+            if (rho >= best_rho) best = *W;   /* the last, tiny update is kept */
             break;
         }
     }
-    if (!err || best_rho > -2) {
+    if (best_rho > -2) {
         *W = best;
         *rho_out = best_rho;
-        err = best_rho > -2 ? 0 : err;
+        err = 0;
     }
 done:
     scratch_free(&s);
@@ -461,7 +453,7 @@ int sd_align_ecc(SdCtx *ctx, const SdImage *tmpl, const SdMask *mask, const SdIm
         const SdImage *P2T = l + 2 < np_built ? &PT[l + 2] : NULL;
         const SdImage *P2I = l + 2 < np_built ? &PI[l + 2] : NULL;
         if ((err = band_pass(&d, &PT[l], P2T, &lv->T)) || (err = band_pass(&d, &PI[l], P2I, &lv->I)) ||
-            (err = sd__px_grad(&d, &lv->I, &lv->gx, &lv->gy)))
+            (err = sd__px_grad(&d, &lv->T, &lv->gx, &lv->gy)))
             goto fail;
         if (l == 0) {
             if ((err = sd_mask_create(&lv->tm, tmpl->w, tmpl->h))) goto fail;
@@ -496,7 +488,12 @@ int sd_align_ecc(SdCtx *ctx, const SdImage *tmpl, const SdMask *mask, const SdIm
             err = sd__mask_erode(&ve, 4);
         } else
             err = sd__mask_erode(&ve, 3);
-        if (!err) err = mask_to_float(&ve, &lv->V);
+        for (int y = 0; !err && y < ve.h; y++) {   /* invalid input: NaN, caught after warping */
+            const uint8_t *r = ve.data + (size_t)y * ve.stride;
+            float *ir = sd_image_rowf(&lv->I, 0, y);
+            for (int x = 0; x < ve.w; x++)
+                if (!r[x]) ir[x] = NAN;
+        }
         sd_mask_free(&ve);
         if (err) goto fail;
         mask_bbox(lv);

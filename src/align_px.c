@@ -144,44 +144,60 @@ int sd__mask_erode(SdMask *m, int r)
     return sd__mask_erode_ex(m, r, 0);
 }
 
+/* Separable (2r+1)^2 erosion by sliding-window counts of unset pixels: O(1) per pixel, rows
+ * processed in order (the column pass keeps one count per column), so it vectorises. */
 int sd__mask_erode_ex(SdMask *m, int r, int outside_set)
 {
     if (r <= 0) return 0;
     const int w = m->w, h = m->h;
-    int *run = sd_calloc_checked((size_t)w > (size_t)h ? (size_t)w : (size_t)h, sizeof(int));
-    uint8_t *col = sd_calloc_checked((size_t)h, 1);
-    if (!run || !col) { free(run); free(col); return SD_ENOMEM; }
-    /* Horizontal: a pixel survives when the 2r+1 window is all set (distance to nearest zero). */
+    const uint8_t pad = outside_set ? 1 : 0;
+    uint8_t *row = malloc((size_t)w + 2 * (size_t)r), *copy = NULL;
+    int *cnt = sd_calloc_checked((size_t)w, sizeof(int));
+    size_t bytes;
+    if (sd_mul_overflow((size_t)m->stride, (size_t)h, &bytes) || !row || !cnt || !(copy = malloc(bytes))) {
+        free(row); free(cnt); free(copy);
+        return SD_ENOMEM;
+    }
+    /* horizontal */
     for (int y = 0; y < h; y++) {
-        uint8_t *row = m->data + (size_t)y * m->stride;
-        int last = outside_set ? -1000000 : -1;
-        for (int x = 0; x < w; x++) {          /* distance to the previous zero */
-            if (!row[x]) last = x;
-            run[x] = x - last;
-        }
-        last = outside_set ? 1000000 : w;
-        for (int x = w - 1; x >= 0; x--) {
-            if (!row[x]) last = x;
-            int dn = last - x;
-            row[x] = (run[x] > r && dn > r) ? row[x] : 0;
-        }
-    }
-    for (int x = 0; x < w; x++) {
-        for (int y = 0; y < h; y++) col[y] = m->data[(size_t)y * m->stride + x];
-        int last = outside_set ? -1000000 : -1;
-        for (int y = 0; y < h; y++) {
-            if (!col[y]) last = y;
-            run[y] = y - last;
-        }
-        last = outside_set ? 1000000 : h;
-        for (int y = h - 1; y >= 0; y--) {
-            if (!col[y]) last = y;
-            if (!(run[y] > r && last - y > r))
-                m->data[(size_t)y * m->stride + x] = 0;
+        uint8_t *d = m->data + (size_t)y * m->stride;
+        memset(row, pad, (size_t)r);
+        memcpy(row + r, d, (size_t)w);
+        memset(row + r + w, pad, (size_t)r);
+        int zeros = 0;
+        for (int k = 0; k < 2 * r; k++) zeros += !row[k];
+        for (int x = 0; x < w; x++) {
+            zeros += !row[x + 2 * r];
+            d[x] = zeros == 0;
+            zeros -= !row[x];
         }
     }
-    free(run);
-    free(col);
+    /* vertical: cnt[x] = unset pixels in rows y-r .. y+r of the horizontal result */
+    memcpy(copy, m->data, bytes);
+    const int out_rows_below = pad ? 0 : 1;   /* rows outside the image count as unset or set */
+    for (int x = 0; x < w; x++) cnt[x] = out_rows_below * r;
+    for (int k = 0; k < r && k < h; k++) {
+        const uint8_t *s = copy + (size_t)k * m->stride;
+        for (int x = 0; x < w; x++) cnt[x] += !s[x];
+    }
+    for (int k = h; k < r; k++)
+        for (int x = 0; x < w; x++) cnt[x] += out_rows_below;
+    for (int y = 0; y < h; y++) {
+        const int yin = y + r, yout = y - r;
+        if (yin < h) {
+            const uint8_t *s = copy + (size_t)yin * m->stride;
+            for (int x = 0; x < w; x++) cnt[x] += !s[x];
+        } else if (out_rows_below)
+            for (int x = 0; x < w; x++) cnt[x]++;
+        uint8_t *d = m->data + (size_t)y * m->stride;
+        for (int x = 0; x < w; x++) d[x] = cnt[x] == 0;
+        if (yout >= 0) {
+            const uint8_t *s = copy + (size_t)yout * m->stride;
+            for (int x = 0; x < w; x++) cnt[x] -= !s[x];
+        } else if (out_rows_below)
+            for (int x = 0; x < w; x++) cnt[x]--;
+    }
+    free(row); free(cnt); free(copy);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "tests/lib/test.h"
 #include "src/regions.h"
 #include "src/util.h"
+#include "src/align_px.h"
 
 static int read_fixture_lm(const char *name, SdLandmarks *lm)
 {
@@ -183,9 +184,47 @@ static void test_whole(void)
     sd_image_free(&img);
 }
 
+
+/* The sliding-window erosion against a brute-force reference, both border conventions. */
+static int erode_ref(const SdMask *m, int x, int y, int r, int os)
+{
+    for (int j = y - r; j <= y + r; j++)
+        for (int i = x - r; i <= x + r; i++) {
+            const int v = (i < 0 || j < 0 || i >= m->w || j >= m->h) ? os : m->data[(size_t)j * m->stride + i] != 0;
+            if (!v) return 0;
+        }
+    return 1;
+}
+
+static void test_mask_erode(void)
+{
+    uint64_t s = 7;
+    int bad = 0;
+    for (int t = 0; t < 150; t++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        const int w = 1 + (int)((s >> 33) % 37), h = 1 + (int)((s >> 45) % 29), r = (int)((s >> 20) % 6), os = (int)((s >> 10) & 1);
+        SdMask m = {0}, c = {0};
+        CHECK(!sd_mask_create(&m, w, h));
+        CHECK(!sd_mask_create(&c, w, h));
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+                m.data[(size_t)y * m.stride + x] = c.data[(size_t)y * c.stride + x] = ((s >> 40) % 9) != 0;
+            }
+        CHECK(!sd__mask_erode_ex(&m, r, os));
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                bad += (m.data[(size_t)y * m.stride + x] != 0) != erode_ref(&c, x, y, r, os);
+        sd_mask_free(&m);
+        sd_mask_free(&c);
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 static const SdTestCase cases[] = {
     { "names_and_anatomy", test_names_and_anatomy },
     { "restrict_and_warn", test_restrict_and_warn },
     { "whole", test_whole },
+    { "mask_erode", test_mask_erode },
 };
 SD_TEST_MAIN(cases)
