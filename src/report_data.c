@@ -245,7 +245,8 @@ static int load_measurements(SdCtx *ctx, SdRep *r, const SdCsv *c)
     static const char *const names[] = {"patient", "view", "session", "region", "metric", "value"};
     int col[6], e;
     if ((e = need(ctx, c, "measurements.csv", names, col, 6))) return e;
-    int csi = sd_csv_col(c, "session_index"), cd = sd_csv_col(c, "days");
+    int csi = sd_csv_col(c, "session_index"), cd = sd_csv_col(c, "days"),
+        cq = sd_csv_col(c, "qc");
     for (int i = 0; i < c->nrows; i++) {
         int s;
         if ((e = session_of(r, sd_csv_get(c, i, col[0]), sd_csv_get(c, i, col[1]),
@@ -258,7 +259,9 @@ static int load_measurements(SdCtx *ctx, SdRep *r, const SdCsv *c)
         int m = metric_of(r, sd_csv_get(c, i, col[4]));
         if (reg < 0 || m < 0) return SD_ENOMEM;
         if ((e = grow(&r->meas, &r->cmeas, r->nmeas, sizeof(SdRepMeas)))) return e;
-        r->meas[r->nmeas++] = (SdRepMeas){s, reg, m, num(sd_csv_get(c, i, col[5]))};
+        const char *q = sd_csv_get(c, i, cq);
+        r->meas[r->nmeas++] = (SdRepMeas){s, reg, m, num(sd_csv_get(c, i, col[5])),
+                                          *q && strcasecmp(q, "ok") != 0};
     }
     return 0;
 }

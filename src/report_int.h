@@ -41,6 +41,7 @@ typedef struct SdRepSession {
 typedef struct SdRepMeas {
     int session, region, metric;
     double value;
+    int qc_warn;            /* qc column other than "ok" (or empty) */
 } SdRepMeas;
 
 typedef struct SdRepChange {

@@ -70,10 +70,10 @@ static void compare(FILE *f, const SdRepSession *base, const SdRepSession *fu, i
             "Before / After or Blink to see the change at the same place.</p></div>\n");
 }
 
-static void change_table(FILE *f, const SdRep *r, int fu)
+static void change_table(FILE *f, const SdRep *r, int base, int fu)
 {
     char b1[32], b2[32];
-    int rows = 0;
+    int rows = 0, nwarn = 0;
     for (int j = 0; j < r->regions.n; j++)
         for (int a = 0; a < r->metrics.n; a++)
             if (r->minfo[r->morder[a]].primary && sd__rep_change(r, fu, r->rorder[j], r->morder[a])) {
@@ -114,14 +114,25 @@ static void change_table(FILE *f, const SdRep *r, int fu)
             if (!r->minfo[m].primary) continue;
             const SdRepChange *c = sd__rep_change(r, fu, g, m);
             if (!c) { fprintf(f, "<td class=\"muted\">\xe2\x80\x93</td><td></td>"); continue; }
+            const SdRepMeas *mb = sd__rep_meas(r, base, g, m), *mf = sd__rep_meas(r, fu, g, m);
+            const int warn = (mb && mb->qc_warn) || (mf && mf->qc_warn);
+            nwarn += warn;
             fprintf(f, "<td>%s \xe2\x86\x92 %s</td><td>", sd__rep_fmt(b1, 32, c->baseline),
                     sd__rep_fmt(b2, 32, c->value));
             sd__rep_change_badge(f, c->impr, c->beyond);
+            if (warn)
+                fprintf(f, " <span class=\"badge b-warn\" title=\"measurement quality warning "
+                        "(qc column of measurements.csv)\">\xe2\x9a\xa0</span>");
             fprintf(f, "</td>");
         }
         fprintf(f, "</tr>\n");
     }
-    fprintf(f, "</table>\n<p class=\"muted\">Improvement: positive = better. "
+    fprintf(f, "</table>\n");
+    if (nwarn)
+        fprintf(f, "<p><span class=\"badge b-warn\">\xe2\x9a\xa0</span> %d value%s measured with "
+                "a quality warning (for example little usable skin in the region): read with "
+                "care.</p>\n", nwarn, nwarn == 1 ? " was" : "s were");
+    fprintf(f, "<p class=\"muted\">Improvement: positive = better. "
             "<span class=\"badge b-good\">green \xe2\x9c\x93</span> better and "
             "<span class=\"badge b-bad\">red \xe2\x9c\x93</span> worse beyond the measurement "
             "noise (MDC95); <span class=\"badge b-none\">grey</span> within noise.</p></div>\n");
@@ -260,7 +271,7 @@ static void view_section(FILE *f, const SdRep *r, int p, int v, const int *idx, 
         else
             figure(f, s->img[SD_REP_IMG_PHOTO] ? &r->ses[idx[0]] : s, SD_REP_IMG_PHOTO, NULL,
                    s->img[SD_REP_IMG_PHOTO] ? 0 : 1, 1);
-        change_table(f, r, idx[i]);
+        change_table(f, r, idx[0], idx[i]);
         fprintf(f, "</div>\n");
     }
     fprintf(f, "<h3>Maps</h3>\n<p class=\"muted\">Regions: the anatomical areas that are measured. "

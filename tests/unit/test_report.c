@@ -77,8 +77,9 @@ static void make_run(const char *out)
                 for (int j = 0; j < 3; j++) {
                     const double base = 2.0, impr = 10.0 * (p + 1) * (g == 0 && j == 0 ? 1 : 0.5);
                     const double v = s ? base * (1 - impr / 100) : base;
-                    bprintf(&m, "%s,front,s%d,%d,%d,%s,%s,%.9g,%%,lower,ok\n", patients[p], s, s,
-                            30 * s, regions[g], metrics[j], v);
+                    bprintf(&m, "%s,front,s%d,%d,%d,%s,%s,%.9g,%%,lower,%s\n", patients[p], s, s,
+                            30 * s, regions[g], metrics[j], v,
+                            p == 1 && s == 1 && g == 1 && j == 1 ? "warn" : "ok");
                     if (s)
                         bprintf(&c, "%s,front,s1,1,30,%s,%s,2,%.9g,%.9g,%.9g,%.9g,0.1,%d\n",
                                 patients[p], regions[g], metrics[j], v, v - base,
@@ -218,6 +219,7 @@ static void test_pages(void)
     CHECK(p2 && strstr(p2, "ECC below 0.9 &lt;x&gt;") != NULL);
     CHECK(p2 && strstr(p2, "Spot map not available") && strstr(p2, "aligned/P2/front_s0_spots.png"));
     CHECK(p2 && !strstr(p2, "img/P2/front_s0_spots.jpg"));
+    CHECK(p2 && strstr(p2, "1 value was measured with a quality warning"));
     free(p2);
 
     char *safe = sd__rep_safe_name("<script>");
