@@ -374,6 +374,43 @@ static void astronaut_chain(int use_face_api)
 static void test_astronaut_fixtures(void) { astronaut_chain(0); }
 static void test_astronaut_face(void) { astronaut_chain(1); }
 
+
+/* `--roi whole` on the astronaut pair (7 deg, x1.08, shifted): no landmarks, log-polar start. */
+static void test_astronaut_whole(void)
+{
+    SdCtx ctx;
+    CHECK(!sd_ctx_init(&ctx));
+    CHECK(!sd_init(&ctx, NULL));
+    SdLoadOpts lo;
+    sd_load_opts_default(&lo);
+    SdImage a = {0}, b = {0};
+    CHECK(!sd_image_load(&ctx, sd_test_path(sd_test_path(sd_test_data_dir(), "face"), "astronaut.png"), &lo, &a, NULL));
+    CHECK(!sd_image_load(&ctx, sd_test_path(sd_test_path(sd_test_data_dir(), "face"), "astronaut_moved.png"), &lo, &b, NULL));
+    SdTransform A;
+    CHECK(!read_truth(&A));
+    SdAlignOpts o;
+    sd_align_opts_default(&o);
+    o.roi_whole = 1;
+    SdAligned ab = {0}, am = {0};
+    SdAlignQC qc;
+    CHECK(!sd_align_canonical(&ctx, &a, NULL, &o, &ab));
+    CHECKF(!sd_align_followup(&ctx, &ab, &b, NULL, &o, &am, &qc), "%s", ctx.errmsg);
+    if (am.img.data) {
+        SdTransform Ti, est;
+        CHECK(!sd_transform_invert(&am.T, &Ti));
+        sd_transform_mul(&Ti, &ab.T, &est);
+        const double e = rms_maps(&est, &A, 40, 40, 470, 470);
+        printf("  astronaut, roi whole: RMS %.4f px over the image, ecc %.4f, overlap %.3f, status %s\n",
+               e, qc.ecc, qc.overlap, sd_align_status_name(qc.status));
+        CHECKF(e < 0.1, "roi whole RMS %.4f", e);
+        CHECK(isnan(qc.lm_rms_px));
+    }
+    sd_aligned_free(&ab);
+    sd_aligned_free(&am);
+    sd_image_free(&a);
+    sd_image_free(&b);
+}
+
 static void test_transform_helpers(void)
 {
     SdTransform A, Ai, I;
@@ -494,5 +531,6 @@ static const SdTestCase cases[] = {
     { "resampling_bias", test_resampling_bias },
     { "astronaut_fixtures", test_astronaut_fixtures },
     { "astronaut_face", test_astronaut_face },
+    { "astronaut_whole", test_astronaut_whole },
 };
 SD_TEST_MAIN(cases)
