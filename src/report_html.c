@@ -506,6 +506,18 @@ static void qc_section(FILE *f, const SdRep *r)
     }
 }
 
+/* Patients compared at follow-up sidx of view (largest n of its cohort rows). */
+static int sidx_n(const SdRep *r, int view, int sidx)
+{
+    int n = 0;
+    for (int i = 0; i < r->ncoh; i++) {
+        const SdRepCohort *c = &r->coh[i];
+        const int k = !isnan(c->n) ? (int)c->n : c->impr_n;
+        if (c->view == view && c->sidx == sidx && k > n) n = k;
+    }
+    return n;
+}
+
 static int cmp_int(const void *a, const void *b)
 {
     int x = *(const int *)a, y = *(const int *)b;
@@ -519,7 +531,9 @@ static void followup_section(FILE *f, const SdRep *r, int v, int sidx)
     fprintf(f, "<h2 id=\"v%d-s%d\">", v, sidx);
     sd__rep_esc(f, r->views.s[v]);
     fprintf(f, " view \xe2\x80\x94 follow-up %d", sidx);
-    if (!isnan(days)) fprintf(f, " <span class=\"muted\">(day %s, median)</span>", sd__rep_fmt_1(b, 32, days));
+    fprintf(f, " <span class=\"muted\">(");
+    if (!isnan(days)) fprintf(f, "day %s median, ", sd__rep_fmt_1(b, 32, days));
+    fprintf(f, "%d patients)</span>", sidx_n(r, v, sidx));
     fprintf(f, "</h2>\n<div class=\"box\"><b>At a glance</b> (primary outcomes, follow-up "
             "versus baseline):\n");
     headline(f, r, v, sidx);
@@ -582,7 +596,7 @@ static int write_index(SdCtx *ctx, const SdRep *r)
         sd__rep_esc(f, r->views.s[v]);
         fprintf(f, " view, latest follow-up (%d", last);
         if (!isnan(days)) fprintf(f, ", day %s", sd__rep_fmt_1(b, 32, days));
-        fprintf(f, ") versus baseline</b>\n");
+        fprintf(f, ") versus baseline, %d patients</b>\n", sidx_n(r, v, last));
         headline(f, r, v, last);
         fprintf(f, "</div>\n");
     }
