@@ -1,0 +1,547 @@
+/* Metric table, per-image preparation (colour maps, fills, erosion) and the per-region driver;
+ * the families live in metrics_texture.c, metrics_wrinkle.c and metrics_pigment.c. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+#include "kernels/ops.h"
+#include "src/metrics_internal.h"
+#include "src/util.h"
+
+static const SdMetricInfo metric_table[SD_NMETRICS] = {
+    { "texture_roughness", "%", SD_BETTER_LOWER, 1,
+      "Rq of the illumination-flattened log-luminance band (0.1-1 mm detail)" },
+    { "texture_glcm_contrast", "-", SD_BETTER_LOWER, 0, "Haralick GLCM contrast of the texture band" },
+    { "texture_glcm_homogeneity", "-", SD_BETTER_HIGHER, 0,
+      "Haralick GLCM homogeneity of the texture band" },
+    { "texture_glcm_entropy", "-", SD_BETTER_LOWER, 0, "Haralick GLCM entropy of the texture band" },
+    { "wrinkle_density", "%", SD_BETTER_LOWER, 1, "% of region area on detected wrinkles" },
+    { "wrinkle_length_density", "mm/cm²", SD_BETTER_LOWER, 0, "wrinkle skeleton length per area" },
+    { "wrinkle_severity", "-", SD_BETTER_LOWER, 0, "mean ridge response on wrinkle pixels" },
+    { "pigment_unevenness", "OD x100", SD_BETTER_LOWER, 1,
+      "SD of the melanin map band-passed to 0.5-3 mm, x100" },
+    { "pigment_spot_area", "%", SD_BETTER_LOWER, 0, "% area of pigment spots" },
+    { "pigment_spot_density", "1/cm²", SD_BETTER_LOWER, 0, "pigment spots per cm²" },
+    { "pigment_ita_sd", "deg", SD_BETTER_LOWER, 0, "SD of the individual typology angle" },
+    { "redness_unevenness", "OD x100", SD_BETTER_LOWER, 0, "SD of the haemoglobin map, x100" },
+};
+
+const SdMetricInfo *sd_metric_info(int i)
+{
+    return i >= 0 && i < SD_NMETRICS ? &metric_table[i] : NULL;
+}
+
+int sd_metric_index(const char *id)
+{
+    for (int i = 0; id && i < SD_NMETRICS; i++)
+        if (!strcmp(metric_table[i].id, id))
+            return i;
+    return -1;
+}
+
+const char *sd_metric_better_name(int better)
+{
+    return better == SD_BETTER_HIGHER ? "higher" : "lower";
+}
+
+void sd_metrics_opts_default(SdMetricsOpts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->tex_fine_mm = 0.1;
+    o->tex_flat_mm = 1.0;
+    o->tex_glcm_range = 0.16;
+    o->tex_glcm_levels = 32;
+    o->tex_exclude_mm = 0.3;
+    o->wr_sigma_mm[0] = 0.12;
+    o->wr_sigma_mm[1] = 0.22;
+    o->wr_sigma_mm[2] = 0.38;
+    o->wr_sigma_mm[3] = 0.6;
+    o->wr_nscales = 4;
+    o->wr_line_mm = 1.0;
+    o->wr_abs_high = 0.030;
+    o->wr_abs_low = 0.012;
+    o->wr_k_high = 0.0;
+    o->wr_min_len_mm = 2.0;
+    o->wr_prior = 0.5;
+    o->pg_band_lo_mm = 0.25;
+    o->pg_band_hi_mm = 1.5;
+    o->pg_k_high = 4.0;
+    o->pg_k_low = 2.0;
+    o->pg_min_diam_mm = 0.5;
+    o->pg_ita_smooth_mm = 0.25;
+    o->erode_mm = 1.0;
+}
+
+/* ---- small helpers shared by the families */
+
+double sd__mx_select(float *v, long n, long k)
+{
+    long lo = 0, hi = n - 1;
+    while (hi > lo) {
+        float a = v[lo], b = v[(lo + hi) / 2], c = v[hi];
+        float piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        long i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < piv) i++;
+            while (v[j] > piv) j--;
+            if (i <= j) {
+                float t = v[i]; v[i] = v[j]; v[j] = t;
+                i++; j--;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else break;
+    }
+    return v[k];
+}
+
+double sd__mx_median(float *v, long n)
+{
+    if (n <= 0)
+        return NAN;
+    return sd__mx_select(v, n, n / 2);
+}
+
+long sd__mx_label(const uint8_t *mask, int w, int h, int32_t *labels, long **sizes)
+{
+    size_t n = (size_t)w * (size_t)h;
+    int32_t *stack = NULL;
+    long *sz = NULL, cap = 0, count = 0;
+    memset(labels, 0, n * sizeof(*labels));
+    stack = sd_calloc_checked(n, sizeof(*stack));
+    if (!stack)
+        return SD_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (!mask[i] || labels[i])
+            continue;
+        if (count + 2 > cap) {
+            long nc = cap ? cap * 2 : 256;
+            long *t = realloc(sz, (size_t)nc * sizeof(*t));
+            if (!t) {
+                free(stack); free(sz);
+                return SD_ENOMEM;
+            }
+            sz = t; cap = nc;
+        }
+        int32_t lab = (int32_t)++count;
+        long sp = 0, size = 0;
+        labels[i] = lab;
+        stack[sp++] = (int32_t)i;
+        while (sp) {
+            int32_t p = stack[--sp];
+            int px = p % w, py = p / w;
+            size++;
+            for (int dy = -1; dy <= 1; dy++) {
+                int yy = py + dy;
+                if (yy < 0 || yy >= h) continue;
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = px + dx;
+                    if (xx < 0 || xx >= w) continue;
+                    size_t q = (size_t)yy * (size_t)w + (size_t)xx;
+                    if (mask[q] && !labels[q]) {
+                        labels[q] = lab;
+                        stack[sp++] = (int32_t)q;
+                    }
+                }
+            }
+        }
+        sz[lab] = size;
+    }
+    free(stack);
+    if (sizes) {
+        if (!sz && !(sz = calloc(1, sizeof(*sz))))
+            return SD_ENOMEM;
+        sz[0] = 0;
+        *sizes = sz;
+    } else {
+        free(sz);
+    }
+    return count;
+}
+
+int sd__mx_hysteresis(const float *resp, const uint8_t *in, int w, int h, float lo, float hi,
+                      uint8_t *out)
+{
+    size_t n = (size_t)w * (size_t)h;
+    int32_t *stack = sd_calloc_checked(n, sizeof(*stack));
+    if (!stack)
+        return SD_ENOMEM;
+    memset(out, 0, n);
+    for (size_t i = 0; i < n; i++) {
+        if (out[i] || !in[i] || !(resp[i] >= hi))
+            continue;
+        long sp = 0;
+        out[i] = 1;
+        stack[sp++] = (int32_t)i;
+        while (sp) {
+            int32_t p = stack[--sp];
+            int px = p % w, py = p / w;
+            for (int dy = -1; dy <= 1; dy++) {
+                int yy = py + dy;
+                if (yy < 0 || yy >= h) continue;
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = px + dx;
+                    if (xx < 0 || xx >= w) continue;
+                    size_t q = (size_t)yy * (size_t)w + (size_t)xx;
+                    if (!out[q] && in[q] && resp[q] >= lo) {
+                        out[q] = 1;
+                        stack[sp++] = (int32_t)q;
+                    }
+                }
+            }
+        }
+    }
+    free(stack);
+    return 0;
+}
+
+/* One pass of a 1-D max (dilate) or min (erode) filter of radius r along rows (dx=1) or columns
+ * by running counts of set pixels. */
+static void morph_1d(uint8_t *dst, const uint8_t *src, int n, ptrdiff_t step, int r, int dilate)
+{
+    int count = 0;  /* set pixels in [i-r, i+r] */
+    for (int i = 0; i < r && i < n; i++)
+        count += src[i * step] != 0;
+    for (int i = 0; i < n; i++) {
+        if (i + r < n) count += src[(i + r) * step] != 0;
+        if (i - r - 1 >= 0) count -= src[(i - r - 1) * step] != 0;
+        int lo = i - r < 0 ? 0 : i - r, hi = i + r >= n ? n - 1 : i + r;
+        dst[i * step] = dilate ? count > 0 : count == hi - lo + 1;
+    }
+}
+
+static int morph(uint8_t *m, int w, int h, ptrdiff_t stride, int r, int dilate)
+{
+    if (r <= 0)
+        return 0;
+    int n = w > h ? w : h;
+    uint8_t *line = malloc((size_t)n), *out = malloc((size_t)n);
+    if (!line || !out) {
+        free(line); free(out);
+        return SD_ENOMEM;
+    }
+    for (int y = 0; y < h; y++) {
+        uint8_t *row = m + (size_t)y * (size_t)stride;
+        memcpy(line, row, (size_t)w);
+        morph_1d(row, line, w, 1, r, dilate);
+    }
+    for (int x = 0; x < w; x++) {
+        for (int y = 0; y < h; y++)
+            line[y] = m[(size_t)y * (size_t)stride + (size_t)x];
+        morph_1d(out, line, h, 1, r, dilate);
+        for (int y = 0; y < h; y++)
+            m[(size_t)y * (size_t)stride + (size_t)x] = out[y];
+    }
+    free(line); free(out);
+    return 0;
+}
+
+int sd__mx_dilate(uint8_t *m, int w, int h, int r)
+{
+    return morph(m, w, h, w, r, 1);
+}
+
+/* ---- preparation */
+
+static float *plane_alloc(const SdMetricsState *st)
+{
+    size_t bytes;
+    if (sd_mul_overflow((size_t)st->fs, (size_t)st->h, &bytes))
+        return NULL;
+    return sd_alloc_aligned(bytes + SD_ROW_ALIGN);
+}
+
+/* Replace the pixels outside `valid` by a normalised-convolution extrapolation of the inside
+ * (then the plain filters that follow see no artificial edge at the coverage border). */
+static int fill_invalid(SdCtx *ctx, SdMetricsState *st, float *const p[3], const uint8_t *valid,
+                        ptrdiff_t vstride, float *wt, float *num, float *den)
+{
+    int w = st->w, h = st->h, err;
+    float sigma = (float)(2.0 * st->ppm);
+    if (sigma > 64.0f) sigma = 64.0f;
+    if (sigma < 0.3f) sigma = 0.3f;
+    for (int y = 0; y < h; y++) {
+        float *wr = sd__mx_row(st, wt, y);
+        const uint8_t *v = valid + (size_t)y * (size_t)vstride;
+        for (int x = 0; x < w; x++)
+            wr[x] = v[x] ? 1.0f : 0.0f;
+    }
+    if ((err = sd_op_gauss(ctx, wt, st->fs, den, st->fs, w, h, sigma)))
+        return err;
+    for (int c = 0; c < 3; c++) {
+        double sum = 0, cnt = 0;
+        for (int y = 0; y < h; y++) {
+            float *pr = sd__mx_row(st, p[c], y), *nr = sd__mx_row(st, num, y);
+            const float *wr = sd__mx_row(st, wt, y);
+            for (int x = 0; x < w; x++) {
+                nr[x] = pr[x] * wr[x];
+                sum += nr[x];
+                cnt += wr[x];
+            }
+        }
+        float mean = cnt > 0 ? (float)(sum / cnt) : 0.5f;
+        if ((err = sd_op_gauss(ctx, num, st->fs, num, st->fs, w, h, sigma)))
+            return err;
+        for (int y = 0; y < h; y++) {
+            float *pr = sd__mx_row(st, p[c], y);
+            const float *nr = sd__mx_row(st, num, y), *dr = sd__mx_row(st, den, y),
+                        *wr = sd__mx_row(st, wt, y);
+            for (int x = 0; x < w; x++)
+                if (wr[x] == 0.0f)
+                    pr[x] = dr[x] > 1e-3f ? nr[x] / dr[x] : mean;
+        }
+    }
+    return 0;
+}
+
+int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, double px_per_mm,
+                       const SdMetricsOpts *opts, SdMetricsState **out)
+{
+    SdMetricsState *st = NULL;
+    float *A[3] = { 0 }, *B[3] = { 0 }, *C[3] = { 0 }, *T[2] = { 0 };
+    int err = 0;
+    *out = NULL;
+    if (!img || img->fmt != SD_FMT_F32 || img->c < 3 || !(px_per_mm > 0.5 && px_per_mm < 500))
+        return sd_fail(ctx, SD_EINVAL, "metrics: need a 3-channel float image and px/mm > 0.5");
+    if (valid && (valid->w != img->w || valid->h != img->h))
+        return sd_fail(ctx, SD_EINVAL, "metrics: valid mask %dx%d does not match image %dx%d",
+                       valid->w, valid->h, img->w, img->h);
+    if (img->w < 16 || img->h < 16)
+        return sd_fail(ctx, SD_EINVAL, "metrics: image %dx%d too small", img->w, img->h);
+    if (!(st = calloc(1, sizeof(*st))))
+        return sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
+    st->w = img->w; st->h = img->h; st->ppm = px_per_mm;
+    st->fs = (ptrdiff_t)((((size_t)img->w * sizeof(float)) + SD_ROW_ALIGN - 1) & ~(size_t)(SD_ROW_ALIGN - 1));
+    st->ms = (ptrdiff_t)(((size_t)img->w + SD_ROW_ALIGN - 1) & ~(size_t)(SD_ROW_ALIGN - 1));
+    if (opts) st->o = *opts;
+    else sd_metrics_opts_default(&st->o);
+    if (st->o.wr_nscales < 1 || st->o.wr_nscales > 4 || st->o.tex_glcm_levels < 2 ||
+        st->o.tex_glcm_levels > 256) {
+        err = sd_fail(ctx, SD_EINVAL, "metrics: bad options");
+        goto fail;
+    }
+    for (int c = 0; c < 3; c++) {
+        if (!(A[c] = plane_alloc(st)) || !(B[c] = plane_alloc(st)) || !(C[c] = plane_alloc(st)))
+            goto nomem;
+    }
+    if (!(T[0] = plane_alloc(st)) || !(T[1] = plane_alloc(st)))
+        goto nomem;
+    size_t mbytes;
+    if (sd_mul_overflow((size_t)st->ms, (size_t)st->h, &mbytes) || !(st->valid = sd_alloc_aligned(mbytes)))
+        goto nomem;
+    if (!(st->tex = plane_alloc(st)) || !(st->ridge = plane_alloc(st)) ||
+        !(st->theta = plane_alloc(st)) || !(st->melb = plane_alloc(st)) ||
+        !(st->hbb = plane_alloc(st)) || !(st->ita = plane_alloc(st)))
+        goto nomem;
+
+    /* valid mask (all when NULL), then its erosion for the statistics */
+    int any_invalid = 0;
+    for (int y = 0; y < st->h; y++) {
+        uint8_t *d = st->valid + (size_t)y * (size_t)st->ms;
+        if (valid) {
+            const uint8_t *v = valid->data + (size_t)y * (size_t)valid->stride;
+            for (int x = 0; x < st->w; x++) {
+                d[x] = v[x] != 0;
+                any_invalid |= !v[x];
+            }
+        } else {
+            memset(d, 1, (size_t)st->w);
+        }
+    }
+
+    /* linear RGB, filled outside the coverage */
+    for (int c = 0; c < 3; c++)
+        if ((err = sd_op_srgb_to_linear(ctx, (const float *)(img->data + (size_t)c * img->plane_bytes),
+                                        img->stride, A[c], st->fs, st->w, st->h)))
+            goto fail;
+    if (any_invalid && (err = fill_invalid(ctx, st, A, st->valid, st->ms, B[0], B[1], B[2])))
+        goto fail;
+    {
+        int r = (int)lround(st->o.erode_mm * st->ppm);
+        if ((err = morph(st->valid, st->w, st->h, st->ms, r, 0)))
+            goto fail;
+    }
+    if ((err = sd__mx_pigment_maps(ctx, st, A, B, C)))   /* A: lin -> od; B: m, h, s */
+        goto fail;
+    /* B[2] now holds the shading log-luminance; A and C are free scratch */
+    if ((err = sd__mx_texture_map(ctx, st, B[2], C[0])))
+        goto fail;
+    {
+        float *tmp[6] = { A[0], A[1], A[2], C[0], C[1], T[0] };
+        if ((err = sd__mx_wrinkle_map(ctx, st, B[2], tmp)))
+            goto fail;
+    }
+    for (int c = 0; c < 3; c++) {
+        sd_free_aligned(A[c]); sd_free_aligned(B[c]); sd_free_aligned(C[c]);
+    }
+    sd_free_aligned(T[0]); sd_free_aligned(T[1]);
+    *out = st;
+    return 0;
+nomem:
+    err = sd_fail(ctx, SD_ENOMEM, "metrics: out of memory for %dx%d maps", img->w, img->h);
+fail:
+    for (int c = 0; c < 3; c++) {
+        sd_free_aligned(A[c]); sd_free_aligned(B[c]); sd_free_aligned(C[c]);
+    }
+    sd_free_aligned(T[0]); sd_free_aligned(T[1]);
+    sd_metrics_free(st);
+    return err;
+}
+
+void sd_metrics_free(SdMetricsState *st)
+{
+    if (!st)
+        return;
+    sd_free_aligned(st->valid);
+    sd_free_aligned(st->tex);
+    sd_free_aligned(st->ridge);
+    sd_free_aligned(st->theta);
+    sd_free_aligned(st->melb);
+    sd_free_aligned(st->hbb);
+    sd_free_aligned(st->ita);
+    free(st);
+}
+
+/* ---- per region */
+
+static int region_box(SdCtx *ctx, const SdMetricsState *st, const SdMask *region, SdMxRegion *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (region && (region->w != st->w || region->h != st->h))
+        return sd_fail(ctx, SD_EINVAL, "metrics: region mask %dx%d does not match image %dx%d",
+                       region->w, region->h, st->w, st->h);
+    int x0 = st->w, y0 = st->h, x1 = -1, y1 = -1;
+    for (int y = 0; y < st->h; y++) {
+        const uint8_t *v = st->valid + (size_t)y * (size_t)st->ms;
+        const uint8_t *m = region ? region->data + (size_t)y * (size_t)region->stride : NULL;
+        for (int x = 0; x < st->w; x++)
+            if (v[x] && (!m || m[x])) {
+                if (x < x0) x0 = x;
+                if (x > x1) x1 = x;
+                if (y < y0) y0 = y;
+                y1 = y;
+            }
+    }
+    if (x1 < 0)
+        return 0;
+    r->x0 = x0; r->y0 = y0; r->w = x1 - x0 + 1; r->h = y1 - y0 + 1;
+    if (!(r->in = sd_calloc_checked((size_t)r->w, (size_t)r->h)))
+        return sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
+    for (int y = 0; y < r->h; y++) {
+        const uint8_t *v = st->valid + (size_t)(y + y0) * (size_t)st->ms + x0;
+        const uint8_t *m = region ? region->data + (size_t)(y + y0) * (size_t)region->stride + x0 : NULL;
+        uint8_t *d = r->in + (size_t)y * (size_t)r->w;
+        for (int x = 0; x < r->w; x++) {
+            d[x] = v[x] && (!m || m[x]);
+            r->n += d[x];
+        }
+    }
+    r->area_mm2 = (double)r->n / (st->ppm * st->ppm);
+    return 0;
+}
+
+static void detect_free(SdMxDetect *d)
+{
+    free(d->spots); free(d->wrinkles); free(d->skel);
+    memset(d, 0, sizeof(*d));
+}
+
+static int detect_all(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
+                      const char *name, SdMxDetect *d)
+{
+    int err;
+    memset(d, 0, sizeof(*d));
+    size_t n = (size_t)r->w * (size_t)r->h;
+    if (!(d->spots = calloc(n, 1)) || !(d->wrinkles = calloc(n, 1)) || !(d->skel = calloc(n, 1)))
+        return sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
+    if ((err = sd__mx_spots(ctx, st, r, d)))
+        return err;
+    return sd__mx_wrinkles(ctx, st, r, name, d);
+}
+
+/* Smallest region measured: 4 mm² (below that the band statistics are noise). */
+#define SD_MX_MIN_AREA_MM2 4.0
+
+int sd_metrics_region(SdCtx *ctx, const SdMetricsState *st, const SdMask *region,
+                      const char *region_name, double out[SD_NMETRICS])
+{
+    SdMxRegion r;
+    SdMxDetect d = { 0 };
+    int err;
+    for (int i = 0; i < SD_NMETRICS; i++)
+        out[i] = NAN;
+    if (!st)
+        return sd_fail(ctx, SD_EINVAL, "metrics: no state");
+    if ((err = region_box(ctx, st, region, &r)))
+        return err;
+    if (r.area_mm2 < SD_MX_MIN_AREA_MM2)
+        goto done;
+    if ((err = detect_all(ctx, st, &r, region_name, &d)))
+        goto done;
+    if ((err = sd__mx_texture_region(ctx, st, &r, &d, out)))
+        goto done;
+    if ((err = sd__mx_pigment_region(ctx, st, &r, &d, out)))
+        goto done;
+    out[SD_M_WRINKLE_DENSITY] = 100.0 * d.wr_area_px / (double)r.n;
+    out[SD_M_WRINKLE_LENGTH_DENSITY] = d.wr_len_mm / (r.area_mm2 / 100.0);
+    out[SD_M_WRINKLE_SEVERITY] = d.n_skel ? 100.0 * d.wr_resp_sum / (double)d.n_skel : 0.0;
+    out[SD_M_PIGMENT_SPOT_AREA] = 100.0 * (double)d.n_spot_px / (double)r.n;
+    out[SD_M_PIGMENT_SPOT_DENSITY] = (double)d.n_spots / (r.area_mm2 / 100.0);
+done:
+    if (err)
+        for (int i = 0; i < SD_NMETRICS; i++)
+            out[i] = NAN;
+    detect_free(&d);
+    free(r.in);
+    return err;
+}
+
+int sd_metrics_overlay(SdCtx *ctx, const SdMetricsState *st, const SdImage *img,
+                       const SdMask *region, const char *region_name, const char *wrinkle_png,
+                       const char *spot_png)
+{
+    SdMxRegion r;
+    SdMxDetect d = { 0 };
+    SdImage ov = { 0 };
+    int err;
+    if (!st || !img || img->fmt != SD_FMT_F32 || img->c < 3 || img->w != st->w || img->h != st->h)
+        return sd_fail(ctx, SD_EINVAL, "metrics overlay: image does not match the state");
+    if ((err = region_box(ctx, st, region, &r)))
+        return err;
+    if (r.n > 0 && (err = detect_all(ctx, st, &r, region_name, &d)))
+        goto done;
+    for (int k = 0; k < 2; k++) {
+        const char *path = k == 0 ? wrinkle_png : spot_png;
+        const uint8_t *m = k == 0 ? d.wrinkles : d.spots;
+        static const float col[2][3] = { { 1.0f, 0.1f, 0.1f }, { 0.0f, 0.9f, 1.0f } };
+        if (!path)
+            continue;
+        if ((err = sd_image_copy(img, &ov)))
+            goto done;
+        /* dim outside the region so the reader sees what was measured */
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < ov.h; y++) {
+                float *row = sd_image_rowf(&ov, c, y);
+                for (int x = 0; x < ov.w; x++) {
+                    int xi = x - r.x0, yi = y - r.y0;
+                    int inside = r.n && xi >= 0 && yi >= 0 && xi < r.w && yi < r.h &&
+                                 r.in[(size_t)yi * (size_t)r.w + (size_t)xi];
+                    if (!inside)
+                        row[x] *= 0.55f;
+                    else if (m[(size_t)yi * (size_t)r.w + (size_t)xi])
+                        row[x] = 0.25f * row[x] + 0.75f * col[k][c];
+                }
+            }
+        err = sd_image_save(ctx, &ov, path, 90);
+        sd_image_free(&ov);
+        if (err)
+            goto done;
+    }
+done:
+    sd_image_free(&ov);
+    detect_free(&d);
+    free(r.in);
+    return err;
+}

@@ -1,0 +1,278 @@
+/* Wrinkles: multi-scale Hessian dark-valley response on the shading log-luminance, orientation
+ * prior per region, hysteresis relative to the region's response noise, skeleton, length filter. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/ops.h"
+#include "src/metrics_internal.h"
+#include "src/util.h"
+
+int sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp[6])
+{
+    int err;
+    const int w = st->w, h = st->h;
+    float *ixx = tmp[0], *ixy = tmp[1], *iyy = tmp[2], *l1 = tmp[3], *l2 = tmp[4], *th = tmp[5];
+    for (int k = 0; k < st->o.wr_nscales; k++) {
+        double s = st->o.wr_sigma_mm[k] * st->ppm;
+        if (s < 0.5) s = 0.5;
+        if (s > 64.0) s = 64.0;
+        SdDerivOut d = { .ixx = ixx, .ixy = ixy, .iyy = iyy };
+        if ((err = sd_op_gauss_deriv(ctx, ls, st->fs, &d, st->fs, w, h, (float)s)) ||
+            (err = sd_op_hessian_eig(ctx, ixx, ixy, iyy, st->fs, l1, l2, th, st->fs, w, h, (float)s)))
+            return err;
+        /* signed valley measure: |l2| - |l1| (blobs, |l1| ~ |l2|, give ~0), positive for dark
+         * valleys (l2 > 0 across the line), negative for bright ridges */
+        for (int y = 0; y < h; y++) {
+            const float *a = sd__mx_row(st, l1, y), *b = sd__mx_row(st, l2, y),
+                        *t = sd__mx_row(st, th, y);
+            float *r = sd__mx_row(st, st->ridge, y), *o = sd__mx_row(st, st->theta, y);
+            for (int x = 0; x < w; x++) {
+                float v = fabsf(b[x]) - fabsf(a[x]);
+                if (b[x] < 0) v = -v;
+                if (k == 0 || v > r[x]) {
+                    r[x] = v;
+                    o[x] = t[x];
+                }
+            }
+        }
+    }
+    /* line integral: average the response along each pixel's own line direction over
+     * +-wr_line_mm. Lines keep their response, isotropic texture noise averages down. */
+    const int ns = 4;
+    const double step = st->o.wr_line_mm * st->ppm / ns;
+    float *src = tmp[0];
+    for (int y = 0; y < h; y++)
+        memcpy(sd__mx_row(st, src, y), sd__mx_row(st, st->ridge, y), sizeof(float) * (size_t)w);
+    for (int y = 0; y < h; y++) {
+        float *r = sd__mx_row(st, st->ridge, y);
+        const float *o = sd__mx_row(st, st->theta, y);
+        for (int x = 0; x < w; x++) {
+            float c = cosf(o[x]) * (float)step, sn = sinf(o[x]) * (float)step, acc = 0;
+            for (int k = -ns; k <= ns; k++) {
+                float fx = x + k * c, fy = y + k * sn;
+                if (fx < 0) fx = 0;
+                if (fy < 0) fy = 0;
+                if (fx > w - 1.001f) fx = w - 1.001f;
+                if (fy > h - 1.001f) fy = h - 1.001f;
+                int ix = (int)fx, iy = (int)fy;
+                float ax = fx - ix, ay = fy - iy;
+                const float *r0 = sd__mx_row(st, src, iy) + ix, *r1 = sd__mx_row(st, src, iy + 1) + ix;
+                acc += (1 - ay) * ((1 - ax) * r0[0] + ax * r0[1]) + ay * ((1 - ax) * r1[0] + ax * r1[1]);
+            }
+            r[x] = acc / (2 * ns + 1);
+        }
+    }
+    return 0;
+}
+
+/* Zhang & Suen (1984) thinning of m (w x h, 1 = set) in place; pixels on the box border are
+ * treated as having background outside. */
+static int thin(uint8_t *m, int w, int h)
+{
+    size_t n = (size_t)w * (size_t)h;
+    int32_t *list = NULL, *del = NULL;
+    long cnt = 0;
+    for (size_t i = 0; i < n; i++)
+        cnt += m[i] != 0;
+    if (!cnt)
+        return 0;
+    if (!(list = malloc(sizeof(*list) * (size_t)cnt)) || !(del = malloc(sizeof(*del) * (size_t)cnt))) {
+        free(list); free(del);
+        return SD_ENOMEM;
+    }
+    cnt = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m[i]) list[cnt++] = (int32_t)i;
+    int changed = 1;
+    while (changed) {
+        changed = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            long nd = 0;
+            for (long i = 0; i < cnt; i++) {
+                int32_t p = list[i];
+                int x = p % w, y = p / w;
+                int nb[8];   /* P2..P9: N, NE, E, SE, S, SW, W, NW */
+                static const int dx[8] = { 0, 1, 1, 1, 0, -1, -1, -1 };
+                static const int dy[8] = { -1, -1, 0, 1, 1, 1, 0, -1 };
+                int B = 0, A = 0;
+                for (int k = 0; k < 8; k++) {
+                    int xx = x + dx[k], yy = y + dy[k];
+                    nb[k] = xx >= 0 && yy >= 0 && xx < w && yy < h && m[(size_t)yy * (size_t)w + (size_t)xx];
+                    B += nb[k];
+                }
+                for (int k = 0; k < 8; k++)
+                    A += !nb[k] && nb[(k + 1) & 7];
+                if (B < 2 || B > 6 || A != 1)
+                    continue;
+                if (pass == 0 ? (nb[0] && nb[2] && nb[4]) || (nb[2] && nb[4] && nb[6])
+                              : (nb[0] && nb[2] && nb[6]) || (nb[0] && nb[4] && nb[6]))
+                    continue;
+                del[nd++] = p;
+            }
+            for (long i = 0; i < nd; i++)
+                m[del[i]] = 0;
+            if (nd) {
+                changed = 1;
+                long k = 0;
+                for (long i = 0; i < cnt; i++)
+                    if (m[list[i]]) list[k++] = list[i];
+                cnt = k;
+            }
+        }
+    }
+    free(list); free(del);
+    return 0;
+}
+
+/* Preferred line direction per region (radians, image coordinates, y down); returns 0 = none,
+ * 1 = fixed angle, 2 = radial from (ax, ay). */
+static int region_prior(const SdMxRegion *r, const char *name, double *ang, double *ax, double *ay)
+{
+    if (!name)
+        return 0;
+    if (!strcmp(name, "forehead")) {
+        *ang = 0.0;
+        return 1;
+    }
+    if (!strcmp(name, "glabella")) {
+        *ang = M_PI / 2;
+        return 1;
+    }
+    int left = !strcmp(name, "crowsfeet_l"), right = !strcmp(name, "crowsfeet_r");
+    if (!left && !right)
+        return 0;
+    /* the lateral canthus sits on the region's medial edge: subject's left (_l) is image right, so
+     * its medial edge is the box's left side; vertically at the region's centroid */
+    double sy = 0;
+    long n = 0;
+    for (int y = 0; y < r->h; y++)
+        for (int x = 0; x < r->w; x++)
+            if (r->in[(size_t)y * (size_t)r->w + (size_t)x]) {
+                sy += y;
+                n++;
+            }
+    *ay = n ? sy / (double)n : r->h / 2.0;
+    *ax = left ? 0.0 : (double)(r->w - 1);
+    return 2;
+}
+
+int sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
+                    const char *region_name, SdMxDetect *d)
+{
+    size_t n = (size_t)r->w * (size_t)r->h;
+    float *resp = NULL, *v = NULL;
+    int32_t *lab = NULL;
+    long *sizes = NULL;
+    double *len = NULL;
+    long *nsk = NULL;
+    double *ssum = NULL;
+    int err = 0;
+    if (!(resp = malloc(n * sizeof(float))) || !(v = malloc(sizeof(float) * (size_t)r->n)) ||
+        !(lab = malloc(n * sizeof(int32_t))))
+        goto nomem;
+    long k = 0;
+    for (int y = 0; y < r->h; y++) {
+        const float *row = sd__mx_row(st, st->ridge, y + r->y0) + r->x0;
+        float *dst = resp + (size_t)y * (size_t)r->w;
+        const uint8_t *in = r->in + (size_t)y * (size_t)r->w;
+        for (int x = 0; x < r->w; x++) {
+            dst[x] = row[x];
+            if (in[x]) v[k++] = row[x];
+        }
+    }
+    /* noise of the response over the region's skin: robust centre and spread */
+    double med = sd__mx_median(v, k);
+    for (long i = 0; i < k; i++)
+        v[i] = fabsf(v[i] - (float)med);
+    double sig = 1.4826 * sd__mx_median(v, k);
+    if (!(sig > 0))
+        goto done;
+    double ang = 0, ax = 0, ay = 0;
+    int prior = st->o.wr_prior > 0 ? region_prior(r, region_name, &ang, &ax, &ay) : 0;
+    const float rho = (float)st->o.wr_prior;
+    for (int y = 0; y < r->h; y++) {
+        float *row = resp + (size_t)y * (size_t)r->w;
+        const float *th = sd__mx_row(st, st->theta, y + r->y0) + r->x0;
+        for (int x = 0; x < r->w; x++) {
+            if (prior && row[x] > 0) {
+                double a = prior == 1 ? ang : atan2(y - ay, x - ax);
+                float c = cosf(th[x] - (float)a);
+                row[x] *= (1.0f - rho) + rho * c * c;
+            }
+        }
+    }
+    double t_hi = st->o.wr_abs_high, t_lo = st->o.wr_abs_low;
+    if (st->o.wr_k_high > 0 && med + st->o.wr_k_high * sig > t_hi) {   /* very noisy image: stay above its noise */
+        t_lo *= (med + st->o.wr_k_high * sig) / t_hi;
+        t_hi = med + st->o.wr_k_high * sig;
+    }
+    if ((err = sd__mx_hysteresis(resp, r->in, r->w, r->h, (float)t_lo, (float)t_hi, d->wrinkles)))
+        goto fail;
+    long cnt = sd__mx_label(d->wrinkles, r->w, r->h, lab, &sizes);
+    if (cnt < 0) {
+        err = (int)cnt;
+        goto fail;
+    }
+    memcpy(d->skel, d->wrinkles, n);
+    if ((err = thin(d->skel, r->w, r->h)))
+        goto fail;
+    if (!(len = calloc((size_t)cnt + 1, sizeof(*len))))
+        goto nomem;
+    /* skeleton length: orthogonal links 1, diagonal links sqrt 2 unless an orthogonal path exists */
+    for (int y = 0; y < r->h; y++)
+        for (int x = 0; x < r->w; x++) {
+            size_t p = (size_t)y * (size_t)r->w + (size_t)x;
+            if (!d->skel[p])
+                continue;
+            int e = x + 1 < r->w && d->skel[p + 1];
+            int s = y + 1 < r->h && d->skel[p + (size_t)r->w];
+            double l = e + s;
+            if (y + 1 < r->h) {
+                if (x + 1 < r->w && d->skel[p + (size_t)r->w + 1] && !e && !s)
+                    l += M_SQRT2;
+                if (x > 0 && d->skel[p + (size_t)r->w - 1] && !d->skel[p - 1] && !s)
+                    l += M_SQRT2;
+            }
+            len[lab[p]] += l;
+        }
+    const double min_len = st->o.wr_min_len_mm * st->ppm;
+    /* a kept wrinkle's area: its pixels whose response reaches half the wrinkle's mean skeleton
+     * response (full width at half maximum). Unlike the thresholded area it neither swells nor
+     * shrinks when a nuisance scales the response, and unlike a width read off the winning
+     * Hessian scale it does not widen when JPEG or noise takes away the finest scale. */
+    if (!(nsk = calloc((size_t)cnt + 1, sizeof(*nsk))) || !(ssum = calloc((size_t)cnt + 1, sizeof(*ssum))))
+        goto nomem;
+    for (size_t p = 0; p < n; p++)
+        if (d->skel[p]) {
+            nsk[lab[p]]++;
+            ssum[lab[p]] += resp[p];
+        }
+    for (size_t p = 0; p < n; p++) {
+        if (!d->wrinkles[p])
+            continue;
+        long l = lab[p];
+        if (len[l] + 1.0 < min_len || !nsk[l]) {
+            d->wrinkles[p] = 0;
+            d->skel[p] = 0;
+            continue;
+        }
+        if (resp[p] >= 0.5 * ssum[l] / (double)nsk[l])
+            d->wr_area_px += 1.0;
+        if (d->skel[p]) {
+            d->n_skel++;
+            d->wr_resp_sum += resp[p];
+        }
+    }
+    for (long i = 1; i <= cnt; i++)
+        if (nsk[i] && len[i] + 1.0 >= min_len)
+            d->wr_len_mm += (len[i] + 1.0) / st->ppm;
+done:
+    free(resp); free(v); free(lab); free(sizes); free(len); free(nsk); free(ssum);
+    return 0;
+nomem:
+    err = sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
+fail:
+    free(resp); free(v); free(lab); free(sizes); free(len); free(nsk); free(ssum);
+    return err;
+}

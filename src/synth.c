@@ -1,0 +1,481 @@
+/* Procedural skin phantoms (patch kind) and the simulated camera; see synth.h and docs/METRICS.md
+ * (section "Phantoms") for the model. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/ops.h"
+#include "src/metrics.h"
+#include "src/synth.h"
+#include "src/util.h"
+
+/* ---- PRNG (splitmix64) */
+uint64_t sd_synth_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+double sd_synth_uniform(uint64_t *s)
+{
+    return (double)(sd_synth_rand(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+double sd_synth_gauss(uint64_t *s)
+{
+    double u = sd_synth_uniform(s), v = sd_synth_uniform(s);
+    return sqrt(-2.0 * log(u + 1e-300)) * cos(2.0 * M_PI * v);
+}
+
+static double urange(uint64_t *s, double lo, double hi)
+{
+    return lo + (hi - lo) * sd_synth_uniform(s);
+}
+
+void sd_synth_effect_none(SdSynthEffect *e)
+{
+    e->wrinkle_depth = e->wrinkle_count = e->spot_contrast = e->spot_count = e->texture_amp = 1.0;
+}
+
+void sd_synth_nuisance_none(SdSynthNuisance *n)
+{
+    memset(n, 0, sizeof(*n));
+    n->scale = 1.0;
+    n->gain = 1.0;
+    n->wb[0] = n->wb[1] = n->wb[2] = 1.0;
+    n->gamma = 1.0;
+}
+
+void sd_synth_nuisance_random(uint64_t *rng, double rot_max, SdSynthNuisance *n)
+{
+    sd_synth_nuisance_none(n);
+    n->rot_deg = urange(rng, -rot_max, rot_max);
+    n->scale = urange(rng, 0.98, 1.02);
+    n->tx_px = urange(rng, -8, 8);
+    n->ty_px = urange(rng, -8, 8);
+    n->gain = urange(rng, 0.7, 1.3);
+    for (int c = 0; c < 3; c++)
+        n->wb[c] = urange(rng, 0.9, 1.1);
+    n->gamma = urange(rng, 0.9, 1.1);
+    n->noise_sd = urange(rng, 0.0, 0.01);
+    n->jpeg_q = 80 + (int)(sd_synth_rand(rng) % 16);
+    n->noise_seed = sd_synth_rand(rng);
+}
+
+/* ---- fields */
+
+typedef struct Plane {
+    int w, h;
+    ptrdiff_t fs;   /* bytes */
+    float *p;
+} Plane;
+
+static int plane_new(Plane *pl, int w, int h)
+{
+    size_t row = ((size_t)w * sizeof(float) + SD_ROW_ALIGN - 1) & ~(size_t)(SD_ROW_ALIGN - 1), total;
+    pl->w = w; pl->h = h; pl->fs = (ptrdiff_t)row;
+    if (sd_mul_overflow(row, (size_t)h, &total) || !(pl->p = sd_alloc_aligned(total + SD_ROW_ALIGN)))
+        return SD_ENOMEM;
+    memset(pl->p, 0, total);
+    return 0;
+}
+
+static inline float *prow(const Plane *pl, int y)
+{
+    return (float *)((uint8_t *)pl->p + (size_t)y * (size_t)pl->fs);
+}
+
+/* Smooth value noise: random values on a grid of step g px, cosine-interpolated; unit-ish SD. */
+static int value_noise_add(Plane *dst, uint64_t seed, double g, double amp)
+{
+    int gw = (int)(dst->w / g) + 3, gh = (int)(dst->h / g) + 3;
+    float *grid = sd_calloc_checked((size_t)gw * (size_t)gh, sizeof(float));
+    if (!grid)
+        return SD_ENOMEM;
+    for (int i = 0; i < gw * gh; i++)
+        grid[i] = (float)sd_synth_gauss(&seed);
+    for (int y = 0; y < dst->h; y++) {
+        float *r = prow(dst, y);
+        double fy = y / g;
+        int iy = (int)fy;
+        double ty = fy - iy;
+        ty = 0.5 - 0.5 * cos(M_PI * ty);
+        for (int x = 0; x < dst->w; x++) {
+            double fx = x / g;
+            int ix = (int)fx;
+            double tx = fx - ix;
+            tx = 0.5 - 0.5 * cos(M_PI * tx);
+            const float *g0 = grid + (size_t)iy * (size_t)gw + ix, *g1 = g0 + gw;
+            double v = (1 - ty) * ((1 - tx) * g0[0] + tx * g0[1]) + ty * ((1 - tx) * g1[0] + tx * g1[1]);
+            r[x] += (float)(amp * v);
+        }
+    }
+    free(grid);
+    return 0;
+}
+
+/* Band-limited Gaussian noise: white noise blurred at sigma px, normalised to RMS amp, added. */
+static int blurred_noise_add(SdCtx *ctx, Plane *dst, Plane *t1, Plane *t2, uint64_t seed,
+                             double sigma, double amp)
+{
+    int err;
+    for (int y = 0; y < dst->h; y++) {
+        float *r = prow(t1, y);
+        for (int x = 0; x < dst->w; x++)
+            r[x] = (float)sd_synth_gauss(&seed);
+    }
+    if (sigma >= 0.3) {
+        if ((err = sd_op_gauss(ctx, t1->p, t1->fs, t2->p, t2->fs, dst->w, dst->h, (float)sigma)))
+            return err;
+    } else {
+        for (int y = 0; y < dst->h; y++)
+            memcpy(prow(t2, y), prow(t1, y), sizeof(float) * (size_t)dst->w);
+    }
+    double ss = 0;
+    for (int y = 0; y < dst->h; y++) {
+        const float *r = prow(t2, y);
+        for (int x = 0; x < dst->w; x++)
+            ss += (double)r[x] * r[x];
+    }
+    double k = amp / sqrt(ss / ((double)dst->w * dst->h) + 1e-30);
+    for (int y = 0; y < dst->h; y++) {
+        float *d = prow(dst, y);
+        const float *r = prow(t2, y);
+        for (int x = 0; x < dst->w; x++)
+            d[x] += (float)(k * r[x]);
+    }
+    return 0;
+}
+
+/* Add amp * exp(-r^2 / 2 s^2) (elliptical: s along angle a, s*asp across) at (cx, cy) px. */
+static void blob_add(Plane *dst, double cx, double cy, double s, double asp, double a, double amp)
+{
+    int r = (int)ceil(3.5 * s * (asp > 1 ? asp : 1));
+    int x0 = (int)floor(cx) - r, x1 = (int)ceil(cx) + r, y0 = (int)floor(cy) - r, y1 = (int)ceil(cy) + r;
+    double ca = cos(a), sa = sin(a), s2 = s * asp;
+    if (x0 < 0) x0 = 0;
+    if (y0 < 0) y0 = 0;
+    if (x1 >= dst->w) x1 = dst->w - 1;
+    if (y1 >= dst->h) y1 = dst->h - 1;
+    for (int y = y0; y <= y1; y++) {
+        float *row = prow(dst, y);
+        for (int x = x0; x <= x1; x++) {
+            double dx = x - cx, dy = y - cy;
+            double u = (dx * ca + dy * sa) / s, v = (-dx * sa + dy * ca) / s2;
+            row[x] += (float)(amp * exp(-0.5 * (u * u + v * v)));
+        }
+    }
+}
+
+typedef struct Wrinkle {
+    double p[3][2];      /* quadratic Bezier control points, px */
+    double b;            /* profile sigma, px */
+    double depth;        /* log-luminance depth at the centre */
+    double light;        /* -1..1: directional shading of the flanks */
+} Wrinkle;
+
+#define SD_SYNTH_SEG 40
+
+static void wrinkle_add(Plane *dst, const Wrinkle *wk, double depth_factor)
+{
+    double pts[SD_SYNTH_SEG + 1][2];
+    double xmin = 1e30, xmax = -1e30, ymin = 1e30, ymax = -1e30;
+    for (int i = 0; i <= SD_SYNTH_SEG; i++) {
+        double t = (double)i / SD_SYNTH_SEG, a = (1 - t) * (1 - t), b = 2 * t * (1 - t), c = t * t;
+        pts[i][0] = a * wk->p[0][0] + b * wk->p[1][0] + c * wk->p[2][0];
+        pts[i][1] = a * wk->p[0][1] + b * wk->p[1][1] + c * wk->p[2][1];
+        if (pts[i][0] < xmin) xmin = pts[i][0];
+        if (pts[i][0] > xmax) xmax = pts[i][0];
+        if (pts[i][1] < ymin) ymin = pts[i][1];
+        if (pts[i][1] > ymax) ymax = pts[i][1];
+    }
+    double m = 4.0 * wk->b + 2;
+    int x0 = (int)floor(xmin - m), x1 = (int)ceil(xmax + m), y0 = (int)floor(ymin - m), y1 = (int)ceil(ymax + m);
+    if (x0 < 0) x0 = 0;
+    if (y0 < 0) y0 = 0;
+    if (x1 >= dst->w) x1 = dst->w - 1;
+    if (y1 >= dst->h) y1 = dst->h - 1;
+    const double depth = wk->depth * depth_factor, ib = 1.0 / wk->b;
+    for (int y = y0; y <= y1; y++) {
+        float *row = prow(dst, y);
+        for (int x = x0; x <= x1; x++) {
+            double best = 1e30, bt = 0, bu = 0;
+            for (int i = 0; i < SD_SYNTH_SEG; i++) {
+                double ax = pts[i][0], ay = pts[i][1];
+                double dx = pts[i + 1][0] - ax, dy = pts[i + 1][1] - ay;
+                double l2 = dx * dx + dy * dy, t = l2 > 0 ? ((x - ax) * dx + (y - ay) * dy) / l2 : 0;
+                if (t < 0) t = 0;
+                if (t > 1) t = 1;
+                double ex = x - (ax + t * dx), ey = y - (ay + t * dy), d2 = ex * ex + ey * ey;
+                if (d2 < best) {
+                    best = d2;
+                    bt = (i + t) / SD_SYNTH_SEG;
+                    double l = sqrt(l2) + 1e-12;
+                    bu = (dx * ey - dy * ex) / l;     /* signed distance */
+                }
+            }
+            double u = bu * ib;
+            if (fabs(u) > 4.0)
+                continue;
+            double taper = sin(M_PI * bt);
+            taper = taper > 0 ? sqrt(taper) : 0;
+            double g = exp(-0.5 * u * u);
+            row[x] += (float)(-depth * taper * (g - 0.3 * wk->light * u * g));
+        }
+    }
+}
+
+int sd_synth_patch_scene(SdCtx *ctx, const SdSynthPatch *pp, const SdSynthEffect *e, SdImage *lin)
+{
+    Plane mel = { 0 }, hb = { 0 }, sh = { 0 }, tex = { 0 }, t1 = { 0 }, t2 = { 0 };
+    Wrinkle *wr = NULL;
+    int err = 0;
+    const int N = pp->size;
+    const double p = pp->px_per_mm;
+    uint64_t rng = pp->seed * 0x2545F4914F6CDD1Dull + 0x1234567ull;
+    memset(lin, 0, sizeof(*lin));
+    if (N < 32 || N > 8192 || !(p > 1 && p < 200))
+        return sd_fail(ctx, SD_EINVAL, "synth: size %d or px/mm %g out of range", N, p);
+    if ((err = plane_new(&mel, N, N)) || (err = plane_new(&hb, N, N)) || (err = plane_new(&sh, N, N)) ||
+        (err = plane_new(&tex, N, N)) || (err = plane_new(&t1, N, N)) || (err = plane_new(&t2, N, N)))
+        goto fail;
+    const double area_cm2 = (N / p) * (N / p) / 100.0;
+    double mel0 = pp->melanin > 0 ? pp->melanin : urange(&rng, 0.3, 0.8);
+    double hb0 = pp->haemoglobin > 0 ? pp->haemoglobin : urange(&rng, 0.10, 0.22);
+    int nw0 = pp->n_wrinkles > 0 ? pp->n_wrinkles : (int)lround(2.0 * area_cm2) + 1;
+    int ns0 = pp->n_spots > 0 ? pp->n_spots : (int)lround(2.0 * area_cm2) + 1;
+    uint64_t s_mel = sd_synth_rand(&rng), s_hb = sd_synth_rand(&rng), s_sh = sd_synth_rand(&rng),
+             s_tex = sd_synth_rand(&rng), s_pore = sd_synth_rand(&rng), s_wr = sd_synth_rand(&rng),
+             s_sp = sd_synth_rand(&rng);
+
+    /* melanin: base, slow variation (~8 mm), fine background unevenness (~1.5 mm) */
+    for (int y = 0; y < N; y++) {
+        float *r = prow(&mel, y), *q = prow(&hb, y);
+        for (int x = 0; x < N; x++) {
+            r[x] = (float)mel0;
+            q[x] = (float)hb0;
+        }
+    }
+    if ((err = value_noise_add(&mel, s_mel, 8.0 * p, 0.04)) ||
+        (err = value_noise_add(&mel, s_mel ^ 0x55, 1.5 * p, 0.012)) ||
+        (err = value_noise_add(&hb, s_hb, 5.0 * p, 0.03)) ||
+        (err = value_noise_add(&hb, s_hb ^ 0x55, 2.0 * p, 0.015)))
+        goto fail;
+    /* shading: face-scale illumination gradient and slow relief */
+    {
+        double gx = urange(&rng, -0.15, 0.15), gy = urange(&rng, -0.15, 0.15);
+        for (int y = 0; y < N; y++) {
+            float *r = prow(&sh, y);
+            for (int x = 0; x < N; x++)
+                r[x] = (float)(gx * (x - N / 2) / N + gy * (y - N / 2) / N);
+        }
+        if ((err = value_noise_add(&sh, s_sh, 12.0 * p, 0.05)))
+            goto fail;
+    }
+    /* texture: 1/f relief (equal RMS per octave, 0.05..0.8 mm) and pores, scaled by texture_amp */
+    {
+        static const double oct_mm[5] = { 0.05, 0.1, 0.2, 0.4, 0.8 };
+        for (int o = 0; o < 5; o++)
+            if ((err = blurred_noise_add(ctx, &tex, &t1, &t2, s_tex + (uint64_t)o * 977, oct_mm[o] * p, 0.011)))
+                goto fail;
+        int npores = (int)lround(60.0 * area_cm2);
+        for (int i = 0; i < npores; i++) {
+            double cx = urange(&s_pore, 0, N), cy = urange(&s_pore, 0, N);
+            double s = urange(&s_pore, 0.035, 0.07) * p, d = urange(&s_pore, 0.05, 0.12);
+            blob_add(&tex, cx, cy, s, 1.0, 0.0, -d);
+        }
+        for (int y = 0; y < N; y++) {
+            float *r = prow(&sh, y);
+            const float *t = prow(&tex, y);
+            for (int x = 0; x < N; x++)
+                r[x] += (float)(e->texture_amp * t[x]);
+        }
+    }
+    /* wrinkles: the patient has 2x nw0 candidates; the session draws the first count x nw0 */
+    {
+        int nmax = 2 * nw0, nuse = (int)lround(e->wrinkle_count * nw0);
+        if (nuse > nmax) nuse = nmax;
+        if (nuse < 0) nuse = 0;
+        if (!(wr = calloc((size_t)nmax, sizeof(*wr)))) {
+            err = SD_ENOMEM;
+            goto fail;
+        }
+        double orient = pp->wrinkle_orient_deg * M_PI / 180.0;
+        for (int i = 0; i < nmax; i++) {
+            Wrinkle *k = &wr[i];
+            double len = urange(&s_wr, 6, 16) * p, a = orient + sd_synth_gauss(&s_wr) * 0.2;
+            double cx = urange(&s_wr, 0.1, 0.9) * N, cy = urange(&s_wr, 0.1, 0.9) * N;
+            double bend = urange(&s_wr, -0.15, 0.15) * len;
+            double ux = cos(a), uy = sin(a);
+            k->p[0][0] = cx - 0.5 * len * ux; k->p[0][1] = cy - 0.5 * len * uy;
+            k->p[2][0] = cx + 0.5 * len * ux; k->p[2][1] = cy + 0.5 * len * uy;
+            k->p[1][0] = cx - bend * uy;      k->p[1][1] = cy + bend * ux;
+            k->b = urange(&s_wr, 0.08, 0.3) * p;
+            k->depth = urange(&s_wr, 0.06, 0.16);
+            k->light = urange(&s_wr, -1, 1);
+        }
+        for (int i = 0; i < nuse; i++)
+            wrinkle_add(&sh, &wr[i], e->wrinkle_depth);
+    }
+    /* pigment spots: soft melanin blobs, 0.8-3 mm across */
+    {
+        int nmax = 2 * ns0, nuse = (int)lround(e->spot_count * ns0);
+        if (nuse > nmax) nuse = nmax;
+        for (int i = 0; i < nmax; i++) {
+            double cx = urange(&s_sp, 0.05, 0.95) * N, cy = urange(&s_sp, 0.05, 0.95) * N;
+            double s = urange(&s_sp, 0.3, 1.1) * p * 0.5, asp = urange(&s_sp, 0.7, 1.4);
+            double a = urange(&s_sp, 0, M_PI), c = urange(&s_sp, 0.10, 0.25);
+            if (i < nuse)
+                blob_add(&mel, cx, cy, s, asp, a, c * e->spot_contrast);
+        }
+    }
+    /* compose: lin_c = T_c * 10^-(mel_c m + hb_c h) * exp(shading) */
+    if ((err = sd_image_create(lin, N, N, 3, SD_FMT_F32)))
+        goto fail;
+    {
+        double vm[3], vh[3];
+        static const double base[3] = { 0.95, 0.93, 0.90 };
+        sd_metrics_chromophores(vm, vh);
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < N; y++) {
+                float *d = sd_image_rowf(lin, c, y);
+                const float *m = prow(&mel, y), *h = prow(&hb, y), *s = prow(&sh, y);
+                for (int x = 0; x < N; x++) {
+                    double od = vm[c] * m[x] + vh[c] * h[x];
+                    double v = base[c] * pow(10.0, -od) * exp(s[x]);
+                    d[x] = (float)(v > 1 ? 1 : v);
+                }
+            }
+    }
+fail:
+    sd_free_aligned(mel.p); sd_free_aligned(hb.p); sd_free_aligned(sh.p);
+    sd_free_aligned(tex.p); sd_free_aligned(t1.p); sd_free_aligned(t2.p);
+    free(wr);
+    if (err) {
+        sd_image_free(lin);
+        return err == SD_ENOMEM ? sd_fail(ctx, err, "synth: out of memory") : err;
+    }
+    return 0;
+}
+
+/* ---- camera */
+
+void sd_synth_pose(const SdSynthNuisance *n, int w, int h, SdTransform *T)
+{
+    double a = n->rot_deg * M_PI / 180.0, s = n->scale > 0 ? n->scale : 1.0;
+    double c = cos(a) * s, si = sin(a) * s, cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
+    /* photo = R (p - c) + c + t */
+    T->m[0] = c;  T->m[1] = -si; T->m[2] = cx - c * cx + si * cy + n->tx_px;
+    T->m[3] = si; T->m[4] = c;   T->m[5] = cy - si * cx - c * cy + n->ty_px;
+    T->m[6] = 0;  T->m[7] = 0;   T->m[8] = 1;
+}
+
+static double lanczos3(double x)
+{
+    x = fabs(x);
+    if (x < 1e-9) return 1.0;
+    if (x >= 3.0) return 0.0;
+    double px = M_PI * x;
+    return 3.0 * sin(px) * sin(px / 3.0) / (px * px);
+}
+
+int sd_synth_warp(SdCtx *ctx, const SdImage *src, const SdTransform *T, int dw, int dh,
+                  SdImage *dst, SdMask *valid)
+{
+    const double *m = T->m;
+    double det = m[0] * m[4] - m[1] * m[3];
+    int err;
+    memset(dst, 0, sizeof(*dst));
+    if (valid) memset(valid, 0, sizeof(*valid));
+    if (src->fmt != SD_FMT_F32 || fabs(det) < 1e-12 || m[6] != 0 || m[7] != 0)
+        return sd_fail(ctx, SD_EINVAL, "synth warp: need an F32 image and an invertible affine map");
+    double inv[6] = { m[4] / det, -m[1] / det, 0, -m[3] / det, m[0] / det, 0 };
+    inv[2] = -(inv[0] * m[2] + inv[1] * m[5]);
+    inv[5] = -(inv[3] * m[2] + inv[4] * m[5]);
+    if ((err = sd_image_create(dst, dw, dh, src->c, SD_FMT_F32)))
+        return sd_fail(ctx, err, "synth warp: out of memory");
+    if (valid && (err = sd_mask_create(valid, dw, dh))) {
+        sd_image_free(dst);
+        return sd_fail(ctx, err, "synth warp: out of memory");
+    }
+    for (int y = 0; y < dh; y++)
+        for (int x = 0; x < dw; x++) {
+            double sx = inv[0] * x + inv[1] * y + inv[2], sy = inv[3] * x + inv[4] * y + inv[5];
+            int ix = (int)floor(sx), iy = (int)floor(sy);
+            double wx[6], wy[6], sxw = 0, syw = 0;
+            for (int k = 0; k < 6; k++) {
+                wx[k] = lanczos3(sx - (ix - 2 + k));
+                wy[k] = lanczos3(sy - (iy - 2 + k));
+                sxw += wx[k];
+                syw += wy[k];
+            }
+            int xs[6], ys[6];
+            for (int k = 0; k < 6; k++) {
+                int xx = ix - 2 + k, yy = iy - 2 + k;
+                xs[k] = xx < 0 ? 0 : xx >= src->w ? src->w - 1 : xx;
+                ys[k] = yy < 0 ? 0 : yy >= src->h ? src->h - 1 : yy;
+                wx[k] /= sxw;
+                wy[k] /= syw;
+            }
+            for (int c = 0; c < src->c; c++) {
+                double acc = 0;
+                for (int j = 0; j < 6; j++) {
+                    const float *row = sd_image_rowf(src, c, ys[j]);
+                    double a = 0;
+                    for (int k = 0; k < 6; k++)
+                        a += wx[k] * row[xs[k]];
+                    acc += wy[j] * a;
+                }
+                sd_image_rowf(dst, c, y)[x] = (float)acc;
+            }
+            if (valid)
+                valid->data[(size_t)y * (size_t)valid->stride + (size_t)x] =
+                    sx >= -0.5 && sy >= -0.5 && sx <= src->w - 0.5 && sy <= src->h - 0.5;
+        }
+    return 0;
+}
+
+static double srgb_encode(double v)
+{
+    return v <= 0.0031308 ? 12.92 * v : 1.055 * pow(v, 1.0 / 2.4) - 0.055;
+}
+
+int sd_synth_camera(SdCtx *ctx, const SdImage *lin, const SdSynthNuisance *n, SdImage *out)
+{
+    SdTransform T;
+    int err;
+    sd_synth_pose(n, lin->w, lin->h, &T);
+    if ((err = sd_synth_warp(ctx, lin, &T, lin->w, lin->h, out, NULL)))
+        return err;
+    uint64_t s = n->noise_seed ^ 0xA5A5A5A5ull;
+    for (int y = 0; y < out->h; y++)
+        for (int c = 0; c < 3; c++) {
+            float *r = sd_image_rowf(out, c, y);
+            for (int x = 0; x < out->w; x++) {
+                double v = r[x] * n->gain * n->wb[c];
+                if (n->noise_sd > 0)
+                    v += n->noise_sd * sqrt((v > 0 ? v : 0) / 0.5) * sd_synth_gauss(&s);
+                v = v < 0 ? 0 : v > 1 ? 1 : v;
+                double e = pow(srgb_encode(v), n->gamma > 0 ? n->gamma : 1.0);
+                r[x] = (float)(floor(e * 255.0 + 0.5) / 255.0);
+            }
+        }
+    return 0;
+}
+
+int sd_synth_jpeg(SdCtx *ctx, SdImage *img, int q, const char *path)
+{
+    SdImage back;
+    SdLoadOpts lo;
+    int err;
+    if ((err = sd_image_save(ctx, img, path, q)))
+        return err;
+    sd_load_opts_default(&lo);
+    if ((err = sd_image_load(ctx, path, &lo, &back, NULL)))
+        return err;
+    sd_image_free(img);
+    *img = back;
+    return 0;
+}
