@@ -129,7 +129,7 @@ double sd__rep_sidx_days(const SdRep *r, int view, int sidx);
 /* Atomic page files: open, then close (commit, or abort on a write error). */
 int  sd__rep_page_open(SdCtx *ctx, SdAtomicFile *af, const char *path);
 int  sd__rep_page_close(SdCtx *ctx, SdAtomicFile *af, const char *path);
-/* Page parts shared by index and patient pages (report_html.c). */
+/* Page parts shared by index and patient pages (report_page.c). */
 void sd__rep_page_head(FILE *f, const char *title, const char *subtitle_html, int back_link);
 void sd__rep_page_foot(FILE *f, const SdRep *r);
 /* Badge class for an alignment status: ok green, fail/error red, anything else amber. */
