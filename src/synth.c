@@ -479,3 +479,119 @@ int sd_synth_jpeg(SdCtx *ctx, SdImage *img, int q, const char *path)
     *img = back;
     return 0;
 }
+
+/* ---- courses on disk */
+
+static void effect_for(double r, double t, SdSynthEffect *e)
+{
+    e->wrinkle_depth = 1.0 - 0.4 * r * t;
+    e->wrinkle_count = 1.0 - 0.2 * r * t;
+    e->spot_contrast = 1.0 - 0.5 * r * t;
+    e->spot_count = 1.0 - 0.3 * r * t;
+    e->texture_amp = 1.0 - 0.3 * r * t;
+}
+
+static void json_effect(FILE *f, const SdSynthEffect *e)
+{
+    fprintf(f, "{\"wrinkle_depth\": %.6f, \"wrinkle_count\": %.6f, \"spot_contrast\": %.6f, "
+               "\"spot_count\": %.6f, \"texture_amp\": %.6f}",
+            e->wrinkle_depth, e->wrinkle_count, e->spot_contrast, e->spot_count, e->texture_amp);
+}
+
+static void json_nuisance(FILE *f, const SdSynthNuisance *n)
+{
+    fprintf(f, "{\"rot_deg\": %.6f, \"scale\": %.6f, \"tx_px\": %.4f, \"ty_px\": %.4f, \"gain\": %.6f, "
+               "\"wb\": [%.6f, %.6f, %.6f], \"gamma\": %.6f, \"noise_sd\": %.6f, \"jpeg_q\": %d, "
+               "\"noise_seed\": %llu}",
+            n->rot_deg, n->scale, n->tx_px, n->ty_px, n->gain, n->wb[0], n->wb[1], n->wb[2],
+            n->gamma, n->noise_sd, n->jpeg_q, (unsigned long long)n->noise_seed);
+}
+
+int sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir)
+{
+    SdAtomicFile af = { 0 };
+    int err = 0;
+    char *truth = NULL;
+    if (c->patients < 1 || c->patients > 9999 || c->sessions < 1 || c->sessions > 999)
+        return sd_fail(ctx, SD_EINVAL, "synth: patients 1..9999 and sessions 1..999");
+    if (c->kind != SD_SYNTH_PATCH)
+        return sd_fail(ctx, SD_EINVAL, "synth: only the patch kind is implemented in this build");
+    if (sd_mkdir_p(dir))
+        return sd_fail(ctx, SD_EIO, "%s: cannot create the folder", dir);
+    if (!(truth = sd_path_join(dir, "truth.json")))
+        return sd_fail(ctx, SD_ENOMEM, "synth: out of memory");
+    if ((err = sd_atomic_open(&af, truth))) {
+        err = sd_fail(ctx, err, "%s: cannot write", truth);
+        free(truth);
+        return err;
+    }
+    const int size = c->size > 0 ? c->size : (c->kind == SD_SYNTH_PATCH ? 1024 : 2000);
+    const double ppm = c->px_per_mm > 0 ? c->px_per_mm : 10.0;
+    const double rot = c->rot_max_deg > 0 ? c->rot_max_deg : 5.0;
+    FILE *f = af.f;
+    fprintf(f, "{\n  \"generator\": \"skindelta synth %s\",\n  \"kind\": \"%s\",\n  \"seed\": %llu,\n",
+            sd_version(), c->kind == SD_SYNTH_PATCH ? "patch" : "face", (unsigned long long)c->seed);
+    fprintf(f, "  \"size\": %d,\n  \"view\": \"front\",\n", size);
+    fprintf(f, "  \"effect_model\": \"factors 1 = baseline skin; session i of K: t = i/(K-1); "
+               "wrinkle_depth 1-0.4rt, wrinkle_count 1-0.2rt, spot_contrast 1-0.5rt, spot_count "
+               "1-0.3rt, texture_amp 1-0.3rt (r = responder)\",\n");
+    fprintf(f, "  \"patients\": [\n");
+    uint64_t rng = c->seed * 0x9E3779B97F4A7C15ull + 12345;
+    for (int p = 0; p < c->patients && !err; p++) {
+        char pid[16];
+        snprintf(pid, sizeof pid, "p%03d", p + 1);
+        uint64_t pseed = sd_synth_rand(&rng);
+        double resp = sd_synth_uniform(&rng);
+        fprintf(f, "    {\"id\": \"%s\", \"seed\": %llu, \"responder\": %.6f, \"sessions\": [\n", pid,
+                (unsigned long long)pseed, resp);
+        for (int s = 0; s < c->sessions && !err; s++) {
+            char sid[16], rel[64];
+            SdSynthEffect e;
+            SdSynthNuisance n;
+            SdImage photo = { 0 };
+            double t = c->sessions > 1 ? (double)s / (c->sessions - 1) : 0.0, pm = ppm;
+            snprintf(sid, sizeof sid, "s%d", s + 1);
+            snprintf(rel, sizeof rel, "%s/%s/front.jpg", pid, sid);
+            effect_for(resp, t, &e);
+            sd_synth_nuisance_random(&rng, rot, &n);
+            if (c->kind == SD_SYNTH_PATCH) {
+                SdSynthPatch pp = { .size = size, .px_per_mm = ppm, .seed = pseed };
+                SdImage lin;
+                if (!(err = sd_synth_patch_scene(ctx, &pp, &e, &lin))) {
+                    err = sd_synth_camera(ctx, &lin, &n, &photo);
+                    sd_image_free(&lin);
+                }
+            }
+            char *sub = NULL, *path = NULL;
+            if (!err) {
+                char sdir[48];
+                snprintf(sdir, sizeof sdir, "%s/%s", pid, sid);
+                sub = sd_path_join(dir, sdir);
+                path = sd_path_join(dir, rel);
+                if (!sub || !path) err = sd_fail(ctx, SD_ENOMEM, "synth: out of memory");
+                else if (sd_mkdir_p(sub)) err = sd_fail(ctx, SD_EIO, "%s: cannot create", sub);
+                else err = sd_image_save(ctx, &photo, path, n.jpeg_q);
+            }
+            if (!err) {
+                fprintf(f, "      {\"id\": \"%s\", \"index\": %d, \"path\": \"%s\", \"px_per_mm\": %.6f, "
+                           "\"progress\": %.6f,\n       \"effect\": ", sid, s, rel, pm, t);
+                json_effect(f, &e);
+                fprintf(f, ",\n       \"nuisance\": ");
+                json_nuisance(f, &n);
+                fprintf(f, "}%s\n", s + 1 < c->sessions ? "," : "");
+            }
+            free(sub);
+            free(path);
+            sd_image_free(&photo);
+        }
+        fprintf(f, "    ]}%s\n", p + 1 < c->patients ? "," : "");
+    }
+    fprintf(f, "  ]\n}\n");
+    if (err) {
+        sd_atomic_abort(&af);
+    } else if ((err = sd_atomic_commit(&af))) {
+        err = sd_fail(ctx, err, "%s: cannot write", truth);
+    }
+    free(truth);
+    return err;
+}

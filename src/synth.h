@@ -62,6 +62,24 @@ int  sd_synth_warp(SdCtx *ctx, const SdImage *src, const SdTransform *T, int dw,
 /* JPEG round trip at quality q through the file `path` (kept): img is replaced by the decoded one. */
 int  sd_synth_jpeg(SdCtx *ctx, SdImage *img, int q, const char *path);
 
+/* A whole phantom course on disk: DIR/<patient>/<session>/front.jpg (patients p001.., sessions
+ * s1..sK, s1 the baseline) and DIR/truth.json with every effect and nuisance parameter. Each
+ * patient gets a responder strength r in [0, 1]; session i of K has progress t = i/(K-1) and
+ * factors wrinkle depth 1-0.4rt, wrinkle count 1-0.2rt, spot contrast 1-0.5rt, spot count
+ * 1-0.3rt, texture 1-0.3rt; every session (the baseline too) gets random capture nuisance. */
+enum sd_synth_kind { SD_SYNTH_PATCH = 0, SD_SYNTH_FACE = 1 };
+typedef struct SdSynthCourse {
+    enum sd_synth_kind kind;
+    int patients, sessions;
+    uint64_t seed;
+    int size;               /* patch side / face image longest side, px (0 = default) */
+    double px_per_mm;       /* patch scale (0 = 10, the canonical frame's) */
+    double rot_max_deg;     /* pose rotation range (default 5) */
+    const char *face_path;  /* face kind: base portrait (default samples/faces/astronaut.png) */
+} SdSynthCourse;
+
+int  sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir);
+
 /* PRNG helpers (splitmix64), exposed so tests draw reproducible levels. */
 uint64_t sd_synth_rand(uint64_t *s);
 double   sd_synth_uniform(uint64_t *s);            /* [0, 1) */
