@@ -66,11 +66,12 @@ static void headline(FILE *f, const SdRep *r, int view, int sidx)
     for (int a = 0; a < r->metrics.n; a++) {
         const int m = r->morder[a];
         if (!r->minfo[m].primary) continue;
-        int nreg = 0, nbetter = 0, nworse = 0;
+        int nreg = 0, nbetter = 0, nworse = 0, ntested = 0;
         for (int j = 0; j < r->regions.n; j++) {
             const SdRepCohort *c = sd__rep_cohort(r, view, sidx, r->rorder[j], m);
             if (!c || r->rorder[j] == face) continue;
             nreg++;
+            ntested += !isnan(c->holm_p);
             if (c->holm_p < 0.05 && coh_impr(c) > 0) nbetter++;
             if (c->holm_p < 0.05 && coh_impr(c) < 0) nworse++;
         }
@@ -91,7 +92,10 @@ static void headline(FILE *f, const SdRep *r, int view, int sidx)
                 fprintf(f, "; %s%% of patients improved beyond noise", sd__rep_fmt_1(b1, 32, c->resp));
             fprintf(f, ". ");
         }
-        if (nreg) {
+        if (nreg && !ntested) {
+            fprintf(f, "No significance test for the %d regions (too few patients, no variation, "
+                    "or cohort.csv missing).", nreg);
+        } else if (nreg) {
             if (nbetter) {
                 fprintf(f, "<span class=\"good\">Improved</span> in %d of %d regions: ", nbetter, nreg);
                 region_list(f, r, view, sidx, m, 1, face);
