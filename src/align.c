@@ -286,7 +286,9 @@ int sd_align_warp(SdCtx *ctx, const SdImage *photo, const SdTransform *T, int w,
     if (M.m[6] == 0 && M.m[7] == 0) {
         for (int i = 0; i < 9; i++) M.m[i] /= M.m[8];
     }
-    sd__px_warp(&d, dst, valid, &work, M.m, 0.0f, 0, h);
+    /* Bicubic (Keys): the canonical images keep more fine texture than with bilinear, and both
+     * sessions get the same kernel; clamped to the photo's [0, 1] range (no ringing overshoot). */
+    sd__px_warp_cubic(&d, dst, valid, &work, M.m, 0.0f, 0.0f, 1.0f, 0, h);
     /* The crop's edges lie a margin beyond the frame's preimage or on the photo's edges, so the
      * kernel's inside/outside mask is photo coverage (to within half a frame px after 2x
      * reductions). */

@@ -104,7 +104,8 @@ void sd_aligned_free(SdAligned *a);
 
 /* ---- lower-level pieces, exposed for tests and benchmarks */
 
-/* Resample photo into w x h with T (photo px -> dst px): anti-alias when shrinking, bilinear.
+/* Resample photo into w x h with T (photo px -> dst px): anti-alias when shrinking, bicubic
+ * (Keys a = -0.5, clamped to [0, 1]).
  * valid (may be NULL) gets 1 where the source covered the pixel. */
 int  sd_align_warp(SdCtx *ctx, const SdImage *photo, const SdTransform *T, int w, int h,
                    SdImage *dst, SdMask *valid);

@@ -12,6 +12,7 @@ void sd__align_dsp_init(SdAlignDSP *d, unsigned cpu_flags)
     sd_filter_dsp_init(&d->filt, cpu_flags);
     sd_stats_dsp_init(&d->stats, cpu_flags);
     sd_eccproj_dsp_init(&d->eccp, cpu_flags);
+    sd_warpcubic_dsp_init(&d->cubic, cpu_flags);
 }
 
 static int reflect101(int i, int n)
@@ -97,6 +98,25 @@ void sd__px_warp(const SdAlignDSP *d, SdImage *dst, SdMask *mask, const SdImage 
            p == 0 && mask ? mask->data + (size_t)y0 * mask->stride : NULL, mask ? mask->stride : 0,
            sd_image_rowf(src, p, 0), src->stride, src->w, src->h, dst->w, y1 - y0, &wp);
     if (mask)   /* the kernel writes 255/0; masks here are 0/1 */
+        for (int y = y0; y < y1; y++) {
+            uint8_t *m = mask->data + (size_t)y * mask->stride;
+            for (int x = 0; x < dst->w; x++) m[x] = m[x] ? 1 : 0;
+        }
+}
+
+void sd__px_warp_cubic(const SdAlignDSP *d, SdImage *dst, SdMask *mask, const SdImage *src,
+                       const double M[9], float fill, float lo, float hi, int y0, int y1)
+{
+    SdWarpParams wp;
+    memcpy(wp.m, M, sizeof(wp.m));
+    wp.x0 = 0;
+    wp.y0 = y0;
+    wp.fill = fill;
+    for (int p = 0; p < dst->c; p++)
+        d->cubic.cubic(sd_image_rowf(dst, p, y0), dst->stride,
+                       p == 0 && mask ? mask->data + (size_t)y0 * mask->stride : NULL, mask ? mask->stride : 0,
+                       sd_image_rowf(src, p, 0), src->stride, src->w, src->h, dst->w, y1 - y0, &wp, lo, hi);
+    if (mask)
         for (int y = y0; y < y1; y++) {
             uint8_t *m = mask->data + (size_t)y * mask->stride;
             for (int x = 0; x < dst->w; x++) m[x] = m[x] ? 1 : 0;

@@ -9,12 +9,14 @@
 #include "kernels/filter.h"
 #include "kernels/stats.h"
 #include "kernels/eccproj.h"
+#include "kernels/warpcubic.h"
 
 typedef struct SdAlignDSP {
     SdWarpDSP warp;
     SdFilterDSP filt;
     SdStatsDSP stats;
     SdEccProjDSP eccp;
+    SdWarpCubicDSP cubic;
 } SdAlignDSP;
 
 void sd__align_dsp_init(SdAlignDSP *d, unsigned cpu_flags);
@@ -29,6 +31,9 @@ int  sd__px_down2(const SdAlignDSP *d, const SdImage *src, SdImage *dst);
  * fill outside; mask (may be NULL, w x h) gets 1 inside / 0 outside. Rows [y0, y1) only. */
 void sd__px_warp(const SdAlignDSP *d, SdImage *dst, SdMask *mask, const SdImage *src,
                  const double M[9], float fill, int y0, int y1);
+/* Same with the bicubic kernel, values clamped to [lo, hi]. */
+void sd__px_warp_cubic(const SdAlignDSP *d, SdImage *dst, SdMask *mask, const SdImage *src,
+                       const double M[9], float fill, float lo, float hi, int y0, int y1);
 /* Central-difference gradients of plane 0 of src (replicated borders) into gx, gy (created). */
 int  sd__px_grad(const SdAlignDSP *d, const SdImage *src, SdImage *gx, SdImage *gy);
 

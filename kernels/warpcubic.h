@@ -1,0 +1,29 @@
+/* Bicubic (Keys, a = -0.5) resampling under an affine / projective map: the one resampling that
+ * makes each canonical image, so fine texture keeps more of its energy than with bilinear (the
+ * registration loops keep the bilinear kernels of kernels/warp.h). */
+#ifndef KERNELS_WARPCUBIC_H
+#define KERNELS_WARPCUBIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/warp.h"
+
+/* Same map, tile and mask conventions as decl_warp_fn (kernels/warp.h): destination pixel (x, y)
+ * of the tile is image pixel (p->x0 + x, p->y0 + y), source point (sx, sy) = M (x, y, 1) computed
+ * in float from a double row origin; inside when 0 <= sx <= sw-1 and 0 <= sy <= sh-1 (mask 255,
+ * else 0 and dst = fill). The 4x4 taps clamp to the source edges; results clamp to [lo, hi]. */
+#define decl_warp_cubic_fn(name) void (name)(float *dst, ptrdiff_t dst_stride, uint8_t *mask, \
+        ptrdiff_t mask_stride, const float *src, ptrdiff_t src_stride, int sw, int sh, \
+        int w, int h, const SdWarpParams *p, float lo, float hi)
+
+typedef decl_warp_cubic_fn(*sd_warp_cubic_fn);
+
+typedef struct SdWarpCubicDSP {
+    sd_warp_cubic_fn cubic;
+} SdWarpCubicDSP;
+
+void sd_warpcubic_dsp_init(SdWarpCubicDSP *c, unsigned cpu_flags);
+void sd_warpcubic_dsp_init_avx2(SdWarpCubicDSP *c);
+
+#endif
