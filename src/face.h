@@ -1,5 +1,19 @@
 /* Face detection (TinyFaceDetector) and 68 landmarks (FaceLandmark68Net): our C inference of the
- * MIT-licensed face-api models (weights in models/, see models/README.md). */
+ * MIT-licensed face-api models (weights in models/, see models/README.md).
+ *
+ * Default behaviour (compat = 0), and why:
+ * - detection at several input sizes (320, 416, 608), best score wins: one size misses faces
+ *   that fill much of the frame; if none scores >= 0.8, a second look on the image zoomed out
+ *   (centred on a zero canvas twice its size) catches faces that fill or overflow the frame;
+ * - inputs of images more than twice the input size are antialiased (tent filter at the
+ *   reference's sample positions) instead of point-sampled;
+ * - landmarks on a float square crop about the box centre (no integer clipping, so faces cut
+ *   by the border keep their geometry), then re-cropped twice around the previous points'
+ *   extent: landmarks move < 0.4% of the inter-ocular distance across detector input sizes
+ *   (the package's own: 2-3%); coordinates are image pixels;
+ * - OpenBLAS runs single-threaded (set once when the models load): parallelism is across
+ *   images, and results are then deterministic and identical across threads.
+ * compat = 1 reproduces the package exactly (tests/data/face conformance). */
 #ifndef SRC_FACE_H
 #define SRC_FACE_H
 
