@@ -484,6 +484,30 @@ static void test_large_jpeg(void)
     sd_image_free(&a);
 }
 
+/* One-channel images (grey F32, as sd_image_luma makes) are read as R = G = B. */
+static void test_grey(void)
+{
+    SdCtx ctx;
+    SdImage a, f, g;
+    SdLandmarks la, lg;
+    sd_ctx_init(&ctx);
+    CHECK(!load_u8("astronaut.png", &a));
+    CHECK(!sd_image_to_f32(&a, &f));
+    CHECK(!sd_image_luma(&f, &g));
+    CHECK_EQ_INT(g.c, 1);
+    CHECK(!sd_face_find(&ctx, &a, NULL, &la, NULL));
+    int err = sd_face_find(&ctx, &g, NULL, &lg, NULL);
+    CHECKF(!err, "grey: %s", ctx.errmsg);
+    if (!err) {
+        const double r = rms_diff(la.pt, lg.pt) / iod(&la);
+        printf("  grey vs colour: %.2f%% IOD\n", 100 * r);
+        CHECKF(r <= 0.03, "%.2f%% IOD", 100 * r);
+    }
+    sd_image_free(&a);
+    sd_image_free(&f);
+    sd_image_free(&g);
+}
+
 /* Boxes that cannot be cropped are refused, not computed. */
 static void test_bad_boxes(void)
 {
@@ -565,5 +589,6 @@ static const SdTestCase cases[] = {
     {"face_fills_frame", test_face_fills_frame},
     {"threads", test_threads},
     {"bad_boxes", test_bad_boxes},
+    {"grey", test_grey},
 };
 SD_TEST_MAIN(cases)
