@@ -66,7 +66,7 @@ static void compare(FILE *f, const SdRepSession *base, const SdRepSession *fu, i
         session_caption(f, s2[k], k);
         fprintf(f, "</span></div>\n");
     }
-    fprintf(f, "</div>\n<p class=\"muted\">Both photos are in the same face frame: switch "
+    fprintf(f, "</div>\n<p class=\"muted\">Both photos are registered onto the same frame: switch "
             "Before / After or Blink to see the change at the same place.</p></div>\n");
 }
 
@@ -175,7 +175,7 @@ static void qc_table(FILE *f, const SdRep *r, const int *idx, int ns)
             "RMS: mean distance of the 68 facial landmarks from their place on the baseline after "
             "registration (smaller = better aligned). ECC: correlation of the skin with the "
             "baseline after registration (1 = identical). Scale, rotation, shift: the transform "
-            "that put the photo into the common face frame. Skin overlap: share of the baseline skin "
+            "that put the photo into the common frame. Skin overlap: share of the baseline skin "
             "that the follow-up covers.</p>\n");
 }
 
@@ -256,7 +256,8 @@ static void view_section(FILE *f, const SdRep *r, int p, int v, const int *idx, 
     sd__rep_esc(f, r->views.s[v]);
     fprintf(f, " view</h2>\n");
     patient_summary(f, r, idx, ns);
-    fprintf(f, "<h3>Photos in the common face frame</h3>\n<div class=\"figs\">\n");
+    fprintf(f, "<h3>Photos in the common frame <span class=\"muted\">(follow-ups registered onto "
+            "the baseline)</span></h3>\n<div class=\"figs\">\n");
     for (int i = 0; i < ns; i++) figure(f, &r->ses[idx[i]], SD_REP_IMG_PHOTO, NULL, i, 1);
     fprintf(f, "</div>\n");
     for (int i = 1; i < ns; i++) {
