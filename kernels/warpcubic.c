@@ -55,9 +55,9 @@ static void cubic_c(float *dst, ptrdiff_t dst_stride, uint8_t *mask, ptrdiff_t m
             }
             float acc = 0.0f;
             for (int j = 0; j < 4; j++) {
-                int yy = y0 - 1 + j;
-                yy = yy < 0 ? 0 : yy > sh - 1 ? sh - 1 : yy;
-                const float *r = CROW(float, src, src_stride, yy);
+                int yj = y0 - 1 + j;
+                yj = yj < 0 ? 0 : yj > sh - 1 ? sh - 1 : yj;
+                const float *r = CROW(float, src, src_stride, yj);
                 const float row = wx[0] * r[xi[0]] + wx[1] * r[xi[1]] + wx[2] * r[xi[2]] + wx[3] * r[xi[3]];
                 acc += wy[j] * row;
             }
