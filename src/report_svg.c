@@ -181,11 +181,12 @@ void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metri
         if (!n) continue;
         const int ox = (p % COLS) * PW, oy = (p / COLS) * PH;
         p++;
-        const double L = ox + 44, R = ox + PW - 10, T = oy + 22, B = oy + PH - 40;
+        const double L = ox + 50, R = ox + PW - 12, T = oy + 22, B = oy + PH - 40;
         const double dmin = ymin, dmax = ymax;
         double span = ymax - ymin;
         if (span <= 1e-12 * (fabs(ymax) + 1)) span = fabs(ymax) > 0 ? 0.1 * fabs(ymax) : 1;
         ymin -= 0.15 * span; ymax += 0.15 * span;
+        const double dxmin = xmin, dxmax = xmax;
         if (xmax <= xmin) { xmin -= 1; xmax += 1; }
 #define PX(v) (L + ((v) - xmin) / (xmax - xmin) * (R - L))
 #define PY(v) (B - ((v) - ymin) / (ymax - ymin) * (B - T))
@@ -197,14 +198,19 @@ void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metri
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#98a2b3\"/>",
                 L, B, R, B);
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#475467\">%s</text>",
-                L - 4, PY(dmax) + 4, sd__rep_fmt(b1, 32, dmax));
+                L - 7, PY(dmax) + 4, sd__rep_fmt(b1, 32, dmax));
         if (dmax > dmin)
             fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#475467\">%s</text>",
-                    L - 4, PY(dmin) + 4, sd__rep_fmt(b2, 32, dmin));
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#475467\">%s%g</text>"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#475467\">%s%g</text>",
-                L, B + 12, by_days ? "day " : "session ", xmin, R, B + 12,
-                by_days ? "day " : "session ", xmax);
+                    L - 7, PY(dmin) + 4, sd__rep_fmt(b2, 32, dmin));
+        /* x labels at the first and last session: day numbers, else baseline / follow-up k */
+        for (int e = 0; e < (dxmax > dxmin ? 2 : 1); e++) {
+            const double xv = e ? dxmax : dxmin;
+            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" fill=\"#475467\">",
+                    PX(xv), B + 12, e ? "end" : dxmax > dxmin ? "start" : "middle");
+            if (by_days) fprintf(f, "day %g</text>", xv);
+            else if (xv == 0) fprintf(f, "baseline</text>");
+            else fprintf(f, "follow-up %g</text>", xv);
+        }
         if (!isnan(base))
             fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#98a2b3\" "
                     "stroke-dasharray=\"3 3\"/>", L, PY(base), R, PY(base));
