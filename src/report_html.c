@@ -188,7 +188,19 @@ static void legend(FILE *f, const SdRep *r)
         if (mi->unit) { fprintf(f, ", unit "); sd__rep_esc(f, mi->unit); }
         fprintf(f, ")</span></dd>\n");
     }
-    fprintf(f, "</dl>\n<p class=\"muted\">\xe2\x98\x85 = primary outcome.</p></details>\n");
+    fprintf(f, "</dl>\n<p class=\"muted\">\xe2\x98\x85 = primary outcome.");
+    double ppm;
+    char src[160];
+    if (sd__rep_json_num(r->run_json, "px_per_mm", &ppm)) {
+        fprintf(f, " Physical scale used for mm and cm\xc2\xb2 figures: %.3g px/mm", ppm);
+        if (sd__rep_json_str(r->run_json, "px_per_mm_source", src, sizeof(src))) {
+            fprintf(f, " (");
+            sd__rep_esc(f, src);
+            fprintf(f, ")");
+        }
+        fprintf(f, ".");
+    }
+    fprintf(f, "</p></details>\n");
 }
 
 /* Latest follow-up session of a patient in a view that has change rows, or -1. */
@@ -288,6 +300,17 @@ static void qc_section(FILE *f, const SdRep *r)
 {
     char b1[32], b2[32], b3[32];
     fprintf(f, "<h2 id=\"qc\">Quality control</h2>\n<h3>Alignment</h3>\n");
+    double ew, ef, rw, rf, ow, of;
+    if (sd__rep_json_num(r->run_json, "qc_ecc_warn", &ew) &&
+        sd__rep_json_num(r->run_json, "qc_ecc_fail", &ef) &&
+        sd__rep_json_num(r->run_json, "qc_landmark_rms_warn_iod", &rw) &&
+        sd__rep_json_num(r->run_json, "qc_landmark_rms_fail_iod", &rf) &&
+        sd__rep_json_num(r->run_json, "qc_overlap_warn", &ow) &&
+        sd__rep_json_num(r->run_json, "qc_overlap_fail", &of))
+        fprintf(f, "<p class=\"muted\">Thresholds of this run: a pair is flagged when ECC &lt; %g, "
+                "landmark RMS &gt; %g &times; the inter-ocular distance or skin overlap &lt; %g; it "
+                "fails when ECC &lt; %g, RMS &gt; %g &times; IOD or overlap &lt; %g.</p>\n",
+                ew, rw, ow, ef, rf, of);
     if (!r->have_align) {
         fprintf(f, "<p class=\"bad\">alignment.csv is missing: alignment quality is unknown.</p>\n");
     } else {

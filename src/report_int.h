@@ -129,6 +129,9 @@ double sd__rep_sidx_days(const SdRep *r, int view, int sidx);
 /* Atomic page files: open, then close (commit, or abort on a write error). */
 int  sd__rep_page_open(SdCtx *ctx, SdAtomicFile *af, const char *path);
 int  sd__rep_page_close(SdCtx *ctx, SdAtomicFile *af, const char *path);
+/* A number / string value of a key in run.json (first occurrence; provenance only, no parser). */
+int  sd__rep_json_num(const char *js, const char *key, double *v);
+int  sd__rep_json_str(const char *js, const char *key, char *out, size_t n);
 /* Page parts shared by index and patient pages (report_page.c). */
 void sd__rep_page_head(FILE *f, const char *title, const char *subtitle_html, int back_link);
 void sd__rep_page_foot(FILE *f, const SdRep *r);

@@ -104,7 +104,10 @@ static void make_run(const char *out)
     put(out, "alignment.csv", a.p);
     put(out, "errors.csv", "path,stage,code,message\n"
         "root/P2/s9/front.jpg,load,EFORMAT,\"bad <img src=x onerror=alert(1)> & \"\"quoted\"\"\"\n");
-    put(out, "run.json", "{\"version\": \"0.1.0\", \"git_revision\": \"<b>rev</b>\"}\n");
+    put(out, "run.json", "{\"version\": \"0.1.0\", \"git_revision\": \"<b>rev</b>\",\n"
+        " \"parameters\": {\"px_per_mm\": 10.5, \"px_per_mm_source\": \"assumed <IOD>\",\n"
+        " \"qc_ecc_warn\": 0.5, \"qc_ecc_fail\": 0.2, \"qc_landmark_rms_warn_iod\": 0.04,\n"
+        " \"qc_landmark_rms_fail_iod\": 0.1, \"qc_overlap_warn\": 0.9, \"qc_overlap_fail\": 0.6}}\n");
     free(m.p); free(c.p); free(k.p); free(t.p); free(a.p);
     /* images: P1 s1 photo missing; the hostile id is a valid folder name too */
     for (int p = 0; p < 3; p++) {
@@ -197,6 +200,8 @@ static void test_pages(void)
     CHECK(strstr(idx, "<img src=x") == NULL && strstr(idx, "&lt;img src=x onerror=alert(1)&gt;"));
     CHECK(strstr(idx, "&quot;quoted&quot;") != NULL);
     CHECK(strstr(idx, "<b>rev</b>") == NULL && strstr(idx, "&lt;b&gt;rev&lt;/b&gt;"));
+    CHECK(strstr(idx, "10.5 px/mm (assumed &lt;IOD&gt;)") != NULL);   /* scale and its source */
+    CHECK(strstr(idx, "flagged when ECC &lt; 0.5") != NULL);           /* QC thresholds */
     CHECK(check_refs(idx, rep, "index.html") > 3);
     free(idx);
 
