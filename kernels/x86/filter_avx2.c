@@ -195,8 +195,8 @@ static void box_h_avx2(float *mean, float *var, const float *sum, const float *s
         const __m256i tm = sd_tail_mask8(full ? 8 : w - x);
         __m256 s = zero, q = zero;
         for (int i = -r; i <= r; i++) {
-            s = _mm256_add_ps(s, _mm256_maskload_ps(sum + x + i, tm));
-            q = _mm256_add_ps(q, _mm256_maskload_ps(sq + x + i, tm));
+            s = _mm256_add_ps(s, sd_ld8(sum + x + i, tm, full));
+            q = _mm256_add_ps(q, sd_ld8(sq + x + i, tm, full));
         }
         const __m256 m = _mm256_mul_ps(s, ia);
         const __m256 v = _mm256_max_ps(_mm256_fmsub_ps(q, ia, _mm256_mul_ps(m, m)), zero);

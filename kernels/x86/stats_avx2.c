@@ -50,7 +50,9 @@ static void moments_avx2(SdMoments *acc, const float *src, ptrdiff_t src_stride,
         for (int x = 0; x < w; x += 8) {
             const int k = w - x < 8 ? w - x : 8;
             const __m256 in = mask8(m ? m + x : NULL, k);
-            const __m256 v = _mm256_maskload_ps(r + x, _mm256_castps_si256(in));
+            /* full vectors: plain load + zeroing (vmaskmovps is slow); tails: masked load */
+            const __m256 v = k == 8 ? _mm256_and_ps(_mm256_loadu_ps(r + x), in)
+                                    : _mm256_maskload_ps(r + x, _mm256_castps_si256(in));
             n += __builtin_popcount((unsigned)_mm256_movemask_ps(in));
             const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)),
                           hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
@@ -86,7 +88,7 @@ static void quant_avx2(uint16_t *dst, ptrdiff_t dst_stride, const float *src, pt
         uint16_t *d = ROW(uint16_t, dst, dst_stride, y);
         for (int x = 0; x < w; x += 8) {
             const int k = w - x < 8 ? w - x : 8;
-            const __m256 v = _mm256_maskload_ps(r + x, sd_tail_mask8(k));
+            const __m256 v = k == 8 ? _mm256_loadu_ps(r + x) : _mm256_maskload_ps(r + x, sd_tail_mask8(k));
             __m256 t = _mm256_floor_ps(_mm256_mul_ps(_mm256_sub_ps(v, vlo), vs));
             t = _mm256_min_ps(_mm256_max_ps(t, zero), top);          /* NaN -> 0 */
             const __m256i i = _mm256_cvttps_epi32(t);
@@ -124,8 +126,9 @@ static void ecc_avx2(SdEccAcc *acc, const float *gx, const float *gy, const floa
                 const int k = c1 - i < 8 ? c1 - i : 8;
                 const __m256 in = mask8(m ? m + i : NULL, k);
                 const __m256i im = _mm256_castps_si256(in);
-                const __m256 X = _mm256_maskload_ps(ax + i, im), Y = _mm256_maskload_ps(ay + i, im),
-                             P = _mm256_maskload_ps(b0 + i, im), T = _mm256_maskload_ps(b1 + i, im);
+#define LD(p) (k == 8 ? _mm256_and_ps(_mm256_loadu_ps(p), in) : _mm256_maskload_ps(p, im))
+                const __m256 X = LD(ax + i), Y = LD(ay + i), P = LD(b0 + i), T = LD(b1 + i);
+#undef LD
                 n += __builtin_popcount((unsigned)_mm256_movemask_ps(in));
                 const __m256 x2 = _mm256_mul_ps(xs, xs);
                 const __m256 pr[3] = { _mm256_mul_ps(X, X), _mm256_mul_ps(X, Y), _mm256_mul_ps(Y, Y) };
