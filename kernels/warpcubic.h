@@ -12,10 +12,13 @@
 /* Same map, tile and mask conventions as decl_warp_fn (kernels/warp.h): destination pixel (x, y)
  * of the tile is image pixel (p->x0 + x, p->y0 + y), source point (sx, sy) = M (x, y, 1) computed
  * in float from a double row origin; inside when 0 <= sx <= sw-1 and 0 <= sy <= sh-1 (mask 255,
- * else 0 and dst = fill). The 4x4 taps clamp to the source edges; results clamp to [lo, hi]. */
-#define decl_warp_cubic_fn(name) void (name)(float *dst, ptrdiff_t dst_stride, uint8_t *mask, \
-        ptrdiff_t mask_stride, const float *src, ptrdiff_t src_stride, int sw, int sh, \
-        int w, int h, const SdWarpParams *p, float lo, float hi)
+ * else 0 and dst = fill). The 4x4 taps clamp to the source edges; results clamp to [lo, hi].
+ * np planes (1..4) share the map and the weights: plane k of dst / src starts k * dst_plane /
+ * k * src_plane bytes after dst / src (the planar SdImage layout). */
+#define decl_warp_cubic_fn(name) void (name)(float *dst, ptrdiff_t dst_stride, ptrdiff_t dst_plane, \
+        uint8_t *mask, ptrdiff_t mask_stride, const float *src, ptrdiff_t src_stride, \
+        ptrdiff_t src_plane, int np, int sw, int sh, int w, int h, const SdWarpParams *p, \
+        float lo, float hi)
 
 typedef decl_warp_cubic_fn(*sd_warp_cubic_fn);
 

@@ -112,10 +112,10 @@ void sd__px_warp_cubic(const SdAlignDSP *d, SdImage *dst, SdMask *mask, const Sd
     wp.x0 = 0;
     wp.y0 = y0;
     wp.fill = fill;
-    for (int p = 0; p < dst->c; p++)
-        d->cubic.cubic(sd_image_rowf(dst, p, y0), dst->stride,
-                       p == 0 && mask ? mask->data + (size_t)y0 * mask->stride : NULL, mask ? mask->stride : 0,
-                       sd_image_rowf(src, p, 0), src->stride, src->w, src->h, dst->w, y1 - y0, &wp, lo, hi);
+    d->cubic.cubic(sd_image_rowf(dst, 0, y0), dst->stride, (ptrdiff_t)dst->plane_bytes,
+                   mask ? mask->data + (size_t)y0 * mask->stride : NULL, mask ? mask->stride : 0,
+                   sd_image_rowf(src, 0, 0), src->stride, (ptrdiff_t)src->plane_bytes, dst->c,
+                   src->w, src->h, dst->w, y1 - y0, &wp, lo, hi);
     if (mask)
         for (int y = y0; y < y1; y++) {
             uint8_t *m = mask->data + (size_t)y * mask->stride;

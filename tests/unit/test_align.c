@@ -428,9 +428,9 @@ static void test_warpcubic_kernel(void)
     for (int t = 0; t < 60; t++) {
         const int sw = 1 + (int)(urand() * 40), sh = 1 + (int)(urand() * 30);
         const int w = 1 + (int)(urand() * 41), h = 1 + (int)(urand() * 5);
-        float src[40 * 30 + 8], d0[64 * 8], d1[64 * 8];
+        float src[2 * 40 * 30 + 8], d0[2 * 64 * 8], d1[2 * 64 * 8];
         uint8_t m0[64 * 8], m1[64 * 8];
-        for (int i = 0; i < sw * sh; i++) src[i] = (float)urand();
+        for (int i = 0; i < 2 * sw * sh; i++) src[i] = (float)urand();
         SdWarpParams p;
         const double ang = (urand() - 0.5) * 0.6, sc = 0.5 + urand();
         p.m[0] = sc * cos(ang); p.m[1] = -sc * sin(ang); p.m[2] = (urand() - 0.3) * sw;
@@ -438,13 +438,16 @@ static void test_warpcubic_kernel(void)
         p.m[6] = t % 3 == 0 ? (urand() - 0.5) * 0.01 : 0; p.m[7] = t % 3 == 0 ? (urand() - 0.5) * 0.01 : 0;
         p.m[8] = 1;
         p.x0 = (int)(urand() * 4); p.y0 = (int)(urand() * 4); p.fill = -7.0f;
-        ref.cubic(d0, 64 * sizeof(float), m0, 64, src, sw * (ptrdiff_t)sizeof(float), sw, sh, w, h, &p, -0.25f, 1.25f);
-        simd.cubic(d1, 64 * sizeof(float), m1, 64, src, sw * (ptrdiff_t)sizeof(float), sw, sh, w, h, &p, -0.25f, 1.25f);
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                checked++;
-                if (m0[y * 64 + x] != m1[y * 64 + x] || fabsf(d0[y * 64 + x] - d1[y * 64 + x]) > 2e-6f) bad++;
-            }
+        const ptrdiff_t ss = sw * (ptrdiff_t)sizeof(float), sp = ss * sh, dp = 64 * 8 * sizeof(float);
+        ref.cubic(d0, 64 * sizeof(float), dp, m0, 64, src, ss, sp, 2, sw, sh, w, h, &p, -0.25f, 1.25f);
+        simd.cubic(d1, 64 * sizeof(float), dp, m1, 64, src, ss, sp, 2, sw, sh, w, h, &p, -0.25f, 1.25f);
+        for (int k = 0; k < 2; k++)
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    const int i = k * 64 * 8 + y * 64 + x;
+                    checked++;
+                    if (m0[y * 64 + x] != m1[y * 64 + x] || fabsf(d0[i] - d1[i]) > 2e-6f) bad++;
+                }
     }
     printf("  bicubic kernel (%s vs C): %d of %d samples differ\n", sd_cpu_level_name(cpu), bad, checked);
     CHECK_EQ_INT(bad, 0);
@@ -453,7 +456,7 @@ static void test_warpcubic_kernel(void)
     for (int y = 0; y < 16; y++)
         for (int x = 0; x < 16; x++) ramp[y * 16 + x] = 0.01f * x + 0.02f * y;
     SdWarpParams q = { { 1, 0, 3.37, 0, 1, 5.81, 0, 0, 1 }, 0, 0, 0.0f };
-    ref.cubic(out, sizeof(out), NULL, 0, ramp, 16 * sizeof(float), 16, 16, 8, 1, &q, -1.0f, 2.0f);
+    ref.cubic(out, sizeof(out), 0, NULL, 0, ramp, 16 * sizeof(float), 0, 1, 16, 16, 8, 1, &q, -1.0f, 2.0f);
     for (int x = 0; x < 8; x++) CHECK_NEAR(out[x], 0.01 * (x + 3.37) + 0.02 * 5.81, 1e-5);
 }
 
