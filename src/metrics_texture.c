@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernels/ops.h"
+#include "kernels/skinmap.h"
 #include "src/metrics_internal.h"
 #include "src/util.h"
 
@@ -21,12 +22,8 @@ int sd__mx_texture_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *t
     }
     if ((err = sd_op_gauss(ctx, ls, st->fs, tmp, st->fs, st->w, st->h, (float)s1)))
         return err;
-    for (int y = 0; y < st->h; y++) {
-        float *d = sd__mx_row(st, st->tex, y);
-        const float *b = sd__mx_row(st, tmp, y);
-        for (int x = 0; x < st->w; x++)
-            d[x] -= b[x];
-    }
+    static const float k[3] = { 1.0f, -1.0f, 0.0f };
+    sd_skinmap_dsp(ctx->cpu_flags)->lincomb(st->tex, st->fs, st->tex, tmp, NULL, st->fs, st->w, st->h, k);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernels/ops.h"
+#include "kernels/skinmap.h"
 #include "src/metrics_internal.h"
 #include "src/util.h"
 
@@ -13,6 +14,7 @@ int sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *t
     int err;
     const int w = st->w, h = st->h;
     float *ixx = tmp[0], *ixy = tmp[1], *iyy = tmp[2], *l1 = tmp[3], *l2 = tmp[4], *th = tmp[5];
+    const SdSkinmapDSP *dsp = sd_skinmap_dsp(ctx->cpu_flags);
     for (int k = 0; k < st->o.wr_nscales; k++) {
         double s = st->o.wr_sigma_mm[k] * st->ppm;
         if (s < 0.5) s = 0.5;
@@ -21,48 +23,18 @@ int sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *t
         if ((err = sd_op_gauss_deriv(ctx, ls, st->fs, &d, st->fs, w, h, (float)s)) ||
             (err = sd_op_hessian_eig(ctx, ixx, ixy, iyy, st->fs, l1, l2, th, st->fs, w, h, (float)s)))
             return err;
-        /* signed valley measure: |l2| - |l1| (blobs, |l1| ~ |l2|, give ~0), positive for dark
-         * valleys (l2 > 0 across the line), negative for bright ridges */
-        for (int y = 0; y < h; y++) {
-            const float *a = sd__mx_row(st, l1, y), *b = sd__mx_row(st, l2, y),
-                        *t = sd__mx_row(st, th, y);
-            float *r = sd__mx_row(st, st->ridge, y), *o = sd__mx_row(st, st->theta, y);
-            for (int x = 0; x < w; x++) {
-                float v = fabsf(b[x]) - fabsf(a[x]);
-                if (b[x] < 0) v = -v;
-                if (k == 0 || v > r[x]) {
-                    r[x] = v;
-                    o[x] = t[x];
-                }
-            }
-        }
+        /* signed valley measure sign(l2) (|l2| - |l1|): blobs (|l1| ~ |l2|) give ~0, dark
+         * valleys (l2 > 0 across the line) are positive, bright ridges negative */
+        dsp->ridge_max(st->ridge, st->theta, st->fs, l1, l2, th, st->fs, w, h, k == 0);
     }
     /* line integral: average the response along each pixel's own line direction over
      * +-wr_line_mm. Lines keep their response, isotropic texture noise averages down. */
     const int ns = 4;
-    const double step = st->o.wr_line_mm * st->ppm / ns;
     float *src = tmp[0];
     for (int y = 0; y < h; y++)
         memcpy(sd__mx_row(st, src, y), sd__mx_row(st, st->ridge, y), sizeof(float) * (size_t)w);
-    for (int y = 0; y < h; y++) {
-        float *r = sd__mx_row(st, st->ridge, y);
-        const float *o = sd__mx_row(st, st->theta, y);
-        for (int x = 0; x < w; x++) {
-            float c = cosf(o[x]) * (float)step, sn = sinf(o[x]) * (float)step, acc = 0;
-            for (int k = -ns; k <= ns; k++) {
-                float fx = x + k * c, fy = y + k * sn;
-                if (fx < 0) fx = 0;
-                if (fy < 0) fy = 0;
-                if (fx > w - 1.001f) fx = w - 1.001f;
-                if (fy > h - 1.001f) fy = h - 1.001f;
-                int ix = (int)fx, iy = (int)fy;
-                float ax = fx - ix, ay = fy - iy;
-                const float *r0 = sd__mx_row(st, src, iy) + ix, *r1 = sd__mx_row(st, src, iy + 1) + ix;
-                acc += (1 - ay) * ((1 - ax) * r0[0] + ax * r0[1]) + ay * ((1 - ax) * r1[0] + ax * r1[1]);
-            }
-            r[x] = acc / (2 * ns + 1);
-        }
-    }
+    dsp->line_mean(st->ridge, st->fs, src, st->fs, w, h, st->theta, st->fs, 0, h,
+                   (float)(st->o.wr_line_mm * st->ppm / ns), ns);
     return 0;
 }
 
@@ -181,13 +153,14 @@ int sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
             if (in[x]) v[k++] = row[x];
         }
     }
-    /* noise of the response over the region's skin: robust centre and spread */
-    double med = sd__mx_median(v, k);
-    for (long i = 0; i < k; i++)
-        v[i] = fabsf(v[i] - (float)med);
-    double sig = 1.4826 * sd__mx_median(v, k);
-    if (!(sig > 0))
-        goto done;
+    /* optional noise guard: robust centre and spread of the response over the region's skin */
+    double med = 0, sig = 0;
+    if (st->o.wr_k_high > 0) {
+        med = sd__mx_median(v, k);
+        for (long i = 0; i < k; i++)
+            v[i] = fabsf(v[i] - (float)med);
+        sig = 1.4826 * sd__mx_median(v, k);
+    }
     double ang = 0, ax = 0, ay = 0;
     int prior = st->o.wr_prior > 0 ? region_prior(r, region_name, &ang, &ax, &ay) : 0;
     const float rho = (float)st->o.wr_prior;

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cpu.h"
 #include "kernels/ops.h"
+#include "kernels/skinmap.h"
 #include "src/metrics.h"
 #include "src/synth.h"
 #include "src/util.h"
@@ -308,6 +310,93 @@ static void test_overlay(void)
     sd_image_free(&cam);
 }
 
+
+/* The skinmap kernels: every SIMD level against the C reference on random planes with odd widths
+ * (tails) and a padded stride. */
+static void test_skinmap_kernels(void)
+{
+    SdSkinmapDSP c, v;
+    sd_skinmap_dsp_init(&c, 0);
+    sd_skinmap_dsp_init(&v, sd_cpu_detect());
+    if (v.lincomb == c.lincomb) {
+        printf("  (no SIMD level on this CPU: C only)\n");
+    }
+    static const int widths[4] = { 1, 7, 19, 61 };
+    uint64_t s = 99;
+    for (int wi = 0; wi < 4; wi++) {
+        const int w = widths[wi], h = 9, st = 64;   /* stride in floats */
+        const ptrdiff_t sb = st * (ptrdiff_t)sizeof(float);
+        float *P[12];
+        for (int i = 0; i < 12; i++) {
+            P[i] = calloc((size_t)st * h + 8, sizeof(float));
+            for (int k = 0; k < st * h; k++)
+                P[i][k] = (float)(sd_synth_uniform(&s) * 2.0 - 1.0);
+        }
+        for (int k = 0; k < st * h; k++)
+            P[2][k] = (float)((sd_synth_uniform(&s) - 0.5) * 3.1);      /* angles */
+        const float k3[3] = { 0.7f, -1.3f, 2.1f };
+        /* lincomb, 2 and 3 terms */
+        for (int k = 0; k < st * h; k++)
+            P[4][k] = 12345.0f;          /* sentinel: nothing may be written past w */
+        c.lincomb(P[3], sb, P[0], P[1], P[2], sb, w, h, k3);
+        v.lincomb(P[4], sb, P[0], P[1], P[2], sb, w, h, k3);
+        c.lincomb(P[5], sb, P[0], P[1], NULL, sb, w, h, k3);
+        v.lincomb(P[6], sb, P[0], P[1], NULL, sb, w, h, k3);
+        /* ridge_max over two scales */
+        c.ridge_max(P[7], P[8], sb, P[0], P[1], P[2], sb, w, h, 1);
+        v.ridge_max(P[9], P[10], sb, P[0], P[1], P[2], sb, w, h, 1);
+        c.ridge_max(P[7], P[8], sb, P[1], P[0], P[3], sb, w, h, 0);
+        v.ridge_max(P[9], P[10], sb, P[1], P[0], P[3], sb, w, h, 0);
+        int bad = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                int i = y * st + x;
+                bad += fabsf(P[3][i] - P[4][i]) > 1e-5f || fabsf(P[5][i] - P[6][i]) > 1e-5f;
+                bad += P[7][i] != P[9][i] || P[8][i] != P[10][i];
+            }
+        for (int y = 0; y < h; y++)
+            for (int x = w; x < st; x++)
+                bad += P[4][y * st + x] != 12345.0f;
+        CHECKF(bad == 0, "lincomb/ridge_max mismatch at w=%d (%d)", w, bad);
+        /* ita: L in 0..100, b in -20..40 */
+        for (int k = 0; k < st * h; k++) {
+            P[0][k] = (float)(sd_synth_uniform(&s) * 100.0);
+            P[1][k] = (float)(sd_synth_uniform(&s) * 60.0 - 20.0);
+        }
+        c.ita(P[3], sb, P[0], P[1], sb, w, h);
+        v.ita(P[4], sb, P[0], P[1], sb, w, h);
+        double worst = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                double d = fabs((double)P[3][y * st + x] - (double)P[4][y * st + x]);
+                if (d > worst) worst = d;
+            }
+        CHECKF(worst < 2e-3, "ita differs by %g deg at w=%d", worst, w);
+        /* line_mean on the whole plane, written in two strips */
+        for (int k = 0; k < st * h; k++)
+            P[2][k] = (float)((sd_synth_uniform(&s) - 0.5) * 3.14);
+        c.line_mean(P[3], sb, P[0], sb, w, h, P[2], sb, 0, h, 1.7f, 3);
+        v.line_mean(P[4], sb, P[0], sb, w, h, P[2], sb, 0, 4, 1.7f, 3);
+        v.line_mean(P[4] + 4 * st, sb, P[0], sb, w, h, P[2] + 4 * st, sb, 4, h - 4, 1.7f, 3);
+        worst = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                double d = fabs((double)P[3][y * st + x] - (double)P[4][y * st + x]);
+                if (d > worst) worst = d;
+            }
+        CHECKF(worst < 1e-4, "line_mean differs by %g at w=%d", worst, w);
+        for (int i = 0; i < 12; i++)
+            free(P[i]);
+    }
+    /* the polynomial sin/cos */
+    for (int i = -100; i <= 100; i++) {
+        float x = (float)(i * 0.0157079632679), sn, cs;
+        sd_sincos_halfpi(x, &sn, &cs);
+        CHECK_NEAR(sn, sin(x), 5e-6);
+        CHECK_NEAR(cs, cos(x), 5e-6);
+    }
+}
+
 static const SdTestCase cases[] = {
     { "glcm_haralick_0deg", test_glcm_haralick_0deg },
     { "glcm_directions_and_mask", test_glcm_directions_and_mask },
@@ -318,6 +407,7 @@ static const SdTestCase cases[] = {
     { "flat_image", test_flat_image },
     { "synth_deterministic", test_synth_deterministic },
     { "overlay", test_overlay },
+    { "skinmap_kernels", test_skinmap_kernels },
 };
 
 SD_TEST_MAIN(cases)

@@ -1,0 +1,109 @@
+/* Skin-metric map kernels: scalar references and the dispatch init. */
+#include <math.h>
+#include <pthread.h>
+
+#include "kernels/cpu.h"
+#include "kernels/skinmap.h"
+
+#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
+#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+
+static void ridge_max_c(float *r, float *th, ptrdiff_t dst_stride, const float *l1, const float *l2,
+                        const float *t, ptrdiff_t src_stride, int w, int h, int first)
+{
+    for (int y = 0; y < h; y++) {
+        const float *a = CROW(float, l1, src_stride, y), *b = CROW(float, l2, src_stride, y),
+                    *tt = CROW(float, t, src_stride, y);
+        float *rr = ROW(float, r, dst_stride, y), *o = ROW(float, th, dst_stride, y);
+        for (int x = 0; x < w; x++) {
+            float v = fabsf(b[x]) - fabsf(a[x]);
+            if (b[x] < 0) v = -v;
+            if (first || v > rr[x]) {
+                rr[x] = v;
+                o[x] = tt[x];
+            }
+        }
+    }
+}
+
+static void lincomb_c(float *dst, ptrdiff_t dst_stride, const float *a, const float *b,
+                      const float *c, ptrdiff_t src_stride, int w, int h, const float k[3])
+{
+    for (int y = 0; y < h; y++) {
+        const float *pa = CROW(float, a, src_stride, y), *pb = CROW(float, b, src_stride, y);
+        const float *pc = c ? CROW(float, c, src_stride, y) : NULL;
+        float *d = ROW(float, dst, dst_stride, y);
+        for (int x = 0; x < w; x++) {
+            float v = k[0] * pa[x] + k[1] * pb[x];
+            if (pc) v += k[2] * pc[x];
+            d[x] = v;
+        }
+    }
+}
+
+static void ita_c(float *dst, ptrdiff_t dst_stride, const float *L, const float *b,
+                  ptrdiff_t src_stride, int w, int h)
+{
+    for (int y = 0; y < h; y++) {
+        const float *pl = CROW(float, L, src_stride, y), *pb = CROW(float, b, src_stride, y);
+        float *d = ROW(float, dst, dst_stride, y);
+        for (int x = 0; x < w; x++)
+            d[x] = atan2f(pl[x] - 50.0f, pb[x]) * (float)(180.0 / M_PI);
+    }
+}
+
+static void line_mean_c(float *dst, ptrdiff_t dst_stride, const float *src, ptrdiff_t src_stride,
+                        int sw, int sh, const float *theta, ptrdiff_t th_stride, int y0, int h,
+                        float step, int ns)
+{
+    const float xmax = sw > 1 ? (float)(sw - 1) - 1e-3f : 0.0f, ymax = sh > 1 ? (float)(sh - 1) - 1e-3f : 0.0f;
+    const float inv = 1.0f / (float)(2 * ns + 1);
+    for (int j = 0; j < h; j++) {
+        const int y = y0 + j;
+        const float *o = CROW(float, theta, th_stride, j);
+        float *d = ROW(float, dst, dst_stride, j);
+        for (int x = 0; x < sw; x++) {
+            float sn, cs;
+            sd_sincos_halfpi(o[x], &sn, &cs);
+            const float dx = cs * step, dy = sn * step;
+            float acc = 0.0f;
+            for (int k = -ns; k <= ns; k++) {
+                float fx = (float)x + (float)k * dx, fy = (float)y + (float)k * dy;
+                fx = fx < 0.0f ? 0.0f : fx > xmax ? xmax : fx;
+                fy = fy < 0.0f ? 0.0f : fy > ymax ? ymax : fy;
+                const int ix = (int)fx, iy = (int)fy;
+                const float ax = fx - (float)ix, ay = fy - (float)iy;
+                const int ix1 = ix + 1 < sw ? ix + 1 : ix, iy1 = iy + 1 < sh ? iy + 1 : iy;
+                const float *r0 = CROW(float, src, src_stride, iy), *r1 = CROW(float, src, src_stride, iy1);
+                acc += (1.0f - ay) * ((1.0f - ax) * r0[ix] + ax * r0[ix1]) +
+                       ay * ((1.0f - ax) * r1[ix] + ax * r1[ix1]);
+            }
+            d[x] = acc * inv;
+        }
+    }
+}
+
+void sd_skinmap_dsp_init(SdSkinmapDSP *c, unsigned cpu_flags)
+{
+    c->ridge_max = ridge_max_c;
+    c->lincomb = lincomb_c;
+    c->ita = ita_c;
+    c->line_mean = line_mean_c;
+#if defined(__x86_64__) || defined(__i386__)
+    if (!(cpu_flags & SD_CPU_AVX2))
+        return;
+    sd_skinmap_dsp_init_avx2(c);
+#endif
+}
+
+static SdSkinmapDSP tables[2];
+static pthread_once_t once[2] = { PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT };
+static void build0(void) { sd_skinmap_dsp_init(&tables[0], 0); }
+static void build1(void) { sd_skinmap_dsp_init(&tables[1], SD_CPU_AVX2); }
+
+const SdSkinmapDSP *sd_skinmap_dsp(unsigned cpu_flags)
+{
+    const int f = (cpu_flags & (SD_CPU_AVX2 | SD_CPU_AVX512)) ? 1 : 0;
+    pthread_once(&once[f], f ? build1 : build0);
+    return &tables[f];
+}
