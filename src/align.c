@@ -225,8 +225,8 @@ double sd_align_load_scale(const SdLandmarks *lm, const SdAlignOpts *opts)
 
 /* ---- resampling */
 
-int sd_align_warp(SdCtx *ctx, const SdImage *photo, const SdTransform *T, int w, int h,
-                  SdImage *dst, SdMask *valid)
+static int warp_impl(SdCtx *ctx, const SdImage *photo, const SdTransform *T, int w, int h,
+                     SdImage *dst, SdMask *valid, int cubic)
 {
     SdAlignDSP d;
     sd__align_dsp_init(&d, ctx->cpu_flags);
@@ -288,7 +288,10 @@ int sd_align_warp(SdCtx *ctx, const SdImage *photo, const SdTransform *T, int w,
     }
     /* Bicubic (Keys): the canonical images keep more fine texture than with bilinear, and both
      * sessions get the same kernel; clamped to the photo's [0, 1] range (no ringing overshoot). */
-    sd__px_warp_cubic(&d, dst, valid, &work, M.m, 0.0f, 0.0f, 1.0f, 0, h);
+    if (cubic)
+        sd__px_warp_cubic(&d, dst, valid, &work, M.m, 0.0f, 0.0f, 1.0f, 0, h);
+    else
+        sd__px_warp(&d, dst, valid, &work, M.m, 0.0f, 0, h);
     /* The crop's edges lie a margin beyond the frame's preimage or on the photo's edges, so the
      * kernel's inside/outside mask is photo coverage (to within half a frame px after 2x
      * reductions). */
@@ -300,6 +303,12 @@ fail:
     sd_image_free(dst);
     if (valid) sd_mask_free(valid);
     return sd_fail(ctx, err, "warp: %s", sd_strerror(err));
+}
+
+int sd_align_warp(SdCtx *ctx, const SdImage *photo, const SdTransform *T, int w, int h,
+                  SdImage *dst, SdMask *valid)
+{
+    return warp_impl(ctx, photo, T, w, h, dst, valid, 1);
 }
 
 /* ---- canonical frame */
@@ -414,7 +423,10 @@ static void qc_status(const SdAlignOpts *o, double iod, SdAlignQC *qc)
     qc->status = SD_ALIGN_OK;
     r[0] = 0;
     const double lr = isnan(qc->lm_rms_px) ? 0 : qc->lm_rms_px / iod;
-    if (!(qc->ecc >= o->ecc_fail)) {
+    if (isnan(qc->ecc)) {
+        qc->status = SD_ALIGN_FAILED;
+        snprintf(r, rn, "ECC registration did not converge (degenerate system or too little overlap)");
+    } else if (!(qc->ecc >= o->ecc_fail)) {
         qc->status = SD_ALIGN_FAILED;
         snprintf(r, rn, "ECC correlation %.3f < %.2f", qc->ecc, o->ecc_fail);
     } else if (lr > o->lm_rms_fail) {
@@ -526,7 +538,8 @@ int sd_align_followup(SdCtx *ctx, const SdAligned *base, const SdImage *photo,
     }
     /* Registration copy: the follow-up in the base frame by its own initial transform. It only
      * feeds ECC; the measured image is resampled from the original photo below. */
-    if ((err = sd_align_warp(ctx, photo, &T0, fw, fh, &F, &Fv))) goto fail;
+    /* same kernel as the base frame: a bilinear registration copy (smoother) would bias ECC */
+    if ((err = warp_impl(ctx, photo, &T0, fw, fh, &F, &Fv, 1))) goto fail;
     if ((err = sd_image_luma(&base->img, &Lb)) || (err = sd_image_luma(&F, &Lf))) {
         err = sd_fail(ctx, err, "align: out of memory");
         goto fail;
@@ -568,8 +581,6 @@ int sd_align_followup(SdCtx *ctx, const SdAligned *base, const SdImage *photo,
     }
     q.overlap = nf ? (double)nb / nf : 0.0;
     qc_status(&o, whole ? 1.0 : o.iod_px, &q);
-    if (isnan(q.ecc) && !q.reason[0])
-        snprintf(q.reason, sizeof(q.reason), "ECC did not converge");
     if (qc) *qc = q;
     sd_mask_free(&reg);
     sd_mask_free(&full);

@@ -460,6 +460,40 @@ static void test_warpcubic_kernel(void)
     for (int x = 0; x < 8; x++) CHECK_NEAR(out[x], 0.01 * (x + 3.37) + 0.02 * 5.81, 1e-5);
 }
 
+
+/* QC: a follow-up that shows something else (flat grey, or an unrelated texture) is `failed`
+ * with a reason, not silently scored. */
+static void test_qc_failed(void)
+{
+    SdCtx ctx;
+    CHECK(!sd_ctx_init(&ctx));
+    SdImage a = {0}, flat = {0}, other = {0};
+    make_skin(&ctx, 240, 200, 5, &a);
+    make_skin(&ctx, 240, 200, 6, &other);
+    CHECK(!sd_image_create(&flat, 240, 200, 3, SD_FMT_F32));
+    for (int p = 0; p < 3; p++)
+        for (int y = 0; y < 200; y++)
+            for (int x = 0; x < 240; x++) sd_image_rowf(&flat, p, y)[x] = 0.5f;
+    SdAlignOpts o;
+    sd_align_opts_default(&o);
+    o.roi_whole = 1;
+    SdAligned b = {0}, f = {0};
+    SdAlignQC qc;
+    CHECK(!sd_align_canonical(&ctx, &a, NULL, &o, &b));
+    const SdImage *fu[2] = { &flat, &other };
+    for (int i = 0; i < 2; i++) {
+        CHECKF(!sd_align_followup(&ctx, &b, fu[i], NULL, &o, &f, &qc), "%s", ctx.errmsg);
+        printf("  %s follow-up: status %s (%s)\n", i ? "unrelated" : "flat", sd_align_status_name(qc.status), qc.reason);
+        CHECK(qc.status == SD_ALIGN_FAILED);
+        CHECK(qc.reason[0] != 0);
+        sd_aligned_free(&f);
+    }
+    sd_aligned_free(&b);
+    sd_image_free(&a);
+    sd_image_free(&flat);
+    sd_image_free(&other);
+}
+
 static void test_transform_helpers(void)
 {
     SdTransform A, Ai, I;
@@ -591,5 +625,6 @@ static const SdTestCase cases[] = {
     { "astronaut_fixtures", test_astronaut_fixtures },
     { "astronaut_face", test_astronaut_face },
     { "astronaut_whole", test_astronaut_whole },
+    { "qc_failed", test_qc_failed },
 };
 SD_TEST_MAIN(cases)
