@@ -254,7 +254,7 @@ static int load_measurements(SdCtx *ctx, SdRep *r, const SdCsv *c)
             return e;
         double si = num(sd_csv_get(c, i, csi)), d = num(sd_csv_get(c, i, cd));
         if (si >= 0 && si < 1e6) r->ses[s].index = (int)si;
-        if (!isnan(d)) r->ses[s].days = d;
+        if (isfinite(d) && fabs(d) < 1e7) r->ses[s].days = d;   /* days: plausible only */
         int reg = sd__rep_intern(&r->regions, sd_csv_get(c, i, col[3]));
         int m = metric_of(r, sd_csv_get(c, i, col[4]));
         if (reg < 0 || m < 0) return SD_ENOMEM;
@@ -283,7 +283,7 @@ static int load_changes(SdCtx *ctx, SdRep *r, const SdCsv *c)
             return e;
         double si = num(sd_csv_get(c, i, csi)), d = num(sd_csv_get(c, i, cd));
         if (si >= 0 && si < 1e6) r->ses[s].index = (int)si;
-        if (!isnan(d)) r->ses[s].days = d;
+        if (isfinite(d) && fabs(d) < 1e7) r->ses[s].days = d;   /* days: plausible only */
         r->ses[s].nchg++;
         int reg = sd__rep_intern(&r->regions, sd_csv_get(c, i, col[3]));
         int m = metric_of(r, sd_csv_get(c, i, col[4]));
@@ -370,7 +370,7 @@ static int load_trends(SdCtx *ctx, SdRep *r, const SdCsv *c)
         if ((e = grow(&r->trd, &r->ctrd, r->ntrd, sizeof(SdRepTrend)))) return e;
         double n = num(sd_csv_get(c, i, cn));
         SdRepTrend *t = &r->trd[r->ntrd++];
-        *t = (SdRepTrend){p, v, reg, m, isnan(n) ? 0 : (int)n, num(sd_csv_get(c, i, col[4])),
+        *t = (SdRepTrend){p, v, reg, m, n >= 0 && n < 1e9 ? (int)n : 0, num(sd_csv_get(c, i, col[4])),
                           num(sd_csv_get(c, i, cl)), num(sd_csv_get(c, i, ch)), NULL};
         if (!(t->unit = sd_strdup(sd_csv_get(c, i, cu)))) return SD_ENOMEM;
     }

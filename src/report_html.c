@@ -406,13 +406,13 @@ static void qc_section(FILE *f, const SdRep *r)
 /* Patients compared at follow-up sidx of view (largest n of its cohort rows). */
 static int sidx_n(const SdRep *r, int view, int sidx)
 {
-    int n = 0;
+    double n = 0;
     for (int i = 0; i < r->ncoh; i++) {
         const SdRepCohort *c = &r->coh[i];
-        const int k = !isnan(c->n) ? (int)c->n : c->impr_n;
+        const double k = c->n >= 0 && c->n < 1e9 ? c->n : c->impr_n;
         if (c->view == view && c->sidx == sidx && k > n) n = k;
     }
-    return n;
+    return (int)n;
 }
 
 static int cmp_int(const void *a, const void *b)

@@ -202,6 +202,7 @@ const char *sd__rep_fmt(char *buf, size_t n, double v)
 const char *sd__rep_fmt_pct(char *buf, size_t n, double v)
 {
     if (isnan(v) || isinf(v)) snprintf(buf, n, "\xe2\x80\x93");
+    else if (fabs(v) >= 1e6) snprintf(buf, n, "%+.2e%%", v);
     else snprintf(buf, n, "%+.1f%%", fabs(v) < 0.05 ? 0.0 : v);
     return buf;
 }
@@ -209,7 +210,8 @@ const char *sd__rep_fmt_pct(char *buf, size_t n, double v)
 const char *sd__rep_fmt_1(char *buf, size_t n, double v)
 {
     if (isnan(v) || isinf(v)) snprintf(buf, n, "\xe2\x80\x93");
-    else if (v == floor(v) && fabs(v) < 1e9) snprintf(buf, n, "%.0f", v);
+    else if (fabs(v) >= 1e6) snprintf(buf, n, "%.2e", v);
+    else if (v == floor(v)) snprintf(buf, n, "%.0f", v);
     else snprintf(buf, n, "%.1f", fabs(v) < 0.05 ? 0.0 : v);
     return buf;
 }

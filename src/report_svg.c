@@ -18,9 +18,27 @@ static double nice_step(double span, int want)
     return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
 }
 
+#define SD_REP_FOREST_MAX 300.0   /* axis limit (%): values beyond are clamped when drawn */
+
+/* Mean improvement and CI of a forest row; the CI is NAN unless both ends are finite. */
+static int forest_vals(const SdRepCohort *c, double *mean, double *lo, double *hi)
+{
+    *mean = c->impr_n ? c->impr_mean : c->mean_impr;
+    *lo = c->impr_lo;
+    *hi = c->impr_hi;
+    if (!isfinite(*lo) || !isfinite(*hi)) *lo = *hi = NAN;
+    return isfinite(*mean);
+}
+
 static int forest_row_ok(const SdRepCohort *c)
 {
-    return c->impr_n > 0 || !isnan(c->mean_impr);
+    double m, l, h;
+    return forest_vals(c, &m, &l, &h);
+}
+
+static double clampd(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
 }
 
 static const SdRepCohort *forest_row(const SdRep *r, int view, int sidx, int region, int metric)
@@ -39,8 +57,9 @@ int sd__rep_svg_forest(FILE *f, const SdRep *r, int view, int sidx, int primary)
         for (int b = 0; b < r->regions.n; b++) {
             const SdRepCohort *c = forest_row(r, view, sidx, r->rorder[b], m);
             if (!c) continue;
-            double mean = c->impr_n ? c->impr_mean : c->mean_impr;
-            double l = isnan(c->impr_lo) ? mean : c->impr_lo, h = isnan(c->impr_hi) ? mean : c->impr_hi;
+            double mean, l, h;
+            forest_vals(c, &mean, &l, &h);
+            if (isnan(l)) l = h = mean;
             if (l < lo) lo = l;
             if (h > hi) hi = h;
             rows++;
@@ -49,12 +68,14 @@ int sd__rep_svg_forest(FILE *f, const SdRep *r, int view, int sidx, int primary)
         heads += any;
     }
     if (!rows) return 0;
+    lo = clampd(lo, -SD_REP_FOREST_MAX, 0);
+    hi = clampd(hi, 0, SD_REP_FOREST_MAX);
     if (hi - lo < 2) { hi += 1; lo -= 1; }
     const double pad = 0.06 * (hi - lo), step = nice_step(hi - lo + 2 * pad, 6);
     lo = floor((lo - pad) / step) * step;
     hi = ceil((hi + pad) / step) * step;
     const int W = 980, X0 = 250, X1 = 700, TOP = 58, RH = 21, H = TOP + (rows + heads) * RH + 44;
-#define XS(v) (X0 + ((v) - lo) / (hi - lo) * (X1 - X0))
+#define XS(v) (X0 + (clampd((v), lo, hi) - lo) / (hi - lo) * (X1 - X0))
     fprintf(f, "<svg class=\"forest\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
             "viewBox=\"0 0 %d %d\" role=\"img\" font-family=\"system-ui,sans-serif\" font-size=\"13\">\n",
             W, H, W, H);
@@ -67,8 +88,8 @@ int sd__rep_svg_forest(FILE *f, const SdRep *r, int view, int sidx, int primary)
     fprintf(f, "<text x=\"%d\" y=\"38\" font-weight=\"600\">Mean [95%% CI]</text>"
             "<text x=\"%d\" y=\"38\" font-weight=\"600\">Holm p</text>\n", X1 + 14, X1 + 196);
     const int yb = TOP + (rows + heads) * RH;
-    for (double t = lo; t <= hi + step * 1e-6; t += step) {
-        double x = XS(t);
+    for (int k = 0; k <= 40 && lo + k * step <= hi + step * 1e-6; k++) {
+        const double t = lo + k * step, x = XS(t);
         fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" %s/>"
                 "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#475467\">%+g</text>\n",
                 x, TOP - 8, x, yb, fabs(t) < step * 1e-6 ? "#344054" : "#e4e7ec",
@@ -94,24 +115,25 @@ int sd__rep_svg_forest(FILE *f, const SdRep *r, int view, int sidx, int primary)
                 y += RH;
                 any = 1;
             }
-            double mean = c->impr_n ? c->impr_mean : c->mean_impr;
+            double mean, clo, chi;
+            forest_vals(c, &mean, &clo, &chi);
             int sig = c->holm_p < 0.05;
-            const char *col = c->impr_lo > 0 ? COL_GOOD : c->impr_hi < 0 ? COL_BAD : COL_NONE;
-            if (isnan(c->impr_lo)) col = sig ? (mean > 0 ? COL_GOOD : COL_BAD) : COL_NONE;
+            const char *col = clo > 0 ? COL_GOOD : chi < 0 ? COL_BAD : COL_NONE;
+            if (isnan(clo)) col = sig ? (mean > 0 ? COL_GOOD : COL_BAD) : COL_NONE;
             const int yc = y + RH / 2;
             const int whole = !strcmp(r->regions.s[g], "face") || !strcmp(r->regions.s[g], "whole");
             fprintf(f, "<text x=\"22\" y=\"%d\"%s>", y + 15, whole ? " font-weight=\"700\"" : "");
             sd__rep_esc(f, sd__rep_region_label(r, g));
             fprintf(f, "</text>");
-            if (!isnan(c->impr_lo))
+            if (!isnan(clo))
                 fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" "
-                        "stroke-width=\"2\"/>", XS(c->impr_lo), yc, XS(c->impr_hi), yc, col);
+                        "stroke-width=\"2\"/>", XS(clo), yc, XS(chi), yc, col);
             fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\" "
                     "stroke=\"%s\" stroke-width=\"2\"/>", XS(mean) - 5, yc - 5,
                     sig ? col : "#fff", col);
             fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\">%s [%s, %s]</text>", X1 + 14, y + 15,
-                    col, sd__rep_fmt_pct(b1, 32, mean), sd__rep_fmt_1(b2, 32, c->impr_lo),
-                    sd__rep_fmt_1(b3, 32, c->impr_hi));
+                    col, sd__rep_fmt_pct(b1, 32, mean), sd__rep_fmt_1(b2, 32, clo),
+                    sd__rep_fmt_1(b3, 32, chi));
             fprintf(f, "<text x=\"%d\" y=\"%d\"%s>%s</text>\n", X1 + 196, y + 15,
                     sig ? " font-weight=\"700\"" : "", sd__rep_fmt_p(b4, 32, c->holm_p));
             y += RH;
@@ -166,7 +188,8 @@ void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metri
         for (int i = 0; i < ns; i++) {
             const SdRepSession *s = &r->ses[idx[i]];
             const SdRepMeas *m = sd__rep_meas(r, idx[i], g, metric);
-            if (!m || isnan(m->value)) continue;
+            /* plot only plausible numbers: spans of huge values overflow the scaling */
+            if (!m || !isfinite(m->value) || fabs(m->value) > 1e100) continue;
             const SdRepChange *c = sd__rep_change(r, idx[i], g, metric);
             int kind = 3;
             if (i == 0 || s->index == 0) { kind = 0; base = m->value; }

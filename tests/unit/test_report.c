@@ -288,7 +288,44 @@ static void test_failures(void)
     free(idx);
 }
 
+/* Non-finite and absurd numbers render as dashes or clamped figures, never as nan/inf text. */
+static void test_garbage_numbers(void)
+{
+    const char *out = out_dir("garbage");
+    CHECK(sd_mkdir_p(out) == 0);
+    put(out, "measurements.csv", "patient,view,session,session_index,days,region,metric,value,unit,"
+        "better,qc\nA,front,s0,0,inf,face,texture_roughness,nan,%,sideways,\n"
+        "A,front,s1,1,1e300,face,texture_roughness,1e308,,lower,warn\n"
+        "A,front,s2,1e12,-5,face,texture_roughness,-1e308,u,higher,ok\n");
+    put(out, "changes.csv", "patient,view,session,session_index,days,region,metric,baseline,value,"
+        "delta,pct_change,improvement_pct,mdc95,beyond_noise\n"
+        "A,front,s1,1,,face,texture_roughness,0,1e308,1e308,inf,-inf,nan,maybe\n"
+        "B,front,s1,1,,face,texture_roughness,1,2,1,100,1e308,0.1,1\n");
+    put(out, "cohort.csv", "view,session_index,region,metric,n,mean_delta,sd_delta,ci95_low,"
+        "ci95_high,t_p,wilcoxon_p,holm_p,cohens_dz,responders_pct,mean_pct_change,"
+        "mean_improvement_pct\nfront,1,face,texture_roughness,1e20,1,1,-inf,inf,2,-1,nan,1e308,"
+        "1000,1,1e308\nfront,-1,face,texture_roughness,1,1,1,1,1,1,1,1,1,1,1,1\n");
+    put(out, "trends.csv", "patient,view,region,metric,n_sessions,slope,slope_unit,ci95_low,"
+        "ci95_high\nA,front,face,texture_roughness,-5,inf,<u>,nan,1e308\n");
+    SdCtx ctx;
+    CHECK(sd_ctx_init(&ctx) == 0);
+    CHECKF(sd_report_write(&ctx, out) == 0, "%s", ctx.errmsg);
+    char rep[1100];
+    snprintf(rep, sizeof(rep), "%s/report", out);
+    static const char *const pages[] = {"index.html", "A.html", "B.html"};
+    for (int i = 0; i < 3; i++) {
+        char *h = slurp(sd_test_path(rep, pages[i]));
+        CHECKF(h != NULL, "%s missing", pages[i]);
+        if (!h) continue;
+        CHECKF(!strstr(h, "nan") && !strstr(h, "inf\"") && !strstr(h, ">inf") &&
+               !strstr(h, "-inf"), "%s prints a non-finite number", pages[i]);
+        CHECK(strstr(h, "<u>") == NULL);
+        free(h);
+    }
+}
+
 static const SdTestCase cases[] = {
+    {"garbage_numbers", test_garbage_numbers},
     {"pages", test_pages},
     {"safe_names", test_safe_names},
     {"failures", test_failures},
