@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
-#define PROF(tag) do { if (getenv("SD_MX_PROF")) { static double t_; double n_ = sd_now(); (void)t_; fprintf(stderr, "  %-10s %.1f ms\n", tag, (n_ - prof_t) * 1e3); prof_t = n_; } } while (0)
-#include <stdio.h>
 
 #include "kernels/ops.h"
 #include "src/metrics_internal.h"
@@ -339,7 +337,6 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
         goto nomem;
 
     /* valid mask (all when NULL), then its erosion for the statistics */
-    double prof_t = sd_now();
     int any_invalid = 0;
     for (int y = 0; y < st->h; y++) {
         uint8_t *d = st->valid + (size_t)y * (size_t)st->ms;
@@ -359,7 +356,6 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
         if ((err = sd_op_srgb_to_linear(ctx, (const float *)(img->data + (size_t)c * img->plane_bytes),
                                         img->stride, A[c], st->fs, st->w, st->h)))
             goto fail;
-    PROF("linear");
     if (any_invalid && (err = fill_invalid(ctx, st, A, st->valid, st->ms, B[0], B[1], B[2])))
         goto fail;
     {
@@ -367,19 +363,15 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
         if ((err = morph(st->valid, st->w, st->h, st->ms, r, 0)))
             goto fail;
     }
-    PROF("fill+erode");
     if ((err = sd__mx_pigment_maps(ctx, st, A, B, C)))   /* A: lin -> od; B: m, h, s */
         goto fail;
     /* B[2] now holds the shading log-luminance; A and C are free scratch */
-    PROF("pigment");
     if ((err = sd__mx_texture_map(ctx, st, B[2], C[0])))
         goto fail;
     {
         float *tmp[6] = { A[0], A[1], A[2], C[0], C[1], T[0] };
-        PROF("texture");
         if ((err = sd__mx_wrinkle_map(ctx, st, B[2], tmp)))
             goto fail;
-        PROF("wrinkle");
     }
     for (int c = 0; c < 3; c++) {
         sd_free_aligned(A[c]); sd_free_aligned(B[c]); sd_free_aligned(C[c]);
