@@ -11,7 +11,8 @@
 static void session_caption(FILE *f, const SdRepSession *s, int pos)
 {
     char b[32];
-    fprintf(f, "<b>%s</b> &middot; ", pos == 0 ? "Baseline" : "Follow-up");
+    const int base = s->index == 0 || (s->index < 0 && pos == 0);
+    fprintf(f, "<b>%s</b> &middot; ", base ? "Baseline" : "Follow-up");
     sd__rep_esc(f, s->name);
     if (!isnan(s->days)) fprintf(f, " &middot; day %s", sd__rep_fmt_1(b, 32, s->days));
 }

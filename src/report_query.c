@@ -125,21 +125,33 @@ const SdRepCohort *sd__rep_cohort(const SdRep *r, int view, int sidx, int region
     return NULL;
 }
 
-static int cmp_ses(const void *a, const void *b, void *arg)
+static int cmp_ses_index(const void *a, const void *b, void *arg)
 {
     const SdRep *r = arg;
     const SdRepSession *x = &r->ses[*(const int *)a], *y = &r->ses[*(const int *)b];
-    unsigned ix = (unsigned)x->index, iy = (unsigned)y->index;   /* -1 (unknown) sorts last */
-    if (ix != iy) return ix < iy ? -1 : 1;
+    if (x->index != y->index) return x->index < y->index ? -1 : 1;
     return sd_natcmp(x->name, y->name);
 }
 
+static int cmp_ses_name(const void *a, const void *b, void *arg)
+{
+    const SdRep *r = arg;
+    const SdRepSession *x = &r->ses[*(const int *)a], *y = &r->ses[*(const int *)b];
+    int c = sd_natcmp(x->name, y->name);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+/* By session_index; when a session has none (it failed before measuring: only an alignment row),
+ * by name, the catalog's own order (first = baseline). */
 int sd__rep_sessions(const SdRep *r, int patient, int view, int *idx, int cap)
 {
-    int n = 0;
+    int n = 0, unknown = 0;
     for (int i = 0; i < r->nses && n < cap; i++)
-        if (r->ses[i].patient == patient && r->ses[i].view == view) idx[n++] = i;
-    qsort_r(idx, (size_t)n, sizeof(int), cmp_ses, (void *)r);
+        if (r->ses[i].patient == patient && r->ses[i].view == view) {
+            unknown |= r->ses[i].index < 0;
+            idx[n++] = i;
+        }
+    qsort_r(idx, (size_t)n, sizeof(int), unknown ? cmp_ses_name : cmp_ses_index, (void *)r);
     return n;
 }
 

@@ -324,7 +324,35 @@ static void test_garbage_numbers(void)
     }
 }
 
+/* A patient whose baseline failed: the sessions keep the catalog order (baseline first) and the
+ * page says that nothing could be compared. */
+static void test_failed_baseline(void)
+{
+    const char *out = out_dir("nobase");
+    CHECK(sd_mkdir_p(out) == 0);
+    put(out, "measurements.csv", "patient,view,session,session_index,days,region,metric,value,unit,"
+        "better,qc\nQ,front,s10,2,60,face,texture_roughness,1.5,%,lower,ok\n"
+        "Q,front,s2,1,30,face,texture_roughness,1.6,%,lower,ok\n");
+    put(out, "alignment.csv", "patient,view,session,face_score,landmark_rms_px,ecc,a11,a12,tx,a21,"
+        "a22,ty,status\nQ,front,s1,,,,,,,,,,failed\nQ,front,s2,0.9,,,1,0,0,0,1,0,ok\n"
+        "Q,front,s10,0.9,1,0.9,1,0,0,0,1,0,ok\n");
+    put(out, "errors.csv", "path,stage,code,message\nroot/Q/s1/front.jpg,face,ENOFACE,no face found\n");
+    SdCtx ctx;
+    CHECK(sd_ctx_init(&ctx) == 0);
+    CHECKF(sd_report_write(&ctx, out) == 0, "%s", ctx.errmsg);
+    char *h = slurp(sd_test_path(out, "report/Q.html"));
+    CHECK(h != NULL);
+    if (!h) return;
+    const char *b = strstr(h, "<b>Baseline</b> &middot; s1"), *f2 = strstr(h, "<b>Follow-up</b> &middot; s2"),
+               *f10 = strstr(h, "<b>Follow-up</b> &middot; s10");
+    CHECKF(b && f2 && f10 && b < f2 && f2 < f10, "session order or labels wrong");
+    CHECK(strstr(h, "No follow-up of this view could be compared") != NULL);
+    CHECK(strstr(h, "no face found") != NULL);
+    free(h);
+}
+
 static const SdTestCase cases[] = {
+    {"failed_baseline", test_failed_baseline},
     {"garbage_numbers", test_garbage_numbers},
     {"pages", test_pages},
     {"safe_names", test_safe_names},
