@@ -4,6 +4,7 @@
 
 #include <cblas.h>
 #include <limits.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,5 +250,21 @@ int sd__face_models(SdCtx *ctx, const SdFaceModels **out)
     if (g_cache.err)
         return sd_fail(ctx, g_cache.err, "%s", g_cache.msg);
     *out = &g_cache.m;
+    return 0;
+}
+
+float *sd__face_falloc(size_t n)
+{
+    size_t bytes;
+    if (sd_mul_overflow(n, sizeof(float), &bytes) || bytes > SIZE_MAX - 128)
+        return NULL;
+    return aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+}
+
+int sd__face_check_image(SdCtx *ctx, const SdImage *img)
+{
+    if (!img || !img->data || img->w < 1 || img->h < 1 || (img->c != 1 && img->c != 3) ||
+        (img->fmt != SD_FMT_F32 && img->fmt != SD_FMT_U8))
+        return sd_fail(ctx, SD_EINVAL, "face: need a 1- or 3-channel F32 or U8 image");
     return 0;
 }

@@ -1,5 +1,6 @@
-/* Loaded face-model weights (library-internal): pointers into the converted float32 blobs of
- * the models/ .f32.bin files, resolved by name and checked against the architecture. */
+/* Face stage internals: the loaded weights (pointers into the converted float32 blobs of the
+ * models/ .f32.bin files, resolved by name and checked against the architecture) and helpers
+ * shared by the detector and landmark files. */
 #ifndef SRC_FACE_MODEL_H
 #define SRC_FACE_MODEL_H
 
@@ -35,5 +36,10 @@ typedef struct SdFaceModels {
  * $SKINDELTA_MODELS, ./models, then relative to the executable (../share/skindelta/models,
  * ../models, ../../models). Returns 0 or an SD_E* with the reason in ctx. */
 int sd__face_models(SdCtx *ctx, const SdFaceModels **out);
+
+/* Shared by face_detect.c and face.c: 64-byte aligned float buffers (free with free(); NULL on
+ * overflow or failure), and the image check both entry points make. */
+float *sd__face_falloc(size_t n);
+int sd__face_check_image(SdCtx *ctx, const SdImage *img);
 
 #endif
