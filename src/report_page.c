@@ -47,14 +47,18 @@ static const char css[] =
     "tr.whole td{font-weight:600}table.changes{font-size:13px}.chg{flex:1 1 560px;min-width:0}\n"
     "table.maps th{background:none}\n"
     "table.maps td,table.maps th{border:none;padding:0 10px 10px 0;text-align:left;vertical-align:top}\n"
-    ".stack .fa{position:absolute;top:0;left:0;opacity:0}\n"
+    ".stack .fb{position:relative}.stack .fa{position:absolute;top:0;left:0;opacity:0}\n"
     ".ra:checked~.stack .fa{opacity:1}.rk:checked~.stack .fa{animation:sdblink 1.6s steps(1) infinite}\n"
     "@keyframes sdblink{0%{opacity:0}50%{opacity:1}}\n"
     ".tag{position:absolute;top:6px;left:6px;background:rgba(29,53,87,.85);color:#fff;"
     "padding:2px 8px;border-radius:4px;font-size:13px}\n"
     "svg{max-width:100%;height:auto}\n"
     "footer{color:var(--muted);font-size:12.5px;border-top:1px solid var(--line);margin-top:40px;"
-    "padding-top:8px}\n";
+    "padding-top:8px}\n"
+    /* on paper: before and after one above the other, no toggle buttons */
+    "@media print{header{background:#fff;color:#000}header p{color:#333}.cmp label{display:none}"
+    ".stack .fa{position:relative;opacity:1!important;animation:none!important;margin-top:6px}"
+    "h2,h3{break-after:avoid}figure,tr,svg{break-inside:avoid}}\n";
 
 void sd__rep_page_head(FILE *f, const char *title, const char *subtitle_html, int back_link)
 {
