@@ -134,6 +134,11 @@ const char *sd__rep_status_class(const char *status)
 void sd__rep_change_badge(FILE *f, double impr, int beyond)
 {
     char b[32];
+    if (isnan(impr)) {
+        fprintf(f, "<span class=\"badge b-none\" title=\"percent change not defined (baseline "
+                "value 0 or missing)\">\xe2\x80\x93</span>");
+        return;
+    }
     const char *cls = beyond == 1 ? (impr > 0 ? "b-good" : "b-bad") : "b-none";
     fprintf(f, "<span class=\"badge %s\" title=\"%s\">%s%s</span>", cls,
             beyond == 1 ? "larger than the measurement noise (MDC95)"
