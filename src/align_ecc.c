@@ -1,7 +1,9 @@
 /* ECC image registration (Evangelidis & Psarakis, PAMI 2008): maximise the zero-mean normalised
- * correlation between a template and the warped input, Gauss-Newton on the linearised criterion,
- * coarse-to-fine on a 2x2-mean pyramid of band-passed luminance, masked. The per-pixel work (warps,
- * filters, moment sums) runs in kernels/; this file assembles the small normal equations. */
+ * correlation between a template and the warped input, in the inverse-compositional form (the
+ * template's Jacobian is fixed per level, so each iteration is one warp of the input and one pass
+ * of the moment kernel), coarse-to-fine on a 2x2-mean pyramid of band-passed luminance, masked.
+ * The per-pixel work (warps, filters, moment sums) runs in kernels/; this file assembles the small
+ * normal equations. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
