@@ -1,4 +1,5 @@
 /* RFC 4180 CSV reader: quoted fields with "" escapes and embedded newlines, CRLF or LF. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,4 +181,48 @@ const char *sd_csv_get(const SdCsv *csv, int r, int c)
 {
     if (r < 0 || r >= csv->nrows || c < 0 || c >= csv->rows[r].n) return "";
     return csv->rows[r].f[c];
+}
+
+char *sd_csv_join(const SdCsv *csv, int r, char sep)
+{
+    size_t len = 1;
+    for (int c = 0; c < csv->ncols; c++)
+        len += strlen(r < 0 ? csv->header[c] : sd_csv_get(csv, r, c)) + 1;
+    char *s = malloc(len), *p = s;
+    if (!s) return NULL;
+    for (int c = 0; c < csv->ncols; c++) {
+        const char *f = r < 0 ? csv->header[c] : sd_csv_get(csv, r, c);
+        if (c) *p++ = sep;
+        const size_t n = strlen(f);
+        memcpy(p, f, n);
+        p += n;
+    }
+    *p = 0;
+    return s;
+}
+
+int sd_csv_write_rows(SdCtx *ctx, const char *path, const char *header, char *const *rows, size_t n)
+{
+    SdAtomicFile af;
+    if (sd_atomic_open(&af, path))
+        return sd_fail(ctx, SD_EIO, "%s: cannot write: %s", path, strerror(errno));
+    fprintf(af.f, "%s\n", header);
+    for (size_t i = 0; i < n; i++) {
+        const char *s = rows[i];
+        for (;;) {
+            const char *e = strchr(s, '\x1f');
+            const size_t len = e ? (size_t)(e - s) : strlen(s);
+            char *field = strndup(s, len);
+            if (!field) { sd_atomic_abort(&af); return sd_fail(ctx, SD_ENOMEM, "%s: out of memory", path); }
+            sd_csv_field(af.f, field);
+            free(field);
+            if (!e) break;
+            fputc(',', af.f);
+            s = e + 1;
+        }
+        fputc('\n', af.f);
+    }
+    if (sd_atomic_commit(&af))
+        return sd_fail(ctx, SD_EIO, "%s: write failed: %s", path, strerror(errno));
+    return 0;
 }

@@ -30,5 +30,10 @@ void sd_csv_free(SdCsv *csv);
 int  sd_csv_col(const SdCsv *csv, const char *name);
 /* Field of row r in column c, "" when the row is short or c < 0. */
 const char *sd_csv_get(const SdCsv *csv, int r, int c);
+/* Row r's fields (ncols of them) joined by sep into a malloc'ed string; r = -1 joins the header.
+ * Tables are carried in memory as '\x1f'-joined rows (a byte no CSV field of ours contains). */
+char *sd_csv_join(const SdCsv *csv, int r, char sep);
+/* Write header + '\x1f'-joined rows as CSV (fields quoted as needed), atomically. */
+int  sd_csv_write_rows(SdCtx *ctx, const char *path, const char *header, char *const *rows, size_t n);
 
 #endif

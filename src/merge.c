@@ -48,67 +48,6 @@ static char *pathf(const char *a, const char *b)
     return sd_path_join(a, b);
 }
 
-/* A CSV row as one string, fields joined by \x1f (for dedup and ordering). */
-static char *join_row(const SdCsv *csv, int r)
-{
-    size_t len = 1;
-    for (int c = 0; c < csv->ncols; c++) len += strlen(sd_csv_get(csv, r, c)) + 1;
-    char *s = malloc(len), *p = s;
-    if (!s) return NULL;
-    for (int c = 0; c < csv->ncols; c++) {
-        const char *f = sd_csv_get(csv, r, c);
-        if (c) *p++ = '\x1f';
-        size_t n = strlen(f);
-        memcpy(p, f, n);
-        p += n;
-    }
-    *p = 0;
-    return s;
-}
-
-static char *join_header(const SdCsv *csv)
-{
-    size_t len = 1;
-    for (int c = 0; c < csv->ncols; c++) len += strlen(csv->header[c]) + 1;
-    char *s = malloc(len), *p = s;
-    if (!s) return NULL;
-    for (int c = 0; c < csv->ncols; c++) {
-        if (c) *p++ = ',';
-        size_t n = strlen(csv->header[c]);
-        memcpy(p, csv->header[c], n);
-        p += n;
-    }
-    *p = 0;
-    return s;
-}
-
-/* Write header + \x1f-joined rows as CSV, atomically. */
-static int write_rows(SdCtx *ctx, const char *path, const char *header, char *const *rows, size_t n)
-{
-    SdAtomicFile af;
-    if (sd_atomic_open(&af, path))
-        return sd_fail(ctx, SD_EIO, "%s: cannot create: %s", path, strerror(errno));
-    fprintf(af.f, "%s\n", header);
-    for (size_t i = 0; i < n; i++) {
-        const char *s = rows[i];
-        for (;;) {
-            const char *e = strchr(s, '\x1f');
-            const size_t len = e ? (size_t)(e - s) : strlen(s);
-            char *field = strndup(s, len);
-            if (!field) { sd_atomic_abort(&af); return sd_fail(ctx, SD_ENOMEM, "%s: out of memory", path); }
-            sd_csv_field(af.f, field);
-            free(field);
-            if (!e) break;
-            fputc(',', af.f);
-            s = e + 1;
-        }
-        fputc('\n', af.f);
-    }
-    if (sd_atomic_commit(&af))
-        return sd_fail(ctx, SD_EIO, "%s: write failed: %s", path, strerror(errno));
-    return 0;
-}
-
 /* ---- a generic table present in some shards (alignment, errors, catalog_errors) */
 
 typedef struct Table {
@@ -135,7 +74,7 @@ static int table_load(SdCtx *ctx, Table *t, const char *name, const char *const 
             if (!err) t->present[i] = 1;
         }
         if (!err && t->present[i]) {
-            char *h = join_header(&t->csv[i]);
+            char *h = sd_csv_join(&t->csv[i], -1, ',');
             if (!h) err = sd_fail(ctx, SD_ENOMEM, "merge: out of memory");
             else if (first < 0) { t->header = h; first = i; h = NULL; }
             else if (strcmp(h, t->header))
@@ -575,9 +514,9 @@ int sd_merge_outputs(SdCtx *ctx, const char *const *inputs, int n, const char *o
         }
         qsort(aref, na, sizeof(*aref), cmp_alignref);
         for (k = 0; k < na; k++)
-            if ((err = sl_add(&alignrows, join_row(&align.csv[aref[k].input], aref[k].row)))) goto nomem;
+            if ((err = sl_add(&alignrows, sd_csv_join(&align.csv[aref[k].input], aref[k].row, '\x1f')))) goto nomem;
         if (!OUTP("alignment.csv")) goto nomem;
-        if ((err = write_rows(ctx, p, align.header, alignrows.v, alignrows.n))) goto fail;
+        if ((err = sd_csv_write_rows(ctx, p, align.header, alignrows.v, alignrows.n))) goto fail;
     }
 
     /* catalog errors: every shard catalogued the same root: the first shard's rows as they are,
@@ -585,7 +524,7 @@ int sd_merge_outputs(SdCtx *ctx, const char *const *inputs, int n, const char *o
     for (int i = 0, first = 1; i < n; i++) {
         const size_t known = catrows.n;
         for (int r = 0; caterr.present[i] && r < caterr.csv[i].nrows; r++) {
-            char *row = join_row(&caterr.csv[i], r);
+            char *row = sd_csv_join(&caterr.csv[i], r, '\x1f');
             if (!row) goto nomem;
             int dup = 0;
             for (size_t k = 0; !first && k < known && !dup; k++) dup = !strcmp(catrows.v[k], row);
@@ -596,7 +535,7 @@ int sd_merge_outputs(SdCtx *ctx, const char *const *inputs, int n, const char *o
     }
     if (caterr.header) {
         if (!OUTP("catalog_errors.csv")) goto nomem;
-        if ((err = write_rows(ctx, p, caterr.header, catrows.v, catrows.n))) goto fail;
+        if ((err = sd_csv_write_rows(ctx, p, caterr.header, catrows.v, catrows.n))) goto fail;
     }
 
     /* errors: catalog rows, then per patient in natural order (from patients/<id>/errors.csv
@@ -618,13 +557,13 @@ int sd_merge_outputs(SdCtx *ctx, const char *const *inputs, int n, const char *o
             memset(&csv, 0, sizeof(csv));
             if (sd_file_exists(ep)) {
                 err = sd_csv_load(ctx, ep, &csv);
-                char *h = err ? NULL : join_header(&csv);
+                char *h = err ? NULL : sd_csv_join(&csv, -1, ',');
                 if (!err && (!h || strcmp(h, hdr)))
                     err = h ? sd_fail(ctx, SD_EINVAL, "%s: header '%s' differs from '%s'", ep, h, hdr)
                             : SD_ENOMEM;
                 free(h);
                 for (int r = 0; !err && r < csv.nrows; r++)
-                    err = sl_add(&errrows, join_row(&csv, r));
+                    err = sl_add(&errrows, sd_csv_join(&csv, r, '\x1f'));
                 sd_csv_free(&csv);
             }
             free(ep);
@@ -633,14 +572,14 @@ int sd_merge_outputs(SdCtx *ctx, const char *const *inputs, int n, const char *o
         for (int i = 0; i < n; i++) {
             if (has_pdir[i] || !errs.present[i]) continue;
             for (int r = 0; r < errs.csv[i].nrows; r++) {
-                char *row = join_row(&errs.csv[i], r);
+                char *row = sd_csv_join(&errs.csv[i], r, '\x1f');
                 if (!row) goto nomem;
                 if (contains(&catrows, row)) free(row);
                 else if ((err = sl_add(&errrows, row))) goto nomem;
             }
         }
         if (!OUTP("errors.csv")) goto nomem;
-        if ((err = write_rows(ctx, p, hdr, errrows.v, errrows.n))) goto fail;
+        if ((err = sd_csv_write_rows(ctx, p, hdr, errrows.v, errrows.n))) goto fail;
     }
 
     /* 5. statistics over all patients */

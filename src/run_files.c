@@ -41,32 +41,6 @@ void sd_rowlist_free(SdRowList *l)
     memset(l, 0, sizeof(*l));
 }
 
-int sd_write_rows_csv(SdCtx *ctx, const char *path, const char *header, char *const *rows, size_t n)
-{
-    SdAtomicFile af;
-    if (sd_atomic_open(&af, path))
-        return sd_fail(ctx, SD_EIO, "%s: cannot write: %s", path, strerror(errno));
-    fprintf(af.f, "%s\n", header);
-    for (size_t i = 0; i < n; i++) {
-        const char *s = rows[i];
-        for (;;) {
-            const char *e = strchr(s, '\x1f');
-            size_t len = e ? (size_t)(e - s) : strlen(s);
-            char *field = strndup(s, len);
-            if (!field) { sd_atomic_abort(&af); return sd_fail(ctx, SD_ENOMEM, "%s: out of memory", path); }
-            sd_csv_field(af.f, field);
-            free(field);
-            if (!e) break;
-            fputc(',', af.f);
-            s = e + 1;
-        }
-        fputc('\n', af.f);
-    }
-    if (sd_atomic_commit(&af))
-        return sd_fail(ctx, SD_EIO, "%s: write failed: %s", path, strerror(errno));
-    return 0;
-}
-
 static void params_string(const SdRunOpts *o, char *buf, size_t n)
 {
     const SdAlignOpts *a = &o->align;
@@ -149,11 +123,11 @@ int sd_run_patient_write(SdCtx *ctx, const char *out_dir, const char *id, const 
     snprintf(path, sizeof(path), "%s/uncertainty.csv", dir);
     if ((err = sd_uncert_write(ctx, path, meas))) goto out;
     snprintf(path, sizeof(path), "%s/alignment.csv", dir);
-    if ((err = sd_write_rows_csv(ctx, path, SD_ALIGN_HEADER, align_rows->v, align_rows->n))) goto out;
+    if ((err = sd_csv_write_rows(ctx, path, SD_ALIGN_HEADER, align_rows->v, align_rows->n))) goto out;
     snprintf(path, sizeof(path), "%s/errors.csv", dir);
-    if ((err = sd_write_rows_csv(ctx, path, SD_ERROR_HEADER, error_rows->v, error_rows->n))) goto out;
+    if ((err = sd_csv_write_rows(ctx, path, SD_ERROR_HEADER, error_rows->v, error_rows->n))) goto out;
     snprintf(path, sizeof(path), "%s/inputs.csv", dir);
-    if ((err = sd_write_rows_csv(ctx, path, "path,sha256", inputs->v, inputs->n))) goto out;
+    if ((err = sd_csv_write_rows(ctx, path, "path,sha256", inputs->v, inputs->n))) goto out;
     {
         SdAtomicFile af;
         snprintf(path, sizeof(path), "%s/done.json", dir);
@@ -177,7 +151,7 @@ int sd_run_write_catalog_errors(SdCtx *ctx, const char *out_dir, const SdCatalog
                             cat->issues[i].message);
     char path[4200];
     snprintf(path, sizeof(path), "%s/catalog_errors.csv", out_dir);
-    int err = sd_write_rows_csv(ctx, path, SD_ERROR_HEADER, rows.v, rows.n);
+    int err = sd_csv_write_rows(ctx, path, SD_ERROR_HEADER, rows.v, rows.n);
     sd_rowlist_free(&rows);
     return err;
 }
@@ -306,30 +280,16 @@ static int append_csv_rows(SdCtx *ctx, const char *path, const char *header, SdR
     if (!sd_file_exists(path)) return 0;
     int err = sd_csv_load(ctx, path, &csv);
     if (err) return err;
-    char *hdr = NULL;
-    size_t hn = 0;
-    FILE *hf = open_memstream(&hdr, &hn);
-    for (int c = 0; c < csv.ncols; c++) { if (c) fputc(',', hf); fputs(csv.header[c], hf); }
-    fclose(hf);
-    if (strcmp(hdr, header)) {
+    char *hdr = sd_csv_join(&csv, -1, ',');
+    if (!hdr) {
+        err = SD_ENOMEM;
+    } else if (strcmp(hdr, header)) {
         err = sd_fail(ctx, SD_EFORMAT, "%s: unexpected header '%s'", path, hdr);
     } else {
         for (int r = 0; r < csv.nrows && !err; r++) {
-            char *line = NULL;
-            size_t ln = 0;
-            FILE *lf = open_memstream(&line, &ln);
-            for (int c = 0; c < csv.ncols; c++) {
-                if (c) fputc('\x1f', lf);
-                fputs(sd_csv_get(&csv, r, c), lf);
-            }
-            fclose(lf);
-            if (rows->n == rows->cap) {
-                size_t cap = rows->cap ? rows->cap * 2 : 64;
-                char **v = realloc(rows->v, cap * sizeof(*v));
-                if (!v) { free(line); err = SD_ENOMEM; break; }
-                rows->v = v; rows->cap = cap;
-            }
-            rows->v[rows->n++] = line;
+            char *line = sd_csv_join(&csv, r, '\x1f');
+            if (!line || sd_rowlist_addf(rows, "%s", line)) err = SD_ENOMEM;
+            free(line);
         }
     }
     free(hdr);
@@ -395,8 +355,8 @@ int sd_run_aggregate(SdCtx *ctx, const char *out_dir, const char *mdc_file, int 
 #define OUTP(name) (snprintf(path, sizeof(path), "%s/%s", out_dir, name), path)
     if ((err = sd_meas_write(ctx, OUTP("measurements.csv"), &meas))) goto out;
     if ((err = sd_uncert_write(ctx, OUTP("uncertainty.csv"), &meas))) goto out;
-    if ((err = sd_write_rows_csv(ctx, OUTP("alignment.csv"), SD_ALIGN_HEADER, al.v, al.n))) goto out;
-    if ((err = sd_write_rows_csv(ctx, OUTP("errors.csv"), SD_ERROR_HEADER, er.v, er.n))) goto out;
+    if ((err = sd_csv_write_rows(ctx, OUTP("alignment.csv"), SD_ALIGN_HEADER, al.v, al.n))) goto out;
+    if ((err = sd_csv_write_rows(ctx, OUTP("errors.csv"), SD_ERROR_HEADER, er.v, er.n))) goto out;
     if (mdc_file && (err = sd_repeat_read(ctx, mdc_file, &rep))) goto out;
     if ((err = sd_course_changes(ctx, &meas, mdc_file ? &rep : NULL, &ch))) goto out;
     if ((err = sd_course_trends(ctx, &meas, &tr))) goto out;

@@ -33,7 +33,5 @@ int  sd_run_write_catalog_errors(SdCtx *ctx, const char *out_dir, const SdCatalo
 /* run.json: version, git revision, parameters, CPU level, models, input hashes, timings. */
 int  sd_run_write_json(SdCtx *ctx, const struct SdRunOpts *o, const SdCatalog *cat, double seconds,
                        const char *const *stage_names, const double *stage_s, int nstages);
-/* Write a table of '\x1f'-separated rows as CSV with header (atomic). */
-int  sd_write_rows_csv(SdCtx *ctx, const char *path, const char *header, char *const *rows, size_t n);
 
 #endif
