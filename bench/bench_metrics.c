@@ -1,7 +1,7 @@
 /* Skin metrics benchmark: every metric for the 13 regions of one 1600x2000 canonical image, one
  * thread, per CPU level. The image is a patch phantom (skin everywhere) and the regions are
  * ellipses at the template's approximate canonical places, so the figure does not depend on the
- * face stages. Usage: bench_metrics [CSV] [--runs N]. */
+ * face stages. Usage: bench_metrics [CSV] [--runs N] [--level scalar|avx2|avx512]. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +47,10 @@ int main(int argc, char **argv)
 {
     const char *csv = NULL;
     int runs = 3;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--level") && i + 1 < argc) only = argv[++i];
         else csv = argv[i];
     }
     if (runs < 1) runs = 1;
@@ -100,7 +102,7 @@ int main(int argc, char **argv)
     double check[SD_NMETRICS] = { 0 };
     for (int l = 0; l < 3; l++) {
         unsigned need = l == 0 ? 0 : l == 1 ? SD_CPU_AVX2 : SD_CPU_AVX512;
-        if ((have & need) != need)
+        if ((have & need) != need || (only && strcmp(only, levels[l])))
             continue;
         if (sd_ctx_set_cpu(&ctx, levels[l]))
             continue;

@@ -216,10 +216,11 @@ static int morph(uint8_t *m, int w, int h, ptrdiff_t stride, int r, int dilate)
 {
     if (r <= 0)
         return 0;
-    int n = w > h ? w : h;
-    uint8_t *line = malloc((size_t)n), *out = malloc((size_t)n);
-    if (!line || !out) {
-        free(line); free(out);
+    uint8_t *line = malloc((size_t)w), *src = NULL;
+    int32_t *cnt = calloc((size_t)w, sizeof(int32_t));
+    size_t bytes;
+    if (!line || !cnt || sd_mul_overflow((size_t)stride, (size_t)h, &bytes) || !(src = malloc(bytes))) {
+        free(line); free(cnt); free(src);
         return SD_ENOMEM;
     }
     for (int y = 0; y < h; y++) {
@@ -227,14 +228,28 @@ static int morph(uint8_t *m, int w, int h, ptrdiff_t stride, int r, int dilate)
         memcpy(line, row, (size_t)w);
         morph_1d(row, line, w, 1, r, dilate);
     }
-    for (int x = 0; x < w; x++) {
-        for (int y = 0; y < h; y++)
-            line[y] = m[(size_t)y * (size_t)stride + (size_t)x];
-        morph_1d(out, line, h, 1, r, dilate);
-        for (int y = 0; y < h; y++)
-            m[(size_t)y * (size_t)stride + (size_t)x] = out[y];
+    /* columns: running per-column counts of set pixels in the window, row by row (cache
+     * friendly), from a copy of the row-filtered mask */
+    memcpy(src, m, bytes);
+    for (int y = 0; y < r && y < h; y++) {
+        const uint8_t *s = src + (size_t)y * (size_t)stride;
+        for (int x = 0; x < w; x++) cnt[x] += s[x] != 0;
     }
-    free(line); free(out);
+    for (int y = 0; y < h; y++) {
+        if (y + r < h) {
+            const uint8_t *s = src + (size_t)(y + r) * (size_t)stride;
+            for (int x = 0; x < w; x++) cnt[x] += s[x] != 0;
+        }
+        if (y - r - 1 >= 0) {
+            const uint8_t *s = src + (size_t)(y - r - 1) * (size_t)stride;
+            for (int x = 0; x < w; x++) cnt[x] -= s[x] != 0;
+        }
+        const int lo = y - r < 0 ? 0 : y - r, hi = y + r >= h ? h - 1 : y + r, full = hi - lo + 1;
+        uint8_t *d = m + (size_t)y * (size_t)stride;
+        for (int x = 0; x < w; x++)
+            d[x] = dilate ? cnt[x] > 0 : cnt[x] == full;
+    }
+    free(line); free(cnt); free(src);
     return 0;
 }
 
@@ -416,13 +431,16 @@ static int region_box(SdCtx *ctx, const SdMetricsState *st, const SdMask *region
     for (int y = 0; y < st->h; y++) {
         const uint8_t *v = st->valid + (size_t)y * (size_t)st->ms;
         const uint8_t *m = region ? region->data + (size_t)y * (size_t)region->stride : NULL;
-        for (int x = 0; x < st->w; x++)
-            if (v[x] && (!m || m[x])) {
-                if (x < x0) x0 = x;
-                if (x > x1) x1 = x;
-                if (y < y0) y0 = y;
-                y1 = y;
-            }
+        /* first and last pixel of the row inside both masks */
+        int a = 0, b = st->w - 1;
+        while (a <= b && !(v[a] && (!m || m[a]))) a++;
+        if (a > b)
+            continue;
+        while (!(v[b] && (!m || m[b]))) b--;
+        if (a < x0) x0 = a;
+        if (b > x1) x1 = b;
+        if (y < y0) y0 = y;
+        y1 = y;
     }
     if (x1 < 0)
         return 0;

@@ -39,61 +39,76 @@ int sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *t
 }
 
 /* Zhang & Suen (1984) thinning of m (w x h, 1 = set) in place; pixels on the box border are
- * treated as having background outside. */
+ * treated as having background outside. Works on a copy padded by one pixel and decides each
+ * candidate through a 256-entry table of its neighbour pattern (one table per sub-pass). */
 static int thin(uint8_t *m, int w, int h)
 {
-    size_t n = (size_t)w * (size_t)h;
+    const int W = w + 2;
+    size_t n = (size_t)W * (size_t)(h + 2);
+    uint8_t *b = calloc(n, 1), lut[2][256];
     int32_t *list = NULL, *del = NULL;
     long cnt = 0;
-    for (size_t i = 0; i < n; i++)
-        cnt += m[i] != 0;
-    if (!cnt)
+    if (!b)
+        return SD_ENOMEM;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            if (m[(size_t)y * (size_t)w + (size_t)x]) {
+                b[(size_t)(y + 1) * (size_t)W + (size_t)(x + 1)] = 1;
+                cnt++;
+            }
+    if (!cnt) {
+        free(b);
         return 0;
+    }
     if (!(list = malloc(sizeof(*list) * (size_t)cnt)) || !(del = malloc(sizeof(*del) * (size_t)cnt))) {
-        free(list); free(del);
+        free(b); free(list); free(del);
         return SD_ENOMEM;
     }
+    /* bit k of the pattern = neighbour P(k+2): N, NE, E, SE, S, SW, W, NW */
+    for (int pat = 0; pat < 256; pat++) {
+        int nb[8], B = 0, A = 0;
+        for (int k = 0; k < 8; k++) {
+            nb[k] = (pat >> k) & 1;
+            B += nb[k];
+        }
+        for (int k = 0; k < 8; k++)
+            A += !nb[k] && nb[(k + 1) & 7];
+        int ok = B >= 2 && B <= 6 && A == 1;
+        lut[0][pat] = (uint8_t)(ok && !((nb[0] && nb[2] && nb[4]) || (nb[2] && nb[4] && nb[6])));
+        lut[1][pat] = (uint8_t)(ok && !((nb[0] && nb[2] && nb[6]) || (nb[0] && nb[4] && nb[6])));
+    }
+    const ptrdiff_t off[8] = { -W, -W + 1, 1, W + 1, W, W - 1, -1, -W - 1 };
     cnt = 0;
     for (size_t i = 0; i < n; i++)
-        if (m[i]) list[cnt++] = (int32_t)i;
+        if (b[i]) list[cnt++] = (int32_t)i;
     int changed = 1;
     while (changed) {
         changed = 0;
         for (int pass = 0; pass < 2; pass++) {
             long nd = 0;
             for (long i = 0; i < cnt; i++) {
-                int32_t p = list[i];
-                int x = p % w, y = p / w;
-                int nb[8];   /* P2..P9: N, NE, E, SE, S, SW, W, NW */
-                static const int dx[8] = { 0, 1, 1, 1, 0, -1, -1, -1 };
-                static const int dy[8] = { -1, -1, 0, 1, 1, 1, 0, -1 };
-                int B = 0, A = 0;
-                for (int k = 0; k < 8; k++) {
-                    int xx = x + dx[k], yy = y + dy[k];
-                    nb[k] = xx >= 0 && yy >= 0 && xx < w && yy < h && m[(size_t)yy * (size_t)w + (size_t)xx];
-                    B += nb[k];
-                }
+                const uint8_t *p = b + list[i];
+                int pat = 0;
                 for (int k = 0; k < 8; k++)
-                    A += !nb[k] && nb[(k + 1) & 7];
-                if (B < 2 || B > 6 || A != 1)
-                    continue;
-                if (pass == 0 ? (nb[0] && nb[2] && nb[4]) || (nb[2] && nb[4] && nb[6])
-                              : (nb[0] && nb[2] && nb[6]) || (nb[0] && nb[4] && nb[6]))
-                    continue;
-                del[nd++] = p;
+                    pat |= p[off[k]] << k;
+                if (lut[pass][pat])
+                    del[nd++] = list[i];
             }
             for (long i = 0; i < nd; i++)
-                m[del[i]] = 0;
+                b[del[i]] = 0;
             if (nd) {
                 changed = 1;
                 long k = 0;
                 for (long i = 0; i < cnt; i++)
-                    if (m[list[i]]) list[k++] = list[i];
+                    if (b[list[i]]) list[k++] = list[i];
                 cnt = k;
             }
         }
     }
-    free(list); free(del);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            m[(size_t)y * (size_t)w + (size_t)x] = b[(size_t)(y + 1) * (size_t)W + (size_t)(x + 1)];
+    free(b); free(list); free(del);
     return 0;
 }
 
