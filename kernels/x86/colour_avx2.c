@@ -1,4 +1,4 @@
-/* Colour kernels, AVX2+FMA. srgb8/srgbf decoding are bit-exact with C (table lookups, same
+/* Colour kernels, AVX2+FMA. sRGB decoding (u8 and float) is bit-exact with C (table lookups, same
  * arithmetic); Lab, OD and mat3 use FMA and polynomial cbrt/log (tolerances in checkasm). */
 #include <immintrin.h>
 
@@ -16,26 +16,30 @@
         if (x_ < (w)) { const __m256i tm_ = sd_tail_mask8((w) - x_); BODY(x_, tm_, 0); } \
     } while (0)
 
+/* u8 -> linear is a pure table lookup: gathers are slower than scalar loads on current cores, so
+ * the lookups stay scalar and the win is on the store side: 8 pixels per plane are assembled in
+ * registers and written with non-temporal stores when the rows are aligned (the 12 output bytes
+ * per input pixel would otherwise be read into cache before being overwritten). */
 static void srgb8_to_lin_avx2(float *const dst[3], ptrdiff_t dst_stride, const uint8_t *src,
                               ptrdiff_t src_stride, int w, int h, const float *lut)
 {
-    /* Per 128-bit lane: 4 pixels (12 bytes) -> R, G, B bytes zero-extended to 32 bits. */
-#define SH(o) _mm256_setr_epi8(o, -1, -1, -1, o + 3, -1, -1, -1, o + 6, -1, -1, -1, o + 9, -1, -1, -1, \
-                               o, -1, -1, -1, o + 3, -1, -1, -1, o + 6, -1, -1, -1, o + 9, -1, -1, -1)
-    const __m256i shr = SH(0), shg = SH(1), shb = SH(2);
-#undef SH
+    const int nt = !(((uintptr_t)dst[0] | (uintptr_t)dst[1] | (uintptr_t)dst[2] | (uintptr_t)dst_stride) & 31) &&
+                   (size_t)w * (size_t)h >= ((size_t)1 << 20);
     for (int y = 0; y < h; y++) {
         const uint8_t *s = CROW(uint8_t, src, src_stride, y);
         float *r = ROW(float, dst[0], dst_stride, y), *g = ROW(float, dst[1], dst_stride, y),
               *b = ROW(float, dst[2], dst_stride, y);
         int x = 0;
-        for (; x + 10 <= w; x += 8) {     /* the second 16-byte load reads 4 bytes past pixel x+7 */
-            const __m256i v = _mm256_inserti128_si256(
-                _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(s + 3 * x))),
-                _mm_loadu_si128((const __m128i *)(s + 3 * x + 12)), 1);
-            _mm256_storeu_ps(r + x, _mm256_i32gather_ps(lut, _mm256_shuffle_epi8(v, shr), 4));
-            _mm256_storeu_ps(g + x, _mm256_i32gather_ps(lut, _mm256_shuffle_epi8(v, shg), 4));
-            _mm256_storeu_ps(b + x, _mm256_i32gather_ps(lut, _mm256_shuffle_epi8(v, shb), 4));
+        if (nt) {
+            for (; x + 8 <= w; x += 8) {
+                const uint8_t *p = s + 3 * x;
+#define PLANE(c) _mm256_setr_ps(lut[p[c]], lut[p[3 + c]], lut[p[6 + c]], lut[p[9 + c]], lut[p[12 + c]], \
+                                lut[p[15 + c]], lut[p[18 + c]], lut[p[21 + c]])
+                _mm256_stream_ps(r + x, PLANE(0));
+                _mm256_stream_ps(g + x, PLANE(1));
+                _mm256_stream_ps(b + x, PLANE(2));
+#undef PLANE
+            }
         }
         for (; x < w; x++) {
             r[x] = lut[s[3 * x]];
@@ -43,8 +47,11 @@ static void srgb8_to_lin_avx2(float *const dst[3], ptrdiff_t dst_stride, const u
             b[x] = lut[s[3 * x + 2]];
         }
     }
+    if (nt) _mm_sfence();
 }
 
+/* Table interpolation with the C arithmetic (bit-exact). The direct exp/log form used by the
+ * AVX-512 variant runs out of the 16 YMM registers here and is slower than two gathers. */
 static void srgbf_to_lin_avx2(float *dst, ptrdiff_t dst_stride, const float *src,
                               ptrdiff_t src_stride, int w, int h, const float *lut)
 {

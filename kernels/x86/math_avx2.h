@@ -59,8 +59,7 @@ static inline __m256 sd_log_ps(__m256 x)
     const __m256 big = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356f), _CMP_GT_OQ);
     m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), big);
     e = _mm256_sub_epi32(e, _mm256_castps_si256(big));           /* big lanes: e + 1 */
-    const __m256 t = _mm256_div_ps(_mm256_sub_ps(m, _mm256_set1_ps(1.0f)),
-                                   _mm256_add_ps(m, _mm256_set1_ps(1.0f)));
+    const __m256 t = _mm256_div_ps(_mm256_sub_ps(m, _mm256_set1_ps(1.0f)), _mm256_add_ps(m, _mm256_set1_ps(1.0f)));
     const __m256 t2 = _mm256_mul_ps(t, t);
     __m256 p = _mm256_set1_ps(2.0f / 9);
     p = _mm256_fmadd_ps(p, t2, _mm256_set1_ps(2.0f / 7));

@@ -57,7 +57,8 @@ void ca_buf_alloc(CaBuf *b, size_t row_bytes, int h, ptrdiff_t stride)
     b->stride = stride ? stride : ca_rand_stride(row_bytes);
     b->h = h;
     b->total = (size_t)b->stride * (size_t)h + 2 * GUARD;
-    b->base = malloc(b->total);
+    b->total = (b->total + 63) & ~(size_t)63;
+    b->base = aligned_alloc(64, b->total);     /* payload starts 64-byte aligned (GUARD = 64) */
     if (!b->base) { fprintf(stderr, "checkasm: out of memory\n"); exit(2); }
     memset(b->base, SENTINEL, b->total);
     b->data = b->base + GUARD;
