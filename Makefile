@@ -144,14 +144,17 @@ demo: all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	  $(DESTDIR)$(PREFIX)/include/skindelta $(DESTDIR)$(PREFIX)/share/skindelta/models
+	  $(DESTDIR)$(PREFIX)/include/skindelta/src $(DESTDIR)$(PREFIX)/include/skindelta/kernels \
+	  $(DESTDIR)$(PREFIX)/share/skindelta/models
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/skindelta
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libskindelta.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libskindelta.so.$(SOVERSION)
 	ln -sf libskindelta.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libskindelta.so
 	install -m 644 $(PCFILE) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
-	install -m 644 src/skindelta.h $(wildcard src/sd_*.h) $(DESTDIR)$(PREFIX)/include/skindelta/
+	install -m 644 src/skindelta.h $(DESTDIR)$(PREFIX)/include/skindelta/
+	install -m 644 $(filter-out %_int.h %_internal.h,$(wildcard src/*.h)) $(DESTDIR)$(PREFIX)/include/skindelta/src/
+	install -m 644 $(wildcard kernels/*.h) $(DESTDIR)$(PREFIX)/include/skindelta/kernels/
 	$(if $(wildcard models/*.bin models/*.json),install -m 644 $(wildcard models/*.bin models/*.json) $(DESTDIR)$(PREFIX)/share/skindelta/models/)
 
 uninstall:
