@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/align.h"
 #include "src/metrics.h"
 #include "src/synth.h"
 #include "tests/lib/test.h"
@@ -224,6 +225,93 @@ static void test_invariance(void)
     }
 }
 
+/* ---- the same invariance through the product's own path: `--roi whole` canonical frame for the
+ * baseline, ECC registration of each follow-up onto it (src/align.h), both resampled once by the
+ * align stage, metrics on the central disc both cover. */
+static int photo(const SdSynthEffect *e, const SdSynthNuisance *nu, SdImage *cam)
+{
+    SdSynthPatch pp = { .size = N, .px_per_mm = PPM, .seed = PATIENT };
+    SdImage lin;
+    int err = sd_synth_patch_scene(&ctx, &pp, e, &lin);
+    if (!err) {
+        err = sd_synth_camera(&ctx, &lin, nu, cam);
+        sd_image_free(&lin);
+    }
+    if (!err && nu->jpeg_q > 0)
+        err = sd_synth_jpeg(&ctx, cam, nu->jpeg_q, sd_test_path(sd_test_tmp_dir(), "align.jpg"));
+    return err;
+}
+
+static int measure_aligned(const SdAligned *a, const SdMask *region, double out[SD_NMETRICS])
+{
+    SdMetricsState *st = NULL;
+    int err = sd_metrics_prepare(&ctx, &a->img, &a->valid, a->px_per_mm, NULL, &st);
+    if (!err)
+        err = sd_metrics_region(&ctx, st, region, NULL, out);
+    sd_metrics_free(st);
+    return err;
+}
+
+static void test_invariance_align(void)
+{
+    setup();
+    SdAlignOpts ao;
+    SdSynthEffect e;
+    SdSynthNuisance nu;
+    SdImage cam = { 0 };
+    SdAligned base = { 0 };
+    double worst[3] = { 0 };
+    uint64_t rng = 77;
+    sd_align_opts_default(&ao);
+    ao.roi_whole = 1;
+    ao.whole_max_side = N;
+    ao.px_per_mm = PPM;
+    sd_synth_effect_none(&e);
+    nuisance(&rng, &nu);
+    CHECK_EQ_INT(photo(&e, &nu, &cam), 0);
+    CHECK_EQ_INT(sd_align_canonical(&ctx, &cam, NULL, &ao, &base), 0);
+    sd_image_free(&cam);
+    if (!base.img.data)
+        return;
+    const int W = base.img.w, H = base.img.h;
+    for (int s = 0; s < 4; s++) {
+        SdAligned f = { 0 };
+        SdAlignQC qc;
+        SdMask common = { 0 };
+        double ob[SD_NMETRICS], of[SD_NMETRICS];
+        nuisance(&rng, &nu);
+        CHECK_EQ_INT(photo(&e, &nu, &cam), 0);
+        CHECK_EQ_INT(sd_align_followup(&ctx, &base, &cam, NULL, &ao, &f, &qc), 0);
+        sd_image_free(&cam);
+        CHECK(qc.status == SD_ALIGN_OK);
+        CHECK_EQ_INT(sd_mask_create(&common, W, H), 0);
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double dx = x - (W - 1) / 2.0, dy = y - (H - 1) / 2.0;
+                size_t i = (size_t)y * (size_t)common.stride + (size_t)x;
+                common.data[i] = dx * dx + dy * dy < 0.42 * 0.42 * W * H &&
+                                 f.valid.data[(size_t)y * (size_t)f.valid.stride + (size_t)x] &&
+                                 base.valid.data[(size_t)y * (size_t)base.valid.stride + (size_t)x];
+            }
+        CHECK_EQ_INT(measure_aligned(&base, &common, ob), 0);
+        CHECK_EQ_INT(measure_aligned(&f, &common, of), 0);
+        printf("  aligned rot %+.1f deg (ecc %.3f):", nu.rot_deg, qc.ecc);
+        for (int k = 0; k < 3; k++) {
+            double rel = 100.0 * (of[primary[k]] / ob[primary[k]] - 1.0);
+            printf(" %s %+.2f%%", sd_metric_info(primary[k])->id, rel);
+            if (fabs(rel) > worst[k]) worst[k] = fabs(rel);
+        }
+        printf("\n");
+        sd_mask_free(&common);
+        sd_aligned_free(&f);
+    }
+    for (int k = 0; k < 3; k++) {
+        printf("  invariance through align %-20s: worst %.2f%%\n", sd_metric_info(primary[k])->id, worst[k]);
+        CHECKF(worst[k] < 5.0, "%s drifted %.2f%% through the align path", sd_metric_info(primary[k])->id, worst[k]);
+    }
+    sd_aligned_free(&base);
+}
+
 /* ---- specificity: one effect at a time, identical capture */
 static void test_specificity(void)
 {
@@ -298,6 +386,7 @@ static const SdTestCase cases[] = {
     { "sensitivity_wrinkle", test_sensitivity_wrinkle },
     { "sensitivity_pigment", test_sensitivity_pigment },
     { "invariance", test_invariance },
+    { "invariance_align", test_invariance_align },
     { "specificity", test_specificity },
     { "gamma", test_gamma },
 };
