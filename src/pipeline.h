@@ -19,7 +19,7 @@ typedef struct SdRunProgress {
 } SdRunProgress;
 
 /* Photo scale assumed for `--roi whole` when the user gives none (px per mm in the photo). */
-#define SD_WHOLE_DEFAULT_PX_PER_MM 20.0
+#define SD_WHOLE_DEFAULT_PX_PER_MM 10.0   /* = synth patch default; ~ the face frame scale */
 
 typedef void (*sd_progress_fn)(void *user, const SdRunProgress *p);
 
