@@ -294,13 +294,17 @@ int sd_image_load(SdCtx *ctx, const char *path, const SdLoadOpts *opts, SdImage 
      * libpng's iCCP notes are common) fail on truncation. */
     const VipsFailOn fail_on = !strcmp(info.format, "jpeg") ? VIPS_FAIL_ON_WARNING
                                                              : VIPS_FAIL_ON_TRUNCATED;
+    /* Sequential access streams the decode, but an EXIF rotation (orientation 2-8) reads the
+     * rows out of order ("out of order read" on any photo taller than libvips' line cache): those
+     * files are opened for random access (the whole image is decoded into memory anyway). */
+    const VipsAccess access = info.orientation > 1 && info.orientation <= 8 ? VIPS_ACCESS_RANDOM
+                                                                            : VIPS_ACCESS_SEQUENTIAL;
     VipsImage *im;
     if (shrink > 1)
-        im = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, "shrink", shrink,
+        im = vips_image_new_from_file(path, "access", access, "shrink", shrink,
                                       "fail_on", fail_on, NULL);
     else
-        im = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL,
-                                      "fail_on", fail_on, NULL);
+        im = vips_image_new_from_file(path, "access", access, "fail_on", fail_on, NULL);
     if (!im)
         return vips_fail(ctx, SD_EFORMAT, path, "not a readable image");
 
@@ -404,7 +408,7 @@ int sd_image_save(SdCtx *ctx, const SdImage *img, const char *path, int quality)
     void *out = NULL;
     int r;
     if (sd_strcasesuffix(path, ".png"))
-        r = vips_pngsave_buffer(im, &out, &n, "compression", 6, NULL);
+        r = vips_pngsave_buffer(im, &out, &n, "compression", 3, NULL);
     else if (sd_strcasesuffix(path, ".jpg") || sd_strcasesuffix(path, ".jpeg"))
         r = vips_jpegsave_buffer(im, &out, &n, "Q", quality > 0 ? quality : 92, NULL);
     else if (sd_strcasesuffix(path, ".tif") || sd_strcasesuffix(path, ".tiff"))

@@ -224,6 +224,18 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Pa
     if (sd_sha256_file(e->path, hex) == 0)
         sd_rowlist_addf(&po->inputs, "%s\x1f%s", e->path, hex);
     int err;
+    /* A large JPEG whose face is well above the canonical resolution is decoded smaller (DCT
+     * scaling): a quick look at a 1/4-size decode finds the face, sd_align_load_scale says how much
+     * can go without losing canonical detail. Landmarks are then found again on what was loaded. */
+    SdImageInfo pi;
+    if (!o->roi_whole && sd_image_probe(ctx, e->path, &pi) == 0 && !strcmp(pi.format, "jpeg") &&
+        (pi.orig_w > 2 * SD_FACE_LOAD_MAX || pi.orig_h > 2 * SD_FACE_LOAD_MAX)) {
+        SdLandmarks quick;
+        int nq = 0;
+        TIMED(po, ST_FACE, err = sd_face_find_file(ctx, e->path, &o->face, &quick, &nq, NULL));
+        if (!err) lo.scale = sd_align_load_scale(&quick, &o->align);
+    }
+    sd_clear_error(ctx);
     TIMED(po, ST_LOAD, err = sd_image_load(ctx, e->path, &lo, photo, NULL));
     if (err) { add_error(po, e->path, "load", err, ctx->errmsg); return err; }
     if (o->roi_whole) return 0;

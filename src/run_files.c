@@ -214,10 +214,10 @@ int sd_run_write_json(SdCtx *ctx, const SdRunOpts *o, const SdCatalog *cat, doub
     json_kv_num(f, "qc_overlap_warn", o->align.overlap_warn, 1);
     json_kv_num(f, "qc_overlap_fail", o->align.overlap_fail, 1);
     fputs("    \"face_input_sizes\": [", f);
-    int any = 0;
-    for (int i = 0; i < SD_FACE_MAX_SIZES && o->face.input_sizes[i]; i++)
-        fprintf(f, "%s%d", any++ ? ", " : "", o->face.input_sizes[i]);
-    if (!any) fputs("320, 416, 608", f);
+    int sizes[SD_FACE_MAX_SIZES];
+    const int nsz = sd_face_sizes(&o->face, sizes);
+    for (int i = 0; i < nsz; i++)
+        fprintf(f, "%s%d", i ? ", " : "", sizes[i]);
     fputs("],\n", f);
     json_kv_num(f, "face_score_threshold", o->face.score_threshold > 0 ? o->face.score_threshold : 0.5, 1);
     const SdMetricsOpts *m = &o->metrics;
