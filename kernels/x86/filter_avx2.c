@@ -52,14 +52,26 @@ static inline __attribute__((always_inline)) void v_rows4(float *d, ptrdiff_t ds
     int x = 0;
     for (; x + 16 <= w; x += 16) {
         __m256 a0 = _mm256_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-        for (int j = 0; j < 2 * r + 4; j++) {
-            const __m256 u = _mm256_loadu_ps(s[j] + x), v = _mm256_loadu_ps(s[j] + x + 8);
-            const __m256 *k = kf + 3 + j;        /* output o uses tap j - o */
-            a0 = _mm256_fmadd_ps(k[0], u, a0); b0 = _mm256_fmadd_ps(k[0], v, b0);
-            a1 = _mm256_fmadd_ps(k[-1], u, a1); b1 = _mm256_fmadd_ps(k[-1], v, b1);
-            a2 = _mm256_fmadd_ps(k[-2], u, a2); b2 = _mm256_fmadd_ps(k[-2], v, b2);
-            a3 = _mm256_fmadd_ps(k[-3], u, a3); b3 = _mm256_fmadd_ps(k[-3], v, b3);
-        }
+        /* output o uses tap j - o of input row j; the first and last three rows feed only some
+         * outputs, so their zero taps are skipped */
+#define IN(j) const __m256 u = _mm256_loadu_ps(s[j] + x), v = _mm256_loadu_ps(s[j] + x + 8); \
+              const __m256 *k = kf + 3 + (j)
+#define F0 a0 = _mm256_fmadd_ps(k[0], u, a0); b0 = _mm256_fmadd_ps(k[0], v, b0)
+#define F1 a1 = _mm256_fmadd_ps(k[-1], u, a1); b1 = _mm256_fmadd_ps(k[-1], v, b1)
+#define F2 a2 = _mm256_fmadd_ps(k[-2], u, a2); b2 = _mm256_fmadd_ps(k[-2], v, b2)
+#define F3 a3 = _mm256_fmadd_ps(k[-3], u, a3); b3 = _mm256_fmadd_ps(k[-3], v, b3)
+        { IN(0); F0; }
+        { IN(1); F0; F1; }
+        { IN(2); F0; F1; F2; }
+        for (int j = 3; j <= 2 * r; j++) { IN(j); F0; F1; F2; F3; }
+        { IN(2 * r + 1); F1; F2; F3; }
+        { IN(2 * r + 2); F2; F3; }
+        { IN(2 * r + 3); F3; }
+#undef IN
+#undef F0
+#undef F1
+#undef F2
+#undef F3
         _mm256_storeu_ps(d + x, a0); _mm256_storeu_ps(d + x + 8, b0);
         _mm256_storeu_ps(d1 + x, a1); _mm256_storeu_ps(d1 + x + 8, b1);
         _mm256_storeu_ps(d2 + x, a2); _mm256_storeu_ps(d2 + x + 8, b2);
