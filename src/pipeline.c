@@ -138,9 +138,9 @@ static int bootstrap_sd(SdCtx *ctx, const SdImage *photo, const SdAligned *al, c
                 float *row = sd_image_rowf(&j.img, p, y);
                 for (int x = 0; x < j.img.w; x++) {
                     seed = mix64(seed);
-                    const int32_t sum = (int32_t)(seed & 0xffff) + (int32_t)((seed >> 16) & 0xffff) +
+                    const int32_t u4 = (int32_t)(seed & 0xffff) + (int32_t)((seed >> 16) & 0xffff) +
                                         (int32_t)((seed >> 32) & 0xffff) + (int32_t)(seed >> 48) - 131070;
-                    row[x] += (float)sum * k;
+                    row[x] += (float)u4 * k;
                 }
             }
         err = measure(ctx, &j, rg, o, v, NULL);
@@ -180,10 +180,16 @@ static void push_values(PatientOut *po, const SdCatEntry *e, const SdRegions *rg
         }
 }
 
-static void alignment_row(PatientOut *po, const SdCatEntry *e, const SdAligned *al,
+/* alignment.csv row. The transform is reported from the ORIGINAL photo's pixels (the photo may
+ * have been decoded at load_scale < 1): T o S with S the pixel-centre-aligned downscale. */
+static void alignment_row(PatientOut *po, const SdCatEntry *e, const SdAligned *al, double load_scale,
                           const SdAlignQC *qc, const char *status, const char *photometry)
 {
-    const double *m = al->T.m;
+    const double s = load_scale > 0 ? load_scale : 1.0, c = 0.5 * s - 0.5;
+    const SdTransform S = {{s, 0, c, 0, s, c, 0, 0, 1}};
+    SdTransform TS;
+    sd_transform_mul(&al->T, &S, &TS);
+    const double *m = TS.m;
     char score[32] = "", rms[32] = "", ecc[32] = "", ov[32] = "", it[32] = "";
     if (al->has_lm) snprintf(score, sizeof(score), "%.4f", al->lm.face.score);
     if (qc) {
@@ -216,7 +222,7 @@ typedef struct Worker {
 
 /* Load + face for one entry; on failure a row in errors and a non-zero return. */
 static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, PatientOut *po,
-                         SdImage *photo, SdLandmarks *lm)
+                         SdImage *photo, SdLandmarks *lm, double *load_scale)
 {
     SdLoadOpts lo;
     sd_load_opts_default(&lo);
@@ -236,8 +242,10 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Pa
         if (!err) lo.scale = sd_align_load_scale(&quick, &o->align);
     }
     sd_clear_error(ctx);
-    TIMED(po, ST_LOAD, err = sd_image_load(ctx, e->path, &lo, photo, NULL));
+    SdImageInfo li;
+    TIMED(po, ST_LOAD, err = sd_image_load(ctx, e->path, &lo, photo, &li));
     if (err) { add_error(po, e->path, "load", err, ctx->errmsg); return err; }
+    *load_scale = li.scale;
     if (o->roi_whole) return 0;
     int nfaces = 0;
     TIMED(po, ST_FACE, err = sd_face_find(ctx, photo, &o->face, lm, &nfaces));
@@ -300,7 +308,8 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
     double (*val)[SD_NMETRICS] = NULL, (*sd)[SD_NMETRICS] = NULL;
     int err;
     po->images++;
-    if (load_and_find(ctx, o, b, po, &photo, &lm)) goto base_failed;
+    double bscale = 1.0, fscale = 1.0;
+    if (load_and_find(ctx, o, b, po, &photo, &lm, &bscale)) goto base_failed;
     TIMED(po, ST_FRAME, err = sd_align_canonical(ctx, &photo, o->roi_whole ? NULL : &lm, &o->align, &base));
     if (err) { add_error(po, b->path, "frame", err, ctx->errmsg); goto base_failed; }
     TIMED(po, ST_REGIONS, err = sd_regions_build(ctx, &base, NULL, &rg));
@@ -315,7 +324,7 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
     if (err) { add_error(po, b->path, "metrics", err, ctx->errmsg); goto base_failed; }
     sd_image_free(&photo);
     push_values(po, b, &rg, val, o->bootstrap > 1 ? sd : NULL, o->bootstrap, "ok");
-    alignment_row(po, b, &base, NULL, "ok", "baseline");
+    alignment_row(po, b, &base, bscale, NULL, "ok", "baseline");
     TIMED(po, ST_WRITE, save_images(ctx, o, b, &base, &rg, st, po));
     sd_metrics_free(st); st = NULL;
     __atomic_add_fetch(&w->images_done, 1, __ATOMIC_RELAXED);
@@ -328,14 +337,14 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
         SdRegions frg = {0};
         memset(&qc, 0, sizeof(qc));
         po->images++;
-        if (load_and_find(ctx, o, e, po, &photo, &lm)) goto next_failed;
+        if (load_and_find(ctx, o, e, po, &photo, &lm, &fscale)) goto next_failed;
         TIMED(po, ST_REGISTER, err = sd_align_followup(ctx, &base, &photo, o->roi_whole ? NULL : &lm,
                                                        &o->align, &fu, &qc));
         if (err) { add_error(po, e->path, "register", err, ctx->errmsg); goto next_failed; }
         if (qc.status == SD_ALIGN_FAILED) {
             char msg[600];
             snprintf(msg, sizeof(msg), "%s: registration onto the baseline failed QC: %s", e->path, qc.reason);
-            alignment_row(po, e, &fu, &qc, "failed", "");
+            alignment_row(po, e, &fu, fscale, &qc, "failed", "");
             add_error(po, e->path, "register", SD_EALIGN, msg);
             goto next_failed;
         }
@@ -353,7 +362,7 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
         {
             const char *status = qc.status == SD_ALIGN_WARN ? "warn" : "ok";
             push_values(po, e, &frg, val, o->bootstrap > 1 ? sd : NULL, o->bootstrap, status);
-            alignment_row(po, e, &fu, &qc, status, ph.summary);
+            alignment_row(po, e, &fu, fscale, &qc, status, ph.summary);
             po->pairs++;
             po->warn += qc.status == SD_ALIGN_WARN;
         }
