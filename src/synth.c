@@ -7,6 +7,7 @@
 #include "kernels/ops.h"
 #include "src/metrics.h"
 #include "src/synth.h"
+#include "src/synth_internal.h"
 #include "src/util.h"
 
 /* ---- PRNG (splitmix64) */
@@ -514,24 +515,38 @@ int sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir)
     char *truth = NULL;
     if (c->patients < 1 || c->patients > 9999 || c->sessions < 1 || c->sessions > 999)
         return sd_fail(ctx, SD_EINVAL, "synth: patients 1..9999 and sessions 1..999");
-    if (c->kind != SD_SYNTH_PATCH)
-        return sd_fail(ctx, SD_EINVAL, "synth: only the patch kind is implemented in this build");
     if (sd_mkdir_p(dir))
         return sd_fail(ctx, SD_EIO, "%s: cannot create the folder", dir);
     if (!(truth = sd_path_join(dir, "truth.json")))
         return sd_fail(ctx, SD_ENOMEM, "synth: out of memory");
+    const int size = c->size > 0 ? c->size : (c->kind == SD_SYNTH_PATCH ? 1024 : 2000);
+    double ppm = c->px_per_mm > 0 ? c->px_per_mm : 10.0;
+    SdSynthFaceBase fb = { 0 };
+    if (c->kind == SD_SYNTH_FACE) {
+        const char *fp = c->face_path ? c->face_path : "samples/faces/astronaut.png";
+        if ((err = sd__synth_face_init(ctx, fp, size, &fb))) {
+            free(truth);
+            return err;
+        }
+        ppm = fb.px_per_mm;
+    }
     if ((err = sd_atomic_open(&af, truth))) {
         err = sd_fail(ctx, err, "%s: cannot write", truth);
         free(truth);
+        sd__synth_face_free(&fb);
         return err;
     }
-    const int size = c->size > 0 ? c->size : (c->kind == SD_SYNTH_PATCH ? 1024 : 2000);
-    const double ppm = c->px_per_mm > 0 ? c->px_per_mm : 10.0;
     const double rot = c->rot_max_deg > 0 ? c->rot_max_deg : 5.0;
     FILE *f = af.f;
     fprintf(f, "{\n  \"generator\": \"skindelta synth %s\",\n  \"kind\": \"%s\",\n  \"seed\": %llu,\n",
             sd_version(), c->kind == SD_SYNTH_PATCH ? "patch" : "face", (unsigned long long)c->seed);
     fprintf(f, "  \"size\": %d,\n  \"view\": \"front\",\n", size);
+    if (c->kind == SD_SYNTH_FACE)
+        fprintf(f, "  \"face\": {\"base\": \"%s\", \"width\": %d, \"height\": %d, \"px_per_mm\": %.6f, "
+                   "\"skin\": \"geometric skin mask of the regions stage; relief, pores, spots everywhere in "
+                   "it\", \"wrinkles\": \"forehead (above the brows) and crow's feet (0.35 IOD discs beside "
+                   "the outer eye corners), horizontal\"},\n",
+                c->face_path ? c->face_path : "samples/faces/astronaut.png", fb.w, fb.h, fb.px_per_mm);
     fprintf(f, "  \"effect_model\": \"factors 1 = baseline skin; session i of K: t = i/(K-1); "
                "wrinkle_depth 1-0.4rt, wrinkle_count 1-0.2rt, spot_contrast 1-0.5rt, spot_count "
                "1-0.3rt, texture_amp 1-0.3rt (r = responder)\",\n");
@@ -561,6 +576,8 @@ int sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir)
                     err = sd_synth_camera(ctx, &lin, &n, &photo);
                     sd_image_free(&lin);
                 }
+            } else {
+                err = sd__synth_face_session(ctx, &fb, pseed, &e, &n, &photo);
             }
             char *sub = NULL, *path = NULL;
             if (!err) {
@@ -593,5 +610,6 @@ int sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir)
         err = sd_fail(ctx, err, "%s: cannot write", truth);
     }
     free(truth);
+    sd__synth_face_free(&fb);
     return err;
 }

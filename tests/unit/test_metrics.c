@@ -397,6 +397,37 @@ static void test_skinmap_kernels(void)
     }
 }
 
+/* `skindelta synth` courses: files in the layout, truth.json parseable enough to name every
+ * session; the face kind on the sample portrait (small, to stay fast). */
+static void test_synth_course(void)
+{
+    setup();
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/course", sd_test_tmp_dir());
+    SdSynthCourse c = { .kind = SD_SYNTH_PATCH, .patients = 2, .sessions = 2, .seed = 9, .size = 128 };
+    CHECK_EQ_INT(sd_synth_course(&ctx, &c, dir), 0);
+    char *txt = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(sd_read_file(sd_test_path(dir, "truth.json"), 1 << 20, &txt, &n), 0);
+    CHECK(txt && strstr(txt, "\"p002/s2/front.jpg\"") && strstr(txt, "\"jpeg_q\""));
+    free(txt);
+    CHECK(sd_file_exists(sd_test_path(dir, "p001/s1/front.jpg")));
+    CHECK(sd_file_exists(sd_test_path(dir, "p002/s2/front.jpg")));
+    snprintf(dir, sizeof dir, "%s/face", sd_test_tmp_dir());
+    SdSynthCourse f = { .kind = SD_SYNTH_FACE, .patients = 1, .sessions = 1, .seed = 2, .size = 400,
+                        .face_path = "samples/faces/astronaut.png" };
+    int err = sd_synth_course(&ctx, &f, dir);
+    CHECKF(err == 0, "face course: %s", ctx.errmsg);
+    CHECK(sd_file_exists(sd_test_path(dir, "p001/s1/front.jpg")));
+    SdImage img;
+    SdLoadOpts lo;
+    sd_load_opts_default(&lo);
+    if (!err && !sd_image_load(&ctx, sd_test_path(dir, "p001/s1/front.jpg"), &lo, &img, NULL)) {
+        CHECK(img.w == 320 && img.h == 400);    /* the canonical 2.5 x 3.125 IOD frame */
+        sd_image_free(&img);
+    }
+}
+
 static const SdTestCase cases[] = {
     { "glcm_haralick_0deg", test_glcm_haralick_0deg },
     { "glcm_directions_and_mask", test_glcm_directions_and_mask },
@@ -408,6 +439,7 @@ static const SdTestCase cases[] = {
     { "synth_deterministic", test_synth_deterministic },
     { "overlay", test_overlay },
     { "skinmap_kernels", test_skinmap_kernels },
+    { "synth_course", test_synth_course },
 };
 
 SD_TEST_MAIN(cases)

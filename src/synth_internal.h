@@ -1,0 +1,21 @@
+/* Between synth.c and synth_face.c: the face-kind base prepared once per course. */
+#ifndef SRC_SYNTH_INTERNAL_H
+#define SRC_SYNTH_INTERNAL_H
+
+#include "src/synth.h"
+
+typedef struct SdSynthFaceBase {
+    SdImage lin;          /* the portrait upscaled, linear RGB */
+    int w, h;
+    SdLandmarks lm;       /* in lin's pixels */
+    double px_per_mm;     /* from the inter-ocular distance (63 mm) */
+    float *skin_w;        /* w x h feathered skin weight 0..1 */
+    float *wr_w;          /* w x h feathered wrinkle-area weight (forehead, crow's feet) */
+} SdSynthFaceBase;
+
+int  sd__synth_face_init(SdCtx *ctx, const char *path, int size, SdSynthFaceBase *fb);
+int  sd__synth_face_session(SdCtx *ctx, const SdSynthFaceBase *fb, uint64_t pseed,
+                            const SdSynthEffect *e, const SdSynthNuisance *n, SdImage *photo);
+void sd__synth_face_free(SdSynthFaceBase *fb);
+
+#endif
