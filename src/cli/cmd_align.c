@@ -44,7 +44,7 @@ static void help(FILE *f)
 /* Load path into the canonical frame: landmarks on a shrunk copy, then the photo decoded at the
  * smallest scale that still holds the canonical detail (JPEG shrink-on-load). */
 static int load_photo(SdCtx *ctx, const char *path, int whole, const SdAlignOpts *ao,
-                      SdImage *img, SdLandmarks *lm)
+                      SdImage *img, SdLandmarks *lm, double scale[2])
 {
     SdLoadOpts lo;
     sd_load_opts_default(&lo);
@@ -55,13 +55,17 @@ static int load_photo(SdCtx *ctx, const char *path, int whole, const SdAlignOpts
         lo.scale = sd_align_load_scale(lm, ao);
     }
     if ((err = sd_image_load(ctx, path, &lo, img, &info))) return err;
+    scale[0] = (double)img->w / info.orig_w;
+    scale[1] = (double)img->h / info.orig_h;
     if (!whole && (img->w != info.orig_w || img->h != info.orig_h))
-        sd_face_landmarks_rescale(lm, (double)img->w / info.orig_w, (double)img->h / info.orig_h);
+        sd_face_landmarks_rescale(lm, scale[0], scale[1]);
     return 0;
 }
 
+/* Transforms are reported from the ORIGINAL photo's pixels (each photo may have been decoded
+ * smaller): T o S, S the pixel-centre-aligned shrink x' = (x + 0.5) s - 0.5. */
 static int write_csv(const char *path, const char *names[2], const SdAligned *a[2],
-                     const SdAlignQC *qc, const SdPhotometry *ph)
+                     const double scale[2][2], const SdAlignQC *qc, const SdPhotometry *ph)
 {
     SdAtomicFile af;
     if (sd_atomic_open(&af, path)) return SD_EIO;
@@ -77,9 +81,13 @@ static int write_csv(const char *path, const char *names[2], const SdAligned *a[
         if (i) sd_csv_num(f, qc->lm_rms_px);
         fputc(',', f);
         if (i) sd_csv_num(f, qc->ecc);
+        const SdTransform S = {{ scale[i][0], 0, 0.5 * scale[i][0] - 0.5, 0, scale[i][1],
+                                 0.5 * scale[i][1] - 0.5, 0, 0, 1 }};
+        SdTransform TS;
+        sd_transform_mul(&a[i]->T, &S, &TS);
         for (int k = 0; k < 6; k++) {
             fputc(',', f);
-            sd_csv_num(f, a[i]->T.m[k]);
+            sd_csv_num(f, TS.m[k]);
         }
         fprintf(f, ",%s,", i ? sd_align_status_name(qc->status) : "ok");
         if (i) sd_csv_num(f, qc->overlap);
@@ -214,6 +222,7 @@ int sd_cmd_align(int argc, char **argv)
     if (sd_cli_setup(&ctx, cpu)) return SD_EXIT_USAGE;
     SdImage photo = {0};
     SdLandmarks lm[2];
+    double scale[2][2] = { { 1, 1 }, { 1, 1 } };
     SdAligned al[2];
     SdAlignQC qc;
     SdPhotometry ph;
@@ -229,12 +238,12 @@ int sd_cmd_align(int argc, char **argv)
         return SD_EXIT_PARTIAL;
     }
     stage = "frame";
-    if ((err = load_photo(&ctx, in[0], ao.roi_whole, &ao, &photo, &lm[0])) ||
+    if ((err = load_photo(&ctx, in[0], ao.roi_whole, &ao, &photo, &lm[0], scale[0])) ||
         (err = sd_align_canonical(&ctx, &photo, ao.roi_whole ? NULL : &lm[0], &ao, &al[0])))
         goto fail;
     sd_image_free(&photo);
     stage = "register";
-    if ((err = load_photo(&ctx, in[1], ao.roi_whole, &ao, &photo, &lm[1])) ||
+    if ((err = load_photo(&ctx, in[1], ao.roi_whole, &ao, &photo, &lm[1], scale[1])) ||
         (err = sd_align_followup(&ctx, &al[0], &photo, ao.roi_whole ? NULL : &lm[1], &ao, &al[1], &qc)))
         goto fail;
     sd_image_free(&photo);
@@ -262,7 +271,7 @@ int sd_cmd_align(int argc, char **argv)
         const char *names[2] = { in[0], in[1] };
         const SdAligned *ap[2] = { &al[0], &al[1] };
         p = sd_path_join(out, "alignment.csv");
-        err = p ? write_csv(p, names, ap, &qc, &ph) : SD_ENOMEM;
+        err = p ? write_csv(p, names, ap, (const double (*)[2])scale, &qc, &ph) : SD_ENOMEM;
         free(p);
         if (err) { snprintf(ctx.errmsg, sizeof(ctx.errmsg), "%s/alignment.csv: cannot write", out); goto fail; }
     }
