@@ -315,7 +315,7 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
                        const SdMetricsOpts *opts, SdMetricsState **out)
 {
     SdMetricsState *st = NULL;
-    float *A[3] = { 0 }, *B[3] = { 0 }, *C[3] = { 0 }, *T[2] = { 0 };
+    float *A[3] = { 0 }, *B[3] = { 0 }, *C[3] = { 0 }, *T[1] = { 0 };
     int err = 0;
     *out = NULL;
     if (!img || img->fmt != SD_FMT_F32 || img->c < 3 || !(px_per_mm > 0.5 && px_per_mm < 500))
@@ -341,7 +341,7 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
         if (!(A[c] = plane_alloc(st)) || !(B[c] = plane_alloc(st)) || !(C[c] = plane_alloc(st)))
             goto nomem;
     }
-    if (!(T[0] = plane_alloc(st)) || !(T[1] = plane_alloc(st)))
+    if (!(T[0] = plane_alloc(st)))
         goto nomem;
     size_t mbytes;
     if (sd_mul_overflow((size_t)st->ms, (size_t)st->h, &mbytes) || !(st->valid = sd_alloc_aligned(mbytes)))
@@ -391,7 +391,7 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
     for (int c = 0; c < 3; c++) {
         sd_free_aligned(A[c]); sd_free_aligned(B[c]); sd_free_aligned(C[c]);
     }
-    sd_free_aligned(T[0]); sd_free_aligned(T[1]);
+    sd_free_aligned(T[0]);
     *out = st;
     return 0;
 nomem:
@@ -400,7 +400,7 @@ fail:
     for (int c = 0; c < 3; c++) {
         sd_free_aligned(A[c]); sd_free_aligned(B[c]); sd_free_aligned(C[c]);
     }
-    sd_free_aligned(T[0]); sd_free_aligned(T[1]);
+    sd_free_aligned(T[0]);
     sd_metrics_free(st);
     return err;
 }
