@@ -34,6 +34,5 @@ typedef struct SdWarpDSP {
 
 void sd_warp_dsp_init(SdWarpDSP *c, unsigned cpu_flags);
 void sd_warp_dsp_init_avx2(SdWarpDSP *c);
-void sd_warp_dsp_init_avx512(SdWarpDSP *c);
 
 #endif

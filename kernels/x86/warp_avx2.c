@@ -22,7 +22,7 @@ typedef struct Src {
  * (x0, x0+1) is fetched as one 64-bit gather element: half the gathered elements of four float
  * gathers. On the right edge (x0 = sw-1, where fx = 0) the pair starts one pixel left with fx = 1,
  * so nothing past the row is read; a one-pixel-wide source takes the float-gather path. */
-static inline __m256 sample8(const Src *s, __m256 sx, __m256 sy, __m256 fill, __m256 *in)
+static __attribute__((noinline)) __m256 sample8(const Src *s, __m256 sx, __m256 sy, __m256 fill, __m256 *in)
 {
     const __m256 zero = _mm256_setzero_ps();
     __m256 ok = _mm256_and_ps(_mm256_cmp_ps(sx, zero, _CMP_GE_OQ), _mm256_cmp_ps(sx, s->fw1, _CMP_LE_OQ));
@@ -78,12 +78,13 @@ static inline __m256 pick16(const float *row, __m256i idx, __m256 hi)
                             _mm256_permutevar8x32_ps(_mm256_loadu_ps(row + 8), idx), hi);
 }
 
-/* Affine fast path: source x and y are linear in the lane, so floor(sx), floor(sy) are monotone
- * and lanes 0 and 7 bound them. When all 8 points are inside, span at most 15 columns clear of
+/* Window fast path. Affine: source x and y are linear in the lane, so floor(sx), floor(sy) are
+ * monotone and lanes 0 and 7 bound them (monotone = 1); homography: every lane is checked. When all 8 points are inside, span at most 15 columns clear of
  * the right edge and at most two rows, the four neighbours come from 16-float windows of up to
  * three rows with in-register permutes instead of gathers. Returns 0 when the group needs the
  * general path. Same coordinates, floor and weights as sample8. */
-static inline int sample8_window(const Src *s, ptrdiff_t sfl, __m256 sx, __m256 sy, __m256 *out)
+static inline __attribute__((always_inline)) int sample8_window(const Src *s, ptrdiff_t sfl, __m256 sx, __m256 sy, __m256 *out,
+                                 int monotone)
 {
     const __m256 zero = _mm256_setzero_ps();
     __m256 ok = _mm256_and_ps(_mm256_cmp_ps(sx, zero, _CMP_GE_OQ), _mm256_cmp_ps(sx, s->fw1, _CMP_LE_OQ));
@@ -98,6 +99,13 @@ static inline int sample8_window(const Src *s, ptrdiff_t sfl, __m256 sx, __m256 
     const int ymin = ya < yb ? ya : yb, ymax = ya < yb ? yb : ya;
     if (ymax - ymin > 1 || xmax - xmin > 15 || xmin + 16 > s->sw - 1) return 0;
     const __m256i idx = _mm256_sub_epi32(x0, _mm256_set1_epi32(xmin));
+    if (!monotone) {     /* lanes 0 and 7 need not bound the others: check every lane */
+        const __m256i dy = _mm256_sub_epi32(y0, _mm256_set1_epi32(ymin));
+        const __m256i bad = _mm256_or_si256(
+            _mm256_or_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), idx), _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(15))),
+            _mm256_or_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), dy), _mm256_cmpgt_epi32(dy, _mm256_set1_epi32(1))));
+        if (!_mm256_testz_si256(bad, bad)) return 0;
+    }
     const __m256 hi = _mm256_castsi256_ps(_mm256_cmpgt_epi32(idx, _mm256_set1_epi32(7)));
     const int r1 = ymin + 1 < s->sh ? ymin + 1 : ymin;
     const float *t = s->p + (ptrdiff_t)ymin * sfl + xmin, *m = s->p + (ptrdiff_t)r1 * sfl + xmin;
@@ -169,7 +177,7 @@ static void affine_avx2(float *dst, ptrdiff_t dst_stride, uint8_t *mask, ptrdiff
             const __m256 sx = _mm256_add_ps(bx, _mm256_mul_ps(a, fx));
             const __m256 sy = _mm256_add_ps(by, _mm256_mul_ps(d, fx));
             __m256 in, v;
-            if (sample8_window(&s, sfl, sx, sy, &v)) in = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+            if (sample8_window(&s, sfl, sx, sy, &v, 1)) in = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
             else v = sample8(&s, sx, sy, fill, &in);
             store_out(o, mo, x, w - x < 8 ? w - x : 8, v, in);
         }
@@ -182,6 +190,7 @@ static void homog_avx2(float *dst, ptrdiff_t dst_stride, uint8_t *mask, ptrdiff_
 {
     Src s;
     src_init(&s, src, src_stride, sw, sh);
+    const ptrdiff_t sfl = src_stride / (ptrdiff_t)sizeof(float);
     const __m256 a = _mm256_set1_ps((float)p->m[0]), d = _mm256_set1_ps((float)p->m[3]),
                  g = _mm256_set1_ps((float)p->m[6]), fill = _mm256_set1_ps(p->fill),
                  step = _mm256_set1_ps(8.0f);
@@ -197,8 +206,10 @@ static void homog_avx2(float *dst, ptrdiff_t dst_stride, uint8_t *mask, ptrdiff_
             const __m256 X = _mm256_add_ps(bx, _mm256_mul_ps(a, fx));
             const __m256 Y = _mm256_add_ps(by, _mm256_mul_ps(d, fx));
             const __m256 Z = _mm256_add_ps(bz, _mm256_mul_ps(g, fx));
-            __m256 in;
-            const __m256 v = sample8(&s, _mm256_div_ps(X, Z), _mm256_div_ps(Y, Z), fill, &in);
+            const __m256 sx = _mm256_div_ps(X, Z), sy = _mm256_div_ps(Y, Z);
+            __m256 in, v;
+            if (sample8_window(&s, sfl, sx, sy, &v, 0)) in = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+            else v = sample8(&s, sx, sy, fill, &in);
             store_out(o, mo, x, w - x < 8 ? w - x : 8, v, in);
         }
     }
