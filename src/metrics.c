@@ -104,33 +104,50 @@ double sd__mx_median(float *v, long n)
     return sd__mx_select(v, n, n / 2);
 }
 
+/* A growable stack of pixel indices (flood fills rarely need more than a few thousand). */
+typedef struct PxStack {
+    int32_t *v;
+    long n, cap;
+} PxStack;
+
+static int px_push(PxStack *s, int32_t p)
+{
+    if (s->n == s->cap) {
+        long nc = s->cap ? 2 * s->cap : 4096;
+        int32_t *t = realloc(s->v, sizeof(*t) * (size_t)nc);
+        if (!t)
+            return SD_ENOMEM;
+        s->v = t;
+        s->cap = nc;
+    }
+    s->v[s->n++] = p;
+    return 0;
+}
+
 long sd__mx_label(const uint8_t *mask, int w, int h, int32_t *labels, long **sizes)
 {
     size_t n = (size_t)w * (size_t)h;
-    int32_t *stack = NULL;
+    PxStack st = { 0 };
     long *sz = NULL, cap = 0, count = 0;
     memset(labels, 0, n * sizeof(*labels));
-    stack = sd_calloc_checked(n, sizeof(*stack));
-    if (!stack)
-        return SD_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         if (!mask[i] || labels[i])
             continue;
         if (count + 2 > cap) {
             long nc = cap ? cap * 2 : 256;
             long *t = realloc(sz, (size_t)nc * sizeof(*t));
-            if (!t) {
-                free(stack); free(sz);
-                return SD_ENOMEM;
-            }
+            if (!t)
+                goto nomem;
             sz = t; cap = nc;
         }
         int32_t lab = (int32_t)++count;
-        long sp = 0, size = 0;
+        long size = 0;
         labels[i] = lab;
-        stack[sp++] = (int32_t)i;
-        while (sp) {
-            int32_t p = stack[--sp];
+        st.n = 0;
+        if (px_push(&st, (int32_t)i))
+            goto nomem;
+        while (st.n) {
+            int32_t p = st.v[--st.n];
             int px = p % w, py = p / w;
             size++;
             for (int dy = -1; dy <= 1; dy++) {
@@ -142,14 +159,15 @@ long sd__mx_label(const uint8_t *mask, int w, int h, int32_t *labels, long **siz
                     size_t q = (size_t)yy * (size_t)w + (size_t)xx;
                     if (mask[q] && !labels[q]) {
                         labels[q] = lab;
-                        stack[sp++] = (int32_t)q;
+                        if (px_push(&st, (int32_t)q))
+                            goto nomem;
                     }
                 }
             }
         }
         sz[lab] = size;
     }
-    free(stack);
+    free(st.v);
     if (sizes) {
         if (!sz && !(sz = calloc(1, sizeof(*sz))))
             return SD_ENOMEM;
@@ -159,24 +177,27 @@ long sd__mx_label(const uint8_t *mask, int w, int h, int32_t *labels, long **siz
         free(sz);
     }
     return count;
+nomem:
+    free(st.v);
+    free(sz);
+    return SD_ENOMEM;
 }
 
 int sd__mx_hysteresis(const float *resp, const uint8_t *in, int w, int h, float lo, float hi,
                       uint8_t *out)
 {
     size_t n = (size_t)w * (size_t)h;
-    int32_t *stack = sd_calloc_checked(n, sizeof(*stack));
-    if (!stack)
-        return SD_ENOMEM;
+    PxStack st = { 0 };
     memset(out, 0, n);
     for (size_t i = 0; i < n; i++) {
         if (out[i] || !in[i] || !(resp[i] >= hi))
             continue;
-        long sp = 0;
         out[i] = 1;
-        stack[sp++] = (int32_t)i;
-        while (sp) {
-            int32_t p = stack[--sp];
+        st.n = 0;
+        if (px_push(&st, (int32_t)i))
+            goto nomem;
+        while (st.n) {
+            int32_t p = st.v[--st.n];
             int px = p % w, py = p / w;
             for (int dy = -1; dy <= 1; dy++) {
                 int yy = py + dy;
@@ -187,14 +208,18 @@ int sd__mx_hysteresis(const float *resp, const uint8_t *in, int w, int h, float 
                     size_t q = (size_t)yy * (size_t)w + (size_t)xx;
                     if (!out[q] && in[q] && resp[q] >= lo) {
                         out[q] = 1;
-                        stack[sp++] = (int32_t)q;
+                        if (px_push(&st, (int32_t)q))
+                            goto nomem;
                     }
                 }
             }
         }
     }
-    free(stack);
+    free(st.v);
     return 0;
+nomem:
+    free(st.v);
+    return SD_ENOMEM;
 }
 
 /* One pass of a 1-D max (dilate) or min (erode) filter of radius r along rows (dx=1) or columns
