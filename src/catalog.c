@@ -25,6 +25,24 @@ static int is_image_name(const char *name)
     return 0;
 }
 
+/* Sidecar files that may sit anywhere in the tree without a warning. */
+static int is_sidecar_name(const char *name)
+{
+    static const char *const side[] = {".json", ".txt", ".xmp", ".md", ".csv", ".html"};
+    for (size_t i = 0; i < sizeof(side) / sizeof(side[0]); i++)
+        if (sd_strcasesuffix(name, side[i])) return 1;
+    return 0;
+}
+
+/* A skindelta output folder (OUT inside ROOT, or an earlier run kept next to the patients). */
+static int is_output_dir(const char *dir)
+{
+    char *a = sd_path_join(dir, "run.json"), *b = sd_path_join(dir, "patients");
+    const int yes = a && b && sd_file_exists(a) && sd_is_dir(b);
+    free(a); free(b);
+    return yes;
+}
+
 static int add_issue(SdCatalog *cat, int level, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int add_issue(SdCatalog *cat, int level, const char *path, const char *fmt, ...)
@@ -293,7 +311,13 @@ int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, 
         char *pdir = sd_path_join(root, pats[p]);
         if (!pdir) { err = SD_ENOMEM; break; }
         if (!sd_is_dir(pdir)) {
-            err = add_issue(cat, SD_CAT_WARN, pdir, "not a patient folder (ignored)");
+            if (!is_sidecar_name(pats[p]))
+                err = add_issue(cat, SD_CAT_WARN, pdir, "not a patient folder (ignored)");
+            free(pdir);
+            continue;
+        }
+        if (is_output_dir(pdir)) {
+            err = add_issue(cat, SD_CAT_WARN, pdir, "a skindelta output folder, not a patient (ignored)");
             free(pdir);
             continue;
         }
@@ -308,7 +332,8 @@ int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, 
             char *sdir = sd_path_join(pdir, sess[s]);
             if (!sdir) { err = SD_ENOMEM; break; }
             if (!sd_is_dir(sdir)) {
-                err = add_issue(cat, SD_CAT_WARN, sdir, "not a session folder (ignored)");
+                if (!is_sidecar_name(sess[s]))
+                    err = add_issue(cat, SD_CAT_WARN, sdir, "not a session folder (ignored)");
                 free(sdir);
                 continue;
             }
@@ -322,10 +347,12 @@ int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, 
                 char *fp = sd_path_join(sdir, files[f]);
                 if (!fp) { err = SD_ENOMEM; break; }
                 if (!is_image_name(files[f])) {
-                    /* quietly skip sidecars (.json, .txt, .xmp); say so for anything else */
-                    if (!sd_strcasesuffix(files[f], ".json") && !sd_strcasesuffix(files[f], ".txt") &&
-                        !sd_strcasesuffix(files[f], ".xmp"))
+                    /* quietly skip sidecars (.json, .txt, .xmp, ...); say so for anything else */
+                    if (!is_sidecar_name(files[f]))
                         err = add_issue(cat, SD_CAT_WARN, fp, "not an image name (.jpg .jpeg .png .tif .tiff); ignored");
+                } else if (sd_is_dir(fp)) {
+                    /* a folder named like an image must not shadow a real photo of that view */
+                    err = add_issue(cat, SD_CAT_ERROR, fp, "is a folder, not an image file; ignored");
                 } else {
                     char *view = sd_strdup(files[f]);
                     if (!view) { free(fp); err = SD_ENOMEM; break; }

@@ -162,9 +162,14 @@ int sd_csv_load(SdCtx *ctx, const char *path, SdCsv *csv)
     char *data;
     size_t n;
     memset(csv, 0, sizeof(*csv));
+    errno = 0;
     int err = sd_read_file(path, (size_t)256 << 20, &data, &n);
     if (err == SD_ELIMIT) return sd_fail(ctx, err, "%s: file larger than 256 MiB", path);
-    if (err) return sd_fail(ctx, err, "%s: cannot read", path);
+    if (err) {
+        const int e = errno;
+        if (sd_is_dir(path)) return sd_fail(ctx, err, "%s: is a folder, not a CSV file", path);
+        return sd_fail(ctx, err, "%s: cannot read%s%s", path, e ? ": " : "", e ? strerror(e) : "");
+    }
     err = sd_csv_parse(ctx, path, data, n, csv);
     free(data);
     return err;

@@ -297,6 +297,7 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
                      ents[i].path, ents[i].patient, ents[i].view);
             add_error(po, ents[i].path, "catalog", SD_EINVAL, msg);
             po->images++;
+            __atomic_add_fetch(&w->images_failed, 1, __ATOMIC_RELAXED);
         }
         return;
     }
@@ -415,8 +416,12 @@ static void *worker_main(void *arg)
         char key[65];
         sd_run_patient_key(w->cat, p, w->o, key);
         if (w->o->resume && sd_run_patient_done(w->o->out_dir, pt->id, key)) {
+            /* its failures still count for the exit code (they are rows of errors.csv) */
+            int nerr = sd_run_patient_errors(w->o->out_dir, pt->id);
+            if (nerr > pt->count) nerr = pt->count;
             pthread_mutex_lock(&w->lock);
-            w->skipped++; w->done++; w->images_done += pt->count; w->last = pt->id;
+            w->skipped++; w->done++; w->last = pt->id;
+            w->images_done += pt->count - nerr; w->images_failed += nerr;
             pthread_mutex_unlock(&w->lock);
             continue;
         }
@@ -504,7 +509,7 @@ int sd_run_batch(SdCtx *ctx, SdCatalog *cat, const SdRunOpts *o, SdRunSummary *s
         return sd_fail(ctx, w.fatal, "%s", w.fatal_msg);
 
     err = sd_run_write_json(ctx, o, cat, sd_now() - t0, stage_names, w.stage_s, ST_N);
-    if (!err) err = sd_run_aggregate(ctx, o->out_dir, o->mdc_file, o->report);
+    if (!err) err = sd_run_aggregate_catalog(ctx, o->out_dir, cat, o->mdc_file, o->report);
     sum->patients = cat->npatients;
     sum->patients_skipped = w.skipped;
     sum->images = total_images;

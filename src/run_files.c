@@ -107,6 +107,23 @@ int sd_run_patient_done(const char *out_dir, const char *id, const char *key)
     return ok;
 }
 
+int sd_run_patient_errors(const char *out_dir, const char *id)
+{
+    char *dir = patient_dir(out_dir, id);
+    if (!dir) return 0;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/done.json", dir);
+    free(dir);
+    char *data = NULL;
+    int n = 0;
+    if (sd_read_file(path, 1 << 20, &data, NULL) == 0) {
+        const char *e = strstr(data, "\"errors\": ");
+        if (e) n = atoi(e + 10);
+    }
+    free(data);
+    return n > 0 ? n : 0;
+}
+
 int sd_run_patient_write(SdCtx *ctx, const char *out_dir, const char *id, const char *key,
                          const SdMeasArray *meas, const SdRowList *align_rows,
                          const SdRowList *error_rows, const SdRowList *inputs)
@@ -327,10 +344,42 @@ static int list_patients(const char *out_dir, char ***ids, int *n)
     return 0;
 }
 
+static int aggregate(SdCtx *ctx, const char *out_dir, char **ids, int n, const char *mdc_file,
+                     int report);
+
 int sd_run_aggregate(SdCtx *ctx, const char *out_dir, const char *mdc_file, int report)
 {
     char **ids = NULL;
     int n = 0, err = list_patients(out_dir, &ids, &n);
+    if (err) return sd_fail(ctx, err, "%s: cannot list patients", out_dir);
+    err = aggregate(ctx, out_dir, ids, n, mdc_file, report);
+    for (int i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+    return err;
+}
+
+int sd_run_aggregate_catalog(SdCtx *ctx, const char *out_dir, const SdCatalog *cat,
+                             const char *mdc_file, int report)
+{
+    char **ids = calloc((size_t)(cat->npatients > 0 ? cat->npatients : 1), sizeof(*ids));
+    if (!ids) return sd_fail(ctx, SD_ENOMEM, "out of memory");
+    int n = 0;
+    for (int p = 0; p < cat->npatients; p++) {
+        char *dir = patient_dir(out_dir, cat->patients[p].id), *done = NULL;
+        if (dir && asprintf(&done, "%s/done.json", dir) >= 0 && sd_file_exists(done))
+            ids[n++] = (char *)cat->patients[p].id;   /* borrowed: not freed below */
+        free(done);
+        free(dir);
+    }
+    int err = aggregate(ctx, out_dir, ids, n, mdc_file, report);
+    free(ids);
+    return err;
+}
+
+static int aggregate(SdCtx *ctx, const char *out_dir, char **ids, int n, const char *mdc_file,
+                     int report)
+{
+    int err = 0;
     SdMeasArray meas = {0};
     SdRowList al = {0}, er = {0};
     SdRepeatArray rep = {0};
@@ -338,7 +387,6 @@ int sd_run_aggregate(SdCtx *ctx, const char *out_dir, const char *mdc_file, int 
     SdTrendArray tr = {0};
     SdCohortArray co = {0};
     char path[4400], path2[4400];
-    if (err) return sd_fail(ctx, err, "%s: cannot list patients", out_dir);
     snprintf(path, sizeof(path), "%s/catalog_errors.csv", out_dir);
     if ((err = append_csv_rows(ctx, path, SD_ERROR_HEADER, &er))) goto out;
     for (int i = 0; i < n && !err; i++) {
@@ -367,8 +415,6 @@ int sd_run_aggregate(SdCtx *ctx, const char *out_dir, const char *mdc_file, int 
 #undef OUTP
     if (report) err = sd_report_write(ctx, out_dir);
 out:
-    for (int i = 0; i < n; i++) free(ids[i]);
-    free(ids);
     sd_meas_free(&meas);
     sd_rowlist_free(&al);
     sd_rowlist_free(&er);

@@ -24,6 +24,12 @@ void sd_rowlist_free(SdRowList *l);
 void sd_run_patient_key(const SdCatalog *cat, int p, const struct SdRunOpts *o, char key[65]);
 /* 1 when OUT/patients/<id>/done.json exists with this key and every table it lists is present. */
 int  sd_run_patient_done(const char *out_dir, const char *id, const char *key);
+/* The "errors" count a finished patient's done.json records (0 when absent). */
+int  sd_run_patient_errors(const char *out_dir, const char *id);
+/* sd_run_aggregate restricted to the catalog's patients (a reused OUT may hold patients of an
+ * earlier run on other inputs; they must not enter this run's tables). */
+int  sd_run_aggregate_catalog(SdCtx *ctx, const char *out_dir, const SdCatalog *cat,
+                              const char *mdc_file, int report);
 /* Write a patient's tables (measurements, uncertainty, alignment, errors, inputs) then done.json. */
 int  sd_run_patient_write(SdCtx *ctx, const char *out_dir, const char *id, const char *key,
                           const SdMeasArray *meas, const SdRowList *align_rows,

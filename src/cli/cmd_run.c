@@ -1,5 +1,6 @@
 /* `skindelta run`, `compare` and `repeatability`: the batch job over a folder, a manifest or one
  * pair, with progress on stderr and the exit-code contract (0 all scored, 1 some failed, 2 usage). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,18 @@ static int run_common(int argc, char **argv, enum mode mode)
     SdCtx ctx;
     if (sd_cli_setup(&ctx, cpu)) return SD_EXIT_USAGE;
     if (o.jobs == 0) o.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    /* Problems with OUT or --mdc are usage errors found before any photo is scored, not
+     * failures at the end of a long batch. */
+    if (!o.out_dir[0])
+        return sd_cli_usage_error(cmd, "-o needs a folder name");
+    if (sd_file_exists(o.out_dir) && !sd_is_dir(o.out_dir))
+        return sd_cli_usage_error(cmd, "%s: the output folder exists and is not a folder", o.out_dir);
+    if (o.mdc_file) {
+        SdRepeatArray rep = {0};
+        int rerr = sd_repeat_read(&ctx, o.mdc_file, &rep);
+        sd_repeat_free(&rep);
+        if (rerr) return sd_cli_usage_error(cmd, "--mdc: %s", ctx.errmsg);
+    }
 
     /* command line for run.json */
     size_t cl = 0;
@@ -229,6 +242,13 @@ static int run_common(int argc, char **argv, enum mode mode)
         fprintf(stderr, "skindelta %s: %d patients, %d images, %d jobs, kernels %s -> %s\n", cmd,
                 o.shard_n > 1 ? (cat.npatients + o.shard_n - 1 - o.shard_i) / o.shard_n : cat.npatients,
                 cat.nentries, o.jobs, sd_ctx_cpu_name(&ctx), o.out_dir);
+    if (sd_mkdir_p(o.out_dir) || access(o.out_dir, W_OK)) {
+        int r = sd_cli_usage_error(cmd, "%s: cannot create or write the output folder: %s", o.out_dir,
+                                   strerror(errno));
+        sd_catalog_free(&cat);
+        free(cmdline);
+        return r;
+    }
     SdRunSummary sum;
     int catalog_errors = 0;
     for (int i = 0; i < cat.nissues; i++) catalog_errors += cat.issues[i].level == SD_CAT_ERROR;
