@@ -40,38 +40,56 @@ static inline __attribute__((always_inline)) void v_row(float *d, const float *c
     }
 }
 
-/* Four output rows per pass, unfolded taps, each input row loaded once (see filter_avx2.c). */
-static inline __attribute__((always_inline)) void v_rows4(float *d, ptrdiff_t ds, const float *const *s,
-                                                          int w, const __m512 *kf, int r)
+/* Four output rows per pass, unfolded taps, each input row loaded once (see filter_avx2.c).
+ * One 32-pixel column block; `full` is a literal: plain loads/stores, else lane masks m0, m1. */
+static inline __attribute__((always_inline)) void v_block4(float *d, ptrdiff_t ds, const float *const *s,
+                                                           int x, const __m512 *kf, int r, int full,
+                                                           __mmask16 m0, __mmask16 m1)
 {
     float *d1 = (float *)((char *)d + ds), *d2 = (float *)((char *)d1 + ds), *d3 = (float *)((char *)d2 + ds);
-    for (int x = 0; x < w; x += 32) {
-        const int n = w - x;
-        const __mmask16 m0 = sd_tail16(n < 16 ? n : 16), m1 = sd_tail16(n < 16 ? 0 : n < 32 ? n - 16 : 16);
-        __m512 a0 = _mm512_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-        /* output o uses tap j - o of input row j; zero taps of the first/last three rows skipped */
-#define IN(j) const __m512 u = sd_ld16(s[j] + x, m0), v = sd_ld16(s[j] + x + 16, m1); \
+    __m512 a0 = _mm512_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+    /* output o uses tap j - o of input row j; zero taps of the first/last three rows skipped */
+#define IN(j) const __m512 u = full ? _mm512_loadu_ps(s[j] + x) : _mm512_maskz_loadu_ps(m0, s[j] + x), \
+                           v = full ? _mm512_loadu_ps(s[j] + x + 16) : _mm512_maskz_loadu_ps(m1, s[j] + x + 16); \
               const __m512 *k = kf + 3 + (j)
 #define F0 a0 = _mm512_fmadd_ps(k[0], u, a0); b0 = _mm512_fmadd_ps(k[0], v, b0)
 #define F1 a1 = _mm512_fmadd_ps(k[-1], u, a1); b1 = _mm512_fmadd_ps(k[-1], v, b1)
 #define F2 a2 = _mm512_fmadd_ps(k[-2], u, a2); b2 = _mm512_fmadd_ps(k[-2], v, b2)
 #define F3 a3 = _mm512_fmadd_ps(k[-3], u, a3); b3 = _mm512_fmadd_ps(k[-3], v, b3)
-        { IN(0); F0; }
-        { IN(1); F0; F1; }
-        { IN(2); F0; F1; F2; }
-        for (int j = 3; j <= 2 * r; j++) { IN(j); F0; F1; F2; F3; }
-        { IN(2 * r + 1); F1; F2; F3; }
-        { IN(2 * r + 2); F2; F3; }
-        { IN(2 * r + 3); F3; }
+    { IN(0); F0; }
+    { IN(1); F0; F1; }
+    { IN(2); F0; F1; F2; }
+    for (int j = 3; j <= 2 * r; j++) { IN(j); F0; F1; F2; F3; }
+    { IN(2 * r + 1); F1; F2; F3; }
+    { IN(2 * r + 2); F2; F3; }
+    { IN(2 * r + 3); F3; }
 #undef IN
 #undef F0
 #undef F1
 #undef F2
 #undef F3
-        sd_st16(d + x, m0, a0); sd_st16(d + x + 16, m1, b0);
-        sd_st16(d1 + x, m0, a1); sd_st16(d1 + x + 16, m1, b1);
-        sd_st16(d2 + x, m0, a2); sd_st16(d2 + x + 16, m1, b2);
-        sd_st16(d3 + x, m0, a3); sd_st16(d3 + x + 16, m1, b3);
+    if (full) {
+        _mm512_storeu_ps(d + x, a0); _mm512_storeu_ps(d + x + 16, b0);
+        _mm512_storeu_ps(d1 + x, a1); _mm512_storeu_ps(d1 + x + 16, b1);
+        _mm512_storeu_ps(d2 + x, a2); _mm512_storeu_ps(d2 + x + 16, b2);
+        _mm512_storeu_ps(d3 + x, a3); _mm512_storeu_ps(d3 + x + 16, b3);
+    } else {
+        _mm512_mask_storeu_ps(d + x, m0, a0); _mm512_mask_storeu_ps(d + x + 16, m1, b0);
+        _mm512_mask_storeu_ps(d1 + x, m0, a1); _mm512_mask_storeu_ps(d1 + x + 16, m1, b1);
+        _mm512_mask_storeu_ps(d2 + x, m0, a2); _mm512_mask_storeu_ps(d2 + x + 16, m1, b2);
+        _mm512_mask_storeu_ps(d3 + x, m0, a3); _mm512_mask_storeu_ps(d3 + x + 16, m1, b3);
+    }
+}
+
+static inline __attribute__((always_inline)) void v_rows4(float *d, ptrdiff_t ds, const float *const *s,
+                                                          int w, const __m512 *kf, int r)
+{
+    int x = 0;
+    for (; x + 32 <= w; x += 32)
+        v_block4(d, ds, s, x, kf, r, 1, 0xffff, 0xffff);
+    if (x < w) {
+        const int n = w - x;
+        v_block4(d, ds, s, x, kf, r, 0, sd_tail16(n < 16 ? n : 16), sd_tail16(n < 16 ? 0 : n - 16));
     }
 }
 
