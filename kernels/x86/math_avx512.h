@@ -9,7 +9,9 @@
 /* Mask of the first n (0..16) lanes. */
 static inline __mmask16 sd_tail16(int n) { return (__mmask16)((1u << n) - 1u); }
 
-/* A plain 64-byte load the compiler may not fuse with a later mask into a (slow) masked load. */
+/* A plain 64-byte load the compiler may not fuse with a later mask into a (slow) masked load
+ * (it would for maskz_mov(loadu)); the barrier also stops it folding into an FMA operand, so
+ * use it only where a mask follows. */
 static inline __m512 sd_ld16_full(const float *p)
 {
     __m512 v = _mm512_loadu_ps(p);
@@ -21,8 +23,7 @@ static inline __m512 sd_ld16_full(const float *p)
  * slower than plain ones on Zen 4 even with every lane enabled. */
 static inline __m512 sd_ld16(const float *p, __mmask16 m)
 {
-    if (m == 0xffff) return sd_ld16_full(p);
-    return _mm512_maskz_loadu_ps(m, p);
+    return m == 0xffff ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
 }
 static inline void sd_st16(float *p, __mmask16 m, __m512 v)
 {
