@@ -34,6 +34,15 @@ static int is_sidecar_name(const char *name)
     return 0;
 }
 
+/* Control characters (newline, tab, the unit separator the runner uses between fields) make
+ * names that no table or one-line message can carry: such names are refused. */
+static int has_ctrl(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 1;
+    return 0;
+}
+
 /* A skindelta output folder (OUT inside ROOT, or an earlier run kept next to the patients). */
 static int is_output_dir(const char *dir)
 {
@@ -60,6 +69,10 @@ static int add_issue(SdCatalog *cat, int level, const char *path, const char *fm
     is->path = sd_strdup(path ? path : "");
     is->message = sd_strdup(buf);
     if (!is->path || !is->message) { free(is->path); free(is->message); return SD_ENOMEM; }
+    for (char *c = is->path; *c; c++)      /* shown on one line and in errors.csv */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+    for (char *c = is->message; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     cat->nissues++;
     return 0;
 }
@@ -303,6 +316,8 @@ int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, 
     if (!sd_is_dir(root))
         return sd_fail(ctx, SD_EIO, "%s: not a folder (%s)", root,
                        sd_file_exists(root) ? "it is a file; use --manifest for a CSV" : strerror(errno));
+    if (has_ctrl(root))
+        return sd_fail(ctx, SD_EINVAL, "%s: the folder name contains control characters", root);
     cat->root = sd_strdup(root);
     char **pats; int npats;
     if (list_dir(root, &pats, &npats))
@@ -310,6 +325,12 @@ int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, 
     for (int p = 0; p < npats && !err; p++) {
         char *pdir = sd_path_join(root, pats[p]);
         if (!pdir) { err = SD_ENOMEM; break; }
+        if (has_ctrl(pats[p])) {
+            err = add_issue(cat, SD_CAT_ERROR, pdir, "name contains control characters (newline, tab, ...); "
+                            "patient skipped, rename the folder");
+            free(pdir);
+            continue;
+        }
         if (!sd_is_dir(pdir)) {
             if (!is_sidecar_name(pats[p]))
                 err = add_issue(cat, SD_CAT_WARN, pdir, "not a patient folder (ignored)");
@@ -331,6 +352,12 @@ int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, 
         for (int s = 0; s < nsess && !err; s++) {
             char *sdir = sd_path_join(pdir, sess[s]);
             if (!sdir) { err = SD_ENOMEM; break; }
+            if (has_ctrl(sess[s])) {
+                err = add_issue(cat, SD_CAT_ERROR, sdir, "name contains control characters (newline, tab, ...); "
+                                "session skipped, rename the folder");
+                free(sdir);
+                continue;
+            }
             if (!sd_is_dir(sdir)) {
                 if (!is_sidecar_name(sess[s]))
                     err = add_issue(cat, SD_CAT_WARN, sdir, "not a session folder (ignored)");
@@ -346,7 +373,10 @@ int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, 
             for (int f = 0; f < nfiles && !err; f++) {
                 char *fp = sd_path_join(sdir, files[f]);
                 if (!fp) { err = SD_ENOMEM; break; }
-                if (!is_image_name(files[f])) {
+                if (has_ctrl(files[f])) {
+                    err = add_issue(cat, SD_CAT_ERROR, fp, "name contains control characters (newline, tab, ...); "
+                                    "file skipped, rename it");
+                } else if (!is_image_name(files[f])) {
                     /* quietly skip sidecars (.json, .txt, .xmp, ...); say so for anything else */
                     if (!is_sidecar_name(files[f]))
                         err = add_issue(cat, SD_CAT_WARN, fp, "not an image name (.jpg .jpeg .png .tif .tiff); ignored");
@@ -426,9 +456,10 @@ int sd_catalog_manifest(SdCtx *ctx, const char *manifest, const SdCatalogOpts *o
         const char *p = sd_csv_get(&csv, r, cp), *s = sd_csv_get(&csv, r, cs),
                    *v = sd_csv_get(&csv, r, cv), *path = sd_csv_get(&csv, r, cpath),
                    *d = cd >= 0 ? sd_csv_get(&csv, r, cd) : "";
-        if (!valid_id(p) || !valid_id(s) || !valid_id(v) || !*path) {
+        if (!valid_id(p) || !valid_id(s) || !valid_id(v) || !*path || has_ctrl(path)) {
             err = add_issue(cat, SD_CAT_ERROR, where,
-                            "line %d: patient, session, view and path must be non-empty names without '/'; line skipped",
+                            "line %d: patient, session, view and path must be non-empty, without control characters "
+                            "(and names without '/'); line skipped",
                             row->line);
             continue;
         }

@@ -227,7 +227,8 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Pa
     SdLoadOpts lo;
     sd_load_opts_default(&lo);
     char hex[65] = "";
-    if (sd_sha256_file(e->path, hex) == 0)
+    struct stat st;   /* never hash a FIFO or a device (/dev/zero named .jpg): it would block */
+    if (stat(e->path, &st) == 0 && S_ISREG(st.st_mode) && sd_sha256_file(e->path, hex) == 0)
         sd_rowlist_addf(&po->inputs, "%s\x1f%s", e->path, hex);
     int err;
     /* A large JPEG whose face is well above the canonical resolution is decoded smaller (DCT

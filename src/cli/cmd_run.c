@@ -229,7 +229,9 @@ static int run_common(int argc, char **argv, enum mode mode)
     for (int i = 0; i < cat.nissues; i++)
         fprintf(stderr, "skindelta: %s: %s: %s\n", cat.issues[i].level == SD_CAT_ERROR ? "error" : "warning",
                 cat.issues[i].path, cat.issues[i].message);
-    if (cat.nentries == 0) {
+    int nerrors = 0;
+    for (int i = 0; i < cat.nissues; i++) nerrors += cat.issues[i].level == SD_CAT_ERROR;
+    if (cat.nentries == 0 && nerrors == 0) {   /* with catalog errors: go on, they go to errors.csv */
         fprintf(stderr, "skindelta %s: no images found in %s\n", cmd, manifest ? manifest : pos[0]);
         sd_catalog_free(&cat);
         free(cmdline);
