@@ -11,7 +11,8 @@
 typedef struct SdKBenchOpts {
     int width, height;        /* float images (default 3000 x 2000) */
     int u8_width, u8_height;  /* u8 RGB images (default 6000 x 4000) */
-    int reps;                 /* timed runs per kernel and level; the median is reported (default 7) */
+    int reps;                 /* timed runs per kernel and level, at least (fast kernels get up to 64
+                               * so each is timed ~0.3 s); the median is reported (default 7) */
     const char *only;         /* comma-separated kernel names, or NULL for all */
     const char *csv_path;     /* NULL: no CSV */
     const char *svg_path;     /* NULL: no plot */
