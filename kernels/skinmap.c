@@ -83,12 +83,44 @@ static void line_mean_c(float *dst, ptrdiff_t dst_stride, const float *src, ptrd
     }
 }
 
+static void up2_c(float *dst, ptrdiff_t dst_stride, int dw, int y0, int h, const float *src,
+                  ptrdiff_t src_stride, int sw, int sh)
+{
+    for (int j = 0; j < h; j++) {
+        const int y = y0 + j;
+        /* half-res coordinate (y - 0.5) / 2: rows i0, i1 with weight wy on i1 */
+        const int k = y >> 1;
+        int i0, i1;
+        float wy;
+        if (y & 1) { i0 = k; i1 = k + 1; wy = 0.25f; }
+        else       { i0 = k - 1; i1 = k; wy = 0.75f; }
+        if (i0 < 0) i0 = 0;
+        if (i1 > sh - 1) i1 = sh - 1;
+        if (i0 > sh - 1) i0 = sh - 1;
+        const float *r0 = CROW(float, src, src_stride, i0), *r1 = CROW(float, src, src_stride, i1);
+        float *d = ROW(float, dst, dst_stride, j);
+        for (int x = 0; x < dw; x++) {
+            const int q = x >> 1;
+            int a, b;
+            float wx;
+            if (x & 1) { a = q; b = q + 1; wx = 0.25f; }
+            else       { a = q - 1; b = q; wx = 0.75f; }
+            if (a < 0) a = 0;
+            if (b > sw - 1) b = sw - 1;
+            if (a > sw - 1) a = sw - 1;
+            const float top = r0[a] + wx * (r0[b] - r0[a]), bot = r1[a] + wx * (r1[b] - r1[a]);
+            d[x] = top + wy * (bot - top);
+        }
+    }
+}
+
 void sd_skinmap_dsp_init(SdSkinmapDSP *c, unsigned cpu_flags)
 {
     c->ridge_max = ridge_max_c;
     c->lincomb = lincomb_c;
     c->ita = ita_c;
     c->line_mean = line_mean_c;
+    c->up2 = up2_c;
 #if defined(__x86_64__) || defined(__i386__)
     if (!(cpu_flags & SD_CPU_AVX2))
         return;

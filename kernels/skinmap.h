@@ -24,16 +24,24 @@
         ptrdiff_t src_stride, int sw, int sh, const float *theta, ptrdiff_t th_stride, int y0, int h, \
         float step, int ns)
 
+/* 2x bilinear upsampling of a half-resolution plane (sample i centred on full-res 2i + 0.5, as
+ * sd_op_down2 makes it): full-res rows y0 .. y0+h-1 (dst points at row y0), dw columns; src is
+ * the whole sw x sh half plane, edges clamped. */
+#define decl_up2_fn(name) void (name)(float *dst, ptrdiff_t dst_stride, int dw, int y0, int h, \
+        const float *src, ptrdiff_t src_stride, int sw, int sh)
+
 typedef decl_ridge_max_fn(*sd_ridge_max_fn);
 typedef decl_lincomb_fn(*sd_lincomb_fn);
 typedef decl_ita_fn(*sd_ita_fn);
 typedef decl_line_mean_fn(*sd_line_mean_fn);
+typedef decl_up2_fn(*sd_up2_fn);
 
 typedef struct SdSkinmapDSP {
     sd_ridge_max_fn ridge_max;
     sd_lincomb_fn lincomb;
     sd_ita_fn ita;
     sd_line_mean_fn line_mean;
+    sd_up2_fn up2;
 } SdSkinmapDSP;
 
 void sd_skinmap_dsp_init(SdSkinmapDSP *c, unsigned cpu_flags);

@@ -51,6 +51,8 @@ typedef struct SdMxDetect {
 /* helpers (metrics.c) */
 double sd__mx_select(float *v, long n, long k);          /* k-th smallest, reorders v */
 double sd__mx_median(float *v, long n);
+/* Gaussian of a full-frame plane, sigma in px (large sigmas on a 2x reduced plane). */
+int  sd__mx_gauss(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s);
 /* Variance gain of the band-pass G_a - G_b (sigmas in px) on white noise. */
 double sd__mx_band_gain(double a, double b);
 /* 8-connected labels of mask (w x h, row stride w); labels 1..count, 0 = background.

@@ -42,16 +42,10 @@ static int invert3(const double a[9], double inv[9])
     return 0;
 }
 
-/* Gaussian with sigma in px; below 0.3 px the kernel is the identity. */
+/* Gaussian with sigma in px (see sd__mx_gauss). */
 static int gauss_px(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s)
 {
-    if (s < 0.3) {
-        for (int y = 0; y < st->h; y++)
-            memmove(sd__mx_row(st, dst, y), sd__mx_row(st, (float *)src, y), sizeof(float) * (size_t)st->w);
-        return 0;
-    }
-    if (s > 64.0) s = 64.0;
-    return sd_op_gauss(ctx, src, st->fs, dst, st->fs, st->w, st->h, (float)s);
+    return sd__mx_gauss(ctx, st, src, dst, s);
 }
 
 /* Per-channel noise variance of the optical density, from the finest scale of the channel

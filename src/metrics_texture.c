@@ -12,15 +12,8 @@
 int sd__mx_texture_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp)
 {
     int err;
-    double s0 = st->o.tex_fine_mm * st->ppm, s1 = st->o.tex_flat_mm * st->ppm;
-    if (s1 > 64.0) s1 = 64.0;
-    if (s0 < 0.3) {
-        for (int y = 0; y < st->h; y++)
-            memcpy(sd__mx_row(st, st->tex, y), sd__mx_row(st, (float *)ls, y), sizeof(float) * (size_t)st->w);
-    } else if ((err = sd_op_gauss(ctx, ls, st->fs, st->tex, st->fs, st->w, st->h, (float)s0))) {
-        return err;
-    }
-    if ((err = sd_op_gauss(ctx, ls, st->fs, tmp, st->fs, st->w, st->h, (float)s1)))
+    const double s0 = st->o.tex_fine_mm * st->ppm, s1 = st->o.tex_flat_mm * st->ppm;
+    if ((err = sd__mx_gauss(ctx, st, ls, st->tex, s0)) || (err = sd__mx_gauss(ctx, st, ls, tmp, s1)))
         return err;
     static const float k[3] = { 1.0f, -1.0f, 0.0f };
     sd_skinmap_dsp(ctx->cpu_flags)->lincomb(st->tex, st->fs, st->tex, tmp, NULL, st->fs, st->w, st->h, k);

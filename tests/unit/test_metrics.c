@@ -388,6 +388,21 @@ static void test_skinmap_kernels(void)
         for (int i = 0; i < 12; i++)
             free(P[i]);
     }
+    /* up2: a half-res ramp v(i) = i (sample i at full-res 2i + 0.5) is the full-res ramp
+     * (x - 0.5) / 2 away from the clamped edges */
+    {
+        float half[6 * 5], full[12 * 10];
+        for (int y = 0; y < 5; y++)
+            for (int x = 0; x < 6; x++)
+                half[y * 6 + x] = (float)x + 10.0f * (float)y;
+        c.up2(full, 12 * sizeof(float), 12, 0, 10, half, 6 * sizeof(float), 6, 5);
+        int bad = 0;
+        for (int y = 1; y < 9; y++)
+            for (int x = 1; x < 11; x++)
+                bad += fabsf(full[y * 12 + x] - ((x - 0.5f) / 2 + 10.0f * (y - 0.5f) / 2)) > 1e-5f;
+        CHECK_EQ_INT(bad, 0);
+        CHECK_NEAR(full[0], 0.0, 1e-6);            /* clamped corner */
+    }
     /* the polynomial sin/cos */
     for (int i = -100; i <= 100; i++) {
         float x = (float)(i * 0.0157079632679), sn, cs;
