@@ -64,7 +64,11 @@ def main():
     w, h = a.width, a.height
     img = rng.random((h, w), dtype=np.float32)
     rgb = rng.random((h, w, 3), dtype=np.float32)
-    mask = (rng.random((h, w)) < 0.8).astype(np.uint8) * 255
+    # same region mask as bench_kernels: an ellipse over ~75% of the image with a hole
+    yy, xx = np.mgrid[0:h, 0:w]
+    u, v = (xx - 0.5 * w) / (0.55 * w), (yy - 0.5 * h) / (0.55 * h)
+    e, f = (xx - 0.35 * w) / (0.08 * w), (yy - 0.4 * h) / (0.05 * h)
+    mask = ((u * u + v * v <= 1.0) & (e * e + f * f > 1.0)).astype(np.uint8) * 255
     u8 = rng.integers(0, 256, (a.u8_height, a.u8_width, 3), dtype=np.uint8)
     lut = ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4
     lut = np.where(np.arange(256) / 255.0 <= 0.04045, np.arange(256) / 255.0 / 12.92, lut)

@@ -16,7 +16,7 @@ typedef struct Bench {
     int w, h, uw, uh;
     ptrdiff_t fs, us, ms, ufs;       /* float, u8 RGB, mask, float-from-u8 strides */
     float *in[3], *out[5], *uout[3];
-    uint8_t *u8, *mask, *q8;
+    uint8_t *u8, *mask, *wmask, *q8;
     uint32_t *counts;
     SdEccAcc acc;
 } Bench;
@@ -51,12 +51,12 @@ static const double homog_inv[9] = { 1.02, 0.05, 13.5, -0.04, 0.98, -7.25, 2e-6,
 static int k_affine(Bench *b)
 {
     return sd_op_warp_inv(b->ctx, b->in[0], b->fs, b->w, b->h, affine_inv, b->out[0], b->fs, b->w,
-                          b->h, b->mask, b->ms, 0.0f);
+                          b->h, b->wmask, b->ms, 0.0f);
 }
 static int k_homog(Bench *b)
 {
     return sd_op_warp_inv(b->ctx, b->in[0], b->fs, b->w, b->h, homog_inv, b->out[0], b->fs, b->w,
-                          b->h, b->mask, b->ms, 0.0f);
+                          b->h, b->wmask, b->ms, 0.0f);
 }
 static int k_down2(Bench *b) { return sd_op_down2(b->ctx, b->in[0], b->fs, b->w, b->h, b->out[0], b->fs); }
 static int k_srgb8(Bench *b) { return sd_op_srgb8_to_linear(b->ctx, b->u8, b->us, b->uout, b->ufs, b->uw, b->uh); }
@@ -184,7 +184,7 @@ static void bench_free(Bench *b)
 {
     for (int i = 0; i < 3; i++) { sd_free_aligned(b->in[i]); sd_free_aligned(b->uout[i]); }
     for (int i = 0; i < 5; i++) sd_free_aligned(b->out[i]);
-    sd_free_aligned(b->u8); sd_free_aligned(b->mask); sd_free_aligned(b->q8);
+    sd_free_aligned(b->u8); sd_free_aligned(b->mask); sd_free_aligned(b->wmask); sd_free_aligned(b->q8);
     free(b->counts);
 }
 
@@ -202,6 +202,7 @@ static int bench_alloc(Bench *b, const SdKBenchOpts *o)
     for (int i = 0; i < 3; i++) ok &= !!(b->uout[i] = sd_alloc_aligned(ufb));
     ok &= !!(b->u8 = sd_alloc_aligned(ub));
     ok &= !!(b->mask = sd_alloc_aligned((size_t)b->ms * b->h));
+    ok &= !!(b->wmask = sd_alloc_aligned((size_t)b->ms * b->h));
     ok &= !!(b->q8 = sd_alloc_aligned((size_t)b->ms * b->h));
     ok &= !!(b->counts = calloc(4 * 256 * 256, sizeof(uint32_t)));
     if (!ok) return SD_ENOMEM;
@@ -209,10 +210,14 @@ static int bench_alloc(Bench *b, const SdKBenchOpts *o)
     for (int i = 0; i < 5; i++) memset(b->out[i], 0, fb);
     uint32_t s = 99;
     for (size_t i = 0; i < ub; i++) { s = s * 1664525u + 1013904223u; b->u8[i] = (uint8_t)(s >> 24); }
+    /* the stats mask is a region like a skin mask: an ellipse over ~75% of the image with a
+     * hole (an eye), not random pixels, whose branch pattern no real mask has */
     for (int y = 0; y < b->h; y++)
         for (int x = 0; x < b->w; x++) {
             s = s * 1664525u + 1013904223u;
-            b->mask[y * b->ms + x] = (s >> 24) < 205 ? 255 : 0;      /* ~80% in */
+            const double u = (x - 0.5 * b->w) / (0.55 * b->w), v = (y - 0.5 * b->h) / (0.55 * b->h);
+            const double e = (x - 0.35 * b->w) / (0.08 * b->w), f = (y - 0.4 * b->h) / (0.05 * b->h);
+            b->mask[y * b->ms + x] = u * u + v * v <= 1.0 && e * e + f * f > 1.0 ? 255 : 0;
             b->q8[y * b->ms + x] = (uint8_t)((s >> 8) & 31);
         }
     return 0;

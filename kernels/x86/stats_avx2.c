@@ -1,6 +1,7 @@
 /* Reductions, AVX2+FMA. moments accumulates in double lanes (only the summation order differs
  * from C); quant is bit-exact; ecc keeps float lane sums over chunks of 256 pixels and adds the
- * chunks in double. hist and glcm are scatter-increments with no useful AVX2 form: they stay C. */
+ * chunks in double; glcm forms pair indices and masks in vectors. hist (a bare scatter-increment)
+ * stays C. */
 #include <immintrin.h>
 #include <math.h>
 
@@ -178,9 +179,60 @@ static void ecc_avx2(SdEccAcc *acc, const float *gx, const float *gy, const floa
     }
 }
 
+/* GLCM: the pair indices i*L + j and the pair mask are formed 32 pixels at a time; only the
+ * increments stay scalar. */
+static void glcm_avx2(uint32_t *counts, const uint8_t *src, ptrdiff_t src_stride, const uint8_t *mask,
+                      ptrdiff_t mask_stride, int w, int h, int d, int levels)
+{
+    static const int ox[4] = { 1, 1, 0, -1 }, oy[4] = { 0, -1, -1, -1 };
+    const int L = levels;
+    const __m256i vl = _mm256_set1_epi16((short)L), zero = _mm256_setzero_si256();
+    uint16_t idx[32];
+    for (int dir = 0; dir < 4; dir++) {
+        const int dx = ox[dir] * d, dy = oy[dir] * d;
+        uint32_t *c = counts + (size_t)dir * L * L;
+        const int ya = dy < 0 ? -dy : 0, xa = dx < 0 ? -dx : 0, xb = dx > 0 ? w - dx : w;
+        for (int y = ya; y < h; y++) {
+            const uint8_t *r = CROW(uint8_t, src, src_stride, y);
+            const uint8_t *q = CROW(uint8_t, src, src_stride, y + dy) + dx;
+            const uint8_t *mr = mask ? CROW(uint8_t, mask, mask_stride, y) : NULL;
+            const uint8_t *mq = mask ? CROW(uint8_t, mask, mask_stride, y + dy) + dx : NULL;
+            int x = xa;
+            for (; x + 32 <= xb; x += 32) {
+                const __m256i a = _mm256_loadu_si256((const __m256i *)(r + x));
+                const __m256i b = _mm256_loadu_si256((const __m256i *)(q + x));
+                uint32_t valid = 0xffffffffu;
+                if (mask) {
+                    const __m256i ma = _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(mr + x)), zero);
+                    const __m256i mb = _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(mq + x)), zero);
+                    valid = ~(uint32_t)_mm256_movemask_epi8(_mm256_or_si256(ma, mb));
+                    if (!valid) continue;
+                }
+                const __m256i lo = _mm256_add_epi16(_mm256_mullo_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(a)), vl),
+                                                    _mm256_cvtepu8_epi16(_mm256_castsi256_si128(b)));
+                const __m256i hi = _mm256_add_epi16(_mm256_mullo_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(a, 1)), vl),
+                                                    _mm256_cvtepu8_epi16(_mm256_extracti128_si256(b, 1)));
+                _mm256_storeu_si256((__m256i *)idx, lo);
+                _mm256_storeu_si256((__m256i *)(idx + 16), hi);
+                if (valid == 0xffffffffu) {
+                    for (int k = 0; k < 32; k++) c[idx[k]]++;
+                } else {
+                    while (valid) {
+                        c[idx[__builtin_ctz(valid)]]++;
+                        valid &= valid - 1;
+                    }
+                }
+            }
+            for (; x < xb; x++)
+                if (!mr || (mr[x] && mq[x])) c[r[x] * L + q[x]]++;
+        }
+    }
+}
+
 void sd_stats_dsp_init_avx2(SdStatsDSP *c)
 {
     c->moments = moments_avx2;
     c->quant = quant_avx2;
     c->ecc = ecc_avx2;
+    c->glcm = glcm_avx2;
 }
