@@ -160,41 +160,13 @@ static int load_lm(SdCtx *ctx, const Blob *b, int nblocks, int nconv, SdLmNet *n
     return n->fc_w && n->fc_b ? 0 : SD_EFORMAT;
 }
 
-static int dir_has_models(const char *dir)
-{
-    char *p = sd_path_join(dir, DET_FILE);
-    const int ok = p && sd_file_exists(p);
-    free(p);
-    return ok;
-}
-
+/* The models folder: where sd_model_file finds the detector. */
 static int find_dir(char *out, size_t n)
 {
-    const char *env = getenv("SKINDELTA_MODELS");
-    if (env && *env) {
-        snprintf(out, n, "%s", env);
-        return dir_has_models(out) ? 0 : SD_EIO;
-    }
-    if (dir_has_models("models")) {
-        snprintf(out, n, "models");
-        return 0;
-    }
-    char exe[PATH_MAX];
-    const ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (len > 0) {
-        exe[len] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            static const char *const rel[] = {"../share/skindelta/models", "../models",
-                                              "../../models"};
-            for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-                if (snprintf(out, n, "%s/%s", exe, rel[i]) < (int)n && dir_has_models(out))
-                    return 0;
-            }
-        }
-    }
-    return SD_EIO;
+    if (sd_model_file(DET_FILE, out, n)) return SD_EIO;
+    char *slash = strrchr(out, '/');
+    if (slash) *slash = 0;
+    return 0;
 }
 
 static void load_once(void)

@@ -172,36 +172,11 @@ static int parse_poly(const JVal *a, Poly *p)
     return 0;
 }
 
-static int find_template(char *out, size_t n)
-{
-    const char *env = getenv("SKINDELTA_MODELS");
-    if (env && *env) {
-        snprintf(out, n, "%s/regions.json", env);
-        if (sd_file_exists(out)) return 0;
-    }
-    snprintf(out, n, "models/regions.json");
-    if (sd_file_exists(out)) return 0;
-    char exe[PATH_MAX];
-    const ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (len > 0) {
-        exe[len] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            static const char *const rel[] = { "../share/skindelta/models", "../models", "../../models" };
-            for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
-                if (snprintf(out, n, "%s/%s/regions.json", exe, rel[i]) < (int)n && sd_file_exists(out))
-                    return 0;
-        }
-    }
-    return SD_EIO;
-}
-
 static int load_template(SdCtx *ctx, Template *t)
 {
     char path[PATH_MAX + 64];
     memset(t, 0, sizeof(*t));
-    if (find_template(path, sizeof(path)))
+    if (sd_model_file("regions.json", path, sizeof(path)))
         return sd_fail(ctx, SD_EIO, "regions template models/regions.json not found (set SKINDELTA_MODELS)");
     char *text = NULL;
     size_t len;

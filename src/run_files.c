@@ -325,7 +325,7 @@ static int list_patients(const char *out_dir, char ***ids, int *n)
     int cap = 0;
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.') continue;
-        char done[4400];
+        char done[4600];
         snprintf(done, sizeof(done), "%s/%s/done.json", path, de->d_name);
         if (!sd_file_exists(done)) continue;   /* unfinished (killed) patient: not aggregated */
         if (*n == cap) {

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <ctype.h>
+#include <limits.h>
 
 #include "src/skindelta.h"
 #include "src/util.h"
@@ -334,4 +335,25 @@ double sd_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int sd_model_file(const char *name, char *out, size_t n)
+{
+    const char *env = getenv("SKINDELTA_MODELS");
+    if (env && *env)
+        return (snprintf(out, n, "%s/%s", env, name) < (int)n && sd_file_exists(out)) ? 0 : SD_EIO;
+    if (snprintf(out, n, "models/%s", name) < (int)n && sd_file_exists(out))
+        return 0;
+    char exe[PATH_MAX];
+    const ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (len <= 0) return SD_EIO;
+    exe[len] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return SD_EIO;
+    *slash = 0;
+    static const char *const rel[] = {"../share/skindelta/models", "../models", "../../models"};
+    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
+        if (snprintf(out, n, "%s/%s/%s", exe, rel[i], name) < (int)n && sd_file_exists(out))
+            return 0;
+    return SD_EIO;
 }

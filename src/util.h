@@ -41,6 +41,11 @@ int  sd_is_dir(const char *path);
 /* Read a whole file (at most max bytes; SD_ELIMIT beyond). Adds a NUL after the data. */
 int  sd_read_file(const char *path, size_t max, char **data, size_t *n);
 
+/* Locate a model file by name: $SKINDELTA_MODELS/name (when set, only there), ./models/name, or
+ * beside the executable (../share/skindelta/models, ../models, ../../models). out receives the
+ * path; 0 when found, SD_EIO otherwise. */
+int  sd_model_file(const char *name, char *out, size_t n);
+
 /* Natural order ("s2" < "s10"), case-insensitive for letters. */
 int  sd_natcmp(const char *a, const char *b);
 int  sd_strcasesuffix(const char *s, const char *suffix);
