@@ -228,6 +228,18 @@ static void wrinkle_add(Plane *dst, const Wrinkle *wk, double depth_factor)
     }
 }
 
+void sd__synth_draw_wrinkle(float *plane, ptrdiff_t stride, int w, int h, const double ctrl[3][2],
+                            double b, double depth, double light)
+{
+    Plane pl = { .w = w, .h = h, .fs = stride, .p = plane };
+    Wrinkle wk;
+    memcpy(wk.p, ctrl, sizeof(wk.p));
+    wk.b = b;
+    wk.depth = depth;
+    wk.light = light;
+    wrinkle_add(&pl, &wk, 1.0);
+}
+
 int sd_synth_patch_scene(SdCtx *ctx, const SdSynthPatch *pp, const SdSynthEffect *e, SdImage *lin)
 {
     Plane mel = { 0 }, hb = { 0 }, sh = { 0 }, tex = { 0 }, t1 = { 0 }, t2 = { 0 };
@@ -544,8 +556,9 @@ int sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir)
     if (c->kind == SD_SYNTH_FACE)
         fprintf(f, "  \"face\": {\"base\": \"%s\", \"width\": %d, \"height\": %d, \"px_per_mm\": %.6f, "
                    "\"skin\": \"geometric skin mask of the regions stage; relief, pores, spots everywhere in "
-                   "it\", \"wrinkles\": \"forehead (above the brows) and crow's feet (0.35 IOD discs beside "
-                   "the outer eye corners), horizontal\"},\n",
+                   "it\", \"wrinkles\": \"forehead (above the brows): horizontal; crow's feet: 5 per side "
+                   "x wrinkle_count, radial from the outer eye corners (+-40 deg, 0.10-0.16 IOD out, "
+                   "0.15-0.30 IOD long)\"},\n",
                 c->face_path ? c->face_path : "samples/faces/astronaut.png", fb.w, fb.h, fb.px_per_mm);
     fprintf(f, "  \"effect_model\": \"factors 1 = baseline skin; session i of K: t = i/(K-1); "
                "wrinkle_depth 1-0.4rt, wrinkle_count 1-0.2rt, spot_contrast 1-0.5rt, spot_count "

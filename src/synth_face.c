@@ -1,7 +1,7 @@
 /* Face-kind phantoms: a real portrait (samples/faces/astronaut.png, public domain) upscaled, with
- * procedural skin detail (relief, pores, spots, wrinkles) multiplied into its skin; wrinkles only
- * in the forehead and crow's-feet areas. Landmarks and the skin mask come from the face and
- * regions stages. */
+ * procedural skin detail (relief, pores, spots, wrinkles) multiplied into its skin; horizontal
+ * wrinkles on the forehead, radial crow's feet beside the outer eye corners. Landmarks and the
+ * skin mask come from the face and regions stages. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,29 +109,23 @@ int sd__synth_face_init(SdCtx *ctx, const char *path, int size, SdSynthFaceBase 
     }
     const double iod = iod0 * s;
     fb->lm = lm;
+    fb->iod = iod;
     fb->px_per_mm = iod / 63.0;
     fb->w = W;
     fb->h = H;
     if ((err = sd_regions_skin_geom(&lm, iod, W, H, &skin)))
         goto fail;
-    /* wrinkle areas: forehead (skin above the brows) and crow's feet (discs of 0.35 IOD beside
-     * the outer eye corners 36 and 45, lateral half) */
+    /* horizontal wrinkles: forehead (skin above the brows) */
     if ((err = sd_mask_create(&wr, W, H)))
         goto fail;
     double brow = 1e30;
     for (int i = 17; i <= 26; i++)
         if (lm.pt[i].y < brow) brow = lm.pt[i].y;
-    const double rc = 0.35 * iod;
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
             if (!skin.data[(size_t)y * (size_t)skin.stride + (size_t)x])
                 continue;
             int in = y < brow - 0.05 * iod;
-            double dx = x - lm.pt[36].x, dy = y - lm.pt[36].y;
-            in |= dx < 0 && dx * dx + dy * dy < rc * rc;
-            dx = x - lm.pt[45].x;
-            dy = y - lm.pt[45].y;
-            in |= dx > 0 && dx * dx + dy * dy < rc * rc;
             wr.data[(size_t)y * (size_t)wr.stride + (size_t)x] = (uint8_t)in;
         }
     if ((err = feather(ctx, skin.data, skin.stride, W, H, 1.0 * fb->px_per_mm, &fb->skin_w)) ||
@@ -159,7 +153,11 @@ int sd__synth_face_session(SdCtx *ctx, const SdSynthFaceBase *fb, uint64_t pseed
     SdSynthPatch pp = { .size = fb->w > fb->h ? fb->w : fb->h, .px_per_mm = fb->px_per_mm, .seed = pseed };
     SdSynthEffect e0 = *e;
     SdImage s0 = { 0 }, s1 = { 0 }, lp = { 0 }, out = { 0 };
+    const ptrdiff_t cfs = (ptrdiff_t)(((size_t)fb->w * sizeof(float) + 63) & ~(size_t)63);
+    float *cf = sd_calloc_checked((size_t)cfs / sizeof(float) * (size_t)fb->h + 16, sizeof(float));
     int err;
+    if (!cf)
+        return sd_fail(ctx, SD_ENOMEM, "synth face: out of memory");
     e0.wrinkle_count = 0;
     if ((err = sd_synth_patch_scene(ctx, &pp, &e0, &s0)) || (err = sd_synth_patch_scene(ctx, &pp, e, &s1)) ||
         (err = sd_image_create(&lp, s0.w, s0.h, 3, SD_FMT_F32)) ||
@@ -171,8 +169,38 @@ int sd__synth_face_session(SdCtx *ctx, const SdSynthFaceBase *fb, uint64_t pseed
         if ((err = sd_op_gauss(ctx, sd_image_rowf(&s0, c, 0), s0.stride, sd_image_rowf(&lp, c, 0), lp.stride,
                                s0.w, s0.h, (float)sig)))
             goto done;
+    /* crow's feet: grooves radiating from each outer eye corner (36: image left, 45: image
+     * right), fanning +-40 deg about the outward horizontal, from 0.12 IOD out, 0.15-0.3 IOD long;
+     * the patient owns 2 x 5 per side, the session draws the first count x 5 */
+    {
+        uint64_t r = pseed ^ 0xC0FFEEull;
+        const double iod = fb->iod, ppm = fb->px_per_mm;
+        int nuse = (int)lround(5.0 * e->wrinkle_count);
+        for (int side = 0; side < 2; side++) {
+            const SdPoint cp = fb->lm.pt[side ? 45 : 36];
+            const double out = side ? 0.0 : M_PI;       /* outward direction */
+            for (int i = 0; i < 10; i++) {
+                double ang = out + (sd_synth_uniform(&r) * 2 - 1) * (40.0 * M_PI / 180);
+                double r0 = (0.10 + 0.06 * sd_synth_uniform(&r)) * iod;
+                double len = (0.15 + 0.15 * sd_synth_uniform(&r)) * iod;
+                double bend = (sd_synth_uniform(&r) * 2 - 1) * 0.1 * len;
+                double b = (0.08 + 0.2 * sd_synth_uniform(&r)) * ppm;
+                double depth = 0.06 + 0.1 * sd_synth_uniform(&r), light = sd_synth_uniform(&r) * 2 - 1;
+                if (i >= nuse)
+                    continue;
+                double ux = cos(ang), uy = sin(ang);
+                double ctrl[3][2] = {
+                    { cp.x + r0 * ux, cp.y + r0 * uy },
+                    { cp.x + (r0 + 0.5 * len) * ux - bend * uy, cp.y + (r0 + 0.5 * len) * uy + bend * ux },
+                    { cp.x + (r0 + len) * ux, cp.y + (r0 + len) * uy },
+                };
+                sd__synth_draw_wrinkle(cf, cfs, fb->w, fb->h, ctrl, b, depth * e->wrinkle_depth, light);
+            }
+        }
+    }
     for (int c = 0; c < 3; c++)
         for (int y = 0; y < fb->h; y++) {
+            const float *cfr = (const float *)((const uint8_t *)cf + (size_t)y * (size_t)cfs);
             const float *f = sd_image_rowf(&fb->lin, c, y), *a = sd_image_rowf(&s0, c, y),
                         *b = sd_image_rowf(&s1, c, y), *l = sd_image_rowf(&lp, c, y);
             const float *sw = fb->skin_w + (size_t)y * (size_t)fb->w, *ww = fb->wr_w + (size_t)y * (size_t)fb->w;
@@ -180,7 +208,7 @@ int sd__synth_face_session(SdCtx *ctx, const SdSynthFaceBase *fb, uint64_t pseed
             for (int x = 0; x < fb->w; x++) {
                 double detail = a[x] > 1e-6f && l[x] > 1e-6f ? log((double)a[x] / l[x]) : 0.0;
                 double wrk = a[x] > 1e-6f && b[x] > 1e-6f ? log((double)b[x] / a[x]) : 0.0;
-                double v = f[x] * exp(sw[x] * detail + sw[x] * ww[x] * wrk);
+                double v = f[x] * exp(sw[x] * (detail + ww[x] * wrk + cfr[x]));
                 d[x] = (float)(v > 1 ? 1 : v);
             }
         }
@@ -192,5 +220,6 @@ done:
     sd_image_free(&s1);
     sd_image_free(&lp);
     sd_image_free(&out);
+    free(cf);
     return err;
 }

@@ -10,8 +10,14 @@ typedef struct SdSynthFaceBase {
     SdLandmarks lm;       /* in lin's pixels */
     double px_per_mm;     /* from the inter-ocular distance (63 mm) */
     float *skin_w;        /* w x h feathered skin weight 0..1 */
-    float *wr_w;          /* w x h feathered wrinkle-area weight (forehead, crow's feet) */
+    float *wr_w;          /* w x h feathered forehead weight (horizontal wrinkles) */
+    double iod;           /* inter-ocular distance, px */
 } SdSynthFaceBase;
+
+/* Add one groove (quadratic Bezier ctrl, profile SD b px, depth in log units, flank lighting
+ * -1..1) to a log-shading plane (stride in bytes). */
+void sd__synth_draw_wrinkle(float *plane, ptrdiff_t stride, int w, int h, const double ctrl[3][2],
+                            double b, double depth, double light);
 
 int  sd__synth_face_init(SdCtx *ctx, const char *path, int size, SdSynthFaceBase *fb);
 int  sd__synth_face_session(SdCtx *ctx, const SdSynthFaceBase *fb, uint64_t pseed,
