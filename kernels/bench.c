@@ -152,10 +152,10 @@ static double cpu_now(void)
 static int time_kernel(Bench *b, const Kernel *k, int reps, double *sec)
 {
     double t[64];
-    const double t0 = cpu_now();
+    const double tw0 = cpu_now();
     int err = k->run(b);                      /* warm-up: page faults, tables, caches */
     /* fast kernels get more runs (about 0.3 s in all): a 1 ms median is noisy on a shared core */
-    const double tw = cpu_now() - t0;
+    const double tw = cpu_now() - tw0;
     if (tw > 0 && reps * tw < 0.3) reps = (int)(0.3 / tw);
     if (reps > 64) reps = 64;
     for (int i = 0; i < reps && !err; i++) {
