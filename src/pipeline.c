@@ -468,6 +468,7 @@ int sd_run_batch(SdCtx *ctx, SdCatalog *cat, const SdRunOpts *o, SdRunSummary *s
     const double t0 = sd_now();
     if (sd_mkdir_p(o->out_dir))
         return sd_fail(ctx, SD_EIO, "%s: cannot create the output folder: %s", o->out_dir, strerror(errno));
+    sd_run_sweep_temp(o->out_dir);
     if (o->shard_n > 1)
         sd_catalog_shard(cat, o->shard_i, o->shard_n);
     int err = sd_run_write_catalog_errors(ctx, o->out_dir, cat);

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,49 @@ int sd_run_patient_done(const char *out_dir, const char *id, const char *key)
     free(data);
     free(dir);
     return ok;
+}
+
+/* "<name>.tmp.<pid>.<n>" as sd_atomic_open names its temp files: the pid, or 0 when not one. */
+static long temp_owner(const char *name)
+{
+    const char *t = NULL;
+    for (const char *p = strstr(name, ".tmp."); p; p = strstr(p + 1, ".tmp.")) t = p;
+    if (!t || t == name) return 0;
+    char *end;
+    long pid = strtol(t + 5, &end, 10);
+    if (pid <= 0 || *end != '.' || !end[1]) return 0;
+    for (const char *q = end + 1; *q; q++) if (*q < '0' || *q > '9') return 0;
+    return pid;
+}
+
+static void sweep_dir(const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char *p = NULL;
+        if (asprintf(&p, "%s/%s", dir, de->d_name) < 0) break;
+        struct stat st;
+        if (lstat(p, &st) == 0) {
+            if (S_ISDIR(st.st_mode) && depth > 0) {
+                sweep_dir(p, depth - 1);
+            } else if (S_ISREG(st.st_mode)) {
+                const long pid = temp_owner(de->d_name);
+                /* only files of a process that no longer exists (a killed run), never a live one's */
+                if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+                    unlink(p);
+            }
+        }
+        free(p);
+    }
+    closedir(d);
+}
+
+void sd_run_sweep_temp(const char *out_dir)
+{
+    sweep_dir(out_dir, 3);   /* OUT, OUT/patients/<id>, OUT/aligned/<id>, OUT/report/img */
 }
 
 int sd_run_patient_errors(const char *out_dir, const char *id)

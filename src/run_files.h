@@ -24,6 +24,9 @@ void sd_rowlist_free(SdRowList *l);
 void sd_run_patient_key(const SdCatalog *cat, int p, const struct SdRunOpts *o, char key[65]);
 /* 1 when OUT/patients/<id>/done.json exists with this key and every table it lists is present. */
 int  sd_run_patient_done(const char *out_dir, const char *id, const char *key);
+/* Remove the temp files (<name>.tmp.<pid>.<n>) a killed run left in OUT: only those whose
+ * process no longer exists. */
+void sd_run_sweep_temp(const char *out_dir);
 /* The "errors" count a finished patient's done.json records (0 when absent). */
 int  sd_run_patient_errors(const char *out_dir, const char *id);
 /* sd_run_aggregate restricted to the catalog's patients (a reused OUT may hold patients of an
