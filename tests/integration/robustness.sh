@@ -133,9 +133,11 @@ check "every errors.csv row is also a line on stderr naming the file" \
 check "the good patients are scored (p001, p002, quoted name, p6 via front.png)" \
       "grep -q '^p001,front,s2,' $T/out/changes.csv && grep -q '^p002,front,s2,' $T/out/changes.csv && grep -q '^\"p 3 ü,\"\"q'\"'\"'\",front,10,2,' $T/out/changes.csv && grep -q '^p6,front,b,' $T/out/changes.csv"
 
+: > $T/out/patients/p001/errors.csv.tmp.99999999.7       # left by a killed run (no such pid)
+: > $T/out/measurements.csv.tmp.99999999.8
 timeout 50 "$BIN" run $R -o $T/out $WHOLE --resume 2>/dev/null; rc=$?
 check "--resume over a run with failures still exits 1 (rc $rc)" "[ $rc -eq 1 ]"
-check "--resume leaves valid tables" "csv_ok $T/out >&2"
+check "--resume leaves valid tables and removes a killed run's temp files" "csv_ok $T/out >&2"
 
 # OUT inside ROOT: the second run must not treat OUT as a patient
 timeout 50 "$BIN" run $T/syn -o $T/syn/OUT $WHOLE 2>/dev/null; rc1=$?
