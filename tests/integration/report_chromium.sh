@@ -191,6 +191,34 @@ else
     bad "negative control" "checks did not catch a broken page"
 fi
 
+# ---- the real pipeline: a face course (astronaut, moved follow-up, a second patient) scored by
+# `skindelta run`, then the same browser checks on its report.
+RIN=$TMP/real_in; ROUT=$TMP/real_out
+mkdir -p "$RIN/A1/s1" "$RIN/A1/s2" "$RIN/B2/s1" "$RIN/B2/s2"
+cp "$FACE/astronaut.png" "$RIN/A1/s1/front.png"; cp "$FACE/astronaut_moved.png" "$RIN/A1/s2/front.png"
+cp "$FACE/astronaut_moved.png" "$RIN/B2/s1/front.png"; cp "$FACE/astronaut.png" "$RIN/B2/s2/front.png"
+"$BIN" run "$RIN" -o "$ROUT" --iod 160 --bootstrap 2 --quiet > "$TMP/real.out" 2>&1; rc_real=$?
+RREP=$(cd "$ROUT/report" 2>/dev/null && pwd)
+if [ $rc_real = 0 ] && [ -f "$RREP/index.html" ] && [ -f "$RREP/A1.html" ]; then
+    ok "real run: skindelta run wrote the report"
+    for pg in real_index:"$RREP/index.html" real_patient:"$RREP/A1.html"; do
+        tag=${pg%%:*}; file=${pg#*:}
+        load_page "$file" "$tag"
+        if [ -s "$TMP/$tag.dom" ] && grep -q '</html>' "$TMP/$tag.dom"; then ok "$tag page loads in Chromium"
+        else bad "$tag page loads in Chromium"; continue; fi
+        errs=$(console_errors "$TMP/$tag.log")
+        if [ -n "$errs" ]; then bad "$tag page console" "$errs"; else ok "$tag page: no console errors"; fi
+        check_refs "$TMP/$tag.dom" "$RREP" "$tag page"
+    done
+    if [ "$(grep -c '<img' "$TMP/real_patient.dom")" -ge 4 ]; then ok "real patient page shows the aligned photos and maps"
+    else bad "real patient page shows the aligned photos and maps"; fi
+    mkdir -p "$BUILD"
+    screenshot "$RREP/index.html" "$BUILD/report_real_index.png"
+    screenshot "$RREP/A1.html" "$BUILD/report_real_patient.png"
+else
+    bad "real run: skindelta run wrote the report" "exit $rc_real: $(tail -n 3 "$TMP/real.out")"
+fi
+
 mkdir -p "$BUILD"
 screenshot "$REP/index.html" "$BUILD/report_index.png"
 screenshot "$PAGE" "$BUILD/report_patient.png"
