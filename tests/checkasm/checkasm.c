@@ -173,6 +173,8 @@ int main(int argc, char **argv)
         checkasm_hessian(lv);
         checkasm_warp(lv);
         checkasm_stats(lv);
+        checkasm_warpcubic(lv);
+        checkasm_skinmap(lv);
     }
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;

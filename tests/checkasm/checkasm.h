@@ -53,5 +53,7 @@ void checkasm_filter(const CaLevel *lv);
 void checkasm_hessian(const CaLevel *lv);
 void checkasm_warp(const CaLevel *lv);
 void checkasm_stats(const CaLevel *lv);
+void checkasm_warpcubic(const CaLevel *lv);
+void checkasm_skinmap(const CaLevel *lv);
 
 #endif
