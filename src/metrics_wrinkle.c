@@ -40,14 +40,18 @@ int sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *t
 
 /* Zhang & Suen (1984) thinning of m (w x h, 1 = set) in place; pixels on the box border are
  * treated as having background outside. Works on a copy padded by one pixel and decides each
- * candidate through a 256-entry table of its neighbour pattern (one table per sub-pass). */
+ * candidate through a 256-entry table of its neighbour pattern (one table per sub-pass). A pixel
+ * is re-examined in a sub-pass only when one of its neighbours was deleted since that sub-pass
+ * last examined it (otherwise its pattern, hence its verdict "keep", is unchanged): the same
+ * deletions, pass by pass, as examining every pixel every time. */
 static int thin(uint8_t *m, int w, int h)
 {
     const int W = w + 2;
     size_t n = (size_t)W * (size_t)(h + 2);
-    uint8_t *b = calloc(n, 1), lut[2][256];
-    int32_t *list = NULL, *del = NULL;
-    long cnt = 0;
+    uint8_t *b = calloc(n, 1), *queued = NULL, lut[2][256];
+    int32_t *cand[2] = { NULL, NULL }, *del = NULL;
+    long cnt = 0, nc[2];
+    int err = SD_ENOMEM;
     if (!b)
         return SD_ENOMEM;
     for (int y = 0; y < h; y++)
@@ -60,10 +64,10 @@ static int thin(uint8_t *m, int w, int h)
         free(b);
         return 0;
     }
-    if (!(list = malloc(sizeof(*list) * (size_t)cnt)) || !(del = malloc(sizeof(*del) * (size_t)cnt))) {
-        free(b); free(list); free(del);
-        return SD_ENOMEM;
-    }
+    /* queued: bit p set = the pixel is already in cand[p] */
+    if (!(queued = calloc(n, 1)) || !(cand[0] = malloc(sizeof(int32_t) * (size_t)cnt)) ||
+        !(cand[1] = malloc(sizeof(int32_t) * (size_t)cnt)) || !(del = malloc(sizeof(*del) * (size_t)cnt)))
+        goto done;
     /* bit k of the pattern = neighbour P(k+2): N, NE, E, SE, S, SW, W, NW */
     for (int pat = 0; pat < 256; pat++) {
         int nb[8], B = 0, A = 0;
@@ -80,36 +84,53 @@ static int thin(uint8_t *m, int w, int h)
     const ptrdiff_t off[8] = { -W, -W + 1, 1, W + 1, W, W - 1, -1, -W - 1 };
     cnt = 0;
     for (size_t i = 0; i < n; i++)
-        if (b[i]) list[cnt++] = (int32_t)i;
-    int changed = 1;
-    while (changed) {
-        changed = 0;
-        for (int pass = 0; pass < 2; pass++) {
-            long nd = 0;
-            for (long i = 0; i < cnt; i++) {
-                const uint8_t *p = b + list[i];
-                int pat = 0;
-                for (int k = 0; k < 8; k++)
-                    pat |= p[off[k]] << k;
-                if (lut[pass][pat])
-                    del[nd++] = list[i];
-            }
-            for (long i = 0; i < nd; i++)
-                b[del[i]] = 0;
-            if (nd) {
-                changed = 1;
-                long k = 0;
-                for (long i = 0; i < cnt; i++)
-                    if (b[list[i]]) list[k++] = list[i];
-                cnt = k;
-            }
+        if (b[i]) {
+            cand[0][cnt] = cand[1][cnt] = (int32_t)i;
+            queued[i] = 3;
+            cnt++;
         }
+    nc[0] = nc[1] = cnt;
+    int idle = 0;   /* consecutive sub-passes without a deletion */
+    for (int pass = 0; idle < 2; pass ^= 1) {
+        long nd = 0;
+        const int32_t *c = cand[pass];
+        const uint8_t bit = (uint8_t)(1u << pass);
+        for (long i = 0; i < nc[pass]; i++) {
+            const int32_t q = c[i];
+            queued[q] &= (uint8_t)~bit;
+            if (!b[q])
+                continue;
+            const uint8_t *p = b + q;
+            int pat = 0;
+            for (int k = 0; k < 8; k++)
+                pat |= p[off[k]] << k;
+            if (lut[pass][pat])
+                del[nd++] = q;
+        }
+        nc[pass] = 0;
+        for (long i = 0; i < nd; i++)
+            b[del[i]] = 0;
+        /* the set neighbours of deleted pixels are examined again by both sub-passes */
+        for (long i = 0; i < nd; i++)
+            for (int k = 0; k < 8; k++) {
+                const int32_t q = (int32_t)(del[i] + off[k]);
+                if (!b[q])
+                    continue;
+                for (int s = 0; s < 2; s++)
+                    if (!(queued[q] & (1u << s))) {
+                        queued[q] |= (uint8_t)(1u << s);
+                        cand[s][nc[s]++] = q;
+                    }
+            }
+        idle = nd ? 0 : idle + 1;
     }
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             m[(size_t)y * (size_t)w + (size_t)x] = b[(size_t)(y + 1) * (size_t)W + (size_t)(x + 1)];
-    free(b); free(list); free(del);
-    return 0;
+    err = 0;
+done:
+    free(b); free(queued); free(cand[0]); free(cand[1]); free(del);
+    return err;
 }
 
 /* Preferred line direction per region (radians, image coordinates, y down); returns 0 = none,
@@ -155,7 +176,8 @@ int sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
     long *nsk = NULL;
     double *ssum = NULL;
     int err = 0;
-    if (!(resp = malloc(n * sizeof(float))) || !(v = malloc(sizeof(float) * (size_t)r->n)) ||
+    const int guard = st->o.wr_k_high > 0;
+    if (!(resp = malloc(n * sizeof(float))) || (guard && !(v = malloc(sizeof(float) * (size_t)r->n))) ||
         !(lab = malloc(n * sizeof(int32_t))))
         goto nomem;
     long k = 0;
@@ -163,14 +185,14 @@ int sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
         const float *row = sd__mx_row(st, st->ridge, y + r->y0) + r->x0;
         float *dst = resp + (size_t)y * (size_t)r->w;
         const uint8_t *in = r->in + (size_t)y * (size_t)r->w;
-        for (int x = 0; x < r->w; x++) {
-            dst[x] = row[x];
-            if (in[x]) v[k++] = row[x];
-        }
+        memcpy(dst, row, sizeof(float) * (size_t)r->w);
+        if (guard)
+            for (int x = 0; x < r->w; x++)
+                if (in[x]) v[k++] = row[x];
     }
     /* optional noise guard: robust centre and spread of the response over the region's skin */
     double med = 0, sig = 0;
-    if (st->o.wr_k_high > 0) {
+    if (guard) {
         med = sd__mx_median(v, k);
         for (long i = 0; i < k; i++)
             v[i] = fabsf(v[i] - (float)med);
@@ -179,7 +201,7 @@ int sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
     double ang = 0, ax = 0, ay = 0;
     int prior = st->o.wr_prior > 0 ? region_prior(r, region_name, &ang, &ax, &ay) : 0;
     const float rho = (float)st->o.wr_prior;
-    for (int y = 0; y < r->h; y++) {
+    for (int y = 0; prior && y < r->h; y++) {
         float *row = resp + (size_t)y * (size_t)r->w;
         const float *th = sd__mx_row(st, st->theta, y + r->y0) + r->x0;
         for (int x = 0; x < r->w; x++) {
@@ -255,7 +277,6 @@ int sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
     for (long i = 1; i <= cnt; i++)
         if (nsk[i] && len[i] + 1.0 >= min_len)
             d->wr_len_mm += (len[i] + 1.0) / st->ppm;
-done:
     free(resp); free(v); free(lab); free(sizes); free(len); free(nsk); free(ssum);
     return 0;
 nomem:
