@@ -32,6 +32,15 @@ static void vips_start(void)
     if (!getenv("SKINDELTA_VIPS_WARNINGS"))
         g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, drop_log, NULL);
     if (vips_ok) {
+        /* Hostile inputs: only photo decoders may parse what the catalog hands us. Content is
+         * sniffed, so without this an SVG, PDF, FITS, MAT or .v file renamed .png/.jpg reaches
+         * librsvg, poppler, cfitsio, matio or a raw mmap. */
+        vips_operation_block_set("VipsForeignLoad", TRUE);
+        static const char *const allowed[] = {"VipsForeignLoadJpeg", "VipsForeignLoadPng",
+            "VipsForeignLoadTiff", "VipsForeignLoadWebp", "VipsForeignLoadHeif",
+            "VipsForeignLoadJxl", "VipsForeignLoadJp2k", "VipsForeignLoadNsgif", "VipsForeignLoadPpm"};
+        for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+            vips_operation_block_set(allowed[i], FALSE);
         /* We parallelise across images; keep libvips from spawning a pool per image, and keep its
          * operation cache from holding decoded photos. */
         vips_concurrency_set(1);

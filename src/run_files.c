@@ -96,11 +96,23 @@ int sd_run_patient_done(const char *out_dir, const char *id, const char *key)
     char *data = NULL;
     int ok = 0;
     if (sd_read_file(path, 1 << 20, &data, NULL) == 0 && strstr(data, key)) {
+        /* present, parseable, every record complete, and as many rows as done.json recorded
+         * (a table damaged after the patient finished is re-scored, not trusted) */
         static const char *const need[] = {"measurements.csv", "uncertainty.csv", "alignment.csv", "errors.csv"};
+        const char *rk = strstr(data, "\"rows\": "), *ek = strstr(data, "\"errors\": ");
+        const long want_rows = rk ? atol(rk + 8) : -1, want_err = ek ? atol(ek + 10) : -1;
         ok = 1;
-        for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+        for (size_t i = 0; i < sizeof(need) / sizeof(need[0]) && ok; i++) {
             snprintf(path, sizeof(path), "%s/%s", dir, need[i]);
-            if (!sd_file_exists(path)) ok = 0;
+            SdCtx tmp;
+            SdCsv csv;
+            memset(&tmp, 0, sizeof(tmp));
+            if (!sd_file_exists(path) || sd_csv_load(&tmp, path, &csv)) { ok = 0; break; }
+            for (int r = 0; r < csv.nrows; r++)
+                if (csv.rows[r].n != csv.ncols) ok = 0;
+            if (i == 0 && csv.nrows != want_rows) ok = 0;
+            if (i == 3 && csv.nrows != want_err) ok = 0;
+            sd_csv_free(&csv);
         }
     }
     free(data);

@@ -240,10 +240,13 @@ static int run_common(int argc, char **argv, enum mode mode)
     Progress pr = {isatty(2), quiet, 0};
     o.progress = progress_cb;
     o.progress_user = &pr;
-    if (!quiet)
+    if (!quiet) {
+        int np = 0, ni = 0;   /* this shard's share */
+        for (int p = 0; p < cat.npatients; p++)
+            if (o.shard_n <= 1 || p % o.shard_n == o.shard_i) { np++; ni += cat.patients[p].count; }
         fprintf(stderr, "skindelta %s: %d patients, %d images, %d jobs, kernels %s -> %s\n", cmd,
-                o.shard_n > 1 ? (cat.npatients + o.shard_n - 1 - o.shard_i) / o.shard_n : cat.npatients,
-                cat.nentries, o.jobs, sd_ctx_cpu_name(&ctx), o.out_dir);
+                np, ni, o.jobs, sd_ctx_cpu_name(&ctx), o.out_dir);
+    }
     if (sd_mkdir_p(o.out_dir) || access(o.out_dir, W_OK)) {
         int r = sd_cli_usage_error(cmd, "%s: cannot create or write the output folder: %s", o.out_dir,
                                    strerror(errno));
