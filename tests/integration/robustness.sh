@@ -77,6 +77,9 @@ mkdir -p $D/folder.jpg
 ln -s loop_b.jpg $D/loop_a.jpg; ln -s loop_a.jpg $D/loop_b.jpg
 mkfifo $D/fifo.jpg
 ln -s /dev/zero $D/devzero.jpg
+# an SVG (and a vips .v header) renamed .png/.jpg: only photo decoders may parse inputs
+printf '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400"><rect width="9" height="9"/></svg>' > $D/svg.jpg
+printf '\x08\xf2\xa6\xb6\x00\x02\x00\x00\x00\x02\x00\x00\x03\x00\x00\x00' > $D/vips.jpg; head -c 100 /dev/zero >> $D/vips.jpg
 # a PNG header claiming 100000 x 100000 pixels
 printf '\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x01\x86\xa0\x00\x01\x86\xa0\x08\x02\x00\x00\x00\x27\x30\x9c\x9f' > $D/huge.png
 printf '\x00\x00\x00\x0cIDAT\x78\x9c\x63\x60\xa0\x3d\x00\x00\x00\x64\x00\x01\x86\x64\x3c\x35\x00\x00\x00\x00IEND\xae\x42\x60\x82' >> $D/huge.png
@@ -87,7 +90,7 @@ for o in 3 6 8; do
     check "EXIF orientation $o JPEG (800 px) decodes (rc $rc: $(head -c 120 $T/lm.err))" \
           "[ $rc -le 1 ] && ! grep -q 'decoding failed\|out of order' $T/lm.err"
 done
-for f in zero trunc garbage text folder loop_a fifo devzero; do
+for f in zero trunc garbage text folder loop_a fifo devzero svg vips; do
     timeout 20 "$BIN" landmarks $D/$f.jpg >/dev/null 2>$T/lm.err; rc=$?
     check "landmarks on $f.jpg: exit 1, one line naming the file (rc $rc)" \
           "[ $rc -eq 1 ] && [ \$(wc -l < $T/lm.err) -eq 1 ] && grep -q '$D/$f.jpg' $T/lm.err"
@@ -138,6 +141,13 @@ check "the good patients are scored (p001, p002, quoted name, p6 via front.png)"
 timeout 50 "$BIN" run $R -o $T/out $WHOLE --resume 2>/dev/null; rc=$?
 check "--resume over a run with failures still exits 1 (rc $rc)" "[ $rc -eq 1 ]"
 check "--resume leaves valid tables and removes a killed run's temp files" "csv_ok $T/out >&2"
+
+# a patient table damaged after the patient finished (disk full, a partial copy): --resume
+# re-scores that patient instead of trusting done.json and failing in the aggregation
+f=$T/out/patients/p001/measurements.csv; head -c 300 $f > $T/cut.csv; cat $T/cut.csv > $f
+timeout 50 "$BIN" run $R -o $T/out $WHOLE --resume 2>$T/res.err; rc=$?
+check "--resume re-scores a patient whose table was damaged (rc $rc)" \
+      "[ $rc -eq 1 ] && ! grep -q 'fields, expected' $T/res.err && csv_ok $T/out >&2 && [ \$(grep -c '^p001,' $T/out/measurements.csv) -gt 4 ]"
 
 # OUT inside ROOT: the second run must not treat OUT as a patient
 timeout 50 "$BIN" run $T/syn -o $T/syn/OUT $WHOLE 2>/dev/null; rc1=$?
