@@ -8,6 +8,7 @@
 
 #include "kernels/bench.h"
 #include "kernels/cpu.h"
+#include "kernels/eccproj.h"
 #include "kernels/ops.h"
 #include "src/util.h"
 
@@ -93,6 +94,18 @@ static int k_ecc(Bench *b)
     return sd_op_ecc_accumulate(b->ctx, b->in[0], b->in[1], b->in[2], b->out[0], b->fs, b->mask,
                                 b->ms, b->w, b->h, -0.5f * b->w, -0.5f * b->h, &b->acc);
 }
+/* Homography ECC sums under a mild projective map (the ECC loop itself passes the identity). */
+static int k_eccproj(Bench *b)
+{
+    static const double hm[9] = { 1.02, 0.05, 1.5, -0.04, 0.98, -0.7, 2e-6, -3e-6, 1 };
+    SdEccProjDSP d;
+    SdEccProjAcc acc;
+    sd_eccproj_dsp_init(&d, b->ctx->cpu_flags);
+    memset(&acc, 0, sizeof(acc));
+    d.acc(&acc, b->in[0], b->in[1], b->in[2], b->out[0], b->fs, b->mask, b->ms, b->w, b->h,
+          -0.5f * b->w, -0.5f * b->h, hm);
+    return acc.n > 0 ? 0 : SD_EINVAL;
+}
 
 static const Kernel kernels[] = {
     { "gauss_s2", 0, k_gauss2 },
@@ -113,6 +126,7 @@ static const Kernel kernels[] = {
     { "histogram_masked", 0, k_hist },
     { "glcm_L32", 0, k_glcm },
     { "ecc_accumulate", 0, k_ecc },
+    { "eccproj_homog", 0, k_eccproj },
 };
 #define NK ((int)(sizeof(kernels) / sizeof(kernels[0])))
 

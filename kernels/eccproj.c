@@ -1,5 +1,5 @@
-/* ECC accumulation under a homography: scalar reference (homography registration is the rare
- * case; affine and its subsets use the moment kernel of kernels/stats.c). */
+/* ECC accumulation under a homography: scalar reference and the dispatch init (affine and its
+ * subsets use the moment kernel of kernels/stats.c). */
 #include "kernels/eccproj.h"
 #include "kernels/cpu.h"
 
@@ -41,6 +41,10 @@ static void eccproj_c(SdEccProjAcc *acc, const float *gx, const float *gy, const
 
 void sd_eccproj_dsp_init(SdEccProjDSP *c, unsigned cpu_flags)
 {
-    (void)cpu_flags;   /* scalar only: homography registration is not on the hot path */
     c->acc = eccproj_c;
+#if defined(__x86_64__)
+    if (!(cpu_flags & SD_CPU_AVX2)) return;
+    sd_eccproj_dsp_init_avx2(c);
+    /* No AVX-512 level (not written: Zen 4 runs 512-bit FMAs as two 256-bit halves). */
+#endif
 }

@@ -29,5 +29,6 @@ typedef struct SdEccProjDSP {
 } SdEccProjDSP;
 
 void sd_eccproj_dsp_init(SdEccProjDSP *c, unsigned cpu_flags);
+void sd_eccproj_dsp_init_avx2(SdEccProjDSP *c);
 
 #endif

@@ -55,5 +55,6 @@ void checkasm_warp(const CaLevel *lv);
 void checkasm_stats(const CaLevel *lv);
 void checkasm_warpcubic(const CaLevel *lv);
 void checkasm_skinmap(const CaLevel *lv);
+void checkasm_eccproj(const CaLevel *lv);
 
 #endif
