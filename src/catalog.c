@@ -280,6 +280,17 @@ static int finish(SdCtx *ctx, SdCatalog *cat, const SdCatalogOpts *opts)
             if (base_date[0] && cat->entries[k].date[0])
                 cat->entries[k].days = sd_days_between(base_date, cat->entries[k].date);
 
+        /* sessions are ordered by name; a follow-up dated before the baseline means the names
+         * and the dates disagree (or a camera clock was wrong): say so once per session */
+        for (int k = i; k < j && !err; k++)
+            if (cat->entries[k].days < 0 &&
+                (k == i || strcmp(cat->entries[k - 1].session, cat->entries[k].session) ||
+                 !(cat->entries[k - 1].days < 0)))
+                err = add_issue(cat, SD_CAT_WARN, cat->entries[k].path,
+                                "patient %s: session %s is dated %s (%s), %.0f days before the baseline "
+                                "session %s; sessions are ordered by name", pt->id, cat->entries[k].session,
+                                cat->entries[k].date, cat->entries[k].date_source, -cat->entries[k].days, sess[0]);
+        if (err) { free(sess); return err; }
         if (ns == 1)
             err = add_issue(cat, SD_CAT_WARN, pt->id,
                             "patient %s has only one session (%s): nothing to compare", pt->id, sess[0]);
