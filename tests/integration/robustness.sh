@@ -175,6 +175,9 @@ check "manifest: BOM/CRLF/quoted comma parsed, days from dates" "grep -q '^P1,fr
 timeout 50 "$BIN" run --manifest $M/m.csv -o $T/mout $WHOLE 2>/dev/null; rc=$?
 check "manifest run exits 1 and writes valid tables (rc $rc)" "[ $rc -eq 1 ] && csv_ok $T/mout >&2"
 check "manifest run: catalog errors are rows of errors.csv" "grep -q 'm.csv:5,catalog,' $T/mout/errors.csv"
+printf 'patient,session,date,view,path\nP1,1,2024-02-01,front,im g/b.jpg\nP1,2,2024-01-01,front,im g/b.jpg\n' > $M/order.csv
+timeout 30 "$BIN" catalog --manifest $M/order.csv >/dev/null 2>$T/order.err; rc=$?
+check "manifest: a follow-up dated before the baseline is a warning (rc $rc)" "[ $rc -eq 0 ] && grep -q 'days before the baseline' $T/order.err"
 printf 'patient,session,date,view,path\nP1,1,2024-99-01,front,x.jpg\nP1\n' > $M/allbad.csv
 timeout 30 "$BIN" run --manifest $M/allbad.csv -o $T/abad $WHOLE 2>/dev/null; rc=$?
 check "manifest with only bad lines: exit 1 and errors.csv lists them (rc $rc)" \
