@@ -1,4 +1,4 @@
-/* Tone kernels: scalar reference. sRGB decode/encode through tables built once (read-only after
+/* Tone kernels: scalar reference and the dispatch init. sRGB decode/encode through tables built once (read-only after
  * pthread_once), linear interpolation: |error| < 2e-5 against the IEC 61966-2-1 formulas. */
 #include <math.h>
 #include <pthread.h>
@@ -6,8 +6,8 @@
 #include "kernels/tone.h"
 #include "kernels/cpu.h"
 
-#define NDEC 4096   /* decode: uniform in the encoded value */
-#define NENC 4096   /* encode: uniform in sqrt(linear) */
+#define NDEC SD_TONE_NDEC   /* decode: uniform in the encoded value */
+#define NENC SD_TONE_NENC   /* encode: uniform in sqrt(linear) */
 static float dec_tab[NDEC + 1], enc_tab[NENC + 1];
 static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
 
@@ -46,9 +46,18 @@ static void mat3_srgb_c(float *const p[3], int w, const float m[9])
     }
 }
 
+const float *sd__tone_table(int which)
+{
+    return which ? enc_tab : dec_tab;
+}
+
 void sd_tone_dsp_init(SdToneDSP *c, unsigned cpu_flags)
 {
-    (void)cpu_flags;   /* scalar only: once per follow-up image */
     pthread_once(&tab_once, build_tables);
     c->mat3_srgb = mat3_srgb_c;
+#if defined(__x86_64__)
+    if (!(cpu_flags & SD_CPU_AVX2)) return;
+    sd_tone_dsp_init_avx2(c);
+    /* No AVX-512 level (not written). */
+#endif
 }

@@ -14,5 +14,13 @@ typedef struct SdToneDSP {
 } SdToneDSP;
 
 void sd_tone_dsp_init(SdToneDSP *c, unsigned cpu_flags);
+void sd_tone_dsp_init_avx2(SdToneDSP *c);
+
+/* Library-internal: the sRGB decode table (which = 0, uniform in the encoded value) and encode
+ * table (which = 1, uniform in sqrt(linear)), SD_TONE_NDEC + 1 / SD_TONE_NENC + 1 entries, built
+ * once by sd_tone_dsp_init and read-only afterwards. */
+#define SD_TONE_NDEC 4096
+#define SD_TONE_NENC 4096
+const float *sd__tone_table(int which);
 
 #endif

@@ -176,6 +176,7 @@ int main(int argc, char **argv)
         checkasm_warpcubic(lv);
         checkasm_skinmap(lv);
         checkasm_eccproj(lv);
+        checkasm_tone(lv);
     }
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;

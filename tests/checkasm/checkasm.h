@@ -56,5 +56,6 @@ void checkasm_stats(const CaLevel *lv);
 void checkasm_warpcubic(const CaLevel *lv);
 void checkasm_skinmap(const CaLevel *lv);
 void checkasm_eccproj(const CaLevel *lv);
+void checkasm_tone(const CaLevel *lv);
 
 #endif
