@@ -1,6 +1,6 @@
 /* Skin-metric map kernels, AVX2+FMA. ridge_max and lincomb match C within float rounding (FMA);
- * ita uses the polynomial atan2 (< 1e-5 rad, i.e. < 6e-4 deg); line_mean gathers 4 neighbours per
- * sample with the same polynomial sin/cos as C. */
+ * ita uses the polynomial atan2 (< 1e-5 rad, i.e. < 6e-4 deg); line_mean gathers the 2 x 2
+ * neighbours of each sample as two 64-bit pairs, with the same polynomial sin/cos as C. */
 #include <immintrin.h>
 
 #include "kernels/skinmap.h"
@@ -85,7 +85,9 @@ static void line_mean_avx2(float *dst, ptrdiff_t dst_stride, const float *src, p
                  one = _mm256_set1_ps(1.0f), vstep = _mm256_set1_ps(step),
                  inv = _mm256_set1_ps(1.0f / (float)(2 * ns + 1)), lane = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i vsw1 = _mm256_set1_epi32(sw - 1), vsh1 = _mm256_set1_epi32(sh - 1),
-                  vstr = _mm256_set1_epi32((int)(src_stride / (ptrdiff_t)sizeof(float))), one_i = _mm256_set1_epi32(1);
+                  vstr = _mm256_set1_epi32((int)(src_stride / (ptrdiff_t)sizeof(float))), one_i = _mm256_set1_epi32(1),
+                  perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    const int pairs = sw > 1 && sh > 1;
     for (int j = 0; j < h; j++) {
         const int y = y0 + j;
         const float *o = CROW(float, theta, th_stride, j);
@@ -114,13 +116,36 @@ static void line_mean_avx2(float *dst, ptrdiff_t dst_stride, const float *src, p
                 const __m256i ix = _mm256_cvttps_epi32(fx), iy = _mm256_cvttps_epi32(fy);
                 const __m256 ax = _mm256_sub_ps(fx, _mm256_cvtepi32_ps(ix)),
                              ay = _mm256_sub_ps(fy, _mm256_cvtepi32_ps(iy));
-                const __m256i ix1 = _mm256_min_epi32(_mm256_add_epi32(ix, one_i), vsw1),
-                              iy1 = _mm256_min_epi32(_mm256_add_epi32(iy, one_i), vsh1);
-                const __m256i r0 = _mm256_mullo_epi32(iy, vstr), r1 = _mm256_mullo_epi32(iy1, vstr);
-                const __m256 v00 = _mm256_i32gather_ps(src, _mm256_add_epi32(r0, ix), 4),
-                             v01 = _mm256_i32gather_ps(src, _mm256_add_epi32(r0, ix1), 4),
-                             v10 = _mm256_i32gather_ps(src, _mm256_add_epi32(r1, ix), 4),
-                             v11 = _mm256_i32gather_ps(src, _mm256_add_epi32(r1, ix1), 4);
+                __m256 v00, v01, v10, v11;
+                if (pairs) {
+                    /* ix + 1 <= sw - 1 and iy + 1 <= sh - 1 (coordinates stop 1e-3 short of the
+                     * last pixel): gather each row's (ix, ix + 1) pair as one 64-bit element.
+                     * Indices in lane order 0 1 4 5 | 2 3 6 7, so that the even/odd shuffles
+                     * below come out in natural order. */
+                    const __m256i i0 = _mm256_permutevar8x32_epi32(
+                        _mm256_add_epi32(_mm256_mullo_epi32(iy, vstr), ix), perm),
+                                  i1 = _mm256_add_epi32(i0, vstr);
+                    const __m256 a0 = _mm256_castsi256_ps(_mm256_i32gather_epi64(
+                                      (const long long *)src, _mm256_castsi256_si128(i0), 4)),
+                                 b0 = _mm256_castsi256_ps(_mm256_i32gather_epi64(
+                                      (const long long *)src, _mm256_extracti128_si256(i0, 1), 4)),
+                                 a1 = _mm256_castsi256_ps(_mm256_i32gather_epi64(
+                                      (const long long *)src, _mm256_castsi256_si128(i1), 4)),
+                                 b1 = _mm256_castsi256_ps(_mm256_i32gather_epi64(
+                                      (const long long *)src, _mm256_extracti128_si256(i1, 1), 4));
+                    v00 = _mm256_shuffle_ps(a0, b0, _MM_SHUFFLE(2, 0, 2, 0));
+                    v01 = _mm256_shuffle_ps(a0, b0, _MM_SHUFFLE(3, 1, 3, 1));
+                    v10 = _mm256_shuffle_ps(a1, b1, _MM_SHUFFLE(2, 0, 2, 0));
+                    v11 = _mm256_shuffle_ps(a1, b1, _MM_SHUFFLE(3, 1, 3, 1));
+                } else {
+                    const __m256i ix1 = _mm256_min_epi32(_mm256_add_epi32(ix, one_i), vsw1),
+                                  iy1 = _mm256_min_epi32(_mm256_add_epi32(iy, one_i), vsh1);
+                    const __m256i r0 = _mm256_mullo_epi32(iy, vstr), r1 = _mm256_mullo_epi32(iy1, vstr);
+                    v00 = _mm256_i32gather_ps(src, _mm256_add_epi32(r0, ix), 4);
+                    v01 = _mm256_i32gather_ps(src, _mm256_add_epi32(r0, ix1), 4);
+                    v10 = _mm256_i32gather_ps(src, _mm256_add_epi32(r1, ix), 4);
+                    v11 = _mm256_i32gather_ps(src, _mm256_add_epi32(r1, ix1), 4);
+                }
                 const __m256 top = _mm256_fmadd_ps(ax, _mm256_sub_ps(v01, v00), v00),
                              bot = _mm256_fmadd_ps(ax, _mm256_sub_ps(v11, v10), v10);
                 acc = _mm256_add_ps(acc, _mm256_fmadd_ps(ay, _mm256_sub_ps(bot, top), top));
@@ -130,8 +155,67 @@ static void line_mean_avx2(float *dst, ptrdiff_t dst_stride, const float *src, p
     }
 }
 
+/* Same arithmetic as up2_c (mul and add, no FMA: bit-identical). For half-res columns q .. q+7
+ * (1 <= q, q + 8 <= sw - 1), the even outputs 2q + 2i blend (q-1+i, q+i) with weight 0.75 and
+ * the odd ones 2q + 2i + 1 blend (q+i, q+1+i) with 0.25; the rest by the scalar rule. */
+static inline float up2_px(const float *r0, const float *r1, int x, int sw, float wy)
+{
+    const int q = x >> 1;
+    int a, b;
+    float wx;
+    if (x & 1) { a = q; b = q + 1; wx = 0.25f; }
+    else       { a = q - 1; b = q; wx = 0.75f; }
+    if (a < 0) a = 0;
+    if (b > sw - 1) b = sw - 1;
+    if (a > sw - 1) a = sw - 1;
+    const float top = r0[a] + wx * (r0[b] - r0[a]), bot = r1[a] + wx * (r1[b] - r1[a]);
+    return top + wy * (bot - top);
+}
+
+static void up2_avx2(float *dst, ptrdiff_t dst_stride, int dw, int y0, int h, const float *src,
+                     ptrdiff_t src_stride, int sw, int sh)
+{
+    const __m256 w75 = _mm256_set1_ps(0.75f), w25 = _mm256_set1_ps(0.25f);
+    for (int j = 0; j < h; j++) {
+        const int y = y0 + j;
+        const int k = y >> 1;
+        int i0, i1;
+        float wy;
+        if (y & 1) { i0 = k; i1 = k + 1; wy = 0.25f; }
+        else       { i0 = k - 1; i1 = k; wy = 0.75f; }
+        if (i0 < 0) i0 = 0;
+        if (i1 > sh - 1) i1 = sh - 1;
+        if (i0 > sh - 1) i0 = sh - 1;
+        const float *r0 = CROW(float, src, src_stride, i0), *r1 = CROW(float, src, src_stride, i1);
+        float *d = ROW(float, dst, dst_stride, j);
+        const __m256 vwy = _mm256_set1_ps(wy);
+        int x = 0;
+        for (; x < 2 && x < dw; x++)
+            d[x] = up2_px(r0, r1, x, sw, wy);
+        for (; (x >> 1) + 8 <= sw - 1 && x + 16 <= dw; x += 16) {
+            const int q = x >> 1;
+            const __m256 a0 = _mm256_loadu_ps(r0 + q - 1), c0 = _mm256_loadu_ps(r0 + q),
+                         b0 = _mm256_loadu_ps(r0 + q + 1);
+            const __m256 a1 = _mm256_loadu_ps(r1 + q - 1), c1 = _mm256_loadu_ps(r1 + q),
+                         b1 = _mm256_loadu_ps(r1 + q + 1);
+            const __m256 te = _mm256_add_ps(a0, _mm256_mul_ps(w75, _mm256_sub_ps(c0, a0))),
+                         be = _mm256_add_ps(a1, _mm256_mul_ps(w75, _mm256_sub_ps(c1, a1))),
+                         to = _mm256_add_ps(c0, _mm256_mul_ps(w25, _mm256_sub_ps(b0, c0))),
+                         bo = _mm256_add_ps(c1, _mm256_mul_ps(w25, _mm256_sub_ps(b1, c1)));
+            const __m256 e = _mm256_add_ps(te, _mm256_mul_ps(vwy, _mm256_sub_ps(be, te))),
+                         o = _mm256_add_ps(to, _mm256_mul_ps(vwy, _mm256_sub_ps(bo, to)));
+            const __m256 lo = _mm256_unpacklo_ps(e, o), hi = _mm256_unpackhi_ps(e, o);
+            _mm256_storeu_ps(d + x, _mm256_permute2f128_ps(lo, hi, 0x20));
+            _mm256_storeu_ps(d + x + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+        }
+        for (; x < dw; x++)
+            d[x] = up2_px(r0, r1, x, sw, wy);
+    }
+}
+
 void sd_skinmap_dsp_init_avx2(SdSkinmapDSP *c)
 {
+    c->up2 = up2_avx2;
     c->ridge_max = ridge_max_avx2;
     c->lincomb = lincomb_avx2;
     c->ita = ita_avx2;
