@@ -87,7 +87,8 @@ static void line_mean_avx2(float *dst, ptrdiff_t dst_stride, const float *src, p
     const __m256i vsw1 = _mm256_set1_epi32(sw - 1), vsh1 = _mm256_set1_epi32(sh - 1),
                   vstr = _mm256_set1_epi32((int)(src_stride / (ptrdiff_t)sizeof(float))), one_i = _mm256_set1_epi32(1),
                   perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
-    const int pairs = sw > 1 && sh > 1;
+    /* pairs need ix + 1 <= sw - 1: beyond 32768 px, (sw - 1) - 1e-3 rounds to sw - 1 in float */
+    const int pairs = sw > 1 && sh > 1 && xmax < (float)(sw - 1) && ymax < (float)(sh - 1);
     for (int j = 0; j < h; j++) {
         const int y = y0 + j;
         const float *o = CROW(float, theta, th_stride, j);

@@ -191,6 +191,31 @@ static void test_line_mean(const SdSkinmapDSP *c, const SdSkinmapDSP *n, const C
         if (!ok) printf("    (sw=%d sh=%d y0=%d ns=%d step=%g)\n", sw, sh, y0, ns, step);
         ca_buf_free(&src); ca_buf_free(&th); ca_buf_free(&a); ca_buf_free(&b);
     }
+    if (ok) {   /* wider than 32768 px: (sw - 1) - 1e-3 rounds to sw - 1 in float, so a clamped
+                 * point sits on the last column; its right neighbour (NaN in the row padding
+                 * here) must never be read, as C clamps it */
+        const int sw = 32769 + (int)(ca_rand() % 8000), sh = 2 + (int)(ca_rand() % 2), h = sh;
+        CaBuf src, th, a, b;
+        ca_buf_alloc(&src, (size_t)sw * 4, sh, 0);
+        ca_fill_f(&src, sw, -1, 1, NULL, 0);
+        for (int y = 0; y < sh; y++)
+            for (ptrdiff_t x = sw; x < src.stride / 4; x++) ca_rowf(&src, y)[x] = NAN;
+        ca_buf_alloc(&th, (size_t)sw * 4, h, 0);
+        ca_fill_f(&th, sw, -0.1f, 0.1f, NULL, 0);
+        ca_buf_alloc(&a, (size_t)sw * 4, h, 0);
+        ca_buf_alloc(&b, (size_t)sw * 4, h, a.stride);
+        c->line_mean((float *)a.data, a.stride, (float *)src.data, src.stride, sw, sh,
+                     (float *)th.data, th.stride, 0, h, 2.0f, 2);
+        n->line_mean((float *)b.data, b.stride, (float *)src.data, src.stride, sw, sh,
+                     (float *)th.data, th.stride, 0, h, 2.0f, 2);
+        float vmax;
+        const float g = max_step(&src, sw, sh, &vmax);
+        const float d = 0x1p-23f * ((float)sw + 4.0f) + 2e-6f * 4.0f;
+        ok = ca_cmp_f(&a, &b, sw, h, 2.0f * g * d + 0x1p-21f * vmax, 0, "line_mean (wide)") &&
+             ca_buf_guard_ok(&b, "line_mean (wide)");
+        if (!ok) printf("    (sw=%d sh=%d)\n", sw, sh);
+        ca_buf_free(&src); ca_buf_free(&th); ca_buf_free(&a); ca_buf_free(&b);
+    }
     ca_report("line_mean", lv, ok);
 }
 
