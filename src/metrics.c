@@ -390,7 +390,7 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
                        const SdMetricsOpts *opts, SdMetricsState **out)
 {
     SdMetricsState *st = NULL;
-    float *A[3] = { 0 }, *B[3] = { 0 }, *C[3] = { 0 }, *T[1] = { 0 };
+    float *A[3] = { 0 }, *B[3] = { 0 }, *T[1] = { 0 };
     int err = 0;
     *out = NULL;
     if (!img || img->fmt != SD_FMT_F32 || img->c < 3 || !(px_per_mm > 0.5 && px_per_mm < 500))
@@ -413,7 +413,7 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
         goto fail;
     }
     for (int c = 0; c < 3; c++) {
-        if (!(A[c] = plane_alloc(st)) || !(B[c] = plane_alloc(st)) || !(C[c] = plane_alloc(st)))
+        if (!(A[c] = plane_alloc(st)) || !(B[c] = plane_alloc(st)))
             goto nomem;
     }
     if (!(T[0] = plane_alloc(st)))
@@ -453,18 +453,23 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
         if ((err = morph(st->valid, st->w, st->h, st->ms, r, 0)))
             goto fail;
     }
-    if ((err = sd__mx_pigment_maps(ctx, st, A, B, C)))   /* A: lin -> od; B: m, h, s */
-        goto fail;
-    /* B[2] now holds the shading log-luminance; A and C are free scratch */
-    if ((err = sd__mx_texture_map(ctx, st, B[2], C[0])))
+    {
+        /* every fresh plane is zeroed by the kernel on first touch: the pigment step's
+         * scratch is the texture and ridge planes, filled only later */
+        float *const scr[3] = { st->tex, st->ridge, st->theta };
+        if ((err = sd__mx_pigment_maps(ctx, st, A, B, scr)))   /* A: lin -> od; B: m, h, s */
+            goto fail;
+    }
+    /* B[2] now holds the shading log-luminance; A, B[0] and B[1] are free scratch */
+    if ((err = sd__mx_texture_map(ctx, st, B[2], A[0])))
         goto fail;
     {
-        float *tmp[6] = { A[0], A[1], A[2], C[0], C[1], T[0] };
+        float *tmp[6] = { A[0], A[1], A[2], B[0], B[1], T[0] };
         if ((err = sd__mx_wrinkle_map(ctx, st, B[2], tmp)))
             goto fail;
     }
     for (int c = 0; c < 3; c++) {
-        sd_free_aligned(A[c]); sd_free_aligned(B[c]); sd_free_aligned(C[c]);
+        sd_free_aligned(A[c]); sd_free_aligned(B[c]);
     }
     sd_free_aligned(T[0]);
     *out = st;
@@ -473,7 +478,7 @@ nomem:
     err = sd_fail(ctx, SD_ENOMEM, "metrics: out of memory for %dx%d maps", img->w, img->h);
 fail:
     for (int c = 0; c < 3; c++) {
-        sd_free_aligned(A[c]); sd_free_aligned(B[c]); sd_free_aligned(C[c]);
+        sd_free_aligned(A[c]); sd_free_aligned(B[c]);
     }
     sd_free_aligned(T[0]);
     sd_metrics_free(st);
