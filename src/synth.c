@@ -93,10 +93,22 @@ static int value_noise_add(Plane *dst, uint64_t seed, double g, double amp)
 {
     int gw = (int)(dst->w / g) + 3, gh = (int)(dst->h / g) + 3;
     float *grid = sd_calloc_checked((size_t)gw * (size_t)gh, sizeof(float));
-    if (!grid)
+    /* the column weights repeat on every row: computed once */
+    double *txs = sd_calloc_checked((size_t)dst->w, sizeof(double));
+    int *ixs = sd_calloc_checked((size_t)dst->w, sizeof(int));
+    if (!grid || !txs || !ixs) {
+        free(grid); free(txs); free(ixs);
         return SD_ENOMEM;
+    }
     for (int i = 0; i < gw * gh; i++)
         grid[i] = (float)sd_synth_gauss(&seed);
+    for (int x = 0; x < dst->w; x++) {
+        double fx = x / g;
+        int ix = (int)fx;
+        double tx = fx - ix;
+        ixs[x] = ix;
+        txs[x] = 0.5 - 0.5 * cos(M_PI * tx);
+    }
     for (int y = 0; y < dst->h; y++) {
         float *r = prow(dst, y);
         double fy = y / g;
@@ -104,16 +116,14 @@ static int value_noise_add(Plane *dst, uint64_t seed, double g, double amp)
         double ty = fy - iy;
         ty = 0.5 - 0.5 * cos(M_PI * ty);
         for (int x = 0; x < dst->w; x++) {
-            double fx = x / g;
-            int ix = (int)fx;
-            double tx = fx - ix;
-            tx = 0.5 - 0.5 * cos(M_PI * tx);
+            const int ix = ixs[x];
+            const double tx = txs[x];
             const float *g0 = grid + (size_t)iy * (size_t)gw + ix, *g1 = g0 + gw;
             double v = (1 - ty) * ((1 - tx) * g0[0] + tx * g0[1]) + ty * ((1 - tx) * g1[0] + tx * g1[1]);
             r[x] += (float)(amp * v);
         }
     }
-    free(grid);
+    free(grid); free(txs); free(ixs);
     return 0;
 }
 
@@ -199,22 +209,28 @@ static void wrinkle_add(Plane *dst, const Wrinkle *wk, double depth_factor)
     if (x1 >= dst->w) x1 = dst->w - 1;
     if (y1 >= dst->h) y1 = dst->h - 1;
     const double depth = wk->depth * depth_factor, ib = 1.0 / wk->b;
+    /* per-segment terms, computed once (same expressions as per pixel, so the same values) */
+    double sdx[SD_SYNTH_SEG], sdy[SD_SYNTH_SEG], sl2[SD_SYNTH_SEG], sl[SD_SYNTH_SEG];
+    for (int i = 0; i < SD_SYNTH_SEG; i++) {
+        sdx[i] = pts[i + 1][0] - pts[i][0];
+        sdy[i] = pts[i + 1][1] - pts[i][1];
+        sl2[i] = sdx[i] * sdx[i] + sdy[i] * sdy[i];
+        sl[i] = sqrt(sl2[i]) + 1e-12;
+    }
     for (int y = y0; y <= y1; y++) {
         float *row = prow(dst, y);
         for (int x = x0; x <= x1; x++) {
             double best = 1e30, bt = 0, bu = 0;
             for (int i = 0; i < SD_SYNTH_SEG; i++) {
-                double ax = pts[i][0], ay = pts[i][1];
-                double dx = pts[i + 1][0] - ax, dy = pts[i + 1][1] - ay;
-                double l2 = dx * dx + dy * dy, t = l2 > 0 ? ((x - ax) * dx + (y - ay) * dy) / l2 : 0;
+                const double ax = pts[i][0], ay = pts[i][1], dx = sdx[i], dy = sdy[i], l2 = sl2[i];
+                double t = l2 > 0 ? ((x - ax) * dx + (y - ay) * dy) / l2 : 0;
                 if (t < 0) t = 0;
                 if (t > 1) t = 1;
                 double ex = x - (ax + t * dx), ey = y - (ay + t * dy), d2 = ex * ex + ey * ey;
                 if (d2 < best) {
                     best = d2;
                     bt = (i + t) / SD_SYNTH_SEG;
-                    double l = sqrt(l2) + 1e-12;
-                    bu = (dx * ey - dy * ex) / l;     /* signed distance */
+                    bu = (dx * ey - dy * ex) / sl[i];     /* signed distance */
                 }
             }
             double u = bu * ib;
@@ -385,13 +401,29 @@ void sd_synth_pose(const SdSynthNuisance *n, int w, int h, SdTransform *T)
     T->m[6] = 0;  T->m[7] = 0;   T->m[8] = 1;
 }
 
-static double lanczos3(double x)
+/* The 6 taps lanczos3(f + 2 - k), k = 0..5, of a fractional offset f in [0, 1), with 2 sines and
+ * 2 cosines instead of 12 sines: sin(pi (f + n)) = (-1)^n sin(pi f) and sin(pi (f + n) / 3) by
+ * angle addition (equal to lanczos3's values within a few ulp). */
+static void lanczos3_taps(double f, double w[6])
 {
-    x = fabs(x);
-    if (x < 1e-9) return 1.0;
-    if (x >= 3.0) return 0.0;
-    double px = M_PI * x;
-    return 3.0 * sin(px) * sin(px / 3.0) / (px * px);
+    static const double sn[6] = { 0.86602540378443865, 0.86602540378443865, 0.0,
+                                  -0.86602540378443865, -0.86602540378443865, 0.0 };
+    static const double cn[6] = { -0.5, 0.5, 1.0, 0.5, -0.5, -1.0 };
+    const double s = sin(M_PI * f), s3 = sin(M_PI * f / 3.0), c3 = cos(M_PI * f / 3.0);
+    for (int k = 0; k < 6; k++) {
+        /* n = 2 - k: sin(pi n / 3) = sn[k], cos(pi n / 3) = cn[k] */
+        const double d = f + 2 - k, ad = fabs(d);
+        if (ad < 1e-9) {
+            w[k] = 1.0;
+            continue;
+        }
+        if (ad >= 3.0) {
+            w[k] = 0.0;
+            continue;
+        }
+        const double px = M_PI * d, sa = (k & 1) ? -s : s;
+        w[k] = 3.0 * sa * (s3 * cn[k] + c3 * sn[k]) / (px * px);
+    }
 }
 
 int sd_synth_warp(SdCtx *ctx, const SdImage *src, const SdTransform *T, int dw, int dh,
@@ -418,9 +450,9 @@ int sd_synth_warp(SdCtx *ctx, const SdImage *src, const SdTransform *T, int dw, 
             double sx = inv[0] * x + inv[1] * y + inv[2], sy = inv[3] * x + inv[4] * y + inv[5];
             int ix = (int)floor(sx), iy = (int)floor(sy);
             double wx[6], wy[6], sxw = 0, syw = 0;
+            lanczos3_taps(sx - ix, wx);
+            lanczos3_taps(sy - iy, wy);
             for (int k = 0; k < 6; k++) {
-                wx[k] = lanczos3(sx - (ix - 2 + k));
-                wy[k] = lanczos3(sy - (iy - 2 + k));
                 sxw += wx[k];
                 syw += wy[k];
             }
