@@ -231,6 +231,91 @@ static int reference_gains(const SdAligned *b, const SdAligned *f, const SdMask 
     return 0;
 }
 
+/* Tone curve from two reference kinds of different brightness (sclera and background): per
+ * channel and kind the medians of the log ENCODED values in base and follow-up (a camera's tone
+ * curve acts on encoded values: there a gamma change is a pure power); the line through the two
+ * (log f = a + gamma log b) gives the follow-up's exponent and gain. Medians keep it robust to
+ * misregistered edges. Returns -1 when the kinds are too close in brightness (|log ratio| < 0.15
+ * in encoded values, about a factor 1.4 in linear light) for the slope to be trusted. */
+static int reference_tone(const SdAligned *b, const SdAligned *f, const SdMask *m, double a[3],
+                          double gam[3])
+{
+    double med[2][2][3];   /* [kind][image][channel] */
+    for (int k = 0; k < 2; k++) {
+        long cnt = 0;
+        for (int y = 0; y < m->h; y++) {
+            const uint8_t *o = m->data + (size_t)y * m->stride;
+            for (int x = 0; x < m->w; x++) cnt += o[x] == k + 1;
+        }
+        if (cnt < 30) return -1;
+        const long step = cnt / 100000 + 1;
+        const size_t cap = (size_t)(cnt / step + 1);
+        float *v = sd_calloc_checked(6 * cap, sizeof(float));
+        if (!v) return -1;
+        size_t n = 0;
+        long seen = 0;
+        for (int y = 0; y < m->h; y++) {
+            const uint8_t *o = m->data + (size_t)y * m->stride;
+            for (int x = 0; x < m->w; x++) {
+                if (o[x] != k + 1 || (seen++ % step) || n >= cap) continue;
+                for (int c = 0; c < 3; c++) {
+                    v[(0 * 3 + c) * cap + n] = (float)log(sd_image_rowf(&b->img, c, y)[x]);
+                    v[(1 * 3 + c) * cap + n] = (float)log(sd_image_rowf(&f->img, c, y)[x]);
+                }
+                n++;
+            }
+        }
+        for (int i = 0; i < 6 && n; i++) {
+            qsort(v + (size_t)i * cap, n, sizeof(float), cmp_float);
+            med[k][i / 3][i % 3] = v[(size_t)i * cap + n / 2];
+        }
+        free(v);
+        if (!n) return -1;
+    }
+    /* One exponent for the three channels (a camera's tone curve is shared; per-channel slopes
+     * differ by estimation noise, and those differences would tint the chromophore maps), then
+     * per-channel gains through both kinds' medians. */
+    double g = 0;
+    for (int c = 0; c < 3; c++) {
+        const double db = med[0][0][c] - med[1][0][c], df = med[0][1][c] - med[1][1][c];
+        if (fabs(db) < 0.15) return -1;
+        g += df / db / 3;
+    }
+    for (int c = 0; c < 3; c++) {
+        gam[c] = g;
+        a[c] = 0.5 * ((med[0][1][c] - g * med[0][0][c]) + (med[1][1][c] - g * med[1][0][c]));
+    }
+    return 0;
+}
+
+/* Apply log e' = (log e - a) / gamma per channel to the encoded follow-up values e, through a
+ * 4096-entry table per channel (the map is smooth and monotone on 0..1). */
+static void apply_tone(SdAligned *f, const double a[3], const double gam[3])
+{
+    enum { N = 4096 };
+    static float lut[3][N + 1];
+    float (*L)[N + 1] = malloc(sizeof(lut));
+    if (!L) return;
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i <= N; i++) {
+            const double e = (double)i / N;
+            const double out = e > 0 ? exp((log(e) - a[c]) / gam[c]) : 0;
+            L[c][i] = (float)(out < 0 ? 0 : out > 1 ? 1 : out);
+        }
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < f->img.h; y++) {
+            float *r = sd_image_rowf(&f->img, c, y);
+            for (int x = 0; x < f->img.w; x++) {
+                float t = r[x] * N;
+                t = t < 0 ? 0 : t > N ? N : t;
+                const int i = (int)t < N ? (int)t : N - 1;
+                const float w = t - i;
+                r[x] = L[c][i] + w * (L[c][i + 1] - L[c][i]);
+            }
+        }
+    free(L);
+}
+
 /* Chart: mean linear RGB of the central half of each of the 24 patches. */
 static int chart_patches(const SdAligned *a, const double r[4], double out[24][3])
 {
@@ -297,6 +382,7 @@ int sd_photometry_correct(SdCtx *ctx, const SdAligned *base, SdAligned *fu, cons
     memset(ph, 0, sizeof(*ph));
     ph->mode = o.mode;
     ph->gain[0] = ph->gain[1] = ph->gain[2] = 1;
+    ph->gamma[0] = ph->gamma[1] = ph->gamma[2] = 1;
     ph->matrix[0] = ph->matrix[4] = ph->matrix[8] = 1;
     ph->de2000 = NAN;
     snprintf(ph->source, sizeof(ph->source), "none");
@@ -340,8 +426,18 @@ int sd_photometry_correct(SdCtx *ctx, const SdAligned *base, SdAligned *fu, cons
     int kinds = 0;
     const long n = reference_mask(base, fu, &m, &kinds);
     if (n < 0) { sd_mask_free(&m); return sd_fail(ctx, SD_ENOMEM, "photometry: out of memory"); }
-    double g[3];
+    double g[3], ta[3], tg[3];
     const int bad = !kinds || reference_gains(base, fu, &m, kinds, g);
+    /* With sclera and background (two brightness levels) the tone curve is estimated too: a
+     * camera gamma change scales every log-contrast measure by gamma (texture, pigment) and moves
+     * absolute wrinkle thresholds, so it must go before measuring (docs/METRICS.md, weaknesses). */
+    int tone = !bad && kinds == 3 && reference_tone(base, fu, &m, ta, tg) == 0;
+    for (int c = 0; c < 3 && tone; c++)
+        if (!(tg[c] > 0.75 && tg[c] < 1.33)) tone = 0;
+    /* A pure exposure change reads as an exponent within ~1.5% of 1 through sRGB's linear toe:
+     * below 2.5% the plain gains (exact for exposure and white balance) are used. */
+    if (tone && fabs(tg[0] - 1) < 0.025)
+        tone = 0;
     sd_mask_free(&m);
     if (bad || g[0] > o.max_gain || g[1] > o.max_gain || g[2] > o.max_gain ||
         g[0] < 1 / o.max_gain || g[1] < 1 / o.max_gain || g[2] < 1 / o.max_gain) {
@@ -351,8 +447,16 @@ int sd_photometry_correct(SdCtx *ctx, const SdAligned *base, SdAligned *fu, cons
         return 0;
     }
     snprintf(ph->source, sizeof(ph->source), "%s", kinds == 3 ? "sclera+background" : kinds == 1 ? "sclera" : "background");
-    memcpy(ph->gain, g, sizeof(g));
     ph->n_ref = n;
+    if (tone) {
+        for (int c = 0; c < 3; c++) { ph->gamma[c] = tg[c]; ph->gain[c] = exp(-ta[c]); }
+        ph->matrix[0] = ph->gain[0]; ph->matrix[4] = ph->gain[1]; ph->matrix[8] = ph->gain[2];
+        snprintf(ph->summary, sizeof(ph->summary), "%s tone: gamma %.3f %.3f %.3f, gains %.4f %.4f %.4f",
+                 ph->source, tg[0], tg[1], tg[2], ph->gain[0], ph->gain[1], ph->gain[2]);
+        apply_tone(fu, ta, tg);
+        return 0;
+    }
+    memcpy(ph->gain, g, sizeof(g));
     double M[9] = { g[0], 0, 0, 0, g[1], 0, 0, 0, g[2] };
     memcpy(ph->matrix, M, sizeof(M));
     snprintf(ph->summary, sizeof(ph->summary), "%s gains %.4f %.4f %.4f", ph->source, g[0], g[1], g[2]);

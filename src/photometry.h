@@ -26,6 +26,8 @@ typedef struct SdPhotometry {
     char source[32];         /* "none", "sclera", "background", "sclera+background", "chart",
                               * "none (no reference)" */
     double gain[3];          /* linear-RGB gains applied to the follow-up (1 when none) */
+    double gamma[3];         /* tone-curve exponents removed from the follow-up: corrected
+                              * linear value = (gain-free follow-up)^(1/gamma); 1 when none */
     double matrix[9];        /* chart: follow-up linear RGB -> baseline linear RGB */
     double de2000;           /* chart: mean residual CIEDE2000 over the 24 patches; NaN otherwise */
     long n_ref;              /* reference pixels (or patches) used */
