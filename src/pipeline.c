@@ -110,9 +110,12 @@ static int measure(SdCtx *ctx, const SdAligned *al, const SdRegions *rg, const S
 }
 
 /* Perturbation bootstrap: re-warp the photo with the transform shifted by U(-0.5, 0.5) px in x
- * and y, add Gaussian noise of 0.5/255, re-measure; the SD over replicates is the per-image
- * uncertainty (registration jitter + sensor-level noise). */
-static int bootstrap_sd(SdCtx *ctx, const SdImage *photo, const SdAligned *al, const SdRegions *rg,
+ * and y, add near-Gaussian noise of 0.5/255, redo the follow-up's photometry, re-measure; the SD
+ * over replicates is the per-image uncertainty (registration jitter, sensor-level noise,
+ * photometry estimate). It does not see session-to-session capture differences (pose, lighting,
+ * JPEG): a repeatability study (`run --mdc`) measures those. */
+static int bootstrap_sd(SdCtx *ctx, const SdImage *photo, const SdAligned *al,
+                        const SdAligned *photometry_base, const SdRegions *rg,
                         const SdRunOpts *o, uint64_t seed, double (*sd)[SD_NMETRICS])
 {
     const int B = o->bootstrap, R = rg->n;
@@ -143,7 +146,13 @@ static int bootstrap_sd(SdCtx *ctx, const SdImage *photo, const SdAligned *al, c
                     row[x] += (float)u4 * k;
                 }
             }
-        err = measure(ctx, &j, rg, o, v, NULL);
+        /* follow-ups: the photometry is estimated again on each replicate, so its own
+         * uncertainty is part of the spread */
+        if (photometry_base) {
+            SdPhotometry ph;
+            err = sd_photometry_apply(ctx, photometry_base, &j, o->photometry, &ph);
+        }
+        if (!err) err = measure(ctx, &j, rg, o, v, NULL);
         sd_image_free(&j.img);
         sd_mask_free(&j.valid);
         for (int r = 0; r < R && !err; r++)
@@ -321,7 +330,7 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
     if (!val || !sd) { add_error(po, b->path, "metrics", SD_ENOMEM, "out of memory"); goto base_failed; }
     TIMED(po, ST_METRICS, err = measure(ctx, &base, &rg, o, val, &st));
     if (!err && o->bootstrap > 1)
-        TIMED(po, ST_BOOTSTRAP, err = bootstrap_sd(ctx, &photo, &base, &rg, o,
+        TIMED(po, ST_BOOTSTRAP, err = bootstrap_sd(ctx, &photo, &base, NULL, &rg, o,
                                                    str_seed(b->patient, b->view, b->session), sd));
     if (err) { add_error(po, b->path, "metrics", err, ctx->errmsg); goto base_failed; }
     sd_image_free(&photo);
@@ -357,7 +366,7 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
         if (err) { add_error(po, e->path, "regions", err, ctx->errmsg); goto next_failed; }
         TIMED(po, ST_METRICS, err = measure(ctx, &fu, &frg, o, val, &st));
         if (!err && o->bootstrap > 1)
-            TIMED(po, ST_BOOTSTRAP, err = bootstrap_sd(ctx, &photo, &fu, &frg, o,
+            TIMED(po, ST_BOOTSTRAP, err = bootstrap_sd(ctx, &photo, &fu, &base, &frg, o,
                                                        str_seed(e->patient, e->view, e->session), sd));
         if (err) { add_error(po, e->path, "metrics", err, ctx->errmsg); goto next_failed; }
         sd_image_free(&photo);
