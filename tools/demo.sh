@@ -9,9 +9,9 @@ SAMPLES=samples/demo
 OUT=${DEMO_OUT:-$BUILD/demo-out}
 [ -x "$BIN" ] || { echo "demo: $BIN is missing; run make first" >&2; exit 1; }
 if [ ! -f "$SAMPLES/truth.json" ]; then
-    echo "demo: generating the sample course in $SAMPLES (4 patients x 3 sessions, seed 1)"
+    echo "demo: generating the sample course in $SAMPLES (4 patients x 3 sessions, seed 4)"
     rm -rf "$SAMPLES.tmp"
-    "$BIN" synth --kind face -o "$SAMPLES.tmp" --patients 4 --sessions 3 --seed 1
+    "$BIN" synth --kind face -o "$SAMPLES.tmp" --patients 4 --sessions 3 --seed 4
     rm -rf "$SAMPLES"; mv "$SAMPLES.tmp" "$SAMPLES"
 fi
 rm -rf "$OUT"
