@@ -78,8 +78,50 @@ void sd_metrics_opts_default(SdMetricsOpts *o)
 
 /* ---- small helpers shared by the families */
 
+/* Order-preserving key of a float (NaN-free data): negative values bit-inverted, positive ones
+ * with the sign bit set. */
+static inline uint32_t fkey(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof(u));
+    return u & 0x80000000u ? ~u : u | 0x80000000u;
+}
+
+/* k-th smallest of a large array by two 16-bit radix passes (histogram of the high halves of the
+ * keys, then of the low halves among those sharing the k-th's high half): two linear passes,
+ * the same value as the comparison selection. Returns 0 on success, SD_ENOMEM. */
+static int radix_select(const float *v, long n, long k, float *out)
+{
+    uint32_t *hist = calloc(65536, sizeof(uint32_t));
+    if (!hist)
+        return SD_ENOMEM;
+    for (long i = 0; i < n; i++)
+        hist[fkey(v[i]) >> 16]++;
+    uint32_t hi = 0;
+    long before = 0;
+    while (before + (long)hist[hi] <= k)
+        before += hist[hi++];
+    memset(hist, 0, 65536 * sizeof(uint32_t));
+    for (long i = 0; i < n; i++) {
+        const uint32_t u = fkey(v[i]);
+        if (u >> 16 == hi)
+            hist[u & 0xffffu]++;
+    }
+    uint32_t lo = 0;
+    while (before + (long)hist[lo] <= k)
+        before += hist[lo++];
+    free(hist);
+    uint32_t key = hi << 16 | lo;
+    key = key & 0x80000000u ? key & 0x7fffffffu : ~key;
+    memcpy(out, &key, sizeof(*out));
+    return 0;
+}
+
 double sd__mx_select(float *v, long n, long k)
 {
+    float r;
+    if (n >= 16384 && k >= 0 && k < n && !radix_select(v, n, k, &r))
+        return r;
     long lo = 0, hi = n - 1;
     while (hi > lo) {
         float a = v[lo], b = v[(lo + hi) / 2], c = v[hi];
@@ -222,6 +264,66 @@ int sd__mx_hysteresis(const float *resp, const uint8_t *in, int w, int h, float 
     return 0;
 nomem:
     free(st.v);
+    return SD_ENOMEM;
+}
+
+long sd__mx_hysteresis_label(const float *resp, const uint8_t *in, int w, int h, float lo, float hi,
+                             uint8_t *out, int32_t *labels, long **sizes)
+{
+    size_t n = (size_t)w * (size_t)h;
+    PxStack st = { 0 };
+    long *sz = NULL, cap = 0, count = 0;
+    memset(out, 0, n);
+    for (size_t i = 0; i < n; i++) {
+        if (out[i] || !in[i] || !(resp[i] >= hi))
+            continue;
+        if (count + 2 > cap) {
+            long nc = cap ? cap * 2 : 256;
+            long *t = realloc(sz, (size_t)nc * sizeof(*t));
+            if (!t)
+                goto nomem;
+            sz = t; cap = nc;
+        }
+        /* one flood = one 8-connected component of the grown set (a pixel next to it would
+         * have been reached by it) */
+        const int32_t lab = (int32_t)++count;
+        long size = 0;
+        out[i] = 1;
+        labels[i] = lab;
+        st.n = 0;
+        if (px_push(&st, (int32_t)i))
+            goto nomem;
+        while (st.n) {
+            int32_t p = st.v[--st.n];
+            int px = p % w, py = p / w;
+            size++;
+            for (int dy = -1; dy <= 1; dy++) {
+                int yy = py + dy;
+                if (yy < 0 || yy >= h) continue;
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = px + dx;
+                    if (xx < 0 || xx >= w) continue;
+                    size_t q = (size_t)yy * (size_t)w + (size_t)xx;
+                    if (!out[q] && in[q] && resp[q] >= lo) {
+                        out[q] = 1;
+                        labels[q] = lab;
+                        if (px_push(&st, (int32_t)q))
+                            goto nomem;
+                    }
+                }
+            }
+        }
+        sz[lab] = size;
+    }
+    free(st.v);
+    if (!sz && !(sz = calloc(1, sizeof(*sz))))
+        return SD_ENOMEM;
+    sz[0] = 0;
+    *sizes = sz;
+    return count;
+nomem:
+    free(st.v);
+    free(sz);
     return SD_ENOMEM;
 }
 

@@ -49,7 +49,7 @@ typedef struct SdMxDetect {
 } SdMxDetect;
 
 /* helpers (metrics.c) */
-double sd__mx_select(float *v, long n, long k);          /* k-th smallest, reorders v */
+double sd__mx_select(float *v, long n, long k);          /* k-th smallest (may reorder v) */
 double sd__mx_median(float *v, long n);
 /* Gaussian of a full-frame plane, sigma in px (large sigmas on a 2x reduced plane). */
 int  sd__mx_gauss(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s);
@@ -61,6 +61,11 @@ long sd__mx_label(const uint8_t *mask, int w, int h, int32_t *labels, long **siz
 /* Grow seeds (resp >= hi) into resp >= lo within in (8-connected). out = 1 on the grown set. */
 int  sd__mx_hysteresis(const float *resp, const uint8_t *in, int w, int h, float lo, float hi,
                        uint8_t *out);
+/* sd__mx_hysteresis and sd__mx_label of its result in one pass: out as sd__mx_hysteresis, labels
+ * 1..count on the out pixels (other entries left as they were), *sizes malloc'ed [count+1].
+ * Returns count or a negative error. */
+long sd__mx_hysteresis_label(const float *resp, const uint8_t *in, int w, int h, float lo, float hi,
+                             uint8_t *out, int32_t *labels, long **sizes);
 /* Square dilation by radius r (in place through a scratch buffer). */
 int  sd__mx_dilate(uint8_t *m, int w, int h, int r);
 

@@ -223,10 +223,9 @@ int sd__mx_spots(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r, SdMx
                sizeof(float) * (size_t)r->w);
     if (!(sig > 0))
         goto done;
-    if ((err = sd__mx_hysteresis(resp, r->in, r->w, r->h, (float)(med + st->o.pg_k_low * sig),
-                                 (float)(med + st->o.pg_k_high * sig), d->spots)))
-        goto fail;
-    long cnt = sd__mx_label(d->spots, r->w, r->h, lab, &sizes);
+    /* lab is set on the spot pixels only (the only ones read below) */
+    long cnt = sd__mx_hysteresis_label(resp, r->in, r->w, r->h, (float)(med + st->o.pg_k_low * sig),
+                                       (float)(med + st->o.pg_k_high * sig), d->spots, lab, &sizes);
     if (cnt < 0) {
         err = (int)cnt;
         goto fail;

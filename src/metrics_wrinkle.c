@@ -217,9 +217,9 @@ int sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
         t_lo *= (med + st->o.wr_k_high * sig) / t_hi;
         t_hi = med + st->o.wr_k_high * sig;
     }
-    if ((err = sd__mx_hysteresis(resp, r->in, r->w, r->h, (float)t_lo, (float)t_hi, d->wrinkles)))
-        goto fail;
-    long cnt = sd__mx_label(d->wrinkles, r->w, r->h, lab, &sizes);
+    /* lab is set on the wrinkle pixels only (the only ones read below) */
+    long cnt = sd__mx_hysteresis_label(resp, r->in, r->w, r->h, (float)t_lo, (float)t_hi,
+                                       d->wrinkles, lab, &sizes);
     if (cnt < 0) {
         err = (int)cnt;
         goto fail;
