@@ -487,6 +487,15 @@ static double srgb_encode(double v)
     return v <= 0.0031308 ? 12.92 * v : 1.055 * pow(v, 1.0 / 2.4) - 0.055;
 }
 
+/* The camera's 8-bit output level of a clipped linear value v in [0, 1]. */
+static int cam_level(double v, double gamma)
+{
+    double e = pow(srgb_encode(v), gamma);
+    return (int)floor(e * 255.0 + 0.5);
+}
+
+#define CAM_BUCKETS 16384
+
 int sd_synth_camera(SdCtx *ctx, const SdImage *lin, const SdSynthNuisance *n, SdImage *out)
 {
     SdTransform T;
@@ -495,6 +504,18 @@ int sd_synth_camera(SdCtx *ctx, const SdImage *lin, const SdSynthNuisance *n, Sd
     if ((err = sd_synth_warp(ctx, lin, &T, lin->w, lin->h, out, NULL)))
         return err;
     uint64_t s = n->noise_seed ^ 0xA5A5A5A5ull;
+    const double gamma = n->gamma > 0 ? n->gamma : 1.0;
+    /* The 8-bit level of v is monotone in v: a table of the levels at CAM_BUCKETS + 1 evenly
+     * spaced v answers every v whose bucket's two ends agree; the rest (buckets holding a level
+     * step, and points within 1e-6 of a bucket end) take the exact formula. Same levels as the
+     * formula everywhere, about a tenth of the pow calls. */
+    uint8_t *lev = malloc(CAM_BUCKETS + 1);
+    if (!lev) {
+        sd_image_free(out);
+        return sd_fail(ctx, SD_ENOMEM, "synth camera: out of memory");
+    }
+    for (int i = 0; i <= CAM_BUCKETS; i++)
+        lev[i] = (uint8_t)cam_level((double)i / CAM_BUCKETS, gamma);
     for (int y = 0; y < out->h; y++)
         for (int c = 0; c < 3; c++) {
             float *r = sd_image_rowf(out, c, y);
@@ -503,10 +524,18 @@ int sd_synth_camera(SdCtx *ctx, const SdImage *lin, const SdSynthNuisance *n, Sd
                 if (n->noise_sd > 0)
                     v += n->noise_sd * sqrt((v > 0 ? v : 0) / 0.5) * sd_synth_gauss(&s);
                 v = v < 0 ? 0 : v > 1 ? 1 : v;
-                double e = pow(srgb_encode(v), n->gamma > 0 ? n->gamma : 1.0);
-                r[x] = (float)(floor(e * 255.0 + 0.5) / 255.0);
+                const double t = v * CAM_BUCKETS;
+                const int b = (int)t;
+                const double f = t - b;
+                int l;
+                if (b < CAM_BUCKETS && lev[b] == lev[b + 1] && f > 1e-6 && f < 1.0 - 1e-6)
+                    l = lev[b];
+                else
+                    l = cam_level(v, gamma);
+                r[x] = (float)(l / 255.0);
             }
         }
+    free(lev);
     return 0;
 }
 
