@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tests/lib/test.h"
+#include "tests/lib/fixtures.h"
 #include "src/align.h"
 #include "src/face.h"
 #include "src/util.h"
@@ -234,33 +235,11 @@ static void test_coarse(void)
 
 /* ---- landmarks: fixture JSON ("landmarks68") and the similarity */
 
-static int read_fixture_lm(const char *name, SdLandmarks *lm)
-{
-    char *text = NULL;
-    size_t n;
-    if (sd_read_file(sd_test_path(sd_test_path(sd_test_data_dir(), "face"), name), 1 << 22, &text, &n))
-        return -1;
-    memset(lm, 0, sizeof(*lm));
-    const char *p = strstr(text, "\"box\":[");
-    if (p) sscanf(p + 7, "%f,%f,%f,%f", &lm->face.x, &lm->face.y, &lm->face.w, &lm->face.h);
-    p = strstr(text, "\"landmarks68\":[");
-    int k = 0;
-    if (p) {
-        p += 15;
-        for (; k < SD_NLANDMARKS; k++) {
-            p = strchr(p, '[');
-            if (!p || sscanf(p, "[%f,%f]", &lm->pt[k].x, &lm->pt[k].y) != 2) break;
-            p++;
-        }
-    }
-    free(text);
-    return k == SD_NLANDMARKS ? 0 : -1;
-}
 
 static void test_similarity(void)
 {
     SdLandmarks lm, bad;
-    CHECK(!read_fixture_lm("astronaut_512x512_416_wasm.json", &lm));
+    CHECK(!sd_test_fixture_landmarks("astronaut_512x512_416_wasm.json", &lm));
     SdAlignOpts o;
     sd_align_opts_default(&o);
     SdTransform T, T2;
@@ -292,7 +271,7 @@ static void test_similarity(void)
     CHECKF(dd < 0.01 * o.iod_px, "frame moved %.2f px", dd);
     /* the landmark-only mapping between the two fixtures is near the truth (landmark noise only) */
     SdLandmarks lm2;
-    CHECK(!read_fixture_lm("astronaut_moved_512x512_416_wasm.json", &lm2));
+    CHECK(!sd_test_fixture_landmarks("astronaut_moved_512x512_416_wasm.json", &lm2));
     CHECK(!sd_align_similarity(&lm2, &o, &T2, NULL));
     SdTransform Ti, est, A;
     FILE *f = fopen(sd_test_path(sd_test_path(sd_test_data_dir(), "face"), "astronaut_moved_transform.txt"), "r");
@@ -340,8 +319,8 @@ static void astronaut_chain(int use_face_api)
         CHECKF(!sd_face_find(&ctx, &a, NULL, &la, &nf), "face: %s", ctx.errmsg);
         CHECKF(!sd_face_find(&ctx, &b, NULL, &lb, &nf), "face: %s", ctx.errmsg);
     } else {
-        CHECK(!read_fixture_lm("astronaut_512x512_416_wasm.json", &la));
-        CHECK(!read_fixture_lm("astronaut_moved_512x512_416_wasm.json", &lb));
+        CHECK(!sd_test_fixture_landmarks("astronaut_512x512_416_wasm.json", &la));
+        CHECK(!sd_test_fixture_landmarks("astronaut_moved_512x512_416_wasm.json", &lb));
     }
     SdTransform A;
     CHECK(!read_truth(&A));
@@ -506,7 +485,7 @@ static void test_transform_helpers(void)
     CHECK_EQ_INT(sd_motion_parse("homography"), SD_MOTION_HOMOGRAPHY);
     CHECK_EQ_INT(sd_motion_parse("bogus"), -1);
     SdLandmarks lm;
-    CHECK(!read_fixture_lm("astronaut_512x512_416_wasm.json", &lm));
+    CHECK(!sd_test_fixture_landmarks("astronaut_512x512_416_wasm.json", &lm));
     SdAlignOpts o;
     sd_align_opts_default(&o);
     CHECK_NEAR(sd_align_load_scale(&lm, &o), 1.0, 0);      /* small face: keep full size */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tests/lib/test.h"
+#include "tests/lib/fixtures.h"
 #include "src/photometry.h"
 #include "src/regions.h"
 #include "src/util.h"
@@ -35,26 +36,6 @@ static void test_de2000(void)
     CHECK_NEAR(sd_de2000(z, z), 0.0, 1e-12);
 }
 
-static int read_fixture_lm(const char *name, SdLandmarks *lm)
-{
-    char *text = NULL;
-    size_t n;
-    if (sd_read_file(sd_test_path(sd_test_path(sd_test_data_dir(), "face"), name), 1 << 22, &text, &n))
-        return -1;
-    memset(lm, 0, sizeof(*lm));
-    const char *p = strstr(text, "\"landmarks68\":[");
-    int k = 0;
-    if (p) {
-        p += 15;
-        for (; k < SD_NLANDMARKS; k++) {
-            p = strchr(p, '[');
-            if (!p || sscanf(p, "[%f,%f]", &lm->pt[k].x, &lm->pt[k].y) != 2) break;
-            p++;
-        }
-    }
-    free(text);
-    return k == SD_NLANDMARKS ? 0 : -1;
-}
 
 /* The astronaut at 3x (a photo whose eyes are resolved: IOD ~125 px) in a half-size frame. */
 static int base_aligned(SdCtx *ctx, SdAligned *a)
@@ -64,7 +45,7 @@ static int base_aligned(SdCtx *ctx, SdAligned *a)
     SdImage img = {0}, big = {0};
     SdLandmarks lm;
     if (sd_image_load(ctx, sd_test_path(sd_test_path(sd_test_data_dir(), "face"), "astronaut.png"), &lo, &img, NULL) ||
-        read_fixture_lm("astronaut_512x512_416_wasm.json", &lm))
+        sd_test_fixture_landmarks("astronaut_512x512_416_wasm.json", &lm))
         return -1;
     SdTransform S;
     sd_transform_identity(&S);

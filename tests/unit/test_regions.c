@@ -6,32 +6,11 @@
 #include <string.h>
 
 #include "tests/lib/test.h"
+#include "tests/lib/fixtures.h"
 #include "src/regions.h"
 #include "src/util.h"
 #include "src/align_px.h"
 
-static int read_fixture_lm(const char *name, SdLandmarks *lm)
-{
-    char *text = NULL;
-    size_t n;
-    if (sd_read_file(sd_test_path(sd_test_path(sd_test_data_dir(), "face"), name), 1 << 22, &text, &n))
-        return -1;
-    memset(lm, 0, sizeof(*lm));
-    const char *p = strstr(text, "\"box\":[");
-    if (p) sscanf(p + 7, "%f,%f,%f,%f", &lm->face.x, &lm->face.y, &lm->face.w, &lm->face.h);
-    p = strstr(text, "\"landmarks68\":[");
-    int k = 0;
-    if (p) {
-        p += 15;
-        for (; k < SD_NLANDMARKS; k++) {
-            p = strchr(p, '[');
-            if (!p || sscanf(p, "[%f,%f]", &lm->pt[k].x, &lm->pt[k].y) != 2) break;
-            p++;
-        }
-    }
-    free(text);
-    return k == SD_NLANDMARKS ? 0 : -1;
-}
 
 static int aligned_astronaut(SdCtx *ctx, SdAligned *a)
 {
@@ -40,7 +19,7 @@ static int aligned_astronaut(SdCtx *ctx, SdAligned *a)
     SdImage img = {0};
     SdLandmarks lm;
     if (sd_image_load(ctx, sd_test_path(sd_test_path(sd_test_data_dir(), "face"), "astronaut.png"), &lo, &img, NULL) ||
-        read_fixture_lm("astronaut_512x512_416_wasm.json", &lm))
+        sd_test_fixture_landmarks("astronaut_512x512_416_wasm.json", &lm))
         return -1;
     SdAlignOpts o;
     sd_align_opts_default(&o);
