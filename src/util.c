@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,10 +15,21 @@
 #include "src/skindelta.h"
 #include "src/util.h"
 
+/* Large buffers (full-size photos and frame planes) are 2 MiB aligned and marked for transparent
+ * huge pages where the OS offers them on request: faulting a 24 MP float photo in 4 KiB pages
+ * costs tens of milliseconds. */
 void *sd_alloc_aligned(size_t bytes)
 {
     void *p = NULL;
     if (bytes == 0) bytes = 1;
+    if (bytes >= ((size_t)4 << 20)) {
+        if (posix_memalign(&p, (size_t)2 << 20, bytes))
+            return NULL;
+#ifdef MADV_HUGEPAGE
+        madvise(p, bytes & ~(((size_t)2 << 20) - 1), MADV_HUGEPAGE);
+#endif
+        return p;
+    }
     if (posix_memalign(&p, 64, bytes))
         return NULL;
     return p;
