@@ -41,7 +41,7 @@ typedef struct PatientOut {
     SdMeasArray meas;
     SdRowList align_rows;    /* alignment.csv lines */
     SdRowList error_rows;    /* errors.csv lines */
-    int images, failed, pairs, warn;
+    int images, failed, pairs, warn, write_errors;
     SdRowList inputs;        /* "path,sha256" for run.json */
 } PatientOut;
 
@@ -225,6 +225,9 @@ typedef struct Worker {
     int written, kill_after;
     const char *last;
     int fatal;                  /* an error writing outputs: stop handing out work */
+    int exited;                 /* workers that have returned (after a fatal error, patients
+                                   remain undone: the wait must not count on `done`) */
+    int write_errors;
     char fatal_msg[SD_ERRMSG_MAX];
     unsigned cpu_flags;
 } Worker;
@@ -275,6 +278,7 @@ static int save_images(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, cons
     snprintf(dir, sizeof(dir), "%s/aligned/%s", o->out_dir, e->patient);
     if (sd_mkdir_p(dir)) {
         add_error(po, dir, "write", SD_EIO, "cannot create the folder for aligned images");
+        po->write_errors++;
         return SD_EIO;
     }
     snprintf(path, sizeof(path), "%s/%s_%s.png", dir, e->view, e->session);
@@ -289,7 +293,7 @@ static int save_images(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, cons
         snprintf(spp, sizeof(spp), "%s/%s_%s_spots.png", dir, e->view, e->session);
         err = sd_metrics_overlay(ctx, st, &al->img, &rg->mask[0], rg->name[0], wp, spp);
     }
-    if (err) add_error(po, e->path, "write", err, ctx->errmsg);
+    if (err) { add_error(po, e->path, "write", err, ctx->errmsg); po->write_errors++; }
     return err;
 }
 
@@ -452,6 +456,7 @@ static void *worker_main(void *arg)
             snprintf(w->fatal_msg, sizeof(w->fatal_msg), "%s", ctx.errmsg);
         }
         w->done++; w->pairs += po.pairs; w->warn += po.warn; w->last = pt->id;
+        w->write_errors += po.write_errors;
         for (int k = 0; k < ST_N; k++) w->stage_s[k] += po.t[k];
         const int written = ++w->written;
         pthread_mutex_unlock(&w->lock);
@@ -468,6 +473,9 @@ static void *worker_main(void *arg)
         }
         patient_out_free(&po);
     }
+    pthread_mutex_lock(&w->lock);
+    w->exited++;
+    pthread_mutex_unlock(&w->lock);
     return NULL;
 }
 
@@ -506,12 +514,12 @@ int sd_run_batch(SdCtx *ctx, SdCatalog *cat, const SdRunOpts *o, SdRunSummary *s
     int total_images = cat->nentries;
     while (1) {
         pthread_mutex_lock(&w.lock);
-        int d = w.done;
+        int d = w.done, exited = w.exited;
         SdRunProgress p = {cat->npatients, w.done, total_images, w.images_done + w.images_failed,
                            w.images_failed, sd_now() - t0, w.last};
         pthread_mutex_unlock(&w.lock);
         if (o->progress) o->progress(o->progress_user, &p);
-        if (d >= cat->npatients || !started) break;
+        if (d >= cat->npatients || !started || exited >= started) break;
         usleep(250000);
     }
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
@@ -527,6 +535,7 @@ int sd_run_batch(SdCtx *ctx, SdCatalog *cat, const SdRunOpts *o, SdRunSummary *s
     sum->images_failed = w.images_failed;
     sum->pairs_scored = w.pairs;
     sum->pairs_warn = w.warn;
+    sum->write_errors = w.write_errors;
     sum->seconds = sd_now() - t0;
     return err;
 }

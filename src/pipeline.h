@@ -50,6 +50,7 @@ void sd_run_opts_default(SdRunOpts *o);
 typedef struct SdRunSummary {
     int patients, patients_skipped, images, images_failed, pairs_scored, pairs_warn;
     double seconds;
+    int write_errors;   /* aligned images / overlays that could not be written (rows in errors.csv) */
 } SdRunSummary;
 
 /* Run the batch over cat (already sharded by the caller or not: opts->shard_* is applied here).

@@ -289,7 +289,7 @@ static int run_common(int argc, char **argv, enum mode mode)
         fprintf(stderr, "results: %s/measurements.csv, changes.csv, cohort.csv%s\n", o.out_dir,
                 o.report ? ", report/index.html" : "");
     }
-    return (sum.images_failed || catalog_errors) ? SD_EXIT_PARTIAL : SD_EXIT_OK;
+    return (sum.images_failed || catalog_errors || sum.write_errors) ? SD_EXIT_PARTIAL : SD_EXIT_OK;
 }
 
 int sd_cmd_run(int argc, char **argv) { return run_common(argc, argv, MODE_RUN); }
