@@ -183,6 +183,15 @@ timeout 30 "$BIN" run --manifest $M/allbad.csv -o $T/abad $WHOLE 2>/dev/null; rc
 check "manifest with only bad lines: exit 1 and errors.csv lists them (rc $rc)" \
       "[ $rc -eq 1 ] && [ \$(grep -c catalog $T/abad/errors.csv) -eq 2 ]"
 
+# ---- OUT damaged under the run: no hang, exit 1, the problem named
+mkdir -p $T/wp && touch $T/wp/patients
+timeout 50 "$BIN" run $T/syn -o $T/wp $WHOLE 2>$T/wp.err; rc=$?
+check "OUT/patients is a file: exit 1 without hanging, message names it (rc $rc)" "[ $rc -eq 1 ] && grep -q 'wp/patients' $T/wp.err"
+mkdir -p $T/wa && touch $T/wa/aligned
+timeout 50 "$BIN" run $T/syn -o $T/wa --roi whole --px-per-mm 10 --bootstrap 0 --no-report --quiet 2>/dev/null; rc=$?
+check "OUT/aligned is a file: images not written are errors.csv rows and exit 1 (rc $rc)" \
+      "[ $rc -eq 1 ] && grep -q ',write,' $T/wa/errors.csv && csv_ok $T/wa >&2"
+
 # ---- OUT and option problems are usage errors (exit 2) before any work
 touch $T/afile
 u() {   # description, expected rc, args...
