@@ -432,6 +432,21 @@ static int valid_id(const char *s)
     return 1;
 }
 
+/* Header lookup for the manifest: case and surrounding spaces do not matter ("Patient, Session"
+ * from a spreadsheet is the same header). */
+static int manifest_col(const SdCsv *csv, const char *name)
+{
+    const size_t n = strlen(name);
+    for (int c = 0; c < csv->ncols; c++) {
+        const char *h = csv->header[c];
+        while (*h == ' ' || *h == '\t') h++;
+        size_t l = strlen(h);
+        while (l && (h[l - 1] == ' ' || h[l - 1] == '\t')) l--;
+        if (l == n && !strncasecmp(h, name, n)) return c;
+    }
+    return -1;
+}
+
 int sd_catalog_manifest(SdCtx *ctx, const char *manifest, const SdCatalogOpts *opts_in, SdCatalog *cat)
 {
     SdCatalogOpts opts = {1};
@@ -440,14 +455,19 @@ int sd_catalog_manifest(SdCtx *ctx, const char *manifest, const SdCatalogOpts *o
     SdCsv csv;
     int err = sd_csv_load(ctx, manifest, &csv);
     if (err) return err;
-    const int cp = sd_csv_col(&csv, "patient"), cs = sd_csv_col(&csv, "session"),
-              cd = sd_csv_col(&csv, "date"), cv = sd_csv_col(&csv, "view"),
-              cpath = sd_csv_col(&csv, "path");
+    const int cp = manifest_col(&csv, "patient"), cs = manifest_col(&csv, "session"),
+              cd = manifest_col(&csv, "date"), cv = manifest_col(&csv, "view"),
+              cpath = manifest_col(&csv, "path");
     if (cp < 0 || cs < 0 || cv < 0 || cpath < 0) {
+        char found[160] = "";
+        for (int c = 0; c < csv.ncols && strlen(found) < 100; c++)
+            snprintf(found + strlen(found), sizeof(found) - strlen(found), "%s%.40s", c ? "," : "", csv.header[c]);
+        const int semi = csv.ncols == 1 && (strchr(found, ';') || strchr(found, '\t'));
         sd_csv_free(&csv);
         return sd_fail(ctx, SD_EFORMAT,
-                       "%s:1: header must have the columns patient,session,date,view,path (date optional)",
-                       manifest);
+                       "%s:1: header must have the columns patient,session,date,view,path (date optional), "
+                       "found '%s'%s", manifest, found,
+                       semi ? " (separated by ';' or tabs? use commas)" : "");
     }
     cat->root = sd_strdup(manifest);
     char *dir = sd_strdup(manifest);
