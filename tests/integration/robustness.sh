@@ -178,6 +178,13 @@ check "manifest run: catalog errors are rows of errors.csv" "grep -q 'm.csv:5,ca
 printf 'patient,session,date,view,path\nP1,1,2024-02-01,front,im g/b.jpg\nP1,2,2024-01-01,front,im g/b.jpg\n' > $M/order.csv
 timeout 30 "$BIN" catalog --manifest $M/order.csv >/dev/null 2>$T/order.err; rc=$?
 check "manifest: a follow-up dated before the baseline is a warning (rc $rc)" "[ $rc -eq 0 ] && grep -q 'days before the baseline' $T/order.err"
+printf 'Patient, Session ,DATE,View,Path\nP1,1,,front,im g/b.jpg\n' > $M/hdr.csv
+timeout 30 "$BIN" catalog --manifest $M/hdr.csv --csv 2>/dev/null | grep -q '^P1,front,1,0,'
+check "manifest: header names match regardless of case and spaces" "[ $? -eq 0 ]"
+printf 'patient;session;date;view;path\nP1;1;;front;a.jpg\n' > $M/semi.csv
+timeout 30 "$BIN" catalog --manifest $M/semi.csv >/dev/null 2>$T/semi.err; rc=$?
+check "manifest separated by ';': exit 2 naming the file and the found header (rc $rc)" \
+      "[ $rc -eq 2 ] && grep -q 'semi.csv:1:.*found .patient;session' $T/semi.err"
 printf 'patient,session,date,view,path\nP1,1,2024-99-01,front,x.jpg\nP1\n' > $M/allbad.csv
 timeout 30 "$BIN" run --manifest $M/allbad.csv -o $T/abad $WHOLE 2>/dev/null; rc=$?
 check "manifest with only bad lines: exit 1 and errors.csv lists them (rc $rc)" \
