@@ -275,12 +275,17 @@ static int run_common(int argc, char **argv, enum mode mode)
         if (!err) err = sd_course_repeatability(&ctx, &m, &rep);
         if (!err) err = sd_repeat_write(&ctx, rp, &rep);
         if (!err && !quiet) fprintf(stderr, "skindelta repeatability: %zu region x metric rows -> %s\n", rep.n, rp);
+        const int empty = !err && rep.n == 0;
+        if (empty)
+            fprintf(stderr, "skindelta repeatability: %s is empty: no patient has two or more scored "
+                            "sessions of a view (repeat captures are needed)\n", rp);
         sd_meas_free(&m);
         sd_repeat_free(&rep);
         if (err) {
             fprintf(stderr, "skindelta repeatability: %s\n", ctx.errmsg);
             return SD_EXIT_PARTIAL;
         }
+        if (empty) return SD_EXIT_PARTIAL;
     }
     if (!quiet) {
         fprintf(stderr, "skindelta %s: %d patients (%d resumed), %d images, %d failed, %d pairs scored (%d flagged) in %.1f s\n",
