@@ -190,6 +190,12 @@ timeout 30 "$BIN" run --manifest $M/allbad.csv -o $T/abad $WHOLE 2>/dev/null; rc
 check "manifest with only bad lines: exit 1 and errors.csv lists them (rc $rc)" \
       "[ $rc -eq 1 ] && [ \$(grep -c catalog $T/abad/errors.csv) -eq 2 ]"
 
+# ---- repeatability with no repeat captures: says so, exit 1
+mkdir -p $T/rp/a/1 $T/rp/b/1; cp $J $T/rp/a/1/front.jpg; cp $J $T/rp/b/1/front.jpg
+timeout 50 "$BIN" repeatability $T/rp -o $T/rpo $WHOLE 2>$T/rp.err; rc=$?
+check "repeatability without repeat captures: exit 1 and says the table is empty (rc $rc)" \
+      "[ $rc -eq 1 ] && grep -q 'repeatability.csv is empty' $T/rp.err"
+
 # ---- OUT damaged under the run: no hang, exit 1, the problem named
 mkdir -p $T/wp && touch $T/wp/patients
 timeout 50 "$BIN" run $T/syn -o $T/wp $WHOLE 2>$T/wp.err; rc=$?
