@@ -227,7 +227,8 @@ int sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
     memcpy(d->skel, d->wrinkles, n);
     if ((err = thin(d->skel, r->w, r->h)))
         goto fail;
-    if (!(len = calloc((size_t)cnt + 1, sizeof(*len))))
+    if (!(len = calloc((size_t)cnt + 1, sizeof(*len))) ||
+        !(nsk = calloc((size_t)cnt + 1, sizeof(*nsk))) || !(ssum = calloc((size_t)cnt + 1, sizeof(*ssum))))
         goto nomem;
     /* skeleton length: orthogonal links 1, diagonal links sqrt 2 unless an orthogonal path exists */
     for (int y = 0; y < r->h; y++)
@@ -245,19 +246,14 @@ int sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
                     l += M_SQRT2;
             }
             len[lab[p]] += l;
+            nsk[lab[p]]++;
+            ssum[lab[p]] += resp[p];
         }
     const double min_len = st->o.wr_min_len_mm * st->ppm;
     /* a kept wrinkle's area: its pixels whose response reaches half the wrinkle's mean skeleton
      * response (full width at half maximum). Unlike the thresholded area it neither swells nor
      * shrinks when a nuisance scales the response, and unlike a width read off the winning
      * Hessian scale it does not widen when JPEG or noise takes away the finest scale. */
-    if (!(nsk = calloc((size_t)cnt + 1, sizeof(*nsk))) || !(ssum = calloc((size_t)cnt + 1, sizeof(*ssum))))
-        goto nomem;
-    for (size_t p = 0; p < n; p++)
-        if (d->skel[p]) {
-            nsk[lab[p]]++;
-            ssum[lab[p]] += resp[p];
-        }
     for (size_t p = 0; p < n; p++) {
         if (!d->wrinkles[p])
             continue;
