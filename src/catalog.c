@@ -330,6 +330,7 @@ int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, 
     if (has_ctrl(root))
         return sd_fail(ctx, SD_EINVAL, "%s: the folder name contains control characters", root);
     cat->root = sd_strdup(root);
+    const int root_is_out = is_output_dir(root);   /* an earlier run wrote into ROOT itself */
     char **pats; int npats;
     if (list_dir(root, &pats, &npats))
         return sd_fail(ctx, SD_EIO, "%s: cannot read folder: %s", root, strerror(errno));
@@ -345,6 +346,13 @@ int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, 
         if (!sd_is_dir(pdir)) {
             if (!is_sidecar_name(pats[p]))
                 err = add_issue(cat, SD_CAT_WARN, pdir, "not a patient folder (ignored)");
+            free(pdir);
+            continue;
+        }
+        if (root_is_out && (!strcmp(pats[p], "aligned") || !strcmp(pats[p], "patients") ||
+                            !strcmp(pats[p], "report"))) {
+            err = add_issue(cat, SD_CAT_WARN, pdir, "output of a skindelta run written into this folder, "
+                            "not a patient (ignored)");
             free(pdir);
             continue;
         }

@@ -196,6 +196,13 @@ static int run_common(int argc, char **argv, enum mode mode)
         return sd_cli_usage_error(cmd, "-o needs a folder name");
     if (sd_file_exists(o.out_dir) && !sd_is_dir(o.out_dir))
         return sd_cli_usage_error(cmd, "%s: the output folder exists and is not a folder", o.out_dir);
+    if (npos == 1 && mode != MODE_COMPARE) {   /* OUT == ROOT: its aligned/ would be patients next time */
+        char *ro = realpath(pos[0], NULL), *ou = realpath(o.out_dir, NULL);
+        const int same = ro && ou && !strcmp(ro, ou);
+        free(ro); free(ou);
+        if (same)
+            return sd_cli_usage_error(cmd, "%s: the output folder is the input folder; give another -o", o.out_dir);
+    }
     if (o.mdc_file) {
         SdRepeatArray rep = {0};
         int rerr = sd_repeat_read(&ctx, o.mdc_file, &rep);
