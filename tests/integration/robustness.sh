@@ -218,6 +218,7 @@ u "run -o ''" 2 run $T/syn -o '' $WHOLE
 u "run --mdc missing file" 2 run $T/syn -o $T/o_mdc $WHOLE --mdc $T/nope.csv
 check "run --mdc missing: OUT not created" "[ ! -e $T/o_mdc ]"
 u "run --mdc is a folder" 2 run $T/syn -o $T/o_mdc $WHOLE --mdc $T/syn
+u "run -o ROOT (the input folder itself)" 2 run $T/syn -o $T/syn/ $WHOLE
 u "run ROOT missing" 2 run $T/nope -o $T/o2 $WHOLE
 u "run ROOT is a file" 2 run $T/afile -o $T/o2 $WHOLE
 u "catalog --manifest missing" 2 catalog --manifest $T/nope.csv
