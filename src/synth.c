@@ -211,28 +211,58 @@ static void wrinkle_add(Plane *dst, const Wrinkle *wk, double depth_factor)
     const double depth = wk->depth * depth_factor, ib = 1.0 / wk->b;
     /* per-segment terms, computed once (same expressions as per pixel, so the same values) */
     double sdx[SD_SYNTH_SEG], sdy[SD_SYNTH_SEG], sl2[SD_SYNTH_SEG], sl[SD_SYNTH_SEG];
+    double bcx[SD_SYNTH_SEG], bcy[SD_SYNTH_SEG], bhx[SD_SYNTH_SEG], bhy[SD_SYNTH_SEG];
     for (int i = 0; i < SD_SYNTH_SEG; i++) {
         sdx[i] = pts[i + 1][0] - pts[i][0];
         sdy[i] = pts[i + 1][1] - pts[i][1];
         sl2[i] = sdx[i] * sdx[i] + sdy[i] * sdy[i];
         sl[i] = sqrt(sl2[i]) + 1e-12;
+        /* the segment's bounding box (centre, half sizes) */
+        bcx[i] = pts[i][0] + 0.5 * sdx[i];
+        bcy[i] = pts[i][1] + 0.5 * sdy[i];
+        bhx[i] = 0.5 * fabs(sdx[i]);
+        bhy[i] = 0.5 * fabs(sdy[i]);
     }
+    int prev = 0;   /* the previous pixel's nearest segment */
     for (int y = y0; y <= y1; y++) {
         float *row = prow(dst, y);
         for (int x = x0; x <= x1; x++) {
+            /* distance to segment i, as every loop below computes it */
+#define SEG_D2(i, tt, exo, eyo) do { \
+                const double ax_ = pts[i][0], ay_ = pts[i][1], dx_ = sdx[i], dy_ = sdy[i], l2_ = sl2[i]; \
+                tt = l2_ > 0 ? ((x - ax_) * dx_ + (y - ay_) * dy_) / l2_ : 0; \
+                if (tt < 0) tt = 0; \
+                if (tt > 1) tt = 1; \
+                exo = x - (ax_ + tt * dx_); eyo = y - (ay_ + tt * dy_); \
+            } while (0)
+            /* The first segment of least distance wins. Segments whose bounding box lies
+             * farther than the previous pixel's nearest segment (an upper bound of that least
+             * distance, with a margin for rounding) cannot be it and are skipped: the same
+             * winner as scanning all of them. */
+            double ub;
+            {
+                double t, ex, ey;
+                SEG_D2(prev, t, ex, ey);
+                ub = (ex * ex + ey * ey) * (1.0 + 1e-9) + 1e-9;
+            }
             double best = 1e30, bt = 0, bu = 0;
             for (int i = 0; i < SD_SYNTH_SEG; i++) {
-                const double ax = pts[i][0], ay = pts[i][1], dx = sdx[i], dy = sdy[i], l2 = sl2[i];
-                double t = l2 > 0 ? ((x - ax) * dx + (y - ay) * dy) / l2 : 0;
-                if (t < 0) t = 0;
-                if (t > 1) t = 1;
-                double ex = x - (ax + t * dx), ey = y - (ay + t * dy), d2 = ex * ex + ey * ey;
+                double gx = fabs(x - bcx[i]) - bhx[i], gy = fabs(y - bcy[i]) - bhy[i];
+                gx = gx > 0 ? gx : 0;
+                gy = gy > 0 ? gy : 0;
+                if (gx * gx + gy * gy > ub)
+                    continue;
+                double t, ex, ey;
+                SEG_D2(i, t, ex, ey);
+                const double d2 = ex * ex + ey * ey;
                 if (d2 < best) {
                     best = d2;
                     bt = (i + t) / SD_SYNTH_SEG;
-                    bu = (dx * ey - dy * ex) / sl[i];     /* signed distance */
+                    bu = (sdx[i] * ey - sdy[i] * ex) / sl[i];     /* signed distance */
+                    prev = i;
                 }
             }
+#undef SEG_D2
             double u = bu * ib;
             if (fabs(u) > 4.0)
                 continue;
@@ -256,7 +286,39 @@ void sd__synth_draw_wrinkle(float *plane, ptrdiff_t stride, int w, int h, const 
     wrinkle_add(&pl, &wk, 1.0);
 }
 
-int sd_synth_patch_scene(SdCtx *ctx, const SdSynthPatch *pp, const SdSynthEffect *e, SdImage *lin)
+/* lin_c = T_c * 10^-(mel_c m + hb_c h) * exp(shading); with prev (the same scene composed from
+ * the shading plane prev_sh), only the pixels whose shading differs are recomputed. */
+static int compose(const Plane *mel, const Plane *hb, const Plane *sh, const SdImage *prev,
+                   const Plane *prev_sh, SdImage *lin)
+{
+    const int N = mel->w;
+    int err;
+    if ((err = prev ? sd_image_copy(prev, lin) : sd_image_create(lin, N, N, 3, SD_FMT_F32)))
+        return err;
+    double vm[3], vh[3];
+    static const double base[3] = { 0.95, 0.93, 0.90 };
+    sd_metrics_chromophores(vm, vh);
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < N; y++) {
+            float *d = sd_image_rowf(lin, c, y);
+            const float *m = prow(mel, y), *h = prow(hb, y), *s = prow(sh, y);
+            const float *ps = prev_sh ? prow(prev_sh, y) : NULL;
+            for (int x = 0; x < N; x++) {
+                if (ps && ps[x] == s[x])
+                    continue;
+                double od = vm[c] * m[x] + vh[c] * h[x];
+                double v = base[c] * pow(10.0, -od) * exp(s[x]);
+                d[x] = (float)(v > 1 ? 1 : v);
+            }
+        }
+    return 0;
+}
+
+/* The patch scene; with lin_nowr != NULL also the same scene without any wrinkle (what
+ * e->wrinkle_count = 0 gives: the other layers do not depend on the wrinkles), at the cost of one
+ * scene. */
+static int patch_scene(SdCtx *ctx, const SdSynthPatch *pp, const SdSynthEffect *e, SdImage *lin_nowr,
+                       SdImage *lin)
 {
     Plane mel = { 0 }, hb = { 0 }, sh = { 0 }, tex = { 0 }, t1 = { 0 }, t2 = { 0 };
     Wrinkle *wr = NULL;
@@ -265,6 +327,8 @@ int sd_synth_patch_scene(SdCtx *ctx, const SdSynthPatch *pp, const SdSynthEffect
     const double p = pp->px_per_mm;
     uint64_t rng = pp->seed * 0x2545F4914F6CDD1Dull + 0x1234567ull;
     memset(lin, 0, sizeof(*lin));
+    if (lin_nowr)
+        memset(lin_nowr, 0, sizeof(*lin_nowr));
     if (N < 32 || N > 8192 || !(p > 1 && p < 200))
         return sd_fail(ctx, SD_EINVAL, "synth: size %d or px/mm %g out of range", N, p);
     if ((err = plane_new(&mel, N, N)) || (err = plane_new(&hb, N, N)) || (err = plane_new(&sh, N, N)) ||
@@ -322,6 +386,19 @@ int sd_synth_patch_scene(SdCtx *ctx, const SdSynthPatch *pp, const SdSynthEffect
                 r[x] += (float)(e->texture_amp * t[x]);
         }
     }
+    /* pigment spots: soft melanin blobs, 0.8-3 mm across (drawn before the wrinkles: they touch
+     * the melanin plane, the wrinkles the shading plane) */
+    {
+        int nmax = 2 * ns0, nuse = (int)lround(e->spot_count * ns0);
+        if (nuse > nmax) nuse = nmax;
+        for (int i = 0; i < nmax; i++) {
+            double cx = urange(&s_sp, 0.05, 0.95) * N, cy = urange(&s_sp, 0.05, 0.95) * N;
+            double s = urange(&s_sp, 0.3, 1.1) * p * 0.5, asp = urange(&s_sp, 0.7, 1.4);
+            double a = urange(&s_sp, 0, M_PI), c = urange(&s_sp, 0.10, 0.25);
+            if (i < nuse)
+                blob_add(&mel, cx, cy, s, asp, a, c * e->spot_contrast);
+        }
+    }
     /* wrinkles: the patient has 2x nw0 candidates; the session draws the first count x nw0 */
     {
         int nmax = 2 * nw0, nuse = (int)lround(e->wrinkle_count * nw0);
@@ -345,48 +422,40 @@ int sd_synth_patch_scene(SdCtx *ctx, const SdSynthPatch *pp, const SdSynthEffect
             k->depth = urange(&s_wr, 0.06, 0.16);
             k->light = urange(&s_wr, -1, 1);
         }
+        if (lin_nowr) {
+            /* the wrinkle-free scene; t1 keeps its shading to tell the pixels the wrinkles touch */
+            if ((err = compose(&mel, &hb, &sh, NULL, NULL, lin_nowr)))
+                goto fail;
+            for (int y = 0; y < N; y++)
+                memcpy(prow(&t1, y), prow(&sh, y), sizeof(float) * (size_t)N);
+        }
         for (int i = 0; i < nuse; i++)
             wrinkle_add(&sh, &wr[i], e->wrinkle_depth);
     }
-    /* pigment spots: soft melanin blobs, 0.8-3 mm across */
-    {
-        int nmax = 2 * ns0, nuse = (int)lround(e->spot_count * ns0);
-        if (nuse > nmax) nuse = nmax;
-        for (int i = 0; i < nmax; i++) {
-            double cx = urange(&s_sp, 0.05, 0.95) * N, cy = urange(&s_sp, 0.05, 0.95) * N;
-            double s = urange(&s_sp, 0.3, 1.1) * p * 0.5, asp = urange(&s_sp, 0.7, 1.4);
-            double a = urange(&s_sp, 0, M_PI), c = urange(&s_sp, 0.10, 0.25);
-            if (i < nuse)
-                blob_add(&mel, cx, cy, s, asp, a, c * e->spot_contrast);
-        }
-    }
-    /* compose: lin_c = T_c * 10^-(mel_c m + hb_c h) * exp(shading) */
-    if ((err = sd_image_create(lin, N, N, 3, SD_FMT_F32)))
+    if ((err = compose(&mel, &hb, &sh, lin_nowr, lin_nowr ? &t1 : NULL, lin)))
         goto fail;
-    {
-        double vm[3], vh[3];
-        static const double base[3] = { 0.95, 0.93, 0.90 };
-        sd_metrics_chromophores(vm, vh);
-        for (int c = 0; c < 3; c++)
-            for (int y = 0; y < N; y++) {
-                float *d = sd_image_rowf(lin, c, y);
-                const float *m = prow(&mel, y), *h = prow(&hb, y), *s = prow(&sh, y);
-                for (int x = 0; x < N; x++) {
-                    double od = vm[c] * m[x] + vh[c] * h[x];
-                    double v = base[c] * pow(10.0, -od) * exp(s[x]);
-                    d[x] = (float)(v > 1 ? 1 : v);
-                }
-            }
-    }
 fail:
     sd_free_aligned(mel.p); sd_free_aligned(hb.p); sd_free_aligned(sh.p);
     sd_free_aligned(tex.p); sd_free_aligned(t1.p); sd_free_aligned(t2.p);
     free(wr);
     if (err) {
         sd_image_free(lin);
+        if (lin_nowr)
+            sd_image_free(lin_nowr);
         return err == SD_ENOMEM ? sd_fail(ctx, err, "synth: out of memory") : err;
     }
     return 0;
+}
+
+int sd_synth_patch_scene(SdCtx *ctx, const SdSynthPatch *pp, const SdSynthEffect *e, SdImage *lin)
+{
+    return patch_scene(ctx, pp, e, NULL, lin);
+}
+
+int sd__synth_patch_scene_pair(SdCtx *ctx, const SdSynthPatch *pp, const SdSynthEffect *e,
+                               SdImage *lin_nowr, SdImage *lin)
+{
+    return patch_scene(ctx, pp, e, lin_nowr, lin);
 }
 
 /* ---- camera */

@@ -151,15 +151,13 @@ int sd__synth_face_session(SdCtx *ctx, const SdSynthFaceBase *fb, uint64_t pseed
                            const SdSynthEffect *e, const SdSynthNuisance *n, SdImage *photo)
 {
     SdSynthPatch pp = { .size = fb->w > fb->h ? fb->w : fb->h, .px_per_mm = fb->px_per_mm, .seed = pseed };
-    SdSynthEffect e0 = *e;
     SdImage s0 = { 0 }, s1 = { 0 }, lp = { 0 }, out = { 0 };
     const ptrdiff_t cfs = (ptrdiff_t)(((size_t)fb->w * sizeof(float) + 63) & ~(size_t)63);
     float *cf = sd_calloc_checked((size_t)cfs / sizeof(float) * (size_t)fb->h + 16, sizeof(float));
     int err;
     if (!cf)
         return sd_fail(ctx, SD_ENOMEM, "synth face: out of memory");
-    e0.wrinkle_count = 0;
-    if ((err = sd_synth_patch_scene(ctx, &pp, &e0, &s0)) || (err = sd_synth_patch_scene(ctx, &pp, e, &s1)) ||
+    if ((err = sd__synth_patch_scene_pair(ctx, &pp, e, &s0, &s1)) ||
         (err = sd_image_create(&lp, s0.w, s0.h, 3, SD_FMT_F32)) ||
         (err = sd_image_create(&out, fb->w, fb->h, 3, SD_FMT_F32)))
         goto done;
@@ -178,9 +176,9 @@ int sd__synth_face_session(SdCtx *ctx, const SdSynthFaceBase *fb, uint64_t pseed
         int nuse = (int)lround(5.0 * e->wrinkle_count);
         for (int side = 0; side < 2; side++) {
             const SdPoint cp = fb->lm.pt[side ? 45 : 36];
-            const double out = side ? 0.0 : M_PI;       /* outward direction */
+            const double outward = side ? 0.0 : M_PI;   /* outward direction */
             for (int i = 0; i < 10; i++) {
-                double ang = out + (sd_synth_uniform(&r) * 2 - 1) * (40.0 * M_PI / 180);
+                double ang = outward + (sd_synth_uniform(&r) * 2 - 1) * (40.0 * M_PI / 180);
                 double r0 = (0.10 + 0.06 * sd_synth_uniform(&r)) * iod;
                 double len = (0.15 + 0.15 * sd_synth_uniform(&r)) * iod;
                 double bend = (sd_synth_uniform(&r) * 2 - 1) * 0.1 * len;

@@ -16,6 +16,10 @@ typedef struct SdSynthFaceBase {
 
 /* Add one groove (quadratic Bezier ctrl, profile SD b px, depth in log units, flank lighting
  * -1..1) to a log-shading plane (stride in bytes). */
+/* sd_synth_patch_scene(e) into lin and, from the same layers, the scene e with wrinkle_count = 0
+ * into lin_nowr (one scene's work instead of two; both images as the two calls make them). */
+int sd__synth_patch_scene_pair(SdCtx *ctx, const SdSynthPatch *pp, const SdSynthEffect *e,
+                               SdImage *lin_nowr, SdImage *lin);
 void sd__synth_draw_wrinkle(float *plane, ptrdiff_t stride, int w, int h, const double ctrl[3][2],
                             double b, double depth, double light);
 
