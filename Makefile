@@ -145,7 +145,7 @@ demo: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/include/skindelta/src $(DESTDIR)$(PREFIX)/include/skindelta/kernels \
-	  $(DESTDIR)$(PREFIX)/share/skindelta/models
+	  $(DESTDIR)$(PREFIX)/share/skindelta/models $(DESTDIR)$(PREFIX)/share/skindelta/samples/faces
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/skindelta
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/
@@ -156,6 +156,7 @@ install: all
 	install -m 644 $(filter-out %_int.h %_internal.h,$(wildcard src/*.h)) $(DESTDIR)$(PREFIX)/include/skindelta/src/
 	install -m 644 $(wildcard kernels/*.h) $(DESTDIR)$(PREFIX)/include/skindelta/kernels/
 	$(if $(wildcard models/*.bin models/*.json),install -m 644 $(wildcard models/*.bin models/*.json) $(DESTDIR)$(PREFIX)/share/skindelta/models/)
+	install -m 644 $(wildcard samples/faces/*.png) $(DESTDIR)$(PREFIX)/share/skindelta/samples/faces/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/skindelta $(DESTDIR)$(PREFIX)/lib/libskindelta.* \

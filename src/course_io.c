@@ -15,6 +15,7 @@ static double r9(double v)
 {
     char b[40];
     if (!isfinite(v)) return NAN;
+    if (v == 0) v = 0;   /* no "-0" in the tables */
     snprintf(b, sizeof(b), "%.9g", v);
     return strtod(b, NULL);
 }

@@ -665,7 +665,10 @@ int sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir)
     double ppm = c->px_per_mm > 0 ? c->px_per_mm : 10.0;
     SdSynthFaceBase fb = { 0 };
     if (c->kind == SD_SYNTH_FACE) {
-        const char *fp = c->face_path ? c->face_path : "samples/faces/astronaut.png";
+        char found[4096];
+        const char *fp = c->face_path ? c->face_path
+                       : sd_data_file("samples/faces/astronaut.png", found, sizeof(found)) == 0
+                       ? found : "samples/faces/astronaut.png";
         if ((err = sd__synth_face_init(ctx, fp, size, &fb))) {
             free(truth);
             return err;

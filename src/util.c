@@ -333,11 +333,13 @@ void sd_json_string(FILE *f, const char *s)
 
 void sd_csv_num(FILE *f, double v)
 {
+    if (v == 0) v = 0;   /* no "-0" */
     if (isfinite(v)) fprintf(f, "%.9g", v);
 }
 
 void sd_json_num(FILE *f, double v)
 {
+    if (v == 0) v = 0;
     if (isfinite(v)) fprintf(f, "%.9g", v);
     else fputs("null", f);
 }
@@ -349,12 +351,9 @@ double sd_now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-int sd_model_file(const char *name, char *out, size_t n)
+int sd_data_file(const char *relpath, char *out, size_t n)
 {
-    const char *env = getenv("SKINDELTA_MODELS");
-    if (env && *env)
-        return (snprintf(out, n, "%s/%s", env, name) < (int)n && sd_file_exists(out)) ? 0 : SD_EIO;
-    if (snprintf(out, n, "models/%s", name) < (int)n && sd_file_exists(out))
+    if (snprintf(out, n, "%s", relpath) < (int)n && sd_file_exists(out))
         return 0;
     char exe[PATH_MAX];
     const ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -363,9 +362,19 @@ int sd_model_file(const char *name, char *out, size_t n)
     char *slash = strrchr(exe, '/');
     if (!slash) return SD_EIO;
     *slash = 0;
-    static const char *const rel[] = {"../share/skindelta/models", "../models", "../../models"};
+    static const char *const rel[] = {"../share/skindelta", "..", "../.."};
     for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
-        if (snprintf(out, n, "%s/%s/%s", exe, rel[i], name) < (int)n && sd_file_exists(out))
+        if (snprintf(out, n, "%s/%s/%s", exe, rel[i], relpath) < (int)n && sd_file_exists(out))
             return 0;
     return SD_EIO;
+}
+
+int sd_model_file(const char *name, char *out, size_t n)
+{
+    const char *env = getenv("SKINDELTA_MODELS");
+    if (env && *env)
+        return (snprintf(out, n, "%s/%s", env, name) < (int)n && sd_file_exists(out)) ? 0 : SD_EIO;
+    char rel[512];
+    if (snprintf(rel, sizeof(rel), "models/%s", name) >= (int)sizeof(rel)) return SD_EIO;
+    return sd_data_file(rel, out, n);
 }

@@ -45,6 +45,9 @@ int  sd_read_file(const char *path, size_t max, char **data, size_t *n);
  * beside the executable (../share/skindelta/models, ../models, ../../models). out receives the
  * path; 0 when found, SD_EIO otherwise. */
 int  sd_model_file(const char *name, char *out, size_t n);
+/* A file shipped with skindelta, by its path in the source tree ("samples/faces/astronaut.png"):
+ * relative to the working folder, else beside the executable (../share/skindelta/, ../, ../../). */
+int  sd_data_file(const char *relpath, char *out, size_t n);
 
 /* Natural order ("s2" < "s10"), case-insensitive for letters. */
 int  sd_natcmp(const char *a, const char *b);
