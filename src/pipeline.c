@@ -205,7 +205,7 @@ static void alignment_row(PatientOut *po, const SdCatEntry *e, const SdAligned *
         if (isfinite(qc->lm_rms_px)) snprintf(rms, sizeof(rms), "%.3f", qc->lm_rms_px);
         if (isfinite(qc->ecc)) snprintf(ecc, sizeof(ecc), "%.5f", qc->ecc);
         if (isfinite(qc->overlap)) snprintf(ov, sizeof(ov), "%.4f", qc->overlap);
-        snprintf(it, sizeof(it), "%d", qc->iterations);
+        if (qc->iterations > 0) snprintf(it, sizeof(it), "%d", qc->iterations);
     }
     sd_rowlist_addf(&po->align_rows,
         "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%.9g\x1f%.9g\x1f%.6f\x1f%.9g\x1f%.9g\x1f%.6f\x1f%s"
@@ -339,7 +339,26 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
     if (err) { add_error(po, b->path, "metrics", err, ctx->errmsg); goto base_failed; }
     sd_image_free(&photo);
     push_values(po, b, &rg, val, o->bootstrap > 1 ? sd : NULL, o->bootstrap, "ok");
-    alignment_row(po, b, &base, bscale, NULL, "ok", "baseline");
+    {
+        /* a face box reaching well outside the photo means landmarks partly guessed: every
+         * follow-up's registration will struggle; say so on the baseline's row */
+        SdAlignQC bq;
+        memset(&bq, 0, sizeof(bq));
+        bq.ecc = bq.lm_rms_px = bq.overlap = NAN;
+        const char *bstatus = "ok";
+        if (!o->roi_whole && base.photo_w > 0) {
+            const SdFace *fb = &lm.face;
+            const double ix0 = fmax(fb->x, 0), iy0 = fmax(fb->y, 0);
+            const double ix1 = fmin(fb->x + fb->w, base.photo_w), iy1 = fmin(fb->y + fb->h, base.photo_h);
+            const double inside = fmax(0, ix1 - ix0) * fmax(0, iy1 - iy0), area = (double)fb->w * fb->h;
+            if (area > 0 && inside < 0.9 * area) {
+                bstatus = "warn";
+                snprintf(bq.reason, sizeof(bq.reason), "face box %.0f%% outside the photo: landmarks partly extrapolated",
+                         100 * (1 - inside / area));
+            }
+        }
+        alignment_row(po, b, &base, bscale, bq.reason[0] ? &bq : NULL, bstatus, "baseline");
+    }
     TIMED(po, ST_WRITE, save_images(ctx, o, b, &base, &rg, st, po));
     sd_metrics_free(st); st = NULL;
     __atomic_add_fetch(&w->images_done, 1, __ATOMIC_RELAXED);

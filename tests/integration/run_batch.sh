@@ -59,7 +59,7 @@ check "missing ROOT exits 2" '[ $rc -eq 2 ]'
 # kill -9 mid-run, then --resume: same tables as the uninterrupted run
 # (SKINDELTA_TEST_KILL_AFTER=2: the process SIGKILLs itself once 2 patients are written)
 SKINDELTA_TEST_KILL_AFTER=2 "$BIN" run $IN -o $T/killed $OPTS --jobs 1 >/dev/null 2>&1 &
-wait $!; rc=$?
+{ wait $!; rc=$?; } 2>/dev/null
 check "the killed run died by SIGKILL (exit $rc)" '[ $rc -eq 137 ]'
 check "the killed run left 2 finished patients and no top-level tables" "[ \$(ls $T/killed/patients/*/done.json | wc -l) -eq 2 ] && [ ! -e $T/killed/measurements.csv ]"
 "$BIN" run $IN -o $T/killed $OPTS --resume >/dev/null 2>&1
