@@ -1,6 +1,7 @@
 /* Per-patient result folders, resume keys, run.json and the aggregation of a run's tables. */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -60,21 +61,27 @@ void sd_run_patient_key(const SdCatalog *cat, int p, const SdRunOpts *o, char ke
 {
     char params[2048];
     params_string(o, params, sizeof(params));
-    size_t cap = strlen(params) + 64, len = 0;
     const SdCatPatient *pt = &cat->patients[p];
+    size_t cap = strlen(params) + strlen(pt->id) + 64, len = 0;
     for (int i = pt->first; i < pt->first + pt->count; i++)
-        cap += strlen(cat->entries[i].path) + strlen(cat->entries[i].session) +
+        cap += PATH_MAX + strlen(cat->entries[i].path) + strlen(cat->entries[i].session) +
                strlen(cat->entries[i].view) + 96;
     char *buf = malloc(cap);
     if (!buf) { memset(key, '0', 64); key[64] = 0; return; }
     len += (size_t)snprintf(buf + len, cap - len, "%s|%s", params, pt->id);
+    if (len >= cap) len = cap - 1;
     for (int i = pt->first; i < pt->first + pt->count; i++) {
         const SdCatEntry *e = &cat->entries[i];
         struct stat st;
         long long sz = -1, mt = -1, mtn = 0;
         if (stat(e->path, &st) == 0) { sz = st.st_size; mt = st.st_mtim.tv_sec; mtn = st.st_mtim.tv_nsec; }
+        /* the path as resolved, so `ROOT` and `./ROOT` or an absolute spelling share a key */
+        char *real = realpath(e->path, NULL);
         len += (size_t)snprintf(buf + len, cap - len, "|%s/%s/%s/%d/%s/%lld/%lld.%09lld",
-                                e->session, e->view, e->path, e->session_index, e->date, sz, mt, mtn);
+                                e->session, e->view, real ? real : e->path, e->session_index, e->date,
+                                sz, mt, mtn);
+        if (len >= cap) len = cap - 1;   /* cannot happen with the sizes above; never overrun */
+        free(real);
     }
     sd_sha256(buf, len, key);
     free(buf);
