@@ -199,6 +199,9 @@ int sd_cmd_landmarks(int argc, char **argv)
     }
     if (!path)
         return sd_cli_usage_error("landmarks", "no image given");
+    if (out && !sd_strcasesuffix(out, ".png") && !sd_strcasesuffix(out, ".jpg") &&
+        !sd_strcasesuffix(out, ".jpeg"))
+        return sd_cli_usage_error("landmarks", "-o takes a .png or .jpg file, not '%s'", out);
     if (size)
         o.input_sizes[0] = (int)size;
     else if (o.compat)
