@@ -237,14 +237,18 @@ int sd_cmd_align(int argc, char **argv)
         fprintf(stderr, "skindelta align: %s: cannot create the output folder\n", out);
         return SD_EXIT_PARTIAL;
     }
+    stage = "load";   /* load_photo also finds the face: its errors say which */
+    if ((err = load_photo(&ctx, in[0], ao.roi_whole, &ao, &photo, &lm[0], scale[0])))
+        goto fail;
     stage = "frame";
-    if ((err = load_photo(&ctx, in[0], ao.roi_whole, &ao, &photo, &lm[0], scale[0])) ||
-        (err = sd_align_canonical(&ctx, &photo, ao.roi_whole ? NULL : &lm[0], &ao, &al[0])))
+    if ((err = sd_align_canonical(&ctx, &photo, ao.roi_whole ? NULL : &lm[0], &ao, &al[0])))
         goto fail;
     sd_image_free(&photo);
+    stage = "load";
+    if ((err = load_photo(&ctx, in[1], ao.roi_whole, &ao, &photo, &lm[1], scale[1])))
+        goto fail;
     stage = "register";
-    if ((err = load_photo(&ctx, in[1], ao.roi_whole, &ao, &photo, &lm[1], scale[1])) ||
-        (err = sd_align_followup(&ctx, &al[0], &photo, ao.roi_whole ? NULL : &lm[1], &ao, &al[1], &qc)))
+    if ((err = sd_align_followup(&ctx, &al[0], &photo, ao.roi_whole ? NULL : &lm[1], &ao, &al[1], &qc)))
         goto fail;
     sd_image_free(&photo);
     stage = "photometry";
