@@ -189,15 +189,15 @@ static void push_values(PatientOut *po, const SdCatEntry *e, const SdRegions *rg
         }
 }
 
-/* alignment.csv row. The transform is reported from the ORIGINAL photo's pixels (the photo may
- * have been decoded at load_scale < 1): T o S with S the pixel-centre-aligned downscale. */
-static void alignment_row(PatientOut *po, const SdCatEntry *e, const SdAligned *al, double load_scale,
-                          const SdAlignQC *qc, const char *status, const char *photometry)
+/* alignment.csv row. The transform is reported from the ORIGINAL photo's pixels: T o P, with P
+ * original -> loaded photo (a DCT downscale, and a quarter turn when the face was found only in
+ * a rotated copy). note (may be NULL/"") is added to the reason. */
+static void alignment_row(PatientOut *po, const SdCatEntry *e, const SdAligned *al,
+                          const SdTransform *P, const SdAlignQC *qc, const char *status,
+                          const char *photometry, const char *note)
 {
-    const double s = load_scale > 0 ? load_scale : 1.0, c = 0.5 * s - 0.5;
-    const SdTransform S = {{s, 0, c, 0, s, c, 0, 0, 1}};
     SdTransform TS;
-    sd_transform_mul(&al->T, &S, &TS);
+    sd_transform_mul(&al->T, P, &TS);
     const double *m = TS.m;
     char score[32] = "", rms[32] = "", ecc[32] = "", ov[32] = "", it[32] = "";
     if (al->has_lm) snprintf(score, sizeof(score), "%.4f", al->lm.face.score);
@@ -207,11 +207,14 @@ static void alignment_row(PatientOut *po, const SdCatEntry *e, const SdAligned *
         if (isfinite(qc->overlap)) snprintf(ov, sizeof(ov), "%.4f", qc->overlap);
         if (qc->iterations > 0) snprintf(it, sizeof(it), "%d", qc->iterations);
     }
+    char reason[400];
+    snprintf(reason, sizeof(reason), "%s%s%s", qc && qc->reason[0] ? qc->reason : "",
+             qc && qc->reason[0] && note && note[0] ? "; " : "", note ? note : "");
     sd_rowlist_addf(&po->align_rows,
         "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%.9g\x1f%.9g\x1f%.6f\x1f%.9g\x1f%.9g\x1f%.6f\x1f%s"
         "\x1f%s\x1f%s\x1f%.5f\x1f%s\x1f%s",
         e->patient, e->view, e->session, score, rms, ecc, m[0], m[1], m[2], m[3], m[4], m[5], status,
-        ov, it, al->px_per_mm, photometry ? photometry : "", qc && qc->reason[0] ? qc->reason : "");
+        ov, it, al->px_per_mm, photometry ? photometry : "", reason);
 }
 
 typedef struct Worker {
@@ -232,10 +235,38 @@ typedef struct Worker {
     unsigned cpu_flags;
 } Worker;
 
-/* Load + face for one entry; on failure a row in errors and a non-zero return. */
-static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, PatientOut *po,
-                         SdImage *photo, SdLandmarks *lm, double *load_scale)
+/* A quarter turn (k = 1: 90 deg clockwise, 2: 180, 3: 90 counter-clockwise) of a planar float
+ * image; R gets the pixel map src -> dst. */
+static int rotate_quarter(const SdImage *src, int k, SdImage *dst, SdTransform *R)
 {
+    const int W = src->w, H = src->h;
+    const int dw = k == 2 ? W : H, dh = k == 2 ? H : W;
+    int err = sd_image_create(dst, dw, dh, src->c, SD_FMT_F32);
+    if (err) return err;
+    for (int p = 0; p < src->c; p++)
+        for (int y = 0; y < H; y++) {
+            const float *s = sd_image_rowf(src, p, y);
+            for (int x = 0; x < W; x++) {
+                const int dx = k == 1 ? H - 1 - y : k == 2 ? W - 1 - x : y;
+                const int dy = k == 1 ? x : k == 2 ? H - 1 - y : W - 1 - x;
+                sd_image_rowf(dst, p, dy)[dx] = s[x];
+            }
+        }
+    const SdTransform r[3] = {
+        {{0, -1, H - 1, 1, 0, 0, 0, 0, 1}},
+        {{-1, 0, W - 1, 0, -1, H - 1, 0, 0, 1}},
+        {{0, 1, 0, -1, 0, W - 1, 0, 0, 1}},
+    };
+    *R = r[k - 1];
+    return 0;
+}
+
+/* Load + face for one entry; on failure a row in errors and a non-zero return. P gets the map
+ * original photo px -> loaded photo px; note says when the photo had to be turned. */
+static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, PatientOut *po,
+                         SdImage *photo, SdLandmarks *lm, SdTransform *P, char note[96])
+{
+    note[0] = 0;
     SdLoadOpts lo;
     sd_load_opts_default(&lo);
     char hex[65] = "";
@@ -258,10 +289,42 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Pa
     SdImageInfo li;
     TIMED(po, ST_LOAD, err = sd_image_load(ctx, e->path, &lo, photo, &li));
     if (err) { add_error(po, e->path, "load", err, ctx->errmsg); return err; }
-    *load_scale = li.scale;
+    {
+        const double s = li.scale > 0 ? li.scale : 1.0, c = 0.5 * s - 0.5;
+        const SdTransform S = {{s, 0, c, 0, s, c, 0, 0, 1}};
+        *P = S;
+    }
     if (o->roi_whole) return 0;
     int nfaces = 0;
     TIMED(po, ST_FACE, err = sd_face_find(ctx, photo, &o->face, lm, &nfaces));
+    /* A photo turned sideways or upside down without an EXIF orientation tag: the detector is
+     * not rotation invariant, so look at the three quarter turns before giving up. */
+    for (int k = 1; k <= 3 && err == SD_ENOFACE; k++) {
+        SdImage rot;
+        SdTransform R;
+        char keep[SD_ERRMSG_MAX];
+        memcpy(keep, ctx->errmsg, sizeof(keep));
+        if (rotate_quarter(photo, k, &rot, &R)) break;
+        SdLandmarks rl;
+        int rn = 0;
+        int rerr;
+        TIMED(po, ST_FACE, rerr = sd_face_find(ctx, &rot, &o->face, &rl, &rn));
+        if (rerr == 0 && rl.face.score >= 0.7f) {
+            sd_image_free(photo);
+            *photo = rot;
+            *lm = rl;
+            SdTransform RP;
+            sd_transform_mul(&R, P, &RP);
+            *P = RP;
+            snprintf(note, 96, "photo turned %s to find the face (no EXIF orientation?)",
+                     k == 1 ? "90 deg clockwise" : k == 2 ? "180 deg" : "90 deg counter-clockwise");
+            fprintf(stderr, "skindelta: warning: %s: %s\n", e->path, note);
+            err = 0;
+            break;
+        }
+        sd_image_free(&rot);
+        memcpy(ctx->errmsg, keep, sizeof(keep));
+    }
     if (err) {
         add_error(po, e->path, "face", err, ctx->errmsg);
         sd_image_free(photo);
@@ -323,8 +386,9 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
     double (*val)[SD_NMETRICS] = NULL, (*sd)[SD_NMETRICS] = NULL;
     int err;
     po->images++;
-    double bscale = 1.0, fscale = 1.0;
-    if (load_and_find(ctx, o, b, po, &photo, &lm, &bscale)) goto base_failed;
+    SdTransform bP, fP;
+    char bnote[96], fnote[96];
+    if (load_and_find(ctx, o, b, po, &photo, &lm, &bP, bnote)) goto base_failed;
     TIMED(po, ST_FRAME, err = sd_align_canonical(ctx, &photo, o->roi_whole ? NULL : &lm, &o->align, &base));
     if (err) { add_error(po, b->path, "frame", err, ctx->errmsg); goto base_failed; }
     TIMED(po, ST_REGIONS, err = sd_regions_build(ctx, &base, NULL, &rg));
@@ -357,7 +421,7 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
                          100 * (1 - inside / area));
             }
         }
-        alignment_row(po, b, &base, bscale, bq.reason[0] ? &bq : NULL, bstatus, "baseline");
+        alignment_row(po, b, &base, &bP, bq.reason[0] ? &bq : NULL, bstatus, "baseline", bnote);
     }
     TIMED(po, ST_WRITE, save_images(ctx, o, b, &base, &rg, st, po));
     sd_metrics_free(st); st = NULL;
@@ -371,14 +435,14 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
         SdRegions frg = {0};
         memset(&qc, 0, sizeof(qc));
         po->images++;
-        if (load_and_find(ctx, o, e, po, &photo, &lm, &fscale)) goto next_failed;
+        if (load_and_find(ctx, o, e, po, &photo, &lm, &fP, fnote)) goto next_failed;
         TIMED(po, ST_REGISTER, err = sd_align_followup(ctx, &base, &photo, o->roi_whole ? NULL : &lm,
                                                        &o->align, &fu, &qc));
         if (err) { add_error(po, e->path, "register", err, ctx->errmsg); goto next_failed; }
         if (qc.status == SD_ALIGN_FAILED) {
             char msg[600];
             snprintf(msg, sizeof(msg), "%s: registration onto the baseline failed QC: %s", e->path, qc.reason);
-            alignment_row(po, e, &fu, fscale, &qc, "failed", "");
+            alignment_row(po, e, &fu, &fP, &qc, "failed", "", fnote);
             add_error(po, e->path, "register", SD_EALIGN, msg);
             goto next_failed;
         }
@@ -396,7 +460,7 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
         {
             const char *status = qc.status == SD_ALIGN_WARN ? "warn" : "ok";
             push_values(po, e, &frg, val, o->bootstrap > 1 ? sd : NULL, o->bootstrap, status);
-            alignment_row(po, e, &fu, fscale, &qc, status, ph.summary);
+            alignment_row(po, e, &fu, &fP, &qc, status, ph.summary, fnote);
             po->pairs++;
             po->warn += qc.status == SD_ALIGN_WARN;
         }

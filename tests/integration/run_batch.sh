@@ -48,6 +48,13 @@ check "aligned images written" "[ -s $T/out/aligned/p1/front_s1.png ] && [ -s $T
 check "report written" "[ -s $T/out/report/index.html ]"
 check "uncertainty has bootstrap sd" "awk -F, 'NR>1 && \$7==2 {n++} END{exit !(n>0)}' $T/out/uncertainty.csv"
 
+# a follow-up turned 90 deg without an EXIF tag: the face is found in a quarter turn and scored
+R9=$T/rot; mkdir -p $R9/q/s1 $R9/q/s2
+cp $FACE $R9/q/s1/front.png; cp tests/data/face/astronaut_rot90cw.png $R9/q/s2/front.png
+"$BIN" run $R9 -o $T/rotout --iod 120 --bootstrap 0 --quiet >/dev/null 2>$T/rot.err; rc=$?
+check "sideways follow-up scored (exit $rc)" '[ $rc -eq 0 ] && grep -q "^q,front,s2,1," $T/rotout/changes.csv'
+check "sideways follow-up: the turn is said in alignment.csv and on stderr" "grep -q 'turned 90 deg counter-clockwise' $T/rotout/alignment.csv && grep -q 'turned' $T/rot.err"
+
 # usage errors exit 2
 "$BIN" run >/dev/null 2>&1; rc=$?
 check "run without arguments exits 2" '[ $rc -eq 2 ]'
