@@ -425,24 +425,15 @@ done:
 
 /* ---- preparation */
 
-/* Full-frame float planes (~13 MB each at 1600x2000): 2 MiB aligned and, where the OS offers
- * transparent huge pages on request, marked for them; faulting in 4 KiB pages otherwise costs
- * about a sixth of the preparation time. Freed with sd_free_aligned (free). */
+/* Full-frame float planes (~13 MB each at 1600x2000): sd_alloc_aligned gives them 2 MiB alignment
+ * and transparent huge pages (faulting in 4 KiB pages otherwise costs about a sixth of the
+ * preparation time). Freed with sd_free_aligned. */
 static float *plane_alloc(const SdMetricsState *st)
 {
     size_t bytes;
-    void *p = NULL;
     if (sd_mul_overflow((size_t)st->fs, (size_t)st->h, &bytes) || bytes > SIZE_MAX - 2 * SD_ROW_ALIGN)
         return NULL;
-    bytes += SD_ROW_ALIGN;
-    if (bytes < ((size_t)4 << 20))
-        return sd_alloc_aligned(bytes);
-    if (posix_memalign(&p, (size_t)2 << 20, bytes))
-        return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(p, bytes & ~(((size_t)2 << 20) - 1), MADV_HUGEPAGE);
-#endif
-    return p;
+    return sd_alloc_aligned(bytes + SD_ROW_ALIGN);
 }
 
 /* Replace the pixels outside `valid` by a normalised-convolution extrapolation of the inside
