@@ -341,7 +341,7 @@ int sd_image_load(SdCtx *ctx, const char *path, const SdLoadOpts *opts, SdImage 
         g_free(buf);
         return sd_fail(ctx, SD_EFORMAT, "%s: decoder returned an unexpected buffer", path);
     }
-    if ((err = sd_image_create(img, W, H, 3, o.fmt))) {
+    if ((err = sd__image_create_nozero(img, W, H, 3, o.fmt))) {
         g_free(buf);
         return sd_fail(ctx, err, "%s: cannot allocate a %dx%d image", path, W, H);
     }

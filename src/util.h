@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "src/skindelta.h"
+
 static inline int sd_mul_overflow(size_t a, size_t b, size_t *out)
 {
     return __builtin_mul_overflow(a, b, out);
@@ -48,6 +50,10 @@ int  sd_model_file(const char *name, char *out, size_t n);
 /* A file shipped with skindelta, by its path in the source tree ("samples/faces/astronaut.png"):
  * relative to the working folder, else beside the executable (../share/skindelta/, ../, ../../). */
 int  sd_data_file(const char *relpath, char *out, size_t n);
+
+/* sd_image_create without zeroing the pixels (row padding is zeroed): for callers that write
+ * every pixel right away. Declared here, library-internal. */
+int  sd__image_create_nozero(SdImage *img, int w, int h, int c, enum sd_fmt fmt);
 
 /* Natural order ("s2" < "s10"), case-insensitive for letters. */
 int  sd_natcmp(const char *a, const char *b);
