@@ -102,20 +102,7 @@ static void ecc_c(SdEccAcc *acc, const float *gx, const float *gy, const float *
             v[0] += p; v[1] += t; v[2] += p * p; v[3] += t * t; v[4] += p * t;
             n += 1;
         }
-        const double y = (double)(y0 + (float)j);
-        acc->n += n;
-        for (int k = 0; k < 3; k++) {
-            double *o = acc->gg[k];
-            o[0] += g[k][0]; o[1] += g[k][1]; o[2] += y * g[k][0];
-            o[3] += g[k][2]; o[4] += y * g[k][1]; o[5] += y * y * g[k][0];
-        }
-        for (int u = 0; u < 3; u++)
-            for (int k = 0; k < 2; k++) {
-                acc->gv[u][k][0] += gv[u][k][0];
-                acc->gv[u][k][1] += gv[u][k][1];
-                acc->gv[u][k][2] += y * gv[u][k][0];
-            }
-        for (int k = 0; k < 5; k++) acc->v[k] += v[k];
+        sd__ecc_fold_row(acc, (double)(y0 + (float)j), g, gv, v, n);
     }
 }
 

@@ -43,6 +43,27 @@ typedef struct SdEccAcc {
     double v[5];
 } SdEccAcc;
 
+/* Fold one row's partial sums (over x: g = sums of gradient products weighted by 1, x, x^2;
+ * gv = gradient x value products weighted by 1, x; v = value moments; n = pixels) into acc,
+ * the row at template ordinate y. Shared by the C, AVX2 and AVX-512 accumulators. */
+static inline void sd__ecc_fold_row(SdEccAcc *acc, double y, const double g[3][3],
+                                    const double gv[3][2][2], const double v[5], double n)
+{
+    acc->n += n;
+    for (int k = 0; k < 3; k++) {
+        double *o = acc->gg[k];
+        o[0] += g[k][0]; o[1] += g[k][1]; o[2] += y * g[k][0];
+        o[3] += g[k][2]; o[4] += y * g[k][1]; o[5] += y * y * g[k][0];
+    }
+    for (int u = 0; u < 3; u++)
+        for (int k = 0; k < 2; k++) {
+            acc->gv[u][k][0] += gv[u][k][0];
+            acc->gv[u][k][1] += gv[u][k][1];
+            acc->gv[u][k][2] += y * gv[u][k][0];
+        }
+    for (int k = 0; k < 5; k++) acc->v[k] += v[k];
+}
+
 /* Pixel (i, j) of the tile has template coordinates (x0 + i, y0 + j). gx, gy, v0, v1 share
  * src_stride; mask may be NULL. */
 #define decl_ecc_fn(name) void (name)(SdEccAcc *acc, const float *gx, const float *gy, \

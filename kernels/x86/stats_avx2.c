@@ -162,20 +162,7 @@ static void ecc_avx2(SdEccAcc *acc, const float *gx, const float *gy, const floa
                 }
             for (int k = 0; k < 5; k++) v[k] += hsum_ps(V[k]);
         }
-        const double y = (double)(y0 + (float)j);
-        acc->n += n;
-        for (int k = 0; k < 3; k++) {
-            double *o = acc->gg[k];
-            o[0] += g[k][0]; o[1] += g[k][1]; o[2] += y * g[k][0];
-            o[3] += g[k][2]; o[4] += y * g[k][1]; o[5] += y * y * g[k][0];
-        }
-        for (int u = 0; u < 3; u++)
-            for (int k = 0; k < 2; k++) {
-                acc->gv[u][k][0] += gv[u][k][0];
-                acc->gv[u][k][1] += gv[u][k][1];
-                acc->gv[u][k][2] += y * gv[u][k][0];
-            }
-        for (int k = 0; k < 5; k++) acc->v[k] += v[k];
+        sd__ecc_fold_row(acc, (double)(y0 + (float)j), g, gv, v, n);
     }
 }
 

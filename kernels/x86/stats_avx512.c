@@ -141,20 +141,7 @@ static void ecc_avx512(SdEccAcc *acc, const float *gx, const float *gy, const fl
             gv[2][0][0] += hsum(TX0); gv[2][0][1] += hsum(TX1); gv[2][1][0] += hsum(TY0); gv[2][1][1] += hsum(TY1);
             v[0] += hsum(V0); v[1] += hsum(V1); v[2] += hsum(V2); v[3] += hsum(V3); v[4] += hsum(V4);
         }
-        const double y = (double)(y0 + (float)j);
-        acc->n += n;
-        for (int k = 0; k < 3; k++) {
-            double *o = acc->gg[k];
-            o[0] += g[k][0]; o[1] += g[k][1]; o[2] += y * g[k][0];
-            o[3] += g[k][2]; o[4] += y * g[k][1]; o[5] += y * y * g[k][0];
-        }
-        for (int u = 0; u < 3; u++)
-            for (int k = 0; k < 2; k++) {
-                acc->gv[u][k][0] += gv[u][k][0];
-                acc->gv[u][k][1] += gv[u][k][1];
-                acc->gv[u][k][2] += y * gv[u][k][0];
-            }
-        for (int k = 0; k < 5; k++) acc->v[k] += v[k];
+        sd__ecc_fold_row(acc, (double)(y0 + (float)j), g, gv, v, n);
     }
 }
 
