@@ -235,8 +235,9 @@ static int reference_gains(const SdAligned *b, const SdAligned *f, const SdMask 
  * channel and kind the medians of the log ENCODED values in base and follow-up (a camera's tone
  * curve acts on encoded values: there a gamma change is a pure power); the line through the two
  * (log f = a + gamma log b) gives the follow-up's exponent and gain. Medians keep it robust to
- * misregistered edges. Returns -1 when the kinds are too close in brightness (|log ratio| < 0.15
- * in encoded values, about a factor 1.4 in linear light) for the slope to be trusted. */
+ * misregistered edges. Returns -1 when the kinds are too close in brightness (RMS over the channels
+ * of their log ratio < 0.15 in encoded values, about a factor 1.4 in linear light) for the slope
+ * to be trusted. */
 static int reference_tone(const SdAligned *b, const SdAligned *f, const SdMask *m, double a[3],
                           double gam[3])
 {
@@ -273,14 +274,17 @@ static int reference_tone(const SdAligned *b, const SdAligned *f, const SdMask *
         if (!n) return -1;
     }
     /* One exponent for the three channels (a camera's tone curve is shared; per-channel slopes
-     * differ by estimation noise, and those differences would tint the chromophore maps), then
-     * per-channel gains through both kinds' medians. */
-    double g = 0;
+     * differ by estimation noise, and those differences would tint the chromophore maps): the
+     * least-squares slope through the three channels' (db, df) pairs, which weights each channel
+     * by its brightness spread; then per-channel gains through both kinds' medians. */
+    double sdd = 0, sdf = 0;
     for (int c = 0; c < 3; c++) {
         const double db = med[0][0][c] - med[1][0][c], df = med[0][1][c] - med[1][1][c];
-        if (fabs(db) < 0.15) return -1;
-        g += df / db / 3;
+        sdd += db * db;
+        sdf += db * df;
     }
+    if (sqrt(sdd / 3) < 0.15) return -1;
+    const double g = sdf / sdd;
     for (int c = 0; c < 3; c++) {
         gam[c] = g;
         a[c] = 0.5 * ((med[0][1][c] - g * med[0][0][c]) + (med[1][1][c] - g * med[1][0][c]));
