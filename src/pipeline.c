@@ -402,10 +402,9 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
                                                    str_seed(b->patient, b->view, b->session), sd));
     if (err) { add_error(po, b->path, "metrics", err, ctx->errmsg); goto base_failed; }
     sd_image_free(&photo);
-    push_values(po, b, &rg, val, o->bootstrap > 1 ? sd : NULL, o->bootstrap, "ok");
     {
         /* a face box reaching well outside the photo means landmarks partly guessed: every
-         * follow-up's registration will struggle; say so on the baseline's row */
+         * follow-up's registration will struggle; say so on the baseline's rows */
         SdAlignQC bq;
         memset(&bq, 0, sizeof(bq));
         bq.ecc = bq.lm_rms_px = bq.overlap = NAN;
@@ -421,6 +420,7 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
                          100 * (1 - inside / area));
             }
         }
+        push_values(po, b, &rg, val, o->bootstrap > 1 ? sd : NULL, o->bootstrap, bstatus);
         alignment_row(po, b, &base, &bP, bq.reason[0] ? &bq : NULL, bstatus, "baseline", bnote);
     }
     TIMED(po, ST_WRITE, save_images(ctx, o, b, &base, &rg, st, po));
