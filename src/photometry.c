@@ -191,7 +191,8 @@ static int cmp_float(const void *a, const void *b)
 /* Per-channel gain: median over reference pixels of the log ratio base / follow-up in linear RGB
  * (robust to residual misregistration at edges and to blends with fill), per kind; kinds
  * weighted equally. Pixels are subsampled to at most ~100k per kind. */
-static int reference_gains(const SdAligned *b, const SdAligned *f, const SdMask *m, int kinds, double g[3])
+static int reference_gains(const SdAligned *b, const SdAligned *f, const SdMask *m, int kinds, double g[3],
+                           double per_kind[2][3])
 {
     long cnt[2] = {0};
     for (int y = 0; y < m->h; y++) {
@@ -222,6 +223,7 @@ static int reference_gains(const SdAligned *b, const SdAligned *f, const SdMask 
         for (int c = 0; c < 3 && n; c++) {
             qsort(r + c * cap, n, sizeof(float), cmp_float);
             lg[c] += r[c * cap + n / 2];
+            per_kind[k][c] = exp(r[c * cap + n / 2]);
         }
         free(r);
         if (n) used++;
@@ -287,7 +289,11 @@ static int reference_tone(const SdAligned *b, const SdAligned *f, const SdMask *
     const double g = sdf / sdd;
     for (int c = 0; c < 3; c++) {
         gam[c] = g;
-        a[c] = 0.5 * ((med[0][1][c] - g * med[0][0][c]) + (med[1][1][c] - g * med[1][0][c]));
+        const double as = med[0][1][c] - g * med[0][0][c], ab = med[1][1][c] - g * med[1][0][c];
+        /* one shared exponent must explain both kinds in every channel; when it does not (the
+         * background itself changed: another wall, other light), the tone model does not hold */
+        if (fabs(as - ab) > 0.04) return -1;
+        a[c] = 0.5 * (as + ab);
     }
     return 0;
 }
@@ -430,8 +436,8 @@ int sd_photometry_correct(SdCtx *ctx, const SdAligned *base, SdAligned *fu, cons
     int kinds = 0;
     const long n = reference_mask(base, fu, &m, &kinds);
     if (n < 0) { sd_mask_free(&m); return sd_fail(ctx, SD_ENOMEM, "photometry: out of memory"); }
-    double g[3], ta[3], tg[3];
-    const int bad = !kinds || reference_gains(base, fu, &m, kinds, g);
+    double g[3], ta[3], tg[3], pk[2][3] = {{1, 1, 1}, {1, 1, 1}};
+    int bad = !kinds || reference_gains(base, fu, &m, kinds, g, pk);
     /* With sclera and background (two brightness levels) the tone curve is estimated too: a
      * camera gamma change scales every log-contrast measure by gamma (texture, pigment) and moves
      * absolute wrinkle thresholds, so it must go before measuring (docs/METRICS.md, weaknesses). */
@@ -442,6 +448,18 @@ int sd_photometry_correct(SdCtx *ctx, const SdAligned *base, SdAligned *fu, cons
      * below 2.5% the plain gains (exact for exposure and white balance) are used. */
     if (tone && fabs(tg[0] - 1) < 0.025)
         tone = 0;
+    /* Without a tone curve that explains both, sclera and background must agree on the gains:
+     * when they differ by more than 15% in a channel, one of them changed by itself (most often
+     * the background: another wall, other light), and the sclera, lit like the face, is kept
+     * alone. */
+    int disagree = 0;
+    if (!bad && !tone && kinds == 3)
+        for (int c = 0; c < 3; c++)
+            if (fabs(log(pk[0][c] / pk[1][c])) > log(1.15)) disagree = 1;
+    if (disagree) {
+        kinds = 1;
+        for (int c = 0; c < 3; c++) g[c] = pk[0][c];
+    }
     sd_mask_free(&m);
     if (bad || g[0] > o.max_gain || g[1] > o.max_gain || g[2] > o.max_gain ||
         g[0] < 1 / o.max_gain || g[1] < 1 / o.max_gain || g[2] < 1 / o.max_gain) {
@@ -463,7 +481,8 @@ int sd_photometry_correct(SdCtx *ctx, const SdAligned *base, SdAligned *fu, cons
     memcpy(ph->gain, g, sizeof(g));
     double M[9] = { g[0], 0, 0, 0, g[1], 0, 0, 0, g[2] };
     memcpy(ph->matrix, M, sizeof(M));
-    snprintf(ph->summary, sizeof(ph->summary), "%s gains %.4f %.4f %.4f", ph->source, g[0], g[1], g[2]);
+    snprintf(ph->summary, sizeof(ph->summary), "%s gains %.4f %.4f %.4f%s", ph->source, g[0], g[1], g[2],
+             disagree ? " (background disagreed with the sclera: sclera only)" : "");
     return apply_matrix(ctx, fu, M);
 }
 

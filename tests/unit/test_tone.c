@@ -123,7 +123,39 @@ static void t_exposure_wb_mixed(void)
     for (int i = 0; i < 3; i++) CHECKF(fabs(d[i]) < 2.5, "gamma+gain+wb: metric %d moved %+.2f%%", i, d[i]);
 }
 
+/* The background itself changed (another wall, other light) while the face did not: a shared
+ * tone curve cannot explain sclera and background together, so no exponent may be applied, and
+ * the gains come from the sclera alone. */
+static void t_background_changed(void)
+{
+    setup();
+    SdImage p;
+    SdLandmarks lm;
+    int nf;
+    SdAlignOpts ao;
+    sd_align_opts_default(&ao);
+    SdAligned fu;
+    SdAlignQC qc;
+    SdPhotometry ph;
+    CHECK(render(1, 1, 1, 1, &p) == 0);
+    for (int c = 0; c < 3; c++)            /* darken the top fifth of the photo (background, hair) */
+        for (int y = 0; y < p.h / 5; y++) {
+            float *r = sd_image_rowf(&p, c, y);
+            for (int x = 0; x < p.w; x++) r[x] *= 0.6f;
+        }
+    CHECK(sd_face_find(&ctx, &p, NULL, &lm, &nf) == 0);
+    CHECK(sd_align_followup(&ctx, &base, &p, &lm, &ao, &fu, &qc) == 0);
+    CHECK(sd_photometry_apply(&ctx, &base, &fu, "reference", &ph) == 0);
+    printf("  background darkened: %s\n", ph.summary);
+    CHECKF(ph.gamma[0] == 1.0, "a tone curve was fitted to a changed background: gamma %.3f", ph.gamma[0]);
+    for (int c = 0; c < 3; c++)   /* and the face's own exposure is left alone (sclera only) */
+        CHECKF(fabs(ph.gain[c] - 1) < 0.05, "channel %d gain %.3f from a changed background", c, ph.gain[c]);
+    sd_aligned_free(&fu);
+    sd_image_free(&p);
+}
+
 static const SdTestCase cases[] = {
+    {"a changed background does not pass for a tone curve", t_background_changed},
     {"gamma 0.9 moves texture and wrinkles without photometry (control)", t_gamma_control},
     {"gamma 0.9 / 1.1 removed by reference photometry", t_gamma_corrected},
     {"exposure, white balance and gamma together", t_exposure_wb_mixed},
