@@ -5,8 +5,7 @@
 #include "kernels/colour.h"
 #include "kernels/cpu.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 float sd_srgb_to_linear(float v)
 {

@@ -3,7 +3,7 @@
 #include "kernels/eccproj.h"
 #include "kernels/cpu.h"
 
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 static void eccproj_c(SdEccProjAcc *acc, const float *gx, const float *gy, const float *v0,
                       const float *v1, ptrdiff_t ss, const uint8_t *mask, ptrdiff_t ms, int w,

@@ -2,8 +2,7 @@
 #include "kernels/filter.h"
 #include "kernels/cpu.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 static void v_sym_c(float *dst, ptrdiff_t dst_stride, const float *const *rows, int w, int h,
                     const float *k, int r)

@@ -4,8 +4,7 @@
 #include "kernels/hessian.h"
 #include "kernels/cpu.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 /* Eigenvalues of [a b; b c] ordered by magnitude. The closed form (mean +- radius) is stable
  * enough in float for scaled Hessians; the SIMD variants use the same formula. */

@@ -10,8 +10,7 @@
 #include "kernels/cpu.h"
 #include "src/util.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 /* ---- one read-only table per CPU level (index = flags & 3), built on first use */
 static SdKernels tables[4];

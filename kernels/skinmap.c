@@ -5,8 +5,7 @@
 #include "kernels/cpu.h"
 #include "kernels/skinmap.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 static void ridge_max_c(float *r, float *th, ptrdiff_t dst_stride, const float *l1, const float *l2,
                         const float *t, ptrdiff_t src_stride, int w, int h, int first)

@@ -4,8 +4,7 @@
 #include "kernels/stats.h"
 #include "kernels/cpu.h"
 
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 static void moments_c(SdMoments *acc, const float *src, ptrdiff_t src_stride, const uint8_t *mask,
                       ptrdiff_t mask_stride, int w, int h)

@@ -4,8 +4,7 @@
 #include "kernels/warp.h"
 #include "kernels/cpu.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 /* Bilinear sample at (sx, sy), or fill outside. The index clamps make the edge pixels (sx == sw-1)
  * and one-pixel-wide sources work without reading past the image. */

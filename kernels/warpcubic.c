@@ -4,17 +4,8 @@
 #include "kernels/warpcubic.h"
 #include "kernels/cpu.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
-/* Keys (a = -0.5) weights of taps -1, 0, 1, 2 at fraction t. */
-static inline void keys(float t, float w[4])
-{
-    w[0] = ((-0.5f * t + 1.0f) * t - 0.5f) * t;
-    w[1] = (1.5f * t - 2.5f) * t * t + 1.0f;
-    w[2] = ((-1.5f * t + 2.0f) * t + 0.5f) * t;
-    w[3] = (0.5f * t - 0.5f) * t * t;
-}
 
 static void cubic_c(float *dst, ptrdiff_t dst_stride, ptrdiff_t dst_plane, uint8_t *mask,
                     ptrdiff_t mask_stride, const float *src, ptrdiff_t src_stride, ptrdiff_t src_plane,
@@ -46,8 +37,8 @@ static void cubic_c(float *dst, ptrdiff_t dst_stride, ptrdiff_t dst_plane, uint8
             const float x0f = floorf(sx), y0f = floorf(sy);
             const int x0 = (int)x0f, y0 = (int)y0f;
             float wx[4], wy[4];
-            keys(sx - x0f, wx);
-            keys(sy - y0f, wy);
+            sd__cubic_keys(sx - x0f, wx);
+            sd__cubic_keys(sy - y0f, wy);
             int xi[4], yi[4];
             for (int i = 0; i < 4; i++) {
                 const int xx = x0 - 1 + i, yj = y0 - 1 + i;

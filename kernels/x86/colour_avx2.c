@@ -5,8 +5,7 @@
 #include "kernels/colour.h"
 #include "kernels/x86/math_avx2.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 /* Row loop: full vectors, then one masked tail. BODY(x, tm, full) handles 8 pixels at x. */
 #define FOR_X(w, BODY) do { \

@@ -5,8 +5,7 @@
 #include "kernels/colour.h"
 #include "kernels/x86/math_avx512.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 /* Float sRGB decode computed directly instead of interpolating the C table (gathers would cap
  * it): c/12.92 below 0.04045, else exp(2.4 ln((c + 0.055)/1.055)), inputs clamped to [0,1],

@@ -9,7 +9,7 @@
 
 #include "kernels/eccproj.h"
 
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 #define NG 11        /* g entries */
 #define CHUNK 32     /* groups of 4 pixels per chunk: 11 x 32 x 32 B = 11 KB */

@@ -5,8 +5,7 @@
 #include "kernels/filter.h"
 #include "kernels/x86/math_avx2.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 /* One vertical output row; ANTI selects k[i] * (s[+i] - s[-i]) without the centre tap. */
 static inline __attribute__((always_inline)) void v_row(float *d, const float *const *s, int w, const float *k, int r, int anti)

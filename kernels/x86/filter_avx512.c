@@ -5,8 +5,7 @@
 #include "kernels/filter.h"
 #include "kernels/x86/math_avx512.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 #define FOLD(anti, u, v) ((anti) ? _mm512_sub_ps(u, v) : _mm512_add_ps(u, v))
 

@@ -6,8 +6,7 @@
 #include "kernels/hessian.h"
 #include "kernels/x86/math_avx2.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 /* p = m + rad, q = m - rad; e1_is_p where |p| <= |q| (same tie rule as C). */
 static inline void eig8(__m256 A, __m256 B, __m256 C, __m256 *l1, __m256 *l2, __m256 *e1_is_p)

@@ -5,8 +5,7 @@
 #include "kernels/hessian.h"
 #include "kernels/x86/math_avx512.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 static inline void eig16(__m512 A, __m512 B, __m512 C, __m512 *l1, __m512 *l2, __mmask16 *e1_is_p)
 {

@@ -6,8 +6,7 @@
 #include "kernels/skinmap.h"
 #include "kernels/x86/math_avx2.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 static void ridge_max_avx2(float *r, float *th, ptrdiff_t dst_stride, const float *l1,
                            const float *l2, const float *t, ptrdiff_t src_stride, int w, int h,

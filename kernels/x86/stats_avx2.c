@@ -8,8 +8,7 @@
 #include "kernels/stats.h"
 #include "kernels/x86/math_avx2.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 /* 8 mask bytes -> lane mask (all-ones where mask != 0); n < 8 reads only n bytes. */
 static inline __m256 mask8(const uint8_t *m, int n)

@@ -7,8 +7,7 @@
 #include "kernels/stats.h"
 #include "kernels/x86/math_avx512.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 /* Lanes of the first n pixels whose mask byte is non-zero (all n when mask is NULL). */
 static inline __mmask16 mask16(const uint8_t *m, int n)

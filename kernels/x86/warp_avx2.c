@@ -7,8 +7,7 @@
 #include "kernels/warp.h"
 #include "kernels/x86/math_avx2.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
 typedef struct Src {
     const float *p;

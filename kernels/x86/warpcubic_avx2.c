@@ -6,16 +6,8 @@
 
 #include "kernels/warpcubic.h"
 
-#define ROW(T, p, stride, y) ((T *)((char *)(p) + (ptrdiff_t)(y) * (stride)))
-#define CROW(T, p, stride, y) ((const T *)((const char *)(p) + (ptrdiff_t)(y) * (stride)))
+#include "kernels/rows.h"
 
-static inline void keys(float t, float w[4])
-{
-    w[0] = ((-0.5f * t + 1.0f) * t - 0.5f) * t;
-    w[1] = (1.5f * t - 2.5f) * t * t + 1.0f;
-    w[2] = ((-1.5f * t + 2.0f) * t + 0.5f) * t;
-    w[3] = (0.5f * t - 0.5f) * t * t;
-}
 
 static void cubic_avx2(float *dst, ptrdiff_t dst_stride, ptrdiff_t dst_plane, uint8_t *mask,
                        ptrdiff_t mask_stride, const float *src, ptrdiff_t src_stride,
@@ -49,8 +41,8 @@ static void cubic_avx2(float *dst, ptrdiff_t dst_stride, ptrdiff_t dst_plane, ui
             const float x0f = floorf(sx), y0f = floorf(sy);
             const int x0 = (int)x0f - 1, y0 = (int)y0f - 1;
             float wx[4], wy[4];
-            keys(sx - x0f, wx);
-            keys(sy - y0f, wy);
+            sd__cubic_keys(sx - x0f, wx);
+            sd__cubic_keys(sy - y0f, wy);
             if (x0 >= 0 && x0 + 3 <= sw - 1 && y0 >= 0 && y0 + 3 <= sh - 1) {
                 const __m128 vwx = _mm_loadu_ps(wx);
                 const __m128 w0 = _mm_set1_ps(wy[0]), w1 = _mm_set1_ps(wy[1]), w2 = _mm_set1_ps(wy[2]),
