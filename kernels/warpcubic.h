@@ -29,4 +29,14 @@ typedef struct SdWarpCubicDSP {
 void sd_warpcubic_dsp_init(SdWarpCubicDSP *c, unsigned cpu_flags);
 void sd_warpcubic_dsp_init_avx2(SdWarpCubicDSP *c);
 
+/* Keys (a = -0.5) weights of taps -1, 0, 1, 2 at fraction t: one definition for the C reference
+ * and the SIMD files' edge paths, so both compute the same weights. */
+static inline void sd__cubic_keys(float t, float w[4])
+{
+    w[0] = ((-0.5f * t + 1.0f) * t - 0.5f) * t;
+    w[1] = (1.5f * t - 2.5f) * t * t + 1.0f;
+    w[2] = ((-1.5f * t + 2.0f) * t + 0.5f) * t;
+    w[3] = (0.5f * t - 0.5f) * t * t;
+}
+
 #endif
