@@ -19,7 +19,7 @@ static SdCtx ctx;
  * the worst drifts were 6.4% wrinkle, 5.5% pigment), so ASan runs the same size (~40 s). */
 static const int N = 512;
 static const double PPM = 15.0;
-static const uint64_t PATIENT = 7;
+static uint64_t current_patient = 7;   /* the skin: sensitivity and specificity use patient 7 */
 static int verbose;
 
 #define NLEV 5
@@ -59,7 +59,7 @@ static int session(const SdSynthEffect *e, const SdSynthNuisance *nu, double out
     int err;
     pp.size = N;
     pp.px_per_mm = PPM;
-    pp.seed = PATIENT;
+    pp.seed = current_patient;
     if ((err = sd_synth_patch_scene(&ctx, &pp, e, &lin)) || (err = sd_synth_camera(&ctx, &lin, nu, &cam)))
         goto done;
     if (nu->jpeg_q > 0 &&
@@ -178,50 +178,77 @@ static void test_sensitivity_texture(void) { run_sensitivity(0); }
 static void test_sensitivity_wrinkle(void) { run_sensitivity(1); }
 static void test_sensitivity_pigment(void) { run_sensitivity(2); }
 
-/* ---- invariance: nuisance-only sessions against a nuisance-only baseline */
+/* ---- invariance: nuisance-only sessions against a nuisance-only baseline, on three patients
+ * (three skins: patient 7 is also the sensitivity patient; 11 and 23 are not tuned for). */
+static int session_of(uint64_t patient, const SdSynthEffect *e, const SdSynthNuisance *nu,
+                      double out[SD_NMETRICS])
+{
+    const uint64_t keep = current_patient;
+    current_patient = patient;
+    int err = session(e, nu, out);
+    current_patient = keep;
+    return err;
+}
+
 static void test_invariance(void)
 {
     setup();
     for (int k = 0; k < 3; k++)
         run_sensitivity(k);
+    static const uint64_t patients[3] = { 7, 11, 23 };
+    enum { NSESS = 6 };
     SdSynthEffect e;
     SdSynthNuisance nu;
-    double base[SD_NMETRICS], o[SD_NMETRICS], worst[3] = { 0 }, ss[3] = { 0 };
-    const int nsess = 6;
-    uint64_t rng = 77;
+    double worst[3] = { 0 }, ss[3] = { 0 }, worst_abs7[3] = { 0 };
+    int n = 0;
     sd_synth_effect_none(&e);
-    nuisance(&rng, &nu);
-    CHECK_EQ_INT(session(&e, &nu, base), 0);
-    print_row("nuisance baseline", base);
-    for (int s = 0; s < nsess; s++) {
-        char tag[96];
+    for (int p = 0; p < 3; p++) {
+        double base[SD_NMETRICS], o[SD_NMETRICS], pw[3] = { 0 };
+        uint64_t rng = 77 + (uint64_t)p;
         nuisance(&rng, &nu);
-        CHECK_EQ_INT(session(&e, &nu, o), 0);
-        snprintf(tag, sizeof tag, "rot%+.1f g%.2f n%.3f q%d", nu.rot_deg, nu.gain, nu.noise_sd, nu.jpeg_q);
-        print_row(tag, o);
-        for (int k = 0; k < 3; k++) {
-            double d = fabs(o[primary[k]] - base[primary[k]]);
-            if (d > worst[k]) worst[k] = d;
-            ss[k] += d * d;
+        CHECK_EQ_INT(session_of(patients[p], &e, &nu, base), 0);
+        print_row("nuisance baseline", base);
+        for (int s = 0; s < NSESS; s++) {
+            char tag[96];
+            nuisance(&rng, &nu);
+            CHECK_EQ_INT(session_of(patients[p], &e, &nu, o), 0);
+            snprintf(tag, sizeof tag, "p%llu rot%+.1f g%.2f n%.3f q%d", (unsigned long long)patients[p],
+                     nu.rot_deg, nu.gain, nu.noise_sd, nu.jpeg_q);
+            print_row(tag, o);
+            for (int k = 0; k < 3; k++) {
+                const double d = fabs(o[primary[k]] - base[primary[k]]);
+                const double rel = 100.0 * d / fabs(base[primary[k]]);
+                if (rel > pw[k]) pw[k] = rel;
+                if (rel > worst[k]) worst[k] = rel;
+                if (p == 0 && d > worst_abs7[k]) worst_abs7[k] = d;
+                ss[k] += rel * rel;
+            }
+            n++;
         }
+        printf("  invariance patient %2llu: worst drift texture %.2f%%, wrinkle %.2f%%, pigment %.2f%%\n",
+               (unsigned long long)patients[p], pw[0], pw[1], pw[2]);
     }
-    /* Targets of the issue: < 3% and < half the smallest effect step. Measured (512 px, 15 px/mm):
-     * texture 3.1%, wrinkle 3.9%, pigment 3.6% worst of 6, so the targets are NOT met; this test
-     * holds the line at what the metrics do today (5%, 0.75 step) so a regression fails. */
+    /* The issue's targets are < 3% and < half the smallest effect step. Measured (512 px at 15 px/mm,
+     * 3 patients x 6 sessions): worst texture 6.9%, wrinkle 13.3%, pigment 7.7% (RMS 2.6 / 5.7 /
+     * 3.5%); patient 7 alone 3.1 / 3.9 / 3.6%. The targets are NOT met; JPEG is the dominant
+     * factor (docs/METRICS.md, "JPEG"). These bounds hold the line at today's figures so that a
+     * regression fails; they are not the targets. */
+    static const double max_worst[3] = { 8.0, 15.0, 9.0 }, max_rms[3] = { 3.5, 7.0, 4.5 };
     for (int k = 0; k < 3; k++) {
         double step = INFINITY;
         for (int j = 1; j < NLEV; j++) {
-            double s = fabs(sens[k][j] - sens[k][j - 1]);
-            if (s < step) step = s;
+            double st = fabs(sens[k][j] - sens[k][j - 1]);
+            if (st < step) step = st;
         }
-        double rel = 100.0 * worst[k] / fabs(base[primary[k]]);
-        double rms = 100.0 * sqrt(ss[k] / nsess) / fabs(base[primary[k]]);
-        printf("  invariance %-20s: worst drift %.4f (%.2f%%, RMS %.2f%%), smallest effect step %.4f "
-               "(worst/step %.2f)\n", sd_metric_info(primary[k])->id, worst[k], rel, rms, step,
-               worst[k] / step);
-        CHECKF(rel < 5.0, "%s drifted %.2f%% under nuisance", sd_metric_info(primary[k])->id, rel);
-        CHECKF(worst[k] < 0.75 * step, "%s drift %.4f >= 0.75 x the smallest step %.4f",
-               sd_metric_info(primary[k])->id, worst[k], step);
+        const double rms = sqrt(ss[k] / n);
+        printf("  invariance %-20s: worst drift %.2f%%, RMS %.2f%% (target < 3%%: %s); patient 7 worst "
+               "%.4f = %.2f x its smallest effect step %.4f\n", sd_metric_info(primary[k])->id, worst[k],
+               rms, worst[k] < 3.0 ? "met" : "NOT met", worst_abs7[k], worst_abs7[k] / step, step);
+        CHECKF(worst[k] < max_worst[k], "%s drifted %.2f%% under nuisance", sd_metric_info(primary[k])->id,
+               worst[k]);
+        CHECKF(rms < max_rms[k], "%s RMS drift %.2f%%", sd_metric_info(primary[k])->id, rms);
+        CHECKF(worst_abs7[k] < 0.75 * step, "%s drift %.4f >= 0.75 x the smallest step %.4f",
+               sd_metric_info(primary[k])->id, worst_abs7[k], step);
     }
 }
 
@@ -230,7 +257,7 @@ static void test_invariance(void)
  * align stage, metrics on the central disc both cover. */
 static int photo(const SdSynthEffect *e, const SdSynthNuisance *nu, SdImage *cam)
 {
-    SdSynthPatch pp = { .size = N, .px_per_mm = PPM, .seed = PATIENT };
+    SdSynthPatch pp = { .size = N, .px_per_mm = PPM, .seed = current_patient };
     SdImage lin;
     int err = sd_synth_patch_scene(&ctx, &pp, e, &lin);
     if (!err) {
