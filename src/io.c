@@ -144,6 +144,8 @@ int sd_image_probe(SdCtx *ctx, const char *path, SdImageInfo *info)
     if (!im)
         return vips_fail(ctx, SD_EFORMAT, path, "not a readable image");
     read_meta(im, info);
+    if (!strcmp(info->format, "jpeg"))
+        (void)sd_jpeg_info(path, &info->jpeg_quality, info->chroma);
     int w = im->Xsize, h = im->Ysize;
     if (info->orientation >= 5 && info->orientation <= 8) { int t = w; w = h; h = t; }
     info->orig_w = w; info->orig_h = h; info->scale = 1.0;
@@ -287,6 +289,8 @@ int sd_image_load(SdCtx *ctx, const char *path, const SdLoadOpts *opts, SdImage 
     if (!head)
         return vips_fail(ctx, SD_EFORMAT, path, "not a readable image");
     read_meta(head, &info);
+    if (!strcmp(info.format, "jpeg"))
+        (void)sd_jpeg_info(path, &info.jpeg_quality, info.chroma);
     const uint64_t px = (uint64_t)head->Xsize * (uint64_t)head->Ysize;
     if (px > o.max_pixels) {
         err = sd_fail(ctx, SD_ELIMIT, "%s: %dx%d pixels exceeds the limit of %llu pixels", path,

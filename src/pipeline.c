@@ -207,7 +207,7 @@ static void alignment_row(PatientOut *po, const SdCatEntry *e, const SdAligned *
         if (isfinite(qc->overlap)) snprintf(ov, sizeof(ov), "%.4f", qc->overlap);
         if (qc->iterations > 0) snprintf(it, sizeof(it), "%d", qc->iterations);
     }
-    char reason[400];
+    char reason[800];
     snprintf(reason, sizeof(reason), "%s%s%s", qc && qc->reason[0] ? qc->reason : "",
              qc && qc->reason[0] && note && note[0] ? "; " : "", note ? note : "");
     sd_rowlist_addf(&po->align_rows,
@@ -261,18 +261,53 @@ static int rotate_quarter(const SdImage *src, int k, SdImage *dst, SdTransform *
     return 0;
 }
 
+/* Free-text note of an alignment row (photo turned, compression differs). */
+#define SD_NOTE_LEN 320
+
+/* JPEG compression of an input (quality 0 and chroma "" when not a JPEG). */
+typedef struct Compression {
+    int jpeg_quality;
+    char chroma[8];
+} Compression;
+
+/* A follow-up whose compression differs from its baseline's carries JPEG drift in the skin metrics
+ * (several % at q85-95: docs/METRICS.md); say so. Returns 1 and fills msg when they differ: another
+ * chroma subsampling, JPEG against lossless, or IJG qualities 5 or more apart. */
+static int compression_differs(const Compression *b, const Compression *f, char *msg, size_t n)
+{
+    const int bj = b->jpeg_quality > 0, fj = f->jpeg_quality > 0;
+    if (!bj && !fj)
+        return 0;
+    if (bj && fj && !strcmp(b->chroma, f->chroma) && abs(b->jpeg_quality - f->jpeg_quality) < 5)
+        return 0;
+    char bs[32], fs[32];
+    if (bj) snprintf(bs, sizeof(bs), "JPEG q%d %s", b->jpeg_quality, b->chroma);
+    else snprintf(bs, sizeof(bs), "lossless");
+    if (fj) snprintf(fs, sizeof(fs), "JPEG q%d %s", f->jpeg_quality, f->chroma);
+    else snprintf(fs, sizeof(fs), "lossless");
+    snprintf(msg, n, "compression differs from the baseline (%s vs %s): texture, wrinkle and pigment "
+             "changes include JPEG drift", fs, bs);
+    return 1;
+}
+
 /* Load + face for one entry; on failure a row in errors and a non-zero return. P gets the map
  * original photo px -> loaded photo px; note says when the photo had to be turned. */
 static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, PatientOut *po,
-                         SdImage *photo, SdLandmarks *lm, SdTransform *P, char note[96])
+                         SdImage *photo, SdLandmarks *lm, SdTransform *P, char note[SD_NOTE_LEN],
+                         Compression *comp)
 {
     note[0] = 0;
+    memset(comp, 0, sizeof(*comp));
     SdLoadOpts lo;
     sd_load_opts_default(&lo);
     char hex[65] = "";
     struct stat st;   /* never hash a FIFO or a device (/dev/zero named .jpg): it would block */
-    if (stat(e->path, &st) == 0 && S_ISREG(st.st_mode) && sd_sha256_file(e->path, hex) == 0)
-        sd_rowlist_addf(&po->inputs, "%s\x1f%s", e->path, hex);
+    if (stat(e->path, &st) == 0 && S_ISREG(st.st_mode) && sd_sha256_file(e->path, hex) == 0) {
+        char q[16] = "";
+        if (!sd_jpeg_info(e->path, &comp->jpeg_quality, comp->chroma))
+            snprintf(q, sizeof(q), "%d", comp->jpeg_quality);
+        sd_rowlist_addf(&po->inputs, "%s\x1f%s\x1f%s\x1f%s", e->path, hex, q, comp->chroma);
+    }
     int err;
     /* A large JPEG whose face is well above the canonical resolution is decoded smaller (DCT
      * scaling): a quick look at a 1/4-size decode finds the face, sd_align_load_scale says how much
@@ -316,7 +351,7 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Pa
             SdTransform RP;
             sd_transform_mul(&R, P, &RP);
             *P = RP;
-            snprintf(note, 96, "photo turned %s to find the face (no EXIF orientation?)",
+            snprintf(note, SD_NOTE_LEN, "photo turned %s to find the face (no EXIF orientation?)",
                      k == 1 ? "90 deg clockwise" : k == 2 ? "180 deg" : "90 deg counter-clockwise");
             fprintf(stderr, "skindelta: warning: %s: %s\n", e->path, note);
             err = 0;
@@ -387,8 +422,9 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
     int err;
     po->images++;
     SdTransform bP, fP;
-    char bnote[96], fnote[96];
-    if (load_and_find(ctx, o, b, po, &photo, &lm, &bP, bnote)) goto base_failed;
+    char bnote[SD_NOTE_LEN], fnote[SD_NOTE_LEN];
+    Compression bcomp, fcomp;
+    if (load_and_find(ctx, o, b, po, &photo, &lm, &bP, bnote, &bcomp)) goto base_failed;
     TIMED(po, ST_FRAME, err = sd_align_canonical(ctx, &photo, o->roi_whole ? NULL : &lm, &o->align, &base));
     if (err) { add_error(po, b->path, "frame", err, ctx->errmsg); goto base_failed; }
     TIMED(po, ST_REGIONS, err = sd_regions_build(ctx, &base, NULL, &rg));
@@ -435,7 +471,15 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
         SdRegions frg = {0};
         memset(&qc, 0, sizeof(qc));
         po->images++;
-        if (load_and_find(ctx, o, e, po, &photo, &lm, &fP, fnote)) goto next_failed;
+        if (load_and_find(ctx, o, e, po, &photo, &lm, &fP, fnote, &fcomp)) goto next_failed;
+        {
+            char cmsg[200];
+            if (compression_differs(&bcomp, &fcomp, cmsg, sizeof(cmsg))) {
+                fprintf(stderr, "skindelta: warning: %s: %s\n", e->path, cmsg);
+                const size_t k = strlen(fnote);
+                snprintf(fnote + k, sizeof(fnote) - k, "%s%s", k ? "; " : "", cmsg);
+            }
+        }
         TIMED(po, ST_REGISTER, err = sd_align_followup(ctx, &base, &photo, o->roi_whole ? NULL : &lm,
                                                        &o->align, &fu, &qc));
         if (err) { add_error(po, e->path, "register", err, ctx->errmsg); goto next_failed; }

@@ -207,7 +207,7 @@ int sd_run_patient_write(SdCtx *ctx, const char *out_dir, const char *id, const 
     snprintf(path, sizeof(path), "%s/errors.csv", dir);
     if ((err = sd_csv_write_rows(ctx, path, SD_ERROR_HEADER, error_rows->v, error_rows->n))) goto out;
     snprintf(path, sizeof(path), "%s/inputs.csv", dir);
-    if ((err = sd_csv_write_rows(ctx, path, "path,sha256", inputs->v, inputs->n))) goto out;
+    if ((err = sd_csv_write_rows(ctx, path, "path,sha256,jpeg_quality,chroma", inputs->v, inputs->n))) goto out;
     {
         SdAtomicFile af;
         snprintf(path, sizeof(path), "%s/done.json", dir);
@@ -342,7 +342,14 @@ int sd_run_write_json(SdCtx *ctx, const SdRunOpts *o, const SdCatalog *cat, doub
             fputs(first ? "\n    {\"path\": " : ",\n    {\"path\": ", f);
             first = 0;
             sd_json_string(f, sd_csv_get(&csv, r, 0));
-            fprintf(f, ", \"sha256\": \"%s\"}", sd_csv_get(&csv, r, 1));
+            fprintf(f, ", \"sha256\": \"%s\"", sd_csv_get(&csv, r, 1));
+            /* JPEG compression (absent for lossless inputs and for outputs of older versions) */
+            const char *q = csv.ncols > 3 ? sd_csv_get(&csv, r, 2) : "";
+            if (q && *q) {
+                fprintf(f, ", \"jpeg_quality\": %d, \"chroma\": ", atoi(q));
+                sd_json_string(f, sd_csv_get(&csv, r, 3));
+            }
+            fputs("}", f);
         }
         sd_csv_free(&csv);
     }

@@ -100,6 +100,8 @@ typedef struct SdImageInfo {
     int had_icc, had_alpha, bits, orig_bands;
     char datetime[32];     /* EXIF DateTimeOriginal "YYYY:MM:DD HH:MM:SS" or "" */
     char format[16];       /* "jpeg", "png", "tiff", ... */
+    int jpeg_quality;      /* JPEG: IJG-equivalent quality of the luminance table (1..100); else 0 */
+    char chroma[8];        /* JPEG: "4:4:4", "4:2:2", "4:2:0", "4:4:0", "4:1:1", "grey", "other"; else "" */
 } SdImageInfo;
 
 void sd_load_opts_default(SdLoadOpts *o);
@@ -108,6 +110,10 @@ int  sd_image_load(SdCtx *ctx, const char *path, const SdLoadOpts *opts, SdImage
                    SdImageInfo *info);
 /* Header-only probe: size, orientation, EXIF date; no pixel decode. */
 int  sd_image_probe(SdCtx *ctx, const char *path, SdImageInfo *info);
+/* JPEG compression settings from the file's markers (no pixel decode): quality = IJG-equivalent
+ * quality of the luminance quantisation table, chroma = subsampling as above. Returns 0, SD_EIO
+ * (cannot open) or SD_EFORMAT (not a JPEG, or its headers are damaged; outputs 0 / ""). */
+int  sd_jpeg_info(const char *path, int *quality, char chroma[8]);
 /* Save by extension (.png, .jpg/.jpeg); atomically (temp + rename). quality for JPEG (1..100). */
 int  sd_image_save(SdCtx *ctx, const SdImage *img, const char *path, int quality);
 

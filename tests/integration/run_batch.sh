@@ -55,6 +55,16 @@ cp $FACE $R9/q/s1/front.png; cp tests/data/face/astronaut_rot90cw.png $R9/q/s2/f
 check "sideways follow-up scored (exit $rc)" '[ $rc -eq 0 ] && grep -q "^q,front,s2,1," $T/rotout/changes.csv'
 check "sideways follow-up: the turn is said in alignment.csv and on stderr" "grep -q 'turned 90 deg counter-clockwise' $T/rotout/alignment.csv && grep -q 'turned' $T/rot.err"
 
+# a follow-up saved at another JPEG quality and subsampling than its baseline: scored, with the
+# compression of both recorded and the difference said (it moves the skin metrics: METRICS.md)
+CJ=$T/comp; mkdir -p $CJ/c/s1 $CJ/c/s2
+cp tests/data/face/astronaut_q95.jpg $CJ/c/s1/front.jpg; cp tests/data/face/astronaut_moved_q80.jpg $CJ/c/s2/front.jpg
+"$BIN" run $CJ -o $T/compout --iod 120 --bootstrap 0 --quiet >/dev/null 2>$T/comp.err; rc=$?
+check "mixed compression scored (exit $rc)" '[ $rc -eq 0 ] && grep -q "^c,front,s2,1," $T/compout/changes.csv'
+check "mixed compression said on stderr and in alignment.csv" "grep -q 'compression differs from the baseline (JPEG q80 4:2:0 vs JPEG q95 4:4:4)' $T/comp.err && grep -q 'compression differs from the baseline' $T/compout/alignment.csv"
+check "run.json records each input's JPEG quality and chroma" "grep -q '\"jpeg_quality\": 95, \"chroma\": \"4:4:4\"' $T/compout/run.json && grep -q '\"jpeg_quality\": 80, \"chroma\": \"4:2:0\"' $T/compout/run.json"
+check "same compression is not flagged" "! grep -q 'compression differs' $T/out/alignment.csv"
+
 # usage errors exit 2
 "$BIN" run >/dev/null 2>&1; rc=$?
 check "run without arguments exits 2" '[ $rc -eq 2 ]'

@@ -200,6 +200,58 @@ static void t_save_roundtrip(void)
     sd_image_free(&b);
 }
 
+/* JPEG compression read from the markers: the IJG quality the file was saved with, libvips'
+ * automatic subsampling (4:2:0 below q90, 4:4:4 from q90), and no answer for non-JPEG or damaged
+ * headers. */
+static void t_jpeg_info(void)
+{
+    setup();
+    SdImage a;
+    CHECK(sd_image_create(&a, 40, 24, 3, SD_FMT_F32) == 0);
+    for (int p = 0; p < 3; p++)
+        for (int y = 0; y < a.h; y++)
+            for (int x = 0; x < a.w; x++)
+                sd_image_rowf(&a, p, y)[x] = ((x * 5 + y * 9 + p * 70) % 256) / 255.0f;
+    static const int qs[] = { 30, 75, 85, 89, 90, 95, 100 };
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        const char *path = sd_test_path(dir, "q.jpg");
+        int q = -1;
+        char chroma[8];
+        CHECK(sd_image_save(&ctx, &a, path, qs[i]) == 0);
+        CHECK_EQ_INT(sd_jpeg_info(path, &q, chroma), 0);
+        CHECKF(q == qs[i], "saved at q%d, read q%d", qs[i], q);
+        CHECKF(!strcmp(chroma, qs[i] < 90 ? "4:2:0" : "4:4:4"), "q%d: chroma %s", qs[i], chroma);
+        SdImageInfo info;
+        CHECK(sd_image_probe(&ctx, path, &info) == 0);
+        CHECK(info.jpeg_quality == qs[i] && !strcmp(info.chroma, chroma));
+    }
+    int q;
+    char chroma[8];
+    const char *png = sd_test_path(dir, "roundtrip_ji.png");
+    CHECK(sd_image_save(&ctx, &a, png, 0) == 0);
+    CHECK(sd_jpeg_info(png, &q, chroma) == SD_EFORMAT && q == 0 && chroma[0] == 0);
+    (void)sd_jpeg_info(sd_test_path(dir, "truncated.jpg"), &q, chroma);   /* headers intact or not: no crash */
+    CHECK(sd_jpeg_info(sd_test_path(dir, "empty.jpg"), &q, chroma) == SD_EFORMAT);
+    CHECK(sd_jpeg_info(sd_test_path(dir, "text.jpg"), &q, chroma) == SD_EFORMAT);
+    CHECK(sd_jpeg_info(sd_test_path(dir, "does_not_exist.jpg"), &q, chroma) == SD_EIO);
+    /* a header cut inside the quantisation table */
+    {
+        const char *cut = sd_test_path(dir, "cut_dqt.jpg");
+        unsigned char buf[64];
+        FILE *f = fopen(sd_test_path(dir, "q.jpg"), "rb");
+        size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+        if (f) fclose(f);
+        f = fopen(cut, "wb");
+        CHECK(f != NULL && n == sizeof(buf));
+        if (f) {
+            fwrite(buf, 1, n, f);
+            fclose(f);
+        }
+        CHECK(sd_jpeg_info(cut, &q, chroma) == SD_EFORMAT && q == 0);
+    }
+    sd_image_free(&a);
+}
+
 static void t_image_helpers(void)
 {
     SdImage a, c, u, f;
@@ -236,5 +288,6 @@ static const SdTestCase cases[] = {
     {"shrink-on-load and limits", t_shrink_on_load},
     {"save/load round trip", t_save_roundtrip},
     {"image helpers", t_image_helpers},
+    {"jpeg quality and subsampling from the markers", t_jpeg_info},
 };
 SD_TEST_MAIN(cases)
