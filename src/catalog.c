@@ -52,9 +52,10 @@ static int is_output_dir(const char *dir)
     return yes;
 }
 
-static int add_issue(SdCatalog *cat, int level, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int add_issue(SdCatalog *cat, int level, const char *path, const char *fmt, ...)
+static int add_issue(SdCatalog *cat, int level, int code, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* code: the error kind for errors.csv (SD_EIO cannot read, SD_EFORMAT malformed); 0 for warnings */
+static int add_issue(SdCatalog *cat, int level, int code, const char *path, const char *fmt, ...)
 {
     SdCatIssue *n = realloc(cat->issues, sizeof(*n) * (size_t)(cat->nissues + 1));
     if (!n) return SD_ENOMEM;
@@ -66,6 +67,7 @@ static int add_issue(SdCatalog *cat, int level, const char *path, const char *fm
     va_end(ap);
     SdCatIssue *is = &cat->issues[cat->nissues];
     is->level = level;
+    is->code = code ? code : level == SD_CAT_ERROR ? SD_EFORMAT : 0;
     is->path = sd_strdup(path ? path : "");
     is->message = sd_strdup(buf);
     if (!is->path || !is->message) { free(is->path); free(is->message); return SD_ENOMEM; }
@@ -217,7 +219,7 @@ static int finish(SdCtx *ctx, SdCatalog *cat, const SdCatalogOpts *opts)
             SdCatEntry *p = &cat->entries[w - 1];
             if (!strcmp(p->patient, e->patient) && !strcmp(p->session, e->session) &&
                 !strcmp(p->view, e->view)) {
-                if ((err = add_issue(cat, SD_CAT_WARN, e->path,
+                if ((err = add_issue(cat, SD_CAT_WARN, 0, e->path,
                         "duplicate entry for patient %s, session %s, view %s (keeping %s)",
                         e->patient, e->session, e->view, p->path)))
                     return err;
@@ -286,13 +288,13 @@ static int finish(SdCtx *ctx, SdCatalog *cat, const SdCatalogOpts *opts)
             if (cat->entries[k].days < 0 &&
                 (k == i || strcmp(cat->entries[k - 1].session, cat->entries[k].session) ||
                  !(cat->entries[k - 1].days < 0)))
-                err = add_issue(cat, SD_CAT_WARN, cat->entries[k].path,
+                err = add_issue(cat, SD_CAT_WARN, 0, cat->entries[k].path,
                                 "patient %s: session %s is dated %s (%s), %.0f days before the baseline "
                                 "session %s; sessions are ordered by name", pt->id, cat->entries[k].session,
                                 cat->entries[k].date, cat->entries[k].date_source, -cat->entries[k].days, sess[0]);
         if (err) { free(sess); return err; }
         if (ns == 1)
-            err = add_issue(cat, SD_CAT_WARN, pt->id,
+            err = add_issue(cat, SD_CAT_WARN, 0, pt->id,
                             "patient %s has only one session (%s): nothing to compare", pt->id, sess[0]);
         /* views missing in some session */
         for (int k = i; k < j && !err;) {
@@ -302,11 +304,11 @@ static int finish(SdCtx *ctx, SdCatalog *cat, const SdCatalogOpts *opts)
                 nsv++; l++;
             }
             if (!have_base && ns > 1)
-                err = add_issue(cat, SD_CAT_WARN, cat->entries[k].path,
+                err = add_issue(cat, SD_CAT_WARN, 0, cat->entries[k].path,
                     "patient %s: view %s is missing in the baseline session %s; its follow-ups cannot be scored",
                     pt->id, cat->entries[k].view, sess[0]);
             else if (nsv < ns && ns > 1)
-                err = add_issue(cat, SD_CAT_WARN, cat->entries[k].path,
+                err = add_issue(cat, SD_CAT_WARN, 0, cat->entries[k].path,
                     "patient %s: view %s is present in %d of %d sessions", pt->id,
                     cat->entries[k].view, nsv, ns);
             k = l;
@@ -338,32 +340,32 @@ int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, 
         char *pdir = sd_path_join(root, pats[p]);
         if (!pdir) { err = SD_ENOMEM; break; }
         if (has_ctrl(pats[p])) {
-            err = add_issue(cat, SD_CAT_ERROR, pdir, "name contains control characters (newline, tab, ...); "
+            err = add_issue(cat, SD_CAT_ERROR, SD_EFORMAT, pdir, "name contains control characters (newline, tab, ...); "
                             "patient skipped, rename the folder");
             free(pdir);
             continue;
         }
         if (!sd_is_dir(pdir)) {
             if (!is_sidecar_name(pats[p]))
-                err = add_issue(cat, SD_CAT_WARN, pdir, "not a patient folder (ignored)");
+                err = add_issue(cat, SD_CAT_WARN, 0, pdir, "not a patient folder (ignored)");
             free(pdir);
             continue;
         }
         if (root_is_out && (!strcmp(pats[p], "aligned") || !strcmp(pats[p], "patients") ||
                             !strcmp(pats[p], "report"))) {
-            err = add_issue(cat, SD_CAT_WARN, pdir, "output of a skindelta run written into this folder, "
+            err = add_issue(cat, SD_CAT_WARN, 0, pdir, "output of a skindelta run written into this folder, "
                             "not a patient (ignored)");
             free(pdir);
             continue;
         }
         if (is_output_dir(pdir)) {
-            err = add_issue(cat, SD_CAT_WARN, pdir, "a skindelta output folder, not a patient (ignored)");
+            err = add_issue(cat, SD_CAT_WARN, 0, pdir, "a skindelta output folder, not a patient (ignored)");
             free(pdir);
             continue;
         }
         char **sess; int nsess;
         if (list_dir(pdir, &sess, &nsess)) {
-            err = add_issue(cat, SD_CAT_ERROR, pdir, "cannot read patient folder: %s", strerror(errno));
+            err = add_issue(cat, SD_CAT_ERROR, SD_EIO, pdir, "cannot read patient folder: %s", strerror(errno));
             free(pdir);
             continue;
         }
@@ -372,20 +374,20 @@ int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, 
             char *sdir = sd_path_join(pdir, sess[s]);
             if (!sdir) { err = SD_ENOMEM; break; }
             if (has_ctrl(sess[s])) {
-                err = add_issue(cat, SD_CAT_ERROR, sdir, "name contains control characters (newline, tab, ...); "
+                err = add_issue(cat, SD_CAT_ERROR, SD_EFORMAT, sdir, "name contains control characters (newline, tab, ...); "
                                 "session skipped, rename the folder");
                 free(sdir);
                 continue;
             }
             if (!sd_is_dir(sdir)) {
                 if (!is_sidecar_name(sess[s]))
-                    err = add_issue(cat, SD_CAT_WARN, sdir, "not a session folder (ignored)");
+                    err = add_issue(cat, SD_CAT_WARN, 0, sdir, "not a session folder (ignored)");
                 free(sdir);
                 continue;
             }
             char **files; int nfiles;
             if (list_dir(sdir, &files, &nfiles)) {
-                err = add_issue(cat, SD_CAT_ERROR, sdir, "cannot read session folder: %s", strerror(errno));
+                err = add_issue(cat, SD_CAT_ERROR, SD_EIO, sdir, "cannot read session folder: %s", strerror(errno));
                 free(sdir);
                 continue;
             }
@@ -393,15 +395,15 @@ int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, 
                 char *fp = sd_path_join(sdir, files[f]);
                 if (!fp) { err = SD_ENOMEM; break; }
                 if (has_ctrl(files[f])) {
-                    err = add_issue(cat, SD_CAT_ERROR, fp, "name contains control characters (newline, tab, ...); "
+                    err = add_issue(cat, SD_CAT_ERROR, SD_EFORMAT, fp, "name contains control characters (newline, tab, ...); "
                                     "file skipped, rename it");
                 } else if (!is_image_name(files[f])) {
                     /* quietly skip sidecars (.json, .txt, .xmp, ...); say so for anything else */
                     if (!is_sidecar_name(files[f]))
-                        err = add_issue(cat, SD_CAT_WARN, fp, "not an image name (.jpg .jpeg .png .tif .tiff); ignored");
+                        err = add_issue(cat, SD_CAT_WARN, 0, fp, "not an image name (.jpg .jpeg .png .tif .tiff); ignored");
                 } else if (sd_is_dir(fp)) {
                     /* a folder named like an image must not shadow a real photo of that view */
-                    err = add_issue(cat, SD_CAT_ERROR, fp, "is a folder, not an image file; ignored");
+                    err = add_issue(cat, SD_CAT_ERROR, SD_EIO, fp, "is a folder, not an image file; ignored");
                 } else {
                     char *view = sd_strdup(files[f]);
                     if (!view) { free(fp); err = SD_ENOMEM; break; }
@@ -417,7 +419,7 @@ int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, 
             free(sdir);
         }
         if (!found && !err)
-            err = add_issue(cat, SD_CAT_WARN, pdir, "patient folder holds no images in <session>/<view>.jpg form");
+            err = add_issue(cat, SD_CAT_WARN, 0, pdir, "patient folder holds no images in <session>/<view>.jpg form");
         free_names(sess, nsess);
         free(pdir);
     }
@@ -488,7 +490,7 @@ int sd_catalog_manifest(SdCtx *ctx, const char *manifest, const SdCatalogOpts *o
         const SdCsvRow *row = &csv.rows[r];
         snprintf(where, sizeof(where), "%s:%d", manifest, row->line);
         if (row->n != csv.ncols) {
-            err = add_issue(cat, SD_CAT_ERROR, where, "line %d has %d fields, the header has %d; line skipped",
+            err = add_issue(cat, SD_CAT_ERROR, SD_EFORMAT, where, "line %d has %d fields, the header has %d; line skipped",
                             row->line, row->n, csv.ncols);
             continue;
         }
@@ -496,7 +498,7 @@ int sd_catalog_manifest(SdCtx *ctx, const char *manifest, const SdCatalogOpts *o
                    *v = sd_csv_get(&csv, r, cv), *path = sd_csv_get(&csv, r, cpath),
                    *d = cd >= 0 ? sd_csv_get(&csv, r, cd) : "";
         if (!valid_id(p) || !valid_id(s) || !valid_id(v) || !*path || has_ctrl(path)) {
-            err = add_issue(cat, SD_CAT_ERROR, where,
+            err = add_issue(cat, SD_CAT_ERROR, SD_EFORMAT, where,
                             "line %d: patient, session, view and path must be non-empty, without control characters "
                             "(and names without '/'); line skipped",
                             row->line);
@@ -504,14 +506,14 @@ int sd_catalog_manifest(SdCtx *ctx, const char *manifest, const SdCatalogOpts *o
         }
         char date[11] = "";
         if (*d && sd_parse_date(d, date)) {
-            err = add_issue(cat, SD_CAT_ERROR, where, "line %d: date '%s' is not an ISO 8601 date (YYYY-MM-DD); line skipped",
+            err = add_issue(cat, SD_CAT_ERROR, SD_EFORMAT, where, "line %d: date '%s' is not an ISO 8601 date (YYYY-MM-DD); line skipped",
                             row->line, d);
             continue;
         }
         char *full = path[0] == '/' ? sd_strdup(path) : sd_path_join(dir, path);
         if (!full) { err = SD_ENOMEM; break; }
         if (!sd_file_exists(full))
-            err = add_issue(cat, SD_CAT_WARN, full, "line %d: file not found (kept; it will fail at load)",
+            err = add_issue(cat, SD_CAT_WARN, 0, full, "line %d: file not found (kept; it will fail at load)",
                             row->line);
         if (!err) err = add_entry(cat, &cap, p, s, v, full, date);
         free(full);

@@ -23,6 +23,7 @@ typedef struct SdCatPatient {
 enum sd_cat_level { SD_CAT_WARN = 1, SD_CAT_ERROR = 2 };
 typedef struct SdCatIssue {
     int level;
+    int code;              /* errors: SD_EIO (cannot read), SD_EFORMAT (malformed name or line); warnings 0 */
     char *path;            /* file, folder or manifest:line the issue is about */
     char *message;
 } SdCatIssue;

@@ -580,6 +580,7 @@ int sd_merge_outputs(SdCtx *ctx, const char *const *inputs, int n, const char *o
         }
         if (!OUTP("errors.csv")) goto nomem;
         if ((err = sd_csv_write_rows(ctx, p, hdr, errrows.v, errrows.n))) goto fail;
+        s.input_errors = errrows.n;
     }
 
     /* 5. statistics over all patients */

@@ -16,6 +16,7 @@ typedef struct SdMergeOpts {
 typedef struct SdMergeSummary {
     int inputs, patients;
     size_t measurements, changes, trends, cohort_rows, files_copied;
+    size_t input_errors;         /* rows of the merged errors.csv: inputs the shards could not score */
     char mdc_source[16];         /* "option", "run.json" or "bootstrap" */
 } SdMergeSummary;
 

@@ -227,7 +227,8 @@ int sd_run_write_catalog_errors(SdCtx *ctx, const char *out_dir, const SdCatalog
     SdRowList rows = {0};
     for (int i = 0; i < cat->nissues; i++)
         if (cat->issues[i].level == SD_CAT_ERROR)
-            sd_rowlist_addf(&rows, "%s\x1f%s\x1f%s\x1f%s", cat->issues[i].path, "catalog", "EFORMAT",
+            sd_rowlist_addf(&rows, "%s\x1f%s\x1f%s\x1f%s", cat->issues[i].path, "catalog",
+                            sd_errname(cat->issues[i].code ? cat->issues[i].code : SD_EFORMAT),
                             cat->issues[i].message);
     char path[4200];
     snprintf(path, sizeof(path), "%s/catalog_errors.csv", out_dir);

@@ -35,8 +35,10 @@ static void help(FILE *f)
         "  --no-report       do not regenerate OUT/report/\n"
         "  -q, --quiet       no summary line\n"
         "  -h, --help        this text\n"
-        "exit: 0 merged, 1 failed (unreadable or malformed input, write error), 2 usage error or\n"
-        "incompatible inputs (overlapping shards, differing headers)\n");
+        "exit: 0 merged and every input photo was scored; 1 merged but the shards' errors.csv list\n"
+        "inputs that could not be scored (as `run` would exit), or the merge failed (unreadable or\n"
+        "malformed input folder, write error); 2 usage error or incompatible inputs (overlapping\n"
+        "shards, differing headers)\n");
 }
 
 int sd_cmd_merge(int argc, char **argv)
@@ -86,6 +88,13 @@ int sd_cmd_merge(int argc, char **argv)
         fprintf(stderr, "skindelta merge: %d inputs, %d patients, %zu measurements, %zu changes, "
                 "%zu cohort rows, MDC95 from %s -> %s\n", s.inputs, s.patients, s.measurements,
                 s.changes, s.cohort_rows, s.mdc_source, out);
+    /* the merged run is one run: inputs that failed in a shard make it exit as `run` would */
+    if (s.input_errors > 0) {
+        fprintf(stderr, "skindelta merge: %zu input(s) could not be scored in the shards: see %s/errors.csv\n",
+                s.input_errors, out);
+        if (rc == SD_EXIT_OK)
+            rc = SD_EXIT_PARTIAL;
+    }
 done:
     free(inputs);
     return rc;

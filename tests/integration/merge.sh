@@ -46,10 +46,17 @@ shard $T/full p1 p2 p3 p10 p11
 shard $T/a p1 p3 p11
 shard $T/b p2 p10
 
+# the shards list inputs they could not score (a catalog error, p3's truncated photo): the merged
+# run exits 1 as the unsharded run would
 "$BIN" merge $T/full -o $T/ref --no-report --quiet; rc=$?
-check "merge of one folder exits 0 (got $rc)" '[ $rc -eq 0 ]'
+check "merge of one folder exits 1: its errors.csv lists failed inputs (got $rc)" '[ $rc -eq 1 ]'
 "$BIN" merge $T/b $T/a -o $T/m --no-report 2>$T/stderr.txt; rc=$?
-check "merge of two shards exits 0 (got $rc)" '[ $rc -eq 0 ]'
+check "merge of two shards exits 1: failed inputs in the shards (got $rc)" '[ $rc -eq 1 ]'
+check "stderr says how many inputs failed" "grep -q '2 input(s) could not be scored' $T/stderr.txt"
+cp -r $T/b $T/clean
+for f in $T/clean/errors.csv $T/clean/catalog_errors.csv $T/clean/patients/*/errors.csv; do echo "$EH" > "$f"; done
+"$BIN" merge $T/clean -o $T/cleanm --no-report --quiet; rc=$?
+check "merge of shards without failed inputs exits 0 (got $rc)" '[ $rc -eq 0 ]'
 check "summary line names 5 patients" "grep -q '5 patients' $T/stderr.txt"
 for f in measurements.csv uncertainty.csv alignment.csv errors.csv catalog_errors.csv changes.csv trends.csv cohort.csv; do
     check "shard merge: $f equals the unsplit result" "cmp -s $T/ref/$f $T/m/$f"
@@ -65,7 +72,7 @@ check "run.json lists the inputs" "grep -q '\"command\": \"merge\"' $T/m/run.jso
 # MDC95 from a repeatability table
 printf 'region,metric,n_subjects,n_repeats,icc31,cv_w_pct,sem,mdc95\nface,texture_roughness,10,2,0.9,2.5,0.3,0.5\n' > $T/rep.csv
 "$BIN" merge $T/a $T/b -o $T/mdc --mdc $T/rep.csv --no-report --quiet; rc=$?
-check "merge --mdc exits 0" '[ $rc -eq 0 ]'
+check "merge --mdc exits 1 (failed inputs), output written" '[ $rc -eq 1 ] && [ -s $T/mdc/changes.csv ]'
 check "--mdc sets mdc95 and beyond_noise" "grep -q '^p1,front,s2,1,30,face,texture_roughness,5.1,4.7[0-9]*,-0.4[0-9]*,[-0-9.e]*,[-0-9.e]*,0.5,0$' $T/mdc/changes.csv && grep -q '^p1,front,s3,.*,0.5,1$' $T/mdc/changes.csv"
 
 # refusals
