@@ -485,7 +485,7 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
                        const SdMetricsOpts *opts, SdMetricsState **out)
 {
     SdMetricsState *st = NULL;
-    float *A[3] = { 0 }, *B[3] = { 0 }, *T[1] = { 0 };
+    float *A[3] = { 0 }, *B[3] = { 0 };
     int err = 0;
     *out = NULL;
     if (!img || img->fmt != SD_FMT_F32 || img->c < 3 || !(px_per_mm > 0.5 && px_per_mm < 500))
@@ -511,8 +511,6 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
         if (!(A[c] = plane_alloc(st)) || !(B[c] = plane_alloc(st)))
             goto nomem;
     }
-    if (!(T[0] = plane_alloc(st)))
-        goto nomem;
     size_t mbytes;
     if (sd_mul_overflow((size_t)st->ms, (size_t)st->h, &mbytes) || !(st->valid = sd_alloc_aligned(mbytes)))
         goto nomem;
@@ -559,15 +557,11 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
     /* B[2] now holds the shading log-luminance; A, B[0] and B[1] are free scratch */
     if ((err = sd__mx_texture_map(ctx, st, B[2], A[0])))
         goto fail;
-    {
-        float *tmp[6] = { A[0], A[1], A[2], B[0], B[1], T[0] };
-        if ((err = sd__mx_wrinkle_map(ctx, st, B[2], tmp)))
-            goto fail;
-    }
+    if ((err = sd__mx_wrinkle_map(ctx, st, B[2], A[0])))
+        goto fail;
     for (int c = 0; c < 3; c++) {
         sd_free_aligned(A[c]); sd_free_aligned(B[c]);
     }
-    sd_free_aligned(T[0]);
     *out = st;
     return 0;
 nomem:
@@ -576,7 +570,6 @@ fail:
     for (int c = 0; c < 3; c++) {
         sd_free_aligned(A[c]); sd_free_aligned(B[c]);
     }
-    sd_free_aligned(T[0]);
     sd_metrics_free(st);
     return err;
 }

@@ -75,7 +75,8 @@ int  sd__mx_dilate(uint8_t *m, int w, int h, int r);
 int  sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], float *const mhs[3],
                          float *const scratch[3]);
 int  sd__mx_texture_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp);
-int  sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp[6]);
+/* tmp: one free plane (scratch) */
+int  sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp);
 
 int  sd__mx_spots(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r, SdMxDetect *d);
 int  sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,

@@ -9,33 +9,48 @@
 #include "src/metrics_internal.h"
 #include "src/util.h"
 
-int sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp[6])
+/* Rows per band of the multi-scale pass: the band's derivative and eigen rows stay in cache
+ * between the kernels (a multiple of 4, the vertical filter's block, keeps the rows identical to
+ * whole-plane filtering). */
+#define SD_WR_BAND 16
+
+int sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp)
 {
-    int err;
+    int err = 0;
     const int w = st->w, h = st->h;
-    float *ixx = tmp[0], *ixy = tmp[1], *iyy = tmp[2], *l1 = tmp[3], *l2 = tmp[4], *th = tmp[5];
+    const ptrdiff_t bs = st->fs;
     const SdSkinmapDSP *dsp = sd_skinmap_dsp(ctx->cpu_flags);
-    for (int k = 0; k < st->o.wr_nscales; k++) {
-        double s = st->o.wr_sigma_mm[k] * st->ppm;
-        if (s < 0.5) s = 0.5;
-        if (s > 64.0) s = 64.0;
-        SdDerivOut d = { .ixx = ixx, .ixy = ixy, .iyy = iyy };
-        if ((err = sd_op_gauss_deriv(ctx, ls, st->fs, &d, st->fs, w, h, (float)s)) ||
-            (err = sd_op_hessian_eig(ctx, ixx, ixy, iyy, st->fs, l1, l2, th, st->fs, w, h, (float)s)))
-            return err;
-        /* signed valley measure sign(l2) (|l2| - |l1|): blobs (|l1| ~ |l2|) give ~0, dark
-         * valleys (l2 > 0 across the line) are positive, bright ridges negative */
-        dsp->ridge_max(st->ridge, st->theta, st->fs, l1, l2, th, st->fs, w, h, k == 0);
+    float *band = sd_alloc_aligned((size_t)bs * SD_WR_BAND * 6);
+    if (!band)
+        return sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
+    float *ixx = band, *ixy = sd__mx_row(st, band, SD_WR_BAND), *iyy = sd__mx_row(st, band, 2 * SD_WR_BAND),
+          *l1 = sd__mx_row(st, band, 3 * SD_WR_BAND), *l2 = sd__mx_row(st, band, 4 * SD_WR_BAND),
+          *th = sd__mx_row(st, band, 5 * SD_WR_BAND);
+    /* the per-pixel maximum over the scales goes to tmp (the line integral's source) */
+    for (int y0 = 0; y0 < h; y0 += SD_WR_BAND) {
+        const int nb = h - y0 < SD_WR_BAND ? h - y0 : SD_WR_BAND;
+        for (int k = 0; k < st->o.wr_nscales; k++) {
+            double s = st->o.wr_sigma_mm[k] * st->ppm;
+            if (s < 0.5) s = 0.5;
+            if (s > 64.0) s = 64.0;
+            SdDerivOut d = { .ixx = ixx, .ixy = ixy, .iyy = iyy };
+            if ((err = sd_op_gauss_deriv_rows(ctx, ls, st->fs, &d, bs, w, h, y0, nb, (float)s)) ||
+                (err = sd_op_hessian_eig(ctx, ixx, ixy, iyy, bs, l1, l2, th, bs, w, nb, (float)s)))
+                goto done;
+            /* signed valley measure sign(l2) (|l2| - |l1|): blobs (|l1| ~ |l2|) give ~0, dark
+             * valleys (l2 > 0 across the line) are positive, bright ridges negative */
+            dsp->ridge_max(sd__mx_row(st, tmp, y0), sd__mx_row(st, st->theta, y0), st->fs, l1, l2, th,
+                           bs, w, nb, k == 0);
+        }
     }
     /* line integral: average the response along each pixel's own line direction over
      * +-wr_line_mm. Lines keep their response, isotropic texture noise averages down. */
     const int ns = 4;
-    float *src = tmp[0];
-    for (int y = 0; y < h; y++)
-        memcpy(sd__mx_row(st, src, y), sd__mx_row(st, st->ridge, y), sizeof(float) * (size_t)w);
-    dsp->line_mean(st->ridge, st->fs, src, st->fs, w, h, st->theta, st->fs, 0, h,
+    dsp->line_mean(st->ridge, st->fs, tmp, st->fs, w, h, st->theta, st->fs, 0, h,
                    (float)(st->o.wr_line_mm * st->ppm / ns), ns);
-    return 0;
+done:
+    sd_free_aligned(band);
+    return err;
 }
 
 /* Zhang & Suen (1984) thinning of m (w x h, 1 = set) in place; pixels on the box border are
