@@ -267,55 +267,84 @@ nomem:
     return SD_ENOMEM;
 }
 
+/* Any unreached seed (bit 4 without bit 2) among p[0..7] (unaligned read). */
+static inline int seed_any(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return ((v >> 2) & ~(v >> 1) & 0x0101010101010101u) != 0;
+}
+
 long sd__mx_hysteresis_label(const float *resp, const uint8_t *in, int w, int h, float lo, float hi,
                              uint8_t *out, int32_t *labels, long **sizes)
 {
-    size_t n = (size_t)w * (size_t)h;
+    /* The flood runs on a map padded by one pixel (the border 0), bits: 1 = may grow into
+     * (in && resp >= lo), 2 = reached, 4 = seed (in && resp >= hi); a neighbour needs one load and
+     * no bounds check, seeds are found 8 pixels at a time. The stack holds (padded, unpadded)
+     * index pairs: no division per pixel. */
+    const size_t W = (size_t)w + 2;
+    size_t n = (size_t)w * (size_t)h, pn;
     PxStack st = { 0 };
     long *sz = NULL, cap = 0, count = 0;
+    uint8_t *e = NULL;
+    if (sd_mul_overflow(W, (size_t)h + 2, &pn) || !(e = calloc(pn, 1)))
+        return SD_ENOMEM;
+    for (int y = 0; y < h; y++) {
+        const float *rr = resp + (size_t)y * (size_t)w;
+        const uint8_t *ir = in + (size_t)y * (size_t)w;
+        uint8_t *er = e + (size_t)(y + 1) * W + 1;
+        for (int x = 0; x < w; x++)
+            er[x] = (uint8_t)(((ir[x] != 0) & (rr[x] >= lo)) | ((ir[x] != 0) & (rr[x] >= hi)) << 2);
+    }
+    const ptrdiff_t dp[8] = { -(ptrdiff_t)W - 1, -(ptrdiff_t)W, -(ptrdiff_t)W + 1, -1, 1,
+                              (ptrdiff_t)W - 1, (ptrdiff_t)W, (ptrdiff_t)W + 1 };
+    const ptrdiff_t du[8] = { -(ptrdiff_t)w - 1, -(ptrdiff_t)w, -(ptrdiff_t)w + 1, -1, 1,
+                              (ptrdiff_t)w - 1, (ptrdiff_t)w, (ptrdiff_t)w + 1 };
     memset(out, 0, n);
-    for (size_t i = 0; i < n; i++) {
-        if (out[i] || !in[i] || !(resp[i] >= hi))
-            continue;
-        if (count + 2 > cap) {
-            long nc = cap ? cap * 2 : 256;
-            long *t = realloc(sz, (size_t)nc * sizeof(*t));
-            if (!t)
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const size_t i = (size_t)y * (size_t)w + (size_t)x, q = (size_t)(y + 1) * W + (size_t)x + 1;
+            if (x + 8 <= w && !seed_any(e + q)) {
+                x += 7;
+                continue;
+            }
+            if ((e[q] & 6) != 4)
+                continue;
+            if (count + 2 > cap) {
+                long nc = cap ? cap * 2 : 256;
+                long *t = realloc(sz, (size_t)nc * sizeof(*t));
+                if (!t)
+                    goto nomem;
+                sz = t; cap = nc;
+            }
+            /* one flood = one 8-connected component of the grown set (a pixel next to it would
+             * have been reached by it) */
+            const int32_t lab = (int32_t)++count;
+            long size = 0;
+            e[q] |= 2;
+            out[i] = 1;
+            labels[i] = lab;
+            st.n = 0;
+            if (px_push(&st, (int32_t)q) || px_push(&st, (int32_t)i))
                 goto nomem;
-            sz = t; cap = nc;
-        }
-        /* one flood = one 8-connected component of the grown set (a pixel next to it would
-         * have been reached by it) */
-        const int32_t lab = (int32_t)++count;
-        long size = 0;
-        out[i] = 1;
-        labels[i] = lab;
-        st.n = 0;
-        if (px_push(&st, (int32_t)i))
-            goto nomem;
-        while (st.n) {
-            int32_t p = st.v[--st.n];
-            int px = p % w, py = p / w;
-            size++;
-            for (int dy = -1; dy <= 1; dy++) {
-                int yy = py + dy;
-                if (yy < 0 || yy >= h) continue;
-                for (int dx = -1; dx <= 1; dx++) {
-                    int xx = px + dx;
-                    if (xx < 0 || xx >= w) continue;
-                    size_t q = (size_t)yy * (size_t)w + (size_t)xx;
-                    if (!out[q] && in[q] && resp[q] >= lo) {
-                        out[q] = 1;
-                        labels[q] = lab;
-                        if (px_push(&st, (int32_t)q))
-                            goto nomem;
-                    }
+            while (st.n) {
+                const ptrdiff_t pu = st.v[--st.n], pp = st.v[--st.n];
+                size++;
+                for (int k = 0; k < 8; k++) {
+                    if ((e[pp + dp[k]] & 3) != 1)
+                        continue;
+                    const ptrdiff_t qq = pp + dp[k], qu = pu + du[k];
+                    e[qq] |= 2;
+                    out[qu] = 1;
+                    labels[qu] = lab;
+                    if (px_push(&st, (int32_t)qq) || px_push(&st, (int32_t)qu))
+                        goto nomem;
                 }
             }
+            sz[lab] = size;
         }
-        sz[lab] = size;
-    }
     free(st.v);
+    free(e);
     if (!sz && !(sz = calloc(1, sizeof(*sz))))
         return SD_ENOMEM;
     sz[0] = 0;
@@ -324,6 +353,7 @@ long sd__mx_hysteresis_label(const float *resp, const uint8_t *in, int w, int h,
 nomem:
     free(st.v);
     free(sz);
+    free(e);
     return SD_ENOMEM;
 }
 
