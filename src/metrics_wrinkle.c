@@ -54,97 +54,120 @@ done:
 }
 
 /* Zhang & Suen (1984) thinning of m (w x h, 1 = set) in place; pixels on the box border are
- * treated as having background outside. Works on a copy padded by one pixel and decides each
- * candidate through a 256-entry table of its neighbour pattern (one table per sub-pass). A pixel
- * is re-examined in a sub-pass only when one of its neighbours was deleted since that sub-pass
- * last examined it (otherwise its pattern, hence its verdict "keep", is unchanged): the same
+ * treated as having background outside. Bit-parallel: the mask is packed 64 pixels to a word
+ * (padded by one pixel on every side), and each sub-pass decides a whole word at once from its
+ * eight shifted neighbour words: B = number of set neighbours in 2..6 (at least two set and at
+ * least two clear), A = one 0->1 transition around the ring (exactly one of the eight
+ * transition bits), and the sub-pass's two "not all three of" conditions. A word is examined
+ * again by a sub-pass only when a pixel in it or in one of the 8 neighbouring words was deleted
+ * since that sub-pass last examined it (otherwise its verdict "keep" is unchanged): the same
  * deletions, pass by pass, as examining every pixel every time. */
+
+/* At least two of the eight words have the bit set, per bit. */
+static inline uint64_t two_of8(const uint64_t v[8])
+{
+    uint64_t one = 0, two = 0;
+    for (int k = 0; k < 8; k++) {
+        two |= one & v[k];
+        one |= v[k];
+    }
+    return two;
+}
+
+/* The pixels of word c (row above u, below d; l and r the words left and right of each) that
+ * sub-pass `pass` deletes. */
+static inline uint64_t zs_word(const uint64_t u[3], const uint64_t c[3], const uint64_t d[3], int pass)
+{
+    /* neighbour k of bit i: N, NE, E, SE, S, SW, W, NW (bit i+1 is the pixel to the right) */
+    uint64_t nb[8], nn[8], t[8];
+    nb[0] = u[1];
+    nb[1] = u[1] >> 1 | u[2] << 63;
+    nb[2] = c[1] >> 1 | c[2] << 63;
+    nb[3] = d[1] >> 1 | d[2] << 63;
+    nb[4] = d[1];
+    nb[5] = d[1] << 1 | d[0] >> 63;
+    nb[6] = c[1] << 1 | c[0] >> 63;
+    nb[7] = u[1] << 1 | u[0] >> 63;
+    for (int k = 0; k < 8; k++) {
+        nn[k] = ~nb[k];
+        t[k] = nn[k] & nb[(k + 1) & 7];
+    }
+    uint64_t one = 0;
+    for (int k = 0; k < 8; k++)
+        one |= t[k];
+    const uint64_t ok = c[1] & two_of8(nb) & two_of8(nn) & one & ~two_of8(t);
+    if (pass == 0)
+        return ok & ~(nb[0] & nb[2] & nb[4]) & ~(nb[2] & nb[4] & nb[6]);
+    return ok & ~(nb[0] & nb[2] & nb[6]) & ~(nb[0] & nb[4] & nb[6]);
+}
+
 static int thin(uint8_t *m, int w, int h)
 {
-    const int W = w + 2;
-    size_t n = (size_t)W * (size_t)(h + 2);
-    uint8_t *b = calloc(n, 1), *queued = NULL, lut[2][256];
-    int32_t *cand[2] = { NULL, NULL }, *del = NULL;
-    long cnt = 0, nc[2];
-    int err = SD_ENOMEM;
-    if (!b)
+    const int nw = (w + 2 + 63) / 64;   /* words per padded row; pixel x is bit x + 1 */
+    size_t nwords;
+    if (sd_mul_overflow((size_t)nw, (size_t)h + 2, &nwords))
         return SD_ENOMEM;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
-            if (m[(size_t)y * (size_t)w + (size_t)x]) {
-                b[(size_t)(y + 1) * (size_t)W + (size_t)(x + 1)] = 1;
-                cnt++;
-            }
-    if (!cnt) {
-        free(b);
-        return 0;
-    }
-    /* queued: bit p set = the pixel is already in cand[p] */
-    if (!(queued = calloc(n, 1)) || !(cand[0] = malloc(sizeof(int32_t) * (size_t)cnt)) ||
-        !(cand[1] = malloc(sizeof(int32_t) * (size_t)cnt)) || !(del = malloc(sizeof(*del) * (size_t)cnt)))
+    uint64_t *b = calloc(nwords, sizeof(*b)), *del = malloc(nwords * sizeof(*del));
+    size_t *at = malloc(nwords * sizeof(*at));
+    uint8_t *dirty = malloc(nwords);   /* bit p: sub-pass p must examine the word */
+    int err = SD_ENOMEM;
+    if (!b || !del || !at || !dirty)
         goto done;
-    /* bit k of the pattern = neighbour P(k+2): N, NE, E, SE, S, SW, W, NW */
-    for (int pat = 0; pat < 256; pat++) {
-        int nb[8], B = 0, A = 0;
-        for (int k = 0; k < 8; k++) {
-            nb[k] = (pat >> k) & 1;
-            B += nb[k];
-        }
-        for (int k = 0; k < 8; k++)
-            A += !nb[k] && nb[(k + 1) & 7];
-        int ok = B >= 2 && B <= 6 && A == 1;
-        lut[0][pat] = (uint8_t)(ok && !((nb[0] && nb[2] && nb[4]) || (nb[2] && nb[4] && nb[6])));
-        lut[1][pat] = (uint8_t)(ok && !((nb[0] && nb[2] && nb[6]) || (nb[0] && nb[4] && nb[6])));
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = m + (size_t)y * (size_t)w;
+        uint64_t *br = b + (size_t)(y + 1) * (size_t)nw;
+        for (int x = 0; x < w; x++)
+            br[(x + 1) >> 6] |= (uint64_t)(row[x] != 0) << ((x + 1) & 63);
     }
-    const ptrdiff_t off[8] = { -W, -W + 1, 1, W + 1, W, W - 1, -1, -W - 1 };
-    cnt = 0;
-    for (size_t i = 0; i < n; i++)
-        if (b[i]) {
-            cand[0][cnt] = cand[1][cnt] = (int32_t)i;
-            queued[i] = 3;
-            cnt++;
-        }
-    nc[0] = nc[1] = cnt;
+    memset(dirty, 3, nwords);
     int idle = 0;   /* consecutive sub-passes without a deletion */
     for (int pass = 0; idle < 2; pass ^= 1) {
-        long nd = 0;
-        const int32_t *c = cand[pass];
         const uint8_t bit = (uint8_t)(1u << pass);
-        for (long i = 0; i < nc[pass]; i++) {
-            const int32_t q = c[i];
-            queued[q] &= (uint8_t)~bit;
-            if (!b[q])
-                continue;
-            const uint8_t *p = b + q;
-            int pat = 0;
-            for (int k = 0; k < 8; k++)
-                pat |= p[off[k]] << k;
-            if (lut[pass][pat])
-                del[nd++] = q;
-        }
-        nc[pass] = 0;
-        for (long i = 0; i < nd; i++)
-            b[del[i]] = 0;
-        /* the set neighbours of deleted pixels are examined again by both sub-passes */
-        for (long i = 0; i < nd; i++)
-            for (int k = 0; k < 8; k++) {
-                const int32_t q = (int32_t)(del[i] + off[k]);
-                if (!b[q])
+        size_t nd = 0;
+        for (int y = 1; y <= h; y++) {
+            const uint64_t *up = b + (size_t)(y - 1) * (size_t)nw, *cr = up + nw, *dn = cr + nw;
+            uint8_t *dr = dirty + (size_t)y * (size_t)nw;
+            for (int j = 0; j < nw; j++) {
+                if (!(dr[j] & bit))
                     continue;
-                for (int s = 0; s < 2; s++)
-                    if (!(queued[q] & (1u << s))) {
-                        queued[q] |= (uint8_t)(1u << s);
-                        cand[s][nc[s]++] = q;
-                    }
+                dr[j] &= (uint8_t)~bit;
+                if (!cr[j])
+                    continue;
+                const uint64_t u[3] = { j ? up[j - 1] : 0, up[j], j + 1 < nw ? up[j + 1] : 0 },
+                               c[3] = { j ? cr[j - 1] : 0, cr[j], j + 1 < nw ? cr[j + 1] : 0 },
+                               d[3] = { j ? dn[j - 1] : 0, dn[j], j + 1 < nw ? dn[j + 1] : 0 };
+                const uint64_t z = zs_word(u, c, d, pass);
+                if (z) {
+                    del[nd] = z;
+                    at[nd++] = (size_t)y * (size_t)nw + (size_t)j;
+                }
             }
+        }
+        /* delete all at once (the sub-pass decided on the mask as it was), then both sub-passes
+         * examine the words around each change again */
+        for (size_t i = 0; i < nd; i++)
+            b[at[i]] &= ~del[i];
+        for (size_t i = 0; i < nd; i++) {
+            const int y = (int)(at[i] / (size_t)nw), j = (int)(at[i] % (size_t)nw);
+            for (int yy = y - 1; yy <= y + 1; yy++) {
+                if (yy < 1 || yy > h)
+                    continue;
+                for (int jj = j - 1; jj <= j + 1; jj++)
+                    if (jj >= 0 && jj < nw)
+                        dirty[(size_t)yy * (size_t)nw + (size_t)jj] = 3;
+            }
+        }
         idle = nd ? 0 : idle + 1;
     }
-    for (int y = 0; y < h; y++)
+    for (int y = 0; y < h; y++) {
+        uint8_t *row = m + (size_t)y * (size_t)w;
+        const uint64_t *br = b + (size_t)(y + 1) * (size_t)nw;
         for (int x = 0; x < w; x++)
-            m[(size_t)y * (size_t)w + (size_t)x] = b[(size_t)(y + 1) * (size_t)W + (size_t)(x + 1)];
+            row[x] = (uint8_t)(br[(x + 1) >> 6] >> ((x + 1) & 63) & 1u);
+    }
     err = 0;
 done:
-    free(b); free(queued); free(cand[0]); free(cand[1]); free(del);
+    free(b); free(del); free(at); free(dirty);
     return err;
 }
 
