@@ -357,59 +357,56 @@ nomem:
     return SD_ENOMEM;
 }
 
-/* One pass of a 1-D max (dilate) or min (erode) filter of radius r along rows (dx=1) or columns
- * by running counts of set pixels. */
-static void morph_1d(uint8_t *dst, const uint8_t *src, int n, ptrdiff_t step, int r, int dilate)
+/* acc[x] |= src[x] (dilate) or &= (erode) for x < n, 8 bytes at a time (the values are 0 or 1). */
+static void window_step(uint8_t *acc, const uint8_t *src, int n, int dilate)
 {
-    int count = 0;  /* set pixels in [i-r, i+r] */
-    for (int i = 0; i < r && i < n; i++)
-        count += src[i * step] != 0;
-    for (int i = 0; i < n; i++) {
-        if (i + r < n) count += src[(i + r) * step] != 0;
-        if (i - r - 1 >= 0) count -= src[(i - r - 1) * step] != 0;
-        int lo = i - r < 0 ? 0 : i - r, hi = i + r >= n ? n - 1 : i + r;
-        dst[i * step] = dilate ? count > 0 : count == hi - lo + 1;
+    int x = 0;
+    for (; x + 8 <= n; x += 8) {
+        uint64_t a, b;
+        memcpy(&a, acc + x, sizeof(a));
+        memcpy(&b, src + x, sizeof(b));
+        a = dilate ? a | b : a & b;
+        memcpy(acc + x, &a, sizeof(a));
     }
+    for (; x < n; x++)
+        acc[x] = (uint8_t)(dilate ? acc[x] | src[x] : acc[x] & src[x]);
 }
 
+/* Square dilation (max) or erosion (min) of radius r, separable: any (dilate) or all (erode)
+ * of the (2r+1) pixels of the row window, then of the column window, the windows clipped at the
+ * image edges (outside counts as neutral: clear for a dilation, set for an erosion). */
 static int morph(uint8_t *m, int w, int h, ptrdiff_t stride, int r, int dilate)
 {
     if (r <= 0)
         return 0;
-    uint8_t *line = malloc((size_t)w), *src = NULL;
-    int32_t *cnt = calloc((size_t)w, sizeof(int32_t));
+    const uint8_t neutral = dilate ? 0 : 1;
+    uint8_t *line = NULL, *src = NULL;
     size_t bytes;
-    if (!line || !cnt || sd_mul_overflow((size_t)stride, (size_t)h, &bytes) || !(src = malloc(bytes))) {
-        free(line); free(cnt); free(src);
+    if (sd_mul_overflow((size_t)stride, (size_t)h, &bytes) || (size_t)w > SIZE_MAX / 2 - (size_t)r ||
+        !(line = malloc((size_t)w + 2 * (size_t)r)) || !(src = malloc(bytes))) {
+        free(line); free(src);
         return SD_ENOMEM;
     }
+    memset(line, neutral, (size_t)r);
+    memset(line + r + w, neutral, (size_t)r);
     for (int y = 0; y < h; y++) {
         uint8_t *row = m + (size_t)y * (size_t)stride;
-        memcpy(line, row, (size_t)w);
-        morph_1d(row, line, w, 1, r, dilate);
-    }
-    /* columns: running per-column counts of set pixels in the window, row by row (cache
-     * friendly), from a copy of the row-filtered mask */
-    memcpy(src, m, bytes);
-    for (int y = 0; y < r && y < h; y++) {
-        const uint8_t *s = src + (size_t)y * (size_t)stride;
-        for (int x = 0; x < w; x++) cnt[x] += s[x] != 0;
-    }
-    for (int y = 0; y < h; y++) {
-        if (y + r < h) {
-            const uint8_t *s = src + (size_t)(y + r) * (size_t)stride;
-            for (int x = 0; x < w; x++) cnt[x] += s[x] != 0;
-        }
-        if (y - r - 1 >= 0) {
-            const uint8_t *s = src + (size_t)(y - r - 1) * (size_t)stride;
-            for (int x = 0; x < w; x++) cnt[x] -= s[x] != 0;
-        }
-        const int lo = y - r < 0 ? 0 : y - r, hi = y + r >= h ? h - 1 : y + r, full = hi - lo + 1;
-        uint8_t *d = m + (size_t)y * (size_t)stride;
         for (int x = 0; x < w; x++)
-            d[x] = dilate ? cnt[x] > 0 : cnt[x] == full;
+            line[r + x] = row[x] != 0;
+        memcpy(row, line, (size_t)w);
+        for (int i = 1; i <= 2 * r; i++)
+            window_step(row, line + i, w, dilate);
     }
-    free(line); free(cnt); free(src);
+    /* columns, from a copy of the row-filtered mask */
+    memcpy(src, m, bytes);
+    for (int y = 0; y < h; y++) {
+        const int lo = y - r < 0 ? 0 : y - r, hi = y + r >= h ? h - 1 : y + r;
+        uint8_t *d = m + (size_t)y * (size_t)stride;
+        memcpy(d, src + (size_t)lo * (size_t)stride, (size_t)w);
+        for (int yy = lo + 1; yy <= hi; yy++)
+            window_step(d, src + (size_t)yy * (size_t)stride, w, dilate);
+    }
+    free(line); free(src);
     return 0;
 }
 
