@@ -40,29 +40,44 @@ static inline double hsum_ps(__m256 v)
 static void moments_avx2(SdMoments *acc, const float *src, ptrdiff_t src_stride,
                          const uint8_t *mask, ptrdiff_t mask_stride, int w, int h)
 {
-    __m256d s = _mm256_setzero_pd(), q = s;
+    /* four independent double accumulators per sum (low / high lanes of two vectors), so the
+     * add and FMA latencies overlap instead of chaining every 8 pixels */
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
     __m256 mn = _mm256_set1_ps(acc->min), mx = _mm256_set1_ps(acc->max);
     const __m256 pinf = _mm256_set1_ps(INFINITY), ninf = _mm256_set1_ps(-INFINITY);
     long long n = 0;
+#define MOM_STEP(xx, k, sa, sb, qa, qb) do { \
+            const __m256 in = mask8(m ? m + (xx) : NULL, k); \
+            /* full vectors: plain load + zeroing (vmaskmovps is slow); tails: masked load */ \
+            const __m256 v = (k) == 8 ? _mm256_and_ps(_mm256_loadu_ps(r + (xx)), in) \
+                                      : _mm256_maskload_ps(r + (xx), _mm256_castps_si256(in)); \
+            n += __builtin_popcount((unsigned)_mm256_movemask_ps(in)); \
+            const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), \
+                          hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); \
+            sa = _mm256_add_pd(sa, lo); \
+            sb = _mm256_add_pd(sb, hi); \
+            qa = _mm256_fmadd_pd(lo, lo, qa); \
+            qb = _mm256_fmadd_pd(hi, hi, qb); \
+            /* min/max ignore NaN like the C loop: min_ps returns its 2nd operand on NaN */ \
+            mn = _mm256_min_ps(_mm256_blendv_ps(pinf, v, in), mn); \
+            mx = _mm256_max_ps(_mm256_blendv_ps(ninf, v, in), mx); \
+        } while (0)
     for (int y = 0; y < h; y++) {
         const float *r = CROW(float, src, src_stride, y);
         const uint8_t *m = mask ? CROW(uint8_t, mask, mask_stride, y) : NULL;
-        for (int x = 0; x < w; x += 8) {
+        int x = 0;
+        for (; x + 16 <= w; x += 16) {
+            MOM_STEP(x, 8, s0, s1, q0, q1);
+            MOM_STEP(x + 8, 8, s2, s3, q2, q3);
+        }
+        for (; x < w; x += 8) {
             const int k = w - x < 8 ? w - x : 8;
-            const __m256 in = mask8(m ? m + x : NULL, k);
-            /* full vectors: plain load + zeroing (vmaskmovps is slow); tails: masked load */
-            const __m256 v = k == 8 ? _mm256_and_ps(_mm256_loadu_ps(r + x), in)
-                                    : _mm256_maskload_ps(r + x, _mm256_castps_si256(in));
-            n += __builtin_popcount((unsigned)_mm256_movemask_ps(in));
-            const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)),
-                          hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
-            s = _mm256_add_pd(s, _mm256_add_pd(lo, hi));
-            q = _mm256_fmadd_pd(lo, lo, _mm256_fmadd_pd(hi, hi, q));
-            /* min/max ignore NaN like the C loop: min_ps returns its 2nd operand on NaN */
-            mn = _mm256_min_ps(_mm256_blendv_ps(pinf, v, in), mn);
-            mx = _mm256_max_ps(_mm256_blendv_ps(ninf, v, in), mx);
+            MOM_STEP(x, k, s0, s1, q0, q1);
         }
     }
+#undef MOM_STEP
+    const __m256d s = _mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3)),
+                  q = _mm256_add_pd(_mm256_add_pd(q0, q1), _mm256_add_pd(q2, q3));
     float t[8], u[8];
     _mm256_storeu_ps(t, mn);
     _mm256_storeu_ps(u, mx);
