@@ -294,7 +294,7 @@ long sd__mx_hysteresis_label(const float *resp, const uint8_t *in, int w, int h,
         const uint8_t *ir = in + (size_t)y * (size_t)w;
         uint8_t *er = e + (size_t)(y + 1) * W + 1;
         for (int x = 0; x < w; x++)
-            er[x] = (uint8_t)(((ir[x] != 0) & (rr[x] >= lo)) | ((ir[x] != 0) & (rr[x] >= hi)) << 2);
+            er[x] = (uint8_t)(-(ir[x] != 0) & ((rr[x] >= lo) | (rr[x] >= hi) << 2));
     }
     const ptrdiff_t dp[8] = { -(ptrdiff_t)W - 1, -(ptrdiff_t)W, -(ptrdiff_t)W + 1, -1, 1,
                               (ptrdiff_t)W - 1, (ptrdiff_t)W, (ptrdiff_t)W + 1 };
