@@ -641,6 +641,26 @@ static inline int word_any(const uint8_t *p)
     return v != 0;
 }
 
+/* d = v && (m == NULL || m) as 0/1, in fixed blocks of 16 (vectorised); returns the count. */
+static long and_row(uint8_t *restrict d, const uint8_t *restrict v, const uint8_t *restrict m, int w)
+{
+    long n = 0;
+    int x = 0;
+    for (; m && x + 16 <= w; x += 16) {
+        uint8_t c = 0;
+        for (int k = 0; k < 16; k++) {
+            d[x + k] = (uint8_t)((v[x + k] != 0) & (m[x + k] != 0));
+            c = (uint8_t)(c + d[x + k]);
+        }
+        n += c;
+    }
+    for (; x < w; x++) {
+        d[x] = (uint8_t)(v[x] && (!m || m[x]));
+        n += d[x];
+    }
+    return n;
+}
+
 static int region_box(SdCtx *ctx, const SdMetricsState *st, const SdMask *region, SdMxRegion *r)
 {
     memset(r, 0, sizeof(*r));
@@ -675,11 +695,7 @@ static int region_box(SdCtx *ctx, const SdMetricsState *st, const SdMask *region
     for (int y = 0; y < r->h; y++) {
         const uint8_t *v = st->valid + (size_t)(y + y0) * (size_t)st->ms + x0;
         const uint8_t *m = region ? region->data + (size_t)(y + y0) * (size_t)region->stride + x0 : NULL;
-        uint8_t *d = r->in + (size_t)y * (size_t)r->w;
-        for (int x = 0; x < r->w; x++) {
-            d[x] = v[x] && (!m || m[x]);
-            r->n += d[x];
-        }
+        r->n += and_row(r->in + (size_t)y * (size_t)r->w, v, m, r->w);
     }
     r->area_mm2 = (double)r->n / (st->ppm * st->ppm);
     return 0;
