@@ -292,8 +292,8 @@ static void state_row(uint8_t *restrict e, const float *restrict resp, const uin
         e[x] = (uint8_t)(-(in[x] != 0) & ((resp[x] >= lo) | (resp[x] >= hi) << 2));
 }
 
-long sd__mx_hysteresis_label(const float *resp, const uint8_t *in, int w, int h, float lo, float hi,
-                             uint8_t *out, int32_t *labels, long **sizes)
+long sd__mx_hysteresis_label(const float *resp, ptrdiff_t resp_stride, const uint8_t *in, int w, int h,
+                             float lo, float hi, uint8_t *out, int32_t *labels, long **sizes)
 {
     /* The flood runs on a map padded by one pixel (the border 0), bits: 1 = may grow into
      * (in && resp >= lo), 2 = reached, 4 = seed (in && resp >= hi); a neighbour needs one load and
@@ -307,7 +307,7 @@ long sd__mx_hysteresis_label(const float *resp, const uint8_t *in, int w, int h,
     if (sd_mul_overflow(W, (size_t)h + 2, &pn) || !(e = calloc(pn, 1)))
         return SD_ENOMEM;
     for (int y = 0; y < h; y++) {
-        const float *rr = resp + (size_t)y * (size_t)w;
+        const float *rr = (const float *)((const uint8_t *)resp + (size_t)y * (size_t)resp_stride);
         const uint8_t *ir = in + (size_t)y * (size_t)w;
         uint8_t *er = e + (size_t)(y + 1) * W + 1;
         state_row(er, rr, ir, w, lo, hi);

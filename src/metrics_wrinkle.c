@@ -303,8 +303,8 @@ int sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
         t_hi = med + st->o.wr_k_high * sig;
     }
     /* lab is set on the wrinkle pixels only (the only ones read below) */
-    long cnt = sd__mx_hysteresis_label(resp, r->in, r->w, r->h, (float)t_lo, (float)t_hi,
-                                       d->wrinkles, lab, &sizes);
+    long cnt = sd__mx_hysteresis_label(resp, (ptrdiff_t)(sizeof(float) * (size_t)r->w), r->in, r->w, r->h,
+                                       (float)t_lo, (float)t_hi, d->wrinkles, lab, &sizes);
     if (cnt < 0) {
         err = (int)cnt;
         goto fail;
