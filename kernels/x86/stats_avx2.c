@@ -4,6 +4,7 @@
  * stays C. */
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 #include "kernels/stats.h"
 #include "kernels/x86/math_avx2.h"
@@ -182,6 +183,11 @@ static void ecc_avx2(SdEccAcc *acc, const float *gx, const float *gy, const floa
 
 /* GLCM: the pair indices i*L + j and the pair mask are formed 32 pixels at a time; only the
  * increments stay scalar. */
+/* Up to this many levels, the counts of a direction go to four interleaved copies (summed at the
+ * end): neighbouring pixels of smooth texture hit the same bin, and one table would chain every
+ * increment through the same memory word. */
+#define GLCM_SPLIT_LEVELS 64
+
 static void glcm_avx2(uint32_t *counts, const uint8_t *src, ptrdiff_t src_stride, const uint8_t *mask,
                       ptrdiff_t mask_stride, int w, int h, int d, int levels)
 {
@@ -189,9 +195,14 @@ static void glcm_avx2(uint32_t *counts, const uint8_t *src, ptrdiff_t src_stride
     const int L = levels;
     const __m256i vl = _mm256_set1_epi16((short)L), zero = _mm256_setzero_si256();
     uint16_t idx[32];
+    uint32_t split[3][GLCM_SPLIT_LEVELS * GLCM_SPLIT_LEVELS];
+    const int nsplit = L <= GLCM_SPLIT_LEVELS ? 4 : 1;
     for (int dir = 0; dir < 4; dir++) {
         const int dx = ox[dir] * d, dy = oy[dir] * d;
         uint32_t *c = counts + (size_t)dir * L * L;
+        uint32_t *const tab[4] = { c, split[0], split[1], split[2] };
+        for (int t = 1; t < nsplit; t++)
+            memset(tab[t], 0, sizeof(uint32_t) * (size_t)L * (size_t)L);
         const int ya = dy < 0 ? -dy : 0, xa = dx < 0 ? -dx : 0, xb = dx > 0 ? w - dx : w;
         for (int y = ya; y < h; y++) {
             const uint8_t *r = CROW(uint8_t, src, src_stride, y);
@@ -215,7 +226,20 @@ static void glcm_avx2(uint32_t *counts, const uint8_t *src, ptrdiff_t src_stride
                                                     _mm256_cvtepu8_epi16(_mm256_extracti128_si256(b, 1)));
                 _mm256_storeu_si256((__m256i *)idx, lo);
                 _mm256_storeu_si256((__m256i *)(idx + 16), hi);
-                if (valid == 0xffffffffu) {
+                if (nsplit == 4) {
+                    if (valid == 0xffffffffu) {
+                        for (int k = 0; k < 32; k += 4) {
+                            tab[0][idx[k]]++; tab[1][idx[k + 1]]++;
+                            tab[2][idx[k + 2]]++; tab[3][idx[k + 3]]++;
+                        }
+                    } else {
+                        while (valid) {
+                            const int k = __builtin_ctz(valid);
+                            tab[k & 3][idx[k]]++;
+                            valid &= valid - 1;
+                        }
+                    }
+                } else if (valid == 0xffffffffu) {
                     for (int k = 0; k < 32; k++) c[idx[k]]++;
                 } else {
                     while (valid) {
@@ -227,6 +251,9 @@ static void glcm_avx2(uint32_t *counts, const uint8_t *src, ptrdiff_t src_stride
             for (; x < xb; x++)
                 if (!mr || (mr[x] && mq[x])) c[r[x] * L + q[x]]++;
         }
+        for (int t = 1; t < nsplit; t++)
+            for (int i = 0; i < L * L; i++)
+                c[i] += tab[t][i];
     }
 }
 
