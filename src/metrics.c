@@ -675,6 +675,9 @@ static int region_box(SdCtx *ctx, const SdMetricsState *st, const SdMask *region
          * skipped 8 bytes at a time (most rows of a small region are empty) */
         int a = 0, b = st->w - 1;
         if (m) {
+            while (a + 32 <= st->w && !word_any(m + a) && !word_any(m + a + 8) && !word_any(m + a + 16) &&
+                   !word_any(m + a + 24))
+                a += 32;
             while (a + 8 <= st->w && !word_any(m + a)) a += 8;
             while (b >= 7 && b >= a && !word_any(m + b - 7)) b -= 8;
         }
