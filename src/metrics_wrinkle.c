@@ -20,13 +20,15 @@ int sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *t
     const int w = st->w, h = st->h;
     const ptrdiff_t bs = st->fs;
     const SdSkinmapDSP *dsp = sd_skinmap_dsp(ctx->cpu_flags);
-    float *band = sd_alloc_aligned((size_t)bs * SD_WR_BAND * 6);
+    float *band = sd_alloc_aligned((size_t)bs * SD_WR_BAND * 8);
     if (!band)
         return sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
     float *ixx = band, *ixy = sd__mx_row(st, band, SD_WR_BAND), *iyy = sd__mx_row(st, band, 2 * SD_WR_BAND),
-          *l1 = sd__mx_row(st, band, 3 * SD_WR_BAND), *l2 = sd__mx_row(st, band, 4 * SD_WR_BAND),
-          *th = sd__mx_row(st, band, 5 * SD_WR_BAND);
-    /* the per-pixel maximum over the scales goes to tmp (the line integral's source) */
+          *ka = sd__mx_row(st, band, 3 * SD_WR_BAND), *kb = sd__mx_row(st, band, 4 * SD_WR_BAND),
+          *kc = sd__mx_row(st, band, 5 * SD_WR_BAND), *l1 = sd__mx_row(st, band, 6 * SD_WR_BAND),
+          *l2 = sd__mx_row(st, band, 7 * SD_WR_BAND);
+    /* the per-pixel maximum over the scales goes to tmp (the line integral's source); the
+     * winning scale's scaled Hessian (ka, kb, kc) gives the line angle once at the end */
     for (int y0 = 0; y0 < h; y0 += SD_WR_BAND) {
         const int nb = h - y0 < SD_WR_BAND ? h - y0 : SD_WR_BAND;
         for (int k = 0; k < st->o.wr_nscales; k++) {
@@ -34,14 +36,17 @@ int sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *t
             if (s < 0.5) s = 0.5;
             if (s > 64.0) s = 64.0;
             SdDerivOut d = { .ixx = ixx, .ixy = ixy, .iyy = iyy };
-            if ((err = sd_op_gauss_deriv_rows(ctx, ls, st->fs, &d, bs, w, h, y0, nb, (float)s)) ||
-                (err = sd_op_hessian_eig(ctx, ixx, ixy, iyy, bs, l1, l2, th, bs, w, nb, (float)s)))
+            if ((err = sd_op_gauss_deriv_rows(ctx, ls, st->fs, &d, bs, w, h, y0, nb, (float)s)))
                 goto done;
-            /* signed valley measure sign(l2) (|l2| - |l1|): blobs (|l1| ~ |l2|) give ~0, dark
-             * valleys (l2 > 0 across the line) are positive, bright ridges negative */
-            dsp->ridge_max(sd__mx_row(st, tmp, y0), sd__mx_row(st, st->theta, y0), st->fs, l1, l2, th,
-                           bs, w, nb, k == 0);
+            /* signed valley measure sign(l2) (|l2| - |l1|) of the sigma^2-scaled Hessian: blobs
+             * (|l1| ~ |l2|) give ~0, dark valleys (l2 > 0 across the line) are positive, bright
+             * ridges negative */
+            dsp->ridge_keep(sd__mx_row(st, tmp, y0), ka, kb, kc, bs, ixx, ixy, iyy, bs, w, nb,
+                            (float)s * (float)s, k == 0);
         }
+        if ((err = sd_op_hessian_eig(ctx, ka, kb, kc, bs, l1, l2, sd__mx_row(st, st->theta, y0), bs, w, nb,
+                                     1.0f)))
+            goto done;
     }
     /* line integral: average the response along each pixel's own line direction over
      * +-wr_line_mm. Lines keep their response, isotropic texture noise averages down. */

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "kernels/skinmap.h"
+#include "kernels/x86/eig_avx2.h"
 #include "kernels/x86/math_avx2.h"
 
 #include "kernels/rows.h"
@@ -35,6 +36,43 @@ static void ridge_max_avx2(float *r, float *th, ptrdiff_t dst_stride, const floa
                 const __m256 gt = _mm256_cmp_ps(v, R, _CMP_GT_OQ);
                 sd_st8(rr + x, tm, full, _mm256_blendv_ps(R, v, gt));
                 sd_st8(o + x, tm, full, _mm256_blendv_ps(O, T, gt));
+            }
+        }
+    }
+}
+
+static void ridge_keep_avx2(float *r, float *a, float *b, float *c, ptrdiff_t dst_stride, const float *xx,
+                            const float *xy, const float *yy, ptrdiff_t src_stride, int w, int h, float s2,
+                            int first)
+{
+    const __m256 s = _mm256_set1_ps(s2), abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)),
+                 sgn = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
+    for (int y = 0; y < h; y++) {
+        const float *pxx = CROW(float, xx, src_stride, y), *pxy = CROW(float, xy, src_stride, y),
+                    *pyy = CROW(float, yy, src_stride, y);
+        float *rr = ROW(float, r, dst_stride, y), *pa = ROW(float, a, dst_stride, y),
+              *pb = ROW(float, b, dst_stride, y), *pc = ROW(float, c, dst_stride, y);
+        for (int x = 0; x < w; x += 8) {
+            const int full = x + 8 <= w;
+            const __m256i tm = sd_tail_mask8(full ? 8 : w - x);
+            const __m256 A = _mm256_mul_ps(s, sd_ld8(pxx + x, tm, full)),
+                         B = _mm256_mul_ps(s, sd_ld8(pxy + x, tm, full)),
+                         C = _mm256_mul_ps(s, sd_ld8(pyy + x, tm, full));
+            __m256 e1, e2, isp;
+            sd_eig8_avx2(A, B, C, &e1, &e2, &isp);
+            __m256 v = _mm256_sub_ps(_mm256_and_ps(e2, abs), _mm256_and_ps(e1, abs));
+            v = _mm256_xor_ps(v, _mm256_and_ps(_mm256_cmp_ps(e2, _mm256_setzero_ps(), _CMP_LT_OQ), sgn));
+            if (first) {
+                sd_st8(rr + x, tm, full, v);
+                sd_st8(pa + x, tm, full, A);
+                sd_st8(pb + x, tm, full, B);
+                sd_st8(pc + x, tm, full, C);
+            } else {
+                const __m256 R = sd_ld8(rr + x, tm, full), gt = _mm256_cmp_ps(v, R, _CMP_GT_OQ);
+                sd_st8(rr + x, tm, full, _mm256_blendv_ps(R, v, gt));
+                sd_st8(pa + x, tm, full, _mm256_blendv_ps(sd_ld8(pa + x, tm, full), A, gt));
+                sd_st8(pb + x, tm, full, _mm256_blendv_ps(sd_ld8(pb + x, tm, full), B, gt));
+                sd_st8(pc + x, tm, full, _mm256_blendv_ps(sd_ld8(pc + x, tm, full), C, gt));
             }
         }
     }
@@ -225,6 +263,7 @@ void sd_skinmap_dsp_init_avx2(SdSkinmapDSP *c)
 {
     c->up2 = up2_avx2;
     c->ridge_max = ridge_max_avx2;
+    c->ridge_keep = ridge_keep_avx2;
     c->lincomb = lincomb_avx2;
     c->ita = ita_avx2;
     c->line_mean = line_mean_avx2;
