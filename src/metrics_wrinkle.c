@@ -131,9 +131,11 @@ static inline uint64_t zs_word(const uint64_t u[3], const uint64_t c[3], const u
 
 static int thin(uint8_t *m, int w, int h)
 {
-    const int nw = (w + 2 + 63) / 64;   /* words per padded row; pixel x is bit x + 1 */
+    /* nw words per row (pixel x is bit x + 1 of the row); rows of P = nw + 2 words with a zero
+     * word on each side, and a zero row above and below: every word has its 8 neighbours */
+    const int nw = (w + 2 + 63) / 64, P = nw + 2;
     size_t nwords;
-    if (sd_mul_overflow((size_t)nw, (size_t)h + 2, &nwords))
+    if (sd_mul_overflow((size_t)P, (size_t)h + 2, &nwords))
         return SD_ENOMEM;
     uint64_t *b = calloc(nwords, sizeof(*b)), *del = malloc(nwords * sizeof(*del));
     size_t *at = malloc(nwords * sizeof(*at));
@@ -143,7 +145,7 @@ static int thin(uint8_t *m, int w, int h)
         goto done;
     for (int y = 0; y < h; y++) {
         const uint8_t *row = m + (size_t)y * (size_t)w;
-        uint64_t *br = b + (size_t)(y + 1) * (size_t)nw;
+        uint64_t *br = b + (size_t)(y + 1) * (size_t)P + 1;
         int x = 0;
         for (; x + 8 <= w; x += 8) {
             /* 8 pixels -> 8 bits (bytes made 0/1, then the multiply gathers byte k's bit at bit
@@ -165,21 +167,21 @@ static int thin(uint8_t *m, int w, int h)
         const uint8_t bit = (uint8_t)(1u << pass);
         size_t nd = 0;
         for (int y = 1; y <= h; y++) {
-            const uint64_t *up = b + (size_t)(y - 1) * (size_t)nw, *cr = up + nw, *dn = cr + nw;
-            uint8_t *dr = dirty + (size_t)y * (size_t)nw;
-            for (int j = 0; j < nw; j++) {
-                if (!(dr[j] & bit))
+            const size_t q0 = (size_t)y * (size_t)P;
+            for (int j = 1; j <= nw; j++) {
+                const size_t q = q0 + (size_t)j;
+                if (!(dirty[q] & bit))
                     continue;
-                dr[j] &= (uint8_t)~bit;
-                if (!cr[j])
+                dirty[q] &= (uint8_t)~bit;
+                if (!b[q])
                     continue;
-                const uint64_t u[3] = { j ? up[j - 1] : 0, up[j], j + 1 < nw ? up[j + 1] : 0 },
-                               c[3] = { j ? cr[j - 1] : 0, cr[j], j + 1 < nw ? cr[j + 1] : 0 },
-                               d[3] = { j ? dn[j - 1] : 0, dn[j], j + 1 < nw ? dn[j + 1] : 0 };
+                const uint64_t *cr = b + q, *up = cr - P, *dn = cr + P;
+                const uint64_t u[3] = { up[-1], up[0], up[1] }, c[3] = { cr[-1], cr[0], cr[1] },
+                               d[3] = { dn[-1], dn[0], dn[1] };
                 const uint64_t z = zs_word(u, c, d, pass);
                 if (z) {
                     del[nd] = z;
-                    at[nd++] = (size_t)y * (size_t)nw + (size_t)j;
+                    at[nd++] = q;
                 }
             }
         }
@@ -187,21 +189,15 @@ static int thin(uint8_t *m, int w, int h)
          * examine the words around each change again */
         for (size_t i = 0; i < nd; i++)
             b[at[i]] &= ~del[i];
-        for (size_t i = 0; i < nd; i++) {
-            const int y = (int)(at[i] / (size_t)nw), j = (int)(at[i] % (size_t)nw);
-            for (int yy = y - 1; yy <= y + 1; yy++) {
-                if (yy < 1 || yy > h)
-                    continue;
-                for (int jj = j - 1; jj <= j + 1; jj++)
-                    if (jj >= 0 && jj < nw)
-                        dirty[(size_t)yy * (size_t)nw + (size_t)jj] = 3;
-            }
+        for (size_t i = 0; i < nd; i++) {   /* (marks on the padding are never read) */
+            uint8_t *dq = dirty + at[i];
+            dq[-P - 1] = dq[-P] = dq[-P + 1] = dq[-1] = dq[0] = dq[1] = dq[P - 1] = dq[P] = dq[P + 1] = 3;
         }
         idle = nd ? 0 : idle + 1;
     }
     for (int y = 0; y < h; y++) {
         uint8_t *row = m + (size_t)y * (size_t)w;
-        const uint64_t *br = b + (size_t)(y + 1) * (size_t)nw;
+        const uint64_t *br = b + (size_t)(y + 1) * (size_t)P + 1;
         int x = 0;
         for (; x + 8 <= w; x += 8) {
             /* 8 bits -> 8 bytes 0/1 (byte k keeps bit k of the copies, then is made 0/1) */
