@@ -275,21 +275,29 @@ static inline int seed_any(const uint8_t *p)
     return ((v >> 2) & ~(v >> 1) & 0x0101010101010101u) != 0;
 }
 
-/* One row of the flood's state map: bit 1 = in && resp >= lo, bit 4 = in && resp >= hi. Blocks of
- * 16 in two fixed-length steps, a form the compiler vectorises. */
-static void state_row(uint8_t *restrict e, const float *restrict resp, const uint8_t *restrict in,
+/* One row of the flood's state map: bit 1 = in && resp >= lo, bit 4 = in && resp >= hi; returns
+ * the number of pixels with either. Blocks of 16 in two fixed-length steps, a form the compiler
+ * vectorises. */
+static long state_row(uint8_t *restrict e, const float *restrict resp, const uint8_t *restrict in,
                       int w, float lo, float hi)
 {
+    long n = 0;
     int x = 0;
     for (; x + 16 <= w; x += 16) {
-        uint8_t t[16];
+        uint8_t t[16], c = 0;
         for (int k = 0; k < 16; k++)
             t[k] = (uint8_t)((resp[x + k] >= lo) | (resp[x + k] >= hi) << 2);
-        for (int k = 0; k < 16; k++)
+        for (int k = 0; k < 16; k++) {
             e[x + k] = (uint8_t)(t[k] & -(in[x + k] != 0));
+            c = (uint8_t)(c + (e[x + k] != 0));
+        }
+        n += c;
     }
-    for (; x < w; x++)
+    for (; x < w; x++) {
         e[x] = (uint8_t)(-(in[x] != 0) & ((resp[x] >= lo) | (resp[x] >= hi) << 2));
+        n += e[x] != 0;
+    }
+    return n;
 }
 
 long sd__mx_hysteresis_label(const float *resp, ptrdiff_t resp_stride, const uint8_t *in, int w, int h,
@@ -298,24 +306,26 @@ long sd__mx_hysteresis_label(const float *resp, ptrdiff_t resp_stride, const uin
     /* The flood runs on a map padded by one pixel (the border 0), bits: 1 = may grow into
      * (in && resp >= lo), 2 = reached, 4 = seed (in && resp >= hi); a neighbour needs one load and
      * no bounds check, seeds are found 8 pixels at a time. The stack holds (padded, unpadded)
-     * index pairs: no division per pixel. */
+     * index pairs (no division per pixel); every pixel enters it at most once, so it is sized
+     * once by the pixels with a nonzero state. */
     const size_t W = (size_t)w + 2;
     size_t n = (size_t)w * (size_t)h, pn;
-    PxStack st = { 0 };
-    long *sz = NULL, cap = 0, count = 0;
+    long *sz = NULL, cap = 0, count = 0, marked = 0;
     uint8_t *e = NULL;
-    if (sd_mul_overflow(W, (size_t)h + 2, &pn) || !(e = calloc(pn, 1)))
+    int32_t *stk = NULL;
+    if (sd_mul_overflow(W, (size_t)h + 2, &pn) || pn > INT32_MAX || !(e = calloc(pn, 1)))
         return SD_ENOMEM;
     for (int y = 0; y < h; y++) {
         const float *rr = (const float *)((const uint8_t *)resp + (size_t)y * (size_t)resp_stride);
         const uint8_t *ir = in + (size_t)y * (size_t)w;
         uint8_t *er = e + (size_t)(y + 1) * W + 1;
-        state_row(er, rr, ir, w, lo, hi);
+        marked += state_row(er, rr, ir, w, lo, hi);
     }
-    const ptrdiff_t dp[8] = { -(ptrdiff_t)W - 1, -(ptrdiff_t)W, -(ptrdiff_t)W + 1, -1, 1,
-                              (ptrdiff_t)W - 1, (ptrdiff_t)W, (ptrdiff_t)W + 1 };
-    const ptrdiff_t du[8] = { -(ptrdiff_t)w - 1, -(ptrdiff_t)w, -(ptrdiff_t)w + 1, -1, 1,
-                              (ptrdiff_t)w - 1, (ptrdiff_t)w, (ptrdiff_t)w + 1 };
+    if (!(stk = malloc(sizeof(*stk) * 2 * (size_t)(marked + 1))))
+        goto nomem;
+    const int32_t dp[8] = { -(int32_t)W - 1, -(int32_t)W, -(int32_t)W + 1, -1, 1,
+                            (int32_t)W - 1, (int32_t)W, (int32_t)W + 1 };
+    const int32_t du[8] = { -w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1 };
     memset(out, 0, n);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
@@ -336,30 +346,30 @@ long sd__mx_hysteresis_label(const float *resp, ptrdiff_t resp_stride, const uin
             /* one flood = one 8-connected component of the grown set (a pixel next to it would
              * have been reached by it) */
             const int32_t lab = (int32_t)++count;
-            long size = 0;
+            long size = 0, ns = 0;
             e[q] |= 2;
             out[i] = 1;
             labels[i] = lab;
-            st.n = 0;
-            if (px_push(&st, (int32_t)q) || px_push(&st, (int32_t)i))
-                goto nomem;
-            while (st.n) {
-                const ptrdiff_t pu = st.v[--st.n], pp = st.v[--st.n];
+            stk[ns++] = (int32_t)q;
+            stk[ns++] = (int32_t)i;
+            while (ns) {
+                const int32_t pu = stk[--ns], pp = stk[--ns];
                 size++;
                 for (int k = 0; k < 8; k++) {
-                    if ((e[pp + dp[k]] & 3) != 1)
+                    const int32_t qq = pp + dp[k];
+                    if ((e[qq] & 3) != 1)
                         continue;
-                    const ptrdiff_t qq = pp + dp[k], qu = pu + du[k];
+                    const int32_t qu = pu + du[k];
                     e[qq] |= 2;
                     out[qu] = 1;
                     labels[qu] = lab;
-                    if (px_push(&st, (int32_t)qq) || px_push(&st, (int32_t)qu))
-                        goto nomem;
+                    stk[ns++] = qq;
+                    stk[ns++] = qu;
                 }
             }
             sz[lab] = size;
         }
-    free(st.v);
+    free(stk);
     free(e);
     if (!sz && !(sz = calloc(1, sizeof(*sz))))
         return SD_ENOMEM;
@@ -367,7 +377,7 @@ long sd__mx_hysteresis_label(const float *resp, ptrdiff_t resp_stride, const uin
     *sizes = sz;
     return count;
 nomem:
-    free(st.v);
+    free(stk);
     free(sz);
     free(e);
     return SD_ENOMEM;
