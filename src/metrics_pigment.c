@@ -57,16 +57,19 @@ static int gauss_px(SdCtx *ctx, const SdMetricsState *st, const float *src, floa
 static int od_noise(const SdMetricsState *st, float *const od[3], double v[3])
 {
     static const int pa[3] = { 0, 1, 0 }, pb[3] = { 1, 2, 2 };
-    long cap = (long)((st->w / 4 + 2)) * (long)((st->h / 4 + 2)), n;
-    float *buf = malloc(sizeof(float) * (size_t)cap);
+    long cap = (long)((st->w / 4 + 2)) * (long)((st->h / 4 + 2)), n = 0;
+    float *buf = malloc(sizeof(float) * 3 * (size_t)cap);
     double q[3];
     if (!buf)
         return SD_ENOMEM;
-    for (int k = 0; k < 3; k++) {
-        n = 0;
-        for (int y = 1; y + 1 < st->h; y += 4) {
-            const uint8_t *vm = st->valid + (size_t)y * (size_t)st->ms;
+    /* one sweep over the sampled rows for the three channel pairs (their planes' rows are read
+     * once); pair k's samples go to buf + k cap in the same order as a sweep per pair */
+    for (int y = 1; y + 1 < st->h; y += 4) {
+        const uint8_t *vm = st->valid + (size_t)y * (size_t)st->ms;
+        for (int k = 0; k < 3; k++) {
             const float *a[3], *b[3];
+            float *out = buf + (size_t)k * (size_t)cap;
+            long nk = n;
             for (int j = 0; j < 3; j++) {
                 a[j] = sd__mx_row(st, od[pa[k]], y - 1 + j);
                 b[j] = sd__mx_row(st, od[pb[k]], y - 1 + j);
@@ -78,10 +81,14 @@ static int od_noise(const SdMetricsState *st, float *const od[3], double v[3])
                 float r = D(0, -1) - 2 * D(0, 0) + D(0, 1) - 2 * D(1, -1) + 4 * D(1, 0) - 2 * D(1, 1) +
                           D(2, -1) - 2 * D(2, 0) + D(2, 1);
 #undef D
-                buf[n++] = fabsf(r);
+                out[nk++] = fabsf(r);
             }
+            if (k == 2)
+                n = nk;
         }
-        double s = n > 16 ? 1.4826 * sd__mx_median(buf, n) / 6.0 : 0.0;
+    }
+    for (int k = 0; k < 3; k++) {
+        double s = n > 16 ? 1.4826 * sd__mx_median(buf + (size_t)k * (size_t)cap, n) / 6.0 : 0.0;
         q[k] = s * s;
     }
     free(buf);
