@@ -52,7 +52,7 @@ static void srgb8_to_lin_avx2(float *const dst[3], ptrdiff_t dst_stride, const u
 
 /* Table interpolation with the C arithmetic (bit-exact). The direct exp/log form used by the
  * AVX-512 variant runs out of the 16 YMM registers here; each lane's two neighbouring entries
- * come as one 64-bit load (eight loads and two shuffles are cheaper than two 8-lane gathers). */
+ * come as one 64-bit load (eight loads and a few shuffles are cheaper than two 8-lane gathers). */
 static void srgbf_to_lin_avx2(float *dst, ptrdiff_t dst_stride, const float *src,
                               ptrdiff_t src_stride, int w, int h, const float *lut)
 {
@@ -60,8 +60,8 @@ static void srgbf_to_lin_avx2(float *dst, ptrdiff_t dst_stride, const float *src
     for (int y = 0; y < h; y++) {
         const float *s = CROW(float, src, src_stride, y);
         float *d = ROW(float, dst, dst_stride, y);
-#define PAIR2(a, b) _mm_loadh_pi(_mm_castpd_ps(_mm_load_sd((const double *)(lut + (a)))), \
-                                 (const __m64 *)(lut + (b)))
+#define PAIR2(a, b) _mm_castsi128_ps(_mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(lut + (a))), \
+                                                       _mm_loadl_epi64((const __m128i *)(lut + (b)))))
 #define BODY(x, tm, full) do { \
             __m256 t = _mm256_mul_ps(sd_ld8(s + x, tm, full), n); \
             t = _mm256_min_ps(_mm256_max_ps(t, zero), n);      /* max first: NaN -> 0 */ \

@@ -170,8 +170,8 @@ static void line_mean_avx2(float *dst, ptrdiff_t dst_stride, const float *src, p
                      * transpose per 128-bit half (cheaper than four 64-bit gathers) */
                     int32_t idx[8];
                     _mm256_storeu_si256((__m256i *)idx, _mm256_add_epi32(_mm256_mullo_epi32(iy, vstr), ix));
-#define QUAD(l) _mm_loadh_pi(_mm_castpd_ps(_mm_load_sd((const double *)(src + idx[l]))), \
-                             (const __m64 *)(src + idx[l] + sf))
+#define QUAD(l) _mm_castsi128_ps(_mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(src + idx[l])), \
+                                                   _mm_loadl_epi64((const __m128i *)(src + idx[l] + sf))))
                     const __m256 q0 = _mm256_insertf128_ps(_mm256_castps128_ps256(QUAD(0)), QUAD(4), 1),
                                  q1 = _mm256_insertf128_ps(_mm256_castps128_ps256(QUAD(1)), QUAD(5), 1),
                                  q2 = _mm256_insertf128_ps(_mm256_castps128_ps256(QUAD(2)), QUAD(6), 1),
