@@ -6,18 +6,6 @@
 
 #include "kernels/rows.h"
 
-/* Eigenvalues of [a b; b c] ordered by magnitude. The closed form (mean +- radius) is stable
- * enough in float for scaled Hessians; the SIMD variants use the same formula. */
-static inline int eig_sorted(float a, float b, float c, float *l1, float *l2)
-{
-    const float m = 0.5f * (a + c), d = 0.5f * (a - c);
-    const float rad = sqrtf(d * d + b * b);
-    const float p = m + rad, q = m - rad;
-    if (fabsf(p) <= fabsf(q)) { *l1 = p; *l2 = q; return 1; }
-    *l1 = q; *l2 = p;
-    return 0;
-}
-
 static void eig2_c(float *l1, float *l2, float *theta, ptrdiff_t dst_stride, const float *xx,
                    const float *xy, const float *yy, ptrdiff_t src_stride, int w, int h, float s2)
 {
@@ -29,7 +17,7 @@ static void eig2_c(float *l1, float *l2, float *theta, ptrdiff_t dst_stride, con
         for (int x = 0; x < w; x++) {
             const float A = s2 * a[x], B = s2 * b[x], C = s2 * c[x];
             float e1, e2;
-            const int e1_is_p = eig_sorted(A, B, C, &e1, &e2);
+            const int e1_is_p = sd_eig_sorted(A, B, C, &e1, &e2);
             o1[x] = e1;
             o2[x] = e2;
             if (ot) {
@@ -54,7 +42,7 @@ static void ridge_c(float *dst, ptrdiff_t dst_stride, const float *xx, const flo
         float *d = ROW(float, dst, dst_stride, y);
         for (int x = 0; x < w; x++) {
             float e1, e2;
-            eig_sorted(p->s2 * a[x], p->s2 * b[x], p->s2 * c[x], &e1, &e2);
+            sd_eig_sorted(p->s2 * a[x], p->s2 * b[x], p->s2 * c[x], &e1, &e2);
             float v = 0.0f;
             if (e2 > 0.0f) {
                 const float rb = e1 / e2, s = e1 * e1 + e2 * e2;

@@ -2,6 +2,7 @@
 #ifndef KERNELS_HESSIAN_H
 #define KERNELS_HESSIAN_H
 
+#include <math.h>
 #include <stddef.h>
 
 typedef struct SdRidgeParams {
@@ -20,6 +21,19 @@ typedef struct SdRidgeParams {
 #define decl_ridge_fn(name) void (name)(float *dst, ptrdiff_t dst_stride, \
         const float *xx, const float *xy, const float *yy, ptrdiff_t src_stride, int w, int h, \
         const SdRidgeParams *p)
+
+/* Eigenvalues of [a b; b c] ordered by magnitude (|l1| <= |l2|); returns 1 when l1 is m + rad.
+ * The closed form (mean +- radius) is stable enough in float for scaled Hessians; the SIMD
+ * variants use the same formula (no FMA), so their eigenvalues are bit-exact. */
+static inline int sd_eig_sorted(float a, float b, float c, float *l1, float *l2)
+{
+    const float m = 0.5f * (a + c), d = 0.5f * (a - c);
+    const float rad = sqrtf(d * d + b * b);
+    const float p = m + rad, q = m - rad;
+    if (fabsf(p) <= fabsf(q)) { *l1 = p; *l2 = q; return 1; }
+    *l1 = q; *l2 = p;
+    return 0;
+}
 
 typedef decl_eig2_fn(*sd_eig2_fn);
 typedef decl_ridge_fn(*sd_ridge_fn);

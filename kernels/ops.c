@@ -173,11 +173,19 @@ fail:
 int sd_op_gauss_deriv(SdCtx *ctx, const float *src, ptrdiff_t ss, const SdDerivOut *o,
                       ptrdiff_t ds, int w, int h, float sigma)
 {
+    return sd_op_gauss_deriv_rows(ctx, src, ss, o, ds, w, h, 0, h, sigma);
+}
+
+int sd_op_gauss_deriv_rows(SdCtx *ctx, const float *src, ptrdiff_t ss, const SdDerivOut *o,
+                           ptrdiff_t ds, int w, int h, int y0, int nrows, float sigma)
+{
     int err;
     if ((err = check_plane(ctx, "gauss_deriv", src, ss, w, h)))
         return err;
     if (!o || ds < (ptrdiff_t)sizeof(float) * w)
         return sd_fail(ctx, SD_EINVAL, "gauss_deriv: bad output");
+    if (y0 < 0 || nrows < 0 || nrows > h - y0)
+        return sd_fail(ctx, SD_EINVAL, "gauss_deriv: rows %d+%d outside 0..%d", y0, nrows, h);
     if (!(sigma >= 0.3f && sigma <= SD_MAX_SIGMA))
         return sd_fail(ctx, SD_EINVAL, "gauss_deriv: sigma %g outside [0.3, %g]", sigma, SD_MAX_SIGMA);
     const SdFilterDSP *f = &sd_kernels(ctx->cpu_flags)->filter;
@@ -194,8 +202,8 @@ int sd_op_gauss_deriv(SdCtx *ctx, const float *src, ptrdiff_t ss, const SdDerivO
         goto fail;
     }
     const ptrdiff_t ts = (ptrdiff_t)(s.row_floats * sizeof(float));
-    for (int y = 0; y < h; y += VBLOCK) {
-        const int nb = h - y < VBLOCK ? h - y : VBLOCK;
+    for (int y = y0; y < y0 + nrows; y += VBLOCK) {
+        const int nb = y0 + nrows - y < VBLOCK ? y0 + nrows - y : VBLOCK;
         fill_rows(rows, src, ss, y, h, r, nb);
         if (need_g) f->v_sym(scratch_row(&s, 0, r), ts, rows, w, nb, g, r);
         if (need_d1) f->v_anti(scratch_row(&s, VBLOCK, r), ts, rows, w, nb, d1, r);
@@ -206,7 +214,7 @@ int sd_op_gauss_deriv(SdCtx *ctx, const float *src, ptrdiff_t ss, const SdDerivO
             if (need_g) pad_row(tg, w, r);
             if (need_d1) pad_row(t1, w, r);
             if (need_d2) pad_row(t2, w, r);
-            const int yy = y + j;
+            const int yy = y - y0 + j;
             if (o->ix) f->h_anti(ROW(float, o->ix, ds, yy), 0, tg, 0, w, 1, d1, r);
             if (o->iy) f->h_sym(ROW(float, o->iy, ds, yy), 0, t1, 0, w, 1, g, r);
             if (o->ixx) f->h_sym(ROW(float, o->ixx, ds, yy), 0, tg, 0, w, 1, d2, r);

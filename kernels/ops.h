@@ -42,6 +42,11 @@ typedef struct SdDerivOut {
 } SdDerivOut;
 int sd_op_gauss_deriv(SdCtx *ctx, const float *src, ptrdiff_t sstride, const SdDerivOut *out,
                       ptrdiff_t dstride, int w, int h, float sigma);
+/* The same for output rows y0 .. y0+nrows-1 only (the outputs point at row y0; src is the whole
+ * w x h plane). With y0 a multiple of 4 and nrows a multiple of 4 (or reaching h), the rows are
+ * bit-identical to the full call's. */
+int sd_op_gauss_deriv_rows(SdCtx *ctx, const float *src, ptrdiff_t sstride, const SdDerivOut *out,
+                           ptrdiff_t dstride, int w, int h, int y0, int nrows, float sigma);
 
 /* Box mean (and variance, var may be NULL) over a (2r+1)^2 window; var = E[x^2] - E[x]^2 in
  * float, clamped at 0 (absolute error ~1e-7 for data in [0,1]). */

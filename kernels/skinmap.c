@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include "kernels/cpu.h"
+#include "kernels/hessian.h"
 #include "kernels/skinmap.h"
 
 #include "kernels/rows.h"
@@ -20,6 +21,31 @@ static void ridge_max_c(float *r, float *th, ptrdiff_t dst_stride, const float *
             if (first || v > rr[x]) {
                 rr[x] = v;
                 o[x] = tt[x];
+            }
+        }
+    }
+}
+
+static void ridge_keep_c(float *r, float *a, float *b, float *c, ptrdiff_t dst_stride, const float *xx,
+                         const float *xy, const float *yy, ptrdiff_t src_stride, int w, int h, float s2,
+                         int first)
+{
+    for (int y = 0; y < h; y++) {
+        const float *pxx = CROW(float, xx, src_stride, y), *pxy = CROW(float, xy, src_stride, y),
+                    *pyy = CROW(float, yy, src_stride, y);
+        float *rr = ROW(float, r, dst_stride, y), *pa = ROW(float, a, dst_stride, y),
+              *pb = ROW(float, b, dst_stride, y), *pc = ROW(float, c, dst_stride, y);
+        for (int x = 0; x < w; x++) {
+            const float A = s2 * pxx[x], B = s2 * pxy[x], C = s2 * pyy[x];
+            float e1, e2;
+            sd_eig_sorted(A, B, C, &e1, &e2);
+            float v = fabsf(e2) - fabsf(e1);
+            if (e2 < 0) v = -v;
+            if (first || v > rr[x]) {
+                rr[x] = v;
+                pa[x] = A;
+                pb[x] = B;
+                pc[x] = C;
             }
         }
     }
@@ -116,6 +142,7 @@ static void up2_c(float *dst, ptrdiff_t dst_stride, int dw, int y0, int h, const
 void sd_skinmap_dsp_init(SdSkinmapDSP *c, unsigned cpu_flags)
 {
     c->ridge_max = ridge_max_c;
+    c->ridge_keep = ridge_keep_c;
     c->lincomb = lincomb_c;
     c->ita = ita_c;
     c->line_mean = line_mean_c;

@@ -10,6 +10,13 @@
  * running maximum in r and the line angle of the winning scale in th (first = 1: initialise). */
 #define decl_ridge_max_fn(name) void (name)(float *r, float *th, ptrdiff_t dst_stride, \
         const float *l1, const float *l2, const float *t, ptrdiff_t src_stride, int w, int h, int first)
+/* One Hessian scale into the running maximum, keeping the winner's Hessian instead of its angle:
+ * A = s2 xx, B = s2 xy, C = s2 yy, their eigenvalues l1, l2 (sd_eig_sorted), v as ridge_max;
+ * where first or v > r: r = v and (a, b, c) = (A, B, C). The line angle of the winning scale is
+ * then one sd_op_hessian_eig of (a, b, c) at sigma 1, instead of one angle per scale. */
+#define decl_ridge_keep_fn(name) void (name)(float *r, float *a, float *b, float *c, ptrdiff_t dst_stride, \
+        const float *xx, const float *xy, const float *yy, ptrdiff_t src_stride, int w, int h, float s2, \
+        int first)
 /* dst = k[0] a + k[1] b + k[2] c (c may be NULL: two terms). dst may alias a. */
 #define decl_lincomb_fn(name) void (name)(float *dst, ptrdiff_t dst_stride, const float *a, \
         const float *b, const float *c, ptrdiff_t src_stride, int w, int h, const float k[3])
@@ -31,6 +38,7 @@
         const float *src, ptrdiff_t src_stride, int sw, int sh)
 
 typedef decl_ridge_max_fn(*sd_ridge_max_fn);
+typedef decl_ridge_keep_fn(*sd_ridge_keep_fn);
 typedef decl_lincomb_fn(*sd_lincomb_fn);
 typedef decl_ita_fn(*sd_ita_fn);
 typedef decl_line_mean_fn(*sd_line_mean_fn);
@@ -38,6 +46,7 @@ typedef decl_up2_fn(*sd_up2_fn);
 
 typedef struct SdSkinmapDSP {
     sd_ridge_max_fn ridge_max;
+    sd_ridge_keep_fn ridge_keep;
     sd_lincomb_fn lincomb;
     sd_ita_fn ita;
     sd_line_mean_fn line_mean;

@@ -267,119 +267,172 @@ nomem:
     return SD_ENOMEM;
 }
 
-long sd__mx_hysteresis_label(const float *resp, const uint8_t *in, int w, int h, float lo, float hi,
-                             uint8_t *out, int32_t *labels, long **sizes)
+/* Any unreached seed (bit 4 without bit 2) among p[0..7] (unaligned read). */
+static inline int seed_any(const uint8_t *p)
 {
-    size_t n = (size_t)w * (size_t)h;
-    PxStack st = { 0 };
-    long *sz = NULL, cap = 0, count = 0;
-    memset(out, 0, n);
-    for (size_t i = 0; i < n; i++) {
-        if (out[i] || !in[i] || !(resp[i] >= hi))
-            continue;
-        if (count + 2 > cap) {
-            long nc = cap ? cap * 2 : 256;
-            long *t = realloc(sz, (size_t)nc * sizeof(*t));
-            if (!t)
-                goto nomem;
-            sz = t; cap = nc;
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return ((v >> 2) & ~(v >> 1) & 0x0101010101010101u) != 0;
+}
+
+/* One row of the flood's state map: bit 1 = in && resp >= lo, bit 4 = in && resp >= hi; returns
+ * the number of pixels with either. Blocks of 16 in two fixed-length steps, a form the compiler
+ * vectorises. */
+static long state_row(uint8_t *restrict e, const float *restrict resp, const uint8_t *restrict in,
+                      int w, float lo, float hi)
+{
+    long n = 0;
+    int x = 0;
+    for (; x + 16 <= w; x += 16) {
+        uint8_t t[16], c = 0;
+        for (int k = 0; k < 16; k++)
+            t[k] = (uint8_t)((resp[x + k] >= lo) | (resp[x + k] >= hi) << 2);
+        for (int k = 0; k < 16; k++) {
+            e[x + k] = (uint8_t)(t[k] & -(in[x + k] != 0));
+            c = (uint8_t)(c + (e[x + k] != 0));
         }
-        /* one flood = one 8-connected component of the grown set (a pixel next to it would
-         * have been reached by it) */
-        const int32_t lab = (int32_t)++count;
-        long size = 0;
-        out[i] = 1;
-        labels[i] = lab;
-        st.n = 0;
-        if (px_push(&st, (int32_t)i))
-            goto nomem;
-        while (st.n) {
-            int32_t p = st.v[--st.n];
-            int px = p % w, py = p / w;
-            size++;
-            for (int dy = -1; dy <= 1; dy++) {
-                int yy = py + dy;
-                if (yy < 0 || yy >= h) continue;
-                for (int dx = -1; dx <= 1; dx++) {
-                    int xx = px + dx;
-                    if (xx < 0 || xx >= w) continue;
-                    size_t q = (size_t)yy * (size_t)w + (size_t)xx;
-                    if (!out[q] && in[q] && resp[q] >= lo) {
-                        out[q] = 1;
-                        labels[q] = lab;
-                        if (px_push(&st, (int32_t)q))
-                            goto nomem;
-                    }
+        n += c;
+    }
+    for (; x < w; x++) {
+        e[x] = (uint8_t)(-(in[x] != 0) & ((resp[x] >= lo) | (resp[x] >= hi) << 2));
+        n += e[x] != 0;
+    }
+    return n;
+}
+
+long sd__mx_hysteresis_label(const float *resp, ptrdiff_t resp_stride, const uint8_t *in, int w, int h,
+                             float lo, float hi, uint8_t *out, int32_t *labels, long **sizes)
+{
+    /* The flood runs on a map padded by one pixel (the border 0), bits: 1 = may grow into
+     * (in && resp >= lo), 2 = reached, 4 = seed (in && resp >= hi); a neighbour needs one load and
+     * no bounds check, seeds are found 8 pixels at a time. The stack holds (padded, unpadded)
+     * index pairs (no division per pixel); every pixel enters it at most once, so it is sized
+     * once by the pixels with a nonzero state. */
+    const size_t W = (size_t)w + 2;
+    size_t n = (size_t)w * (size_t)h, pn;
+    long *sz = NULL, cap = 0, count = 0, marked = 0;
+    uint8_t *e = NULL;
+    int32_t *stk = NULL;
+    if (sd_mul_overflow(W, (size_t)h + 2, &pn) || pn > INT32_MAX || !(e = calloc(pn, 1)))
+        return SD_ENOMEM;
+    for (int y = 0; y < h; y++) {
+        const float *rr = (const float *)((const uint8_t *)resp + (size_t)y * (size_t)resp_stride);
+        const uint8_t *ir = in + (size_t)y * (size_t)w;
+        uint8_t *er = e + (size_t)(y + 1) * W + 1;
+        marked += state_row(er, rr, ir, w, lo, hi);
+    }
+    if (!(stk = malloc(sizeof(*stk) * 2 * (size_t)(marked + 1))))
+        goto nomem;
+    const int32_t dp[8] = { -(int32_t)W - 1, -(int32_t)W, -(int32_t)W + 1, -1, 1,
+                            (int32_t)W - 1, (int32_t)W, (int32_t)W + 1 };
+    const int32_t du[8] = { -w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1 };
+    memset(out, 0, n);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const size_t i = (size_t)y * (size_t)w + (size_t)x, q = (size_t)(y + 1) * W + (size_t)x + 1;
+            if (x + 8 <= w && !seed_any(e + q)) {
+                x += 7;
+                continue;
+            }
+            if ((e[q] & 6) != 4)
+                continue;
+            if (count + 2 > cap) {
+                long nc = cap ? cap * 2 : 256;
+                long *t = realloc(sz, (size_t)nc * sizeof(*t));
+                if (!t)
+                    goto nomem;
+                sz = t; cap = nc;
+            }
+            /* one flood = one 8-connected component of the grown set (a pixel next to it would
+             * have been reached by it) */
+            const int32_t lab = (int32_t)++count;
+            long size = 0, ns = 0;
+            e[q] |= 2;
+            out[i] = 1;
+            labels[i] = lab;
+            stk[ns++] = (int32_t)q;
+            stk[ns++] = (int32_t)i;
+            while (ns) {
+                const int32_t pu = stk[--ns], pp = stk[--ns];
+                size++;
+                for (int k = 0; k < 8; k++) {
+                    const int32_t qq = pp + dp[k];
+                    if ((e[qq] & 3) != 1)
+                        continue;
+                    const int32_t qu = pu + du[k];
+                    e[qq] |= 2;
+                    out[qu] = 1;
+                    labels[qu] = lab;
+                    stk[ns++] = qq;
+                    stk[ns++] = qu;
                 }
             }
+            sz[lab] = size;
         }
-        sz[lab] = size;
-    }
-    free(st.v);
+    free(stk);
+    free(e);
     if (!sz && !(sz = calloc(1, sizeof(*sz))))
         return SD_ENOMEM;
     sz[0] = 0;
     *sizes = sz;
     return count;
 nomem:
-    free(st.v);
+    free(stk);
     free(sz);
+    free(e);
     return SD_ENOMEM;
 }
 
-/* One pass of a 1-D max (dilate) or min (erode) filter of radius r along rows (dx=1) or columns
- * by running counts of set pixels. */
-static void morph_1d(uint8_t *dst, const uint8_t *src, int n, ptrdiff_t step, int r, int dilate)
+/* acc[x] |= src[x] (dilate) or &= (erode) for x < n, 8 bytes at a time (the values are 0 or 1). */
+static void window_step(uint8_t *acc, const uint8_t *src, int n, int dilate)
 {
-    int count = 0;  /* set pixels in [i-r, i+r] */
-    for (int i = 0; i < r && i < n; i++)
-        count += src[i * step] != 0;
-    for (int i = 0; i < n; i++) {
-        if (i + r < n) count += src[(i + r) * step] != 0;
-        if (i - r - 1 >= 0) count -= src[(i - r - 1) * step] != 0;
-        int lo = i - r < 0 ? 0 : i - r, hi = i + r >= n ? n - 1 : i + r;
-        dst[i * step] = dilate ? count > 0 : count == hi - lo + 1;
+    int x = 0;
+    for (; x + 8 <= n; x += 8) {
+        uint64_t a, b;
+        memcpy(&a, acc + x, sizeof(a));
+        memcpy(&b, src + x, sizeof(b));
+        a = dilate ? a | b : a & b;
+        memcpy(acc + x, &a, sizeof(a));
     }
+    for (; x < n; x++)
+        acc[x] = (uint8_t)(dilate ? acc[x] | src[x] : acc[x] & src[x]);
 }
 
+/* Square dilation (max) or erosion (min) of radius r, separable: any (dilate) or all (erode)
+ * of the (2r+1) pixels of the row window, then of the column window, the windows clipped at the
+ * image edges (outside counts as neutral: clear for a dilation, set for an erosion). */
 static int morph(uint8_t *m, int w, int h, ptrdiff_t stride, int r, int dilate)
 {
     if (r <= 0)
         return 0;
-    uint8_t *line = malloc((size_t)w), *src = NULL;
-    int32_t *cnt = calloc((size_t)w, sizeof(int32_t));
+    const uint8_t neutral = dilate ? 0 : 1;
+    uint8_t *line = NULL, *src = NULL;
     size_t bytes;
-    if (!line || !cnt || sd_mul_overflow((size_t)stride, (size_t)h, &bytes) || !(src = malloc(bytes))) {
-        free(line); free(cnt); free(src);
+    if (sd_mul_overflow((size_t)stride, (size_t)h, &bytes) || (size_t)w > SIZE_MAX / 2 - (size_t)r ||
+        !(line = malloc((size_t)w + 2 * (size_t)r)) || !(src = malloc(bytes))) {
+        free(line); free(src);
         return SD_ENOMEM;
     }
+    memset(line, neutral, (size_t)r);
+    memset(line + r + w, neutral, (size_t)r);
     for (int y = 0; y < h; y++) {
         uint8_t *row = m + (size_t)y * (size_t)stride;
-        memcpy(line, row, (size_t)w);
-        morph_1d(row, line, w, 1, r, dilate);
-    }
-    /* columns: running per-column counts of set pixels in the window, row by row (cache
-     * friendly), from a copy of the row-filtered mask */
-    memcpy(src, m, bytes);
-    for (int y = 0; y < r && y < h; y++) {
-        const uint8_t *s = src + (size_t)y * (size_t)stride;
-        for (int x = 0; x < w; x++) cnt[x] += s[x] != 0;
-    }
-    for (int y = 0; y < h; y++) {
-        if (y + r < h) {
-            const uint8_t *s = src + (size_t)(y + r) * (size_t)stride;
-            for (int x = 0; x < w; x++) cnt[x] += s[x] != 0;
-        }
-        if (y - r - 1 >= 0) {
-            const uint8_t *s = src + (size_t)(y - r - 1) * (size_t)stride;
-            for (int x = 0; x < w; x++) cnt[x] -= s[x] != 0;
-        }
-        const int lo = y - r < 0 ? 0 : y - r, hi = y + r >= h ? h - 1 : y + r, full = hi - lo + 1;
-        uint8_t *d = m + (size_t)y * (size_t)stride;
         for (int x = 0; x < w; x++)
-            d[x] = dilate ? cnt[x] > 0 : cnt[x] == full;
+            line[r + x] = row[x] != 0;
+        memcpy(row, line, (size_t)w);
+        for (int i = 1; i <= 2 * r; i++)
+            window_step(row, line + i, w, dilate);
     }
-    free(line); free(cnt); free(src);
+    /* columns, from a copy of the row-filtered mask */
+    memcpy(src, m, bytes);
+    for (int y = 0; y < h; y++) {
+        const int lo = y - r < 0 ? 0 : y - r, hi = y + r >= h ? h - 1 : y + r;
+        uint8_t *d = m + (size_t)y * (size_t)stride;
+        memcpy(d, src + (size_t)lo * (size_t)stride, (size_t)w);
+        for (int yy = lo + 1; yy <= hi; yy++)
+            window_step(d, src + (size_t)yy * (size_t)stride, w, dilate);
+    }
+    free(line); free(src);
     return 0;
 }
 
@@ -485,7 +538,7 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
                        const SdMetricsOpts *opts, SdMetricsState **out)
 {
     SdMetricsState *st = NULL;
-    float *A[3] = { 0 }, *B[3] = { 0 }, *T[1] = { 0 };
+    float *A[3] = { 0 }, *B[3] = { 0 };
     int err = 0;
     *out = NULL;
     if (!img || img->fmt != SD_FMT_F32 || img->c < 3 || !(px_per_mm > 0.5 && px_per_mm < 500))
@@ -511,8 +564,6 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
         if (!(A[c] = plane_alloc(st)) || !(B[c] = plane_alloc(st)))
             goto nomem;
     }
-    if (!(T[0] = plane_alloc(st)))
-        goto nomem;
     size_t mbytes;
     if (sd_mul_overflow((size_t)st->ms, (size_t)st->h, &mbytes) || !(st->valid = sd_alloc_aligned(mbytes)))
         goto nomem;
@@ -559,15 +610,11 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
     /* B[2] now holds the shading log-luminance; A, B[0] and B[1] are free scratch */
     if ((err = sd__mx_texture_map(ctx, st, B[2], A[0])))
         goto fail;
-    {
-        float *tmp[6] = { A[0], A[1], A[2], B[0], B[1], T[0] };
-        if ((err = sd__mx_wrinkle_map(ctx, st, B[2], tmp)))
-            goto fail;
-    }
+    if ((err = sd__mx_wrinkle_map(ctx, st, B[2], A[0])))
+        goto fail;
     for (int c = 0; c < 3; c++) {
         sd_free_aligned(A[c]); sd_free_aligned(B[c]);
     }
-    sd_free_aligned(T[0]);
     *out = st;
     return 0;
 nomem:
@@ -576,7 +623,6 @@ fail:
     for (int c = 0; c < 3; c++) {
         sd_free_aligned(A[c]); sd_free_aligned(B[c]);
     }
-    sd_free_aligned(T[0]);
     sd_metrics_free(st);
     return err;
 }
@@ -605,6 +651,26 @@ static inline int word_any(const uint8_t *p)
     return v != 0;
 }
 
+/* d = v && (m == NULL || m) as 0/1, in fixed blocks of 16 (vectorised); returns the count. */
+static long and_row(uint8_t *restrict d, const uint8_t *restrict v, const uint8_t *restrict m, int w)
+{
+    long n = 0;
+    int x = 0;
+    for (; m && x + 16 <= w; x += 16) {
+        uint8_t c = 0;
+        for (int k = 0; k < 16; k++) {
+            d[x + k] = (uint8_t)((v[x + k] != 0) & (m[x + k] != 0));
+            c = (uint8_t)(c + d[x + k]);
+        }
+        n += c;
+    }
+    for (; x < w; x++) {
+        d[x] = (uint8_t)(v[x] && (!m || m[x]));
+        n += d[x];
+    }
+    return n;
+}
+
 static int region_box(SdCtx *ctx, const SdMetricsState *st, const SdMask *region, SdMxRegion *r)
 {
     memset(r, 0, sizeof(*r));
@@ -619,6 +685,9 @@ static int region_box(SdCtx *ctx, const SdMetricsState *st, const SdMask *region
          * skipped 8 bytes at a time (most rows of a small region are empty) */
         int a = 0, b = st->w - 1;
         if (m) {
+            while (a + 32 <= st->w && !word_any(m + a) && !word_any(m + a + 8) && !word_any(m + a + 16) &&
+                   !word_any(m + a + 24))
+                a += 32;
             while (a + 8 <= st->w && !word_any(m + a)) a += 8;
             while (b >= 7 && b >= a && !word_any(m + b - 7)) b -= 8;
         }
@@ -639,11 +708,7 @@ static int region_box(SdCtx *ctx, const SdMetricsState *st, const SdMask *region
     for (int y = 0; y < r->h; y++) {
         const uint8_t *v = st->valid + (size_t)(y + y0) * (size_t)st->ms + x0;
         const uint8_t *m = region ? region->data + (size_t)(y + y0) * (size_t)region->stride + x0 : NULL;
-        uint8_t *d = r->in + (size_t)y * (size_t)r->w;
-        for (int x = 0; x < r->w; x++) {
-            d[x] = v[x] && (!m || m[x]);
-            r->n += d[x];
-        }
+        r->n += and_row(r->in + (size_t)y * (size_t)r->w, v, m, r->w);
     }
     r->area_mm2 = (double)r->n / (st->ppm * st->ppm);
     return 0;

@@ -63,9 +63,10 @@ int  sd__mx_hysteresis(const float *resp, const uint8_t *in, int w, int h, float
                        uint8_t *out);
 /* sd__mx_hysteresis and sd__mx_label of its result in one pass: out as sd__mx_hysteresis, labels
  * 1..count on the out pixels (other entries left as they were), *sizes malloc'ed [count+1].
- * Returns count or a negative error. */
-long sd__mx_hysteresis_label(const float *resp, const uint8_t *in, int w, int h, float lo, float hi,
-                             uint8_t *out, int32_t *labels, long **sizes);
+ * resp rows are resp_stride bytes apart (in, out and labels: w). Returns count or a negative
+ * error. */
+long sd__mx_hysteresis_label(const float *resp, ptrdiff_t resp_stride, const uint8_t *in, int w, int h,
+                             float lo, float hi, uint8_t *out, int32_t *labels, long **sizes);
 /* Square dilation by radius r (in place through a scratch buffer). */
 int  sd__mx_dilate(uint8_t *m, int w, int h, int r);
 
@@ -75,7 +76,8 @@ int  sd__mx_dilate(uint8_t *m, int w, int h, int r);
 int  sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], float *const mhs[3],
                          float *const scratch[3]);
 int  sd__mx_texture_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp);
-int  sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp[6]);
+/* tmp: one free plane (scratch) */
+int  sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp);
 
 int  sd__mx_spots(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r, SdMxDetect *d);
 int  sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,

@@ -57,16 +57,19 @@ static int gauss_px(SdCtx *ctx, const SdMetricsState *st, const float *src, floa
 static int od_noise(const SdMetricsState *st, float *const od[3], double v[3])
 {
     static const int pa[3] = { 0, 1, 0 }, pb[3] = { 1, 2, 2 };
-    long cap = (long)((st->w / 4 + 2)) * (long)((st->h / 4 + 2)), n;
-    float *buf = malloc(sizeof(float) * (size_t)cap);
+    long cap = (long)((st->w / 4 + 2)) * (long)((st->h / 4 + 2)), n = 0;
+    float *buf = malloc(sizeof(float) * 3 * (size_t)cap);
     double q[3];
     if (!buf)
         return SD_ENOMEM;
-    for (int k = 0; k < 3; k++) {
-        n = 0;
-        for (int y = 1; y + 1 < st->h; y += 4) {
-            const uint8_t *vm = st->valid + (size_t)y * (size_t)st->ms;
+    /* one sweep over the sampled rows for the three channel pairs (their planes' rows are read
+     * once); pair k's samples go to buf + k cap in the same order as a sweep per pair */
+    for (int y = 1; y + 1 < st->h; y += 4) {
+        const uint8_t *vm = st->valid + (size_t)y * (size_t)st->ms;
+        for (int k = 0; k < 3; k++) {
             const float *a[3], *b[3];
+            float *out = buf + (size_t)k * (size_t)cap;
+            long nk = n;
             for (int j = 0; j < 3; j++) {
                 a[j] = sd__mx_row(st, od[pa[k]], y - 1 + j);
                 b[j] = sd__mx_row(st, od[pb[k]], y - 1 + j);
@@ -78,10 +81,14 @@ static int od_noise(const SdMetricsState *st, float *const od[3], double v[3])
                 float r = D(0, -1) - 2 * D(0, 0) + D(0, 1) - 2 * D(1, -1) + 4 * D(1, 0) - 2 * D(1, 1) +
                           D(2, -1) - 2 * D(2, 0) + D(2, 1);
 #undef D
-                buf[n++] = fabsf(r);
+                out[nk++] = fabsf(r);
             }
+            if (k == 2)
+                n = nk;
         }
-        double s = n > 16 ? 1.4826 * sd__mx_median(buf, n) / 6.0 : 0.0;
+    }
+    for (int k = 0; k < 3; k++) {
+        double s = n > 16 ? 1.4826 * sd__mx_median(buf + (size_t)k * (size_t)cap, n) / 6.0 : 0.0;
         q[k] = s * s;
     }
     free(buf);
@@ -181,6 +188,14 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
     return 0;
 }
 
+/* Any nonzero byte among p[0..7]. */
+static inline int any8(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v != 0;
+}
+
 /* Robust location and scale (median, 1.4826 MAD) of a map over the region. */
 static int robust_stats(const SdMetricsState *st, const float *map, const SdMxRegion *r,
                         double *med, double *sigma)
@@ -209,22 +224,20 @@ static int robust_stats(const SdMetricsState *st, const float *map, const SdMxRe
 int sd__mx_spots(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r, SdMxDetect *d)
 {
     size_t n = (size_t)r->w * (size_t)r->h;
-    float *resp = NULL;
     int32_t *lab = NULL;
     long *sizes = NULL;
     int err = 0;
     double med, sig;
-    if (!(resp = malloc(n * sizeof(float))) || !(lab = malloc(n * sizeof(int32_t))))
+    if (!(lab = malloc(n * sizeof(int32_t))))
         goto nomem;
     if (robust_stats(st, st->melb, r, &med, &sig))
         goto nomem;
-    for (int y = 0; y < r->h; y++)
-        memcpy(resp + (size_t)y * (size_t)r->w, sd__mx_row(st, st->melb, y + r->y0) + r->x0,
-               sizeof(float) * (size_t)r->w);
     if (!(sig > 0))
         goto done;
-    /* lab is set on the spot pixels only (the only ones read below) */
-    long cnt = sd__mx_hysteresis_label(resp, r->in, r->w, r->h, (float)(med + st->o.pg_k_low * sig),
+    /* lab is set on the spot pixels only (the only ones read below); the response is the
+     * melanin band map itself, read in place */
+    long cnt = sd__mx_hysteresis_label(sd__mx_row(st, st->melb, r->y0) + r->x0, st->fs, r->in, r->w, r->h,
+                                       (float)(med + st->o.pg_k_low * sig),
                                        (float)(med + st->o.pg_k_high * sig), d->spots, lab, &sizes);
     if (cnt < 0) {
         err = (int)cnt;
@@ -237,16 +250,21 @@ int sd__mx_spots(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r, SdMx
             d->n_spots++;
             d->n_spot_px += sizes[i];
         }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        if (i + 8 <= n && !any8(d->spots + i)) {   /* spots are sparse */
+            i += 7;
+            continue;
+        }
         if (d->spots[i] && sizes[lab[i]] < min_px)
             d->spots[i] = 0;
+    }
 done:
-    free(resp); free(lab); free(sizes);
+    free(lab); free(sizes);
     return 0;
 nomem:
     err = sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
 fail:
-    free(resp); free(lab); free(sizes);
+    free(lab); free(sizes);
     return err;
 }
 

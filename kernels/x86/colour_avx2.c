@@ -1,6 +1,7 @@
 /* Colour kernels, AVX2+FMA. sRGB decoding (u8 and float) is bit-exact with C (table lookups, same
  * arithmetic); Lab, OD and mat3 use FMA and polynomial cbrt/log (tolerances in checkasm). */
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "kernels/colour.h"
 #include "kernels/x86/math_avx2.h"
@@ -50,7 +51,8 @@ static void srgb8_to_lin_avx2(float *const dst[3], ptrdiff_t dst_stride, const u
 }
 
 /* Table interpolation with the C arithmetic (bit-exact). The direct exp/log form used by the
- * AVX-512 variant runs out of the 16 YMM registers here and is slower than two gathers. */
+ * AVX-512 variant runs out of the 16 YMM registers here; each lane's two neighbouring entries
+ * come as one 64-bit load (eight loads and a few shuffles are cheaper than two 8-lane gathers). */
 static void srgbf_to_lin_avx2(float *dst, ptrdiff_t dst_stride, const float *src,
                               ptrdiff_t src_stride, int w, int h, const float *lut)
 {
@@ -58,17 +60,25 @@ static void srgbf_to_lin_avx2(float *dst, ptrdiff_t dst_stride, const float *src
     for (int y = 0; y < h; y++) {
         const float *s = CROW(float, src, src_stride, y);
         float *d = ROW(float, dst, dst_stride, y);
+#define PAIR2(a, b) _mm_castsi128_ps(_mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(lut + (a))), \
+                                                       _mm_loadl_epi64((const __m128i *)(lut + (b)))))
 #define BODY(x, tm, full) do { \
             __m256 t = _mm256_mul_ps(sd_ld8(s + x, tm, full), n); \
             t = _mm256_min_ps(_mm256_max_ps(t, zero), n);      /* max first: NaN -> 0 */ \
             const __m256i i = _mm256_cvttps_epi32(t); \
             const __m256 f = _mm256_sub_ps(t, _mm256_cvtepi32_ps(i)); \
-            const __m256 l0 = _mm256_i32gather_ps(lut, i, 4); \
-            const __m256 l1 = _mm256_i32gather_ps(lut + 1, i, 4); \
+            int32_t k[8]; \
+            _mm256_storeu_si256((__m256i *)k, i); \
+            /* (l0, l1) pairs of lanes 0 1 | 4 5 and 2 3 | 6 7, then even / odd elements */ \
+            const __m256 pa = _mm256_insertf128_ps(_mm256_castps128_ps256(PAIR2(k[0], k[1])), PAIR2(k[4], k[5]), 1), \
+                         pb = _mm256_insertf128_ps(_mm256_castps128_ps256(PAIR2(k[2], k[3])), PAIR2(k[6], k[7]), 1); \
+            const __m256 l0 = _mm256_shuffle_ps(pa, pb, _MM_SHUFFLE(2, 0, 2, 0)), \
+                         l1 = _mm256_shuffle_ps(pa, pb, _MM_SHUFFLE(3, 1, 3, 1)); \
             sd_st8(d + x, tm, full, _mm256_add_ps(l0, _mm256_mul_ps(f, _mm256_sub_ps(l1, l0)))); \
         } while (0)
         FOR_X(w, BODY);
 #undef BODY
+#undef PAIR2
     }
 }
 

@@ -4,22 +4,10 @@
 #include <immintrin.h>
 
 #include "kernels/hessian.h"
+#include "kernels/x86/eig_avx2.h"
 #include "kernels/x86/math_avx2.h"
 
 #include "kernels/rows.h"
-
-/* p = m + rad, q = m - rad; e1_is_p where |p| <= |q| (same tie rule as C). */
-static inline void eig8(__m256 A, __m256 B, __m256 C, __m256 *l1, __m256 *l2, __m256 *e1_is_p)
-{
-    const __m256 half = _mm256_set1_ps(0.5f), abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256 m = _mm256_mul_ps(half, _mm256_add_ps(A, C)), d = _mm256_mul_ps(half, _mm256_sub_ps(A, C));
-    const __m256 rad = _mm256_sqrt_ps(_mm256_add_ps(_mm256_mul_ps(d, d), _mm256_mul_ps(B, B)));
-    const __m256 p = _mm256_add_ps(m, rad), q = _mm256_sub_ps(m, rad);
-    const __m256 sel = _mm256_cmp_ps(_mm256_and_ps(p, abs), _mm256_and_ps(q, abs), _CMP_LE_OQ);
-    *l1 = _mm256_blendv_ps(q, p, sel);
-    *l2 = _mm256_blendv_ps(p, q, sel);
-    *e1_is_p = sel;
-}
 
 static void eig2_avx2(float *l1, float *l2, float *theta, ptrdiff_t dst_stride, const float *xx,
                       const float *xy, const float *yy, ptrdiff_t src_stride, int w, int h, float s2)
@@ -38,7 +26,7 @@ static void eig2_avx2(float *l1, float *l2, float *theta, ptrdiff_t dst_stride, 
                          B = _mm256_mul_ps(s, sd_ld8(b + x, tm, full)),
                          C = _mm256_mul_ps(s, sd_ld8(c + x, tm, full));
             __m256 e1, e2, isp;
-            eig8(A, B, C, &e1, &e2, &isp);
+            sd_eig8_avx2(A, B, C, &e1, &e2, &isp);
             if (full) { _mm256_storeu_ps(o1 + x, e1); _mm256_storeu_ps(o2 + x, e2); }
             else { _mm256_maskstore_ps(o1 + x, tm, e1); _mm256_maskstore_ps(o2 + x, tm, e2); }
             if (ot) {
@@ -67,7 +55,7 @@ static void ridge_avx2(float *dst, ptrdiff_t dst_stride, const float *xx, const 
             const int full = x + 8 <= w;
             const __m256i tm = sd_tail_mask8(full ? 8 : w - x);
             __m256 e1, e2, isp;
-            eig8(_mm256_mul_ps(s, sd_ld8(a + x, tm, full)), _mm256_mul_ps(s, sd_ld8(b + x, tm, full)),
+            sd_eig8_avx2(_mm256_mul_ps(s, sd_ld8(a + x, tm, full)), _mm256_mul_ps(s, sd_ld8(b + x, tm, full)),
                  _mm256_mul_ps(s, sd_ld8(c + x, tm, full)), &e1, &e2, &isp);
             const __m256 pos = _mm256_cmp_ps(e2, zero, _CMP_GT_OQ);
             const __m256 rb = _mm256_div_ps(e1, _mm256_blendv_ps(one, e2, pos));

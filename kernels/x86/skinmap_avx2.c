@@ -1,9 +1,11 @@
 /* Skin-metric map kernels, AVX2+FMA. ridge_max and lincomb match C within float rounding (FMA);
- * ita uses the polynomial atan2 (< 1e-5 rad, i.e. < 6e-4 deg); line_mean gathers the 2 x 2
+ * ita uses the polynomial atan2 (< 1e-5 rad, i.e. < 6e-4 deg); line_mean loads the 2 x 2
  * neighbours of each sample as two 64-bit pairs, with the same polynomial sin/cos as C. */
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "kernels/skinmap.h"
+#include "kernels/x86/eig_avx2.h"
 #include "kernels/x86/math_avx2.h"
 
 #include "kernels/rows.h"
@@ -34,6 +36,43 @@ static void ridge_max_avx2(float *r, float *th, ptrdiff_t dst_stride, const floa
                 const __m256 gt = _mm256_cmp_ps(v, R, _CMP_GT_OQ);
                 sd_st8(rr + x, tm, full, _mm256_blendv_ps(R, v, gt));
                 sd_st8(o + x, tm, full, _mm256_blendv_ps(O, T, gt));
+            }
+        }
+    }
+}
+
+static void ridge_keep_avx2(float *r, float *a, float *b, float *c, ptrdiff_t dst_stride, const float *xx,
+                            const float *xy, const float *yy, ptrdiff_t src_stride, int w, int h, float s2,
+                            int first)
+{
+    const __m256 s = _mm256_set1_ps(s2), abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)),
+                 sgn = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
+    for (int y = 0; y < h; y++) {
+        const float *pxx = CROW(float, xx, src_stride, y), *pxy = CROW(float, xy, src_stride, y),
+                    *pyy = CROW(float, yy, src_stride, y);
+        float *rr = ROW(float, r, dst_stride, y), *pa = ROW(float, a, dst_stride, y),
+              *pb = ROW(float, b, dst_stride, y), *pc = ROW(float, c, dst_stride, y);
+        for (int x = 0; x < w; x += 8) {
+            const int full = x + 8 <= w;
+            const __m256i tm = sd_tail_mask8(full ? 8 : w - x);
+            const __m256 A = _mm256_mul_ps(s, sd_ld8(pxx + x, tm, full)),
+                         B = _mm256_mul_ps(s, sd_ld8(pxy + x, tm, full)),
+                         C = _mm256_mul_ps(s, sd_ld8(pyy + x, tm, full));
+            __m256 e1, e2, isp;
+            sd_eig8_avx2(A, B, C, &e1, &e2, &isp);
+            __m256 v = _mm256_sub_ps(_mm256_and_ps(e2, abs), _mm256_and_ps(e1, abs));
+            v = _mm256_xor_ps(v, _mm256_and_ps(_mm256_cmp_ps(e2, _mm256_setzero_ps(), _CMP_LT_OQ), sgn));
+            if (first) {
+                sd_st8(rr + x, tm, full, v);
+                sd_st8(pa + x, tm, full, A);
+                sd_st8(pb + x, tm, full, B);
+                sd_st8(pc + x, tm, full, C);
+            } else {
+                const __m256 R = sd_ld8(rr + x, tm, full), gt = _mm256_cmp_ps(v, R, _CMP_GT_OQ);
+                sd_st8(rr + x, tm, full, _mm256_blendv_ps(R, v, gt));
+                sd_st8(pa + x, tm, full, _mm256_blendv_ps(sd_ld8(pa + x, tm, full), A, gt));
+                sd_st8(pb + x, tm, full, _mm256_blendv_ps(sd_ld8(pb + x, tm, full), B, gt));
+                sd_st8(pc + x, tm, full, _mm256_blendv_ps(sd_ld8(pc + x, tm, full), C, gt));
             }
         }
     }
@@ -84,10 +123,10 @@ static void line_mean_avx2(float *dst, ptrdiff_t dst_stride, const float *src, p
                  one = _mm256_set1_ps(1.0f), vstep = _mm256_set1_ps(step),
                  inv = _mm256_set1_ps(1.0f / (float)(2 * ns + 1)), lane = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i vsw1 = _mm256_set1_epi32(sw - 1), vsh1 = _mm256_set1_epi32(sh - 1),
-                  vstr = _mm256_set1_epi32((int)(src_stride / (ptrdiff_t)sizeof(float))), one_i = _mm256_set1_epi32(1),
-                  perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+                  vstr = _mm256_set1_epi32((int)(src_stride / (ptrdiff_t)sizeof(float))), one_i = _mm256_set1_epi32(1);
     /* pairs need ix + 1 <= sw - 1: beyond 32768 px, (sw - 1) - 1e-3 rounds to sw - 1 in float */
     const int pairs = sw > 1 && sh > 1 && xmax < (float)(sw - 1) && ymax < (float)(sh - 1);
+    const ptrdiff_t sf = src_stride / (ptrdiff_t)sizeof(float);
     for (int j = 0; j < h; j++) {
         const int y = y0 + j;
         const float *o = CROW(float, theta, th_stride, j);
@@ -108,7 +147,14 @@ static void line_mean_avx2(float *dst, ptrdiff_t dst_stride, const float *src, p
             const __m256 dx = _mm256_mul_ps(cs, vstep), dy = _mm256_mul_ps(sn, vstep);
             const __m256 px = _mm256_add_ps(_mm256_set1_ps((float)x), lane), py = _mm256_set1_ps((float)y);
             __m256 acc = zero;
+            /* the centre sample of an inner pixel lies on the pixel itself (weights 0: exactly
+             * src[y][x], as the lerps give): one plain load */
+            const int centre = pairs && full && y < sh - 1 && x + 8 <= sw - 1;
             for (int k = -ns; k <= ns; k++) {
+                if (k == 0 && centre) {
+                    acc = _mm256_add_ps(acc, _mm256_loadu_ps(CROW(float, src, src_stride, y) + x));
+                    continue;
+                }
                 const __m256 kk = _mm256_set1_ps((float)k);
                 __m256 fx = _mm256_fmadd_ps(kk, dx, px), fy = _mm256_fmadd_ps(kk, dy, py);
                 fx = _mm256_min_ps(_mm256_max_ps(fx, zero), vxmax);
@@ -119,24 +165,24 @@ static void line_mean_avx2(float *dst, ptrdiff_t dst_stride, const float *src, p
                 __m256 v00, v01, v10, v11;
                 if (pairs) {
                     /* ix + 1 <= sw - 1 and iy + 1 <= sh - 1 (coordinates stop 1e-3 short of the
-                     * last pixel): gather each row's (ix, ix + 1) pair as one 64-bit element.
-                     * Indices in lane order 0 1 4 5 | 2 3 6 7, so that the even/odd shuffles
-                     * below come out in natural order. */
-                    const __m256i i0 = _mm256_permutevar8x32_epi32(
-                        _mm256_add_epi32(_mm256_mullo_epi32(iy, vstr), ix), perm),
-                                  i1 = _mm256_add_epi32(i0, vstr);
-                    const __m256 a0 = _mm256_castsi256_ps(_mm256_i32gather_epi64(
-                                      (const long long *)src, _mm256_castsi256_si128(i0), 4)),
-                                 b0 = _mm256_castsi256_ps(_mm256_i32gather_epi64(
-                                      (const long long *)src, _mm256_extracti128_si256(i0, 1), 4)),
-                                 a1 = _mm256_castsi256_ps(_mm256_i32gather_epi64(
-                                      (const long long *)src, _mm256_castsi256_si128(i1), 4)),
-                                 b1 = _mm256_castsi256_ps(_mm256_i32gather_epi64(
-                                      (const long long *)src, _mm256_extracti128_si256(i1, 1), 4));
-                    v00 = _mm256_shuffle_ps(a0, b0, _MM_SHUFFLE(2, 0, 2, 0));
-                    v01 = _mm256_shuffle_ps(a0, b0, _MM_SHUFFLE(3, 1, 3, 1));
-                    v10 = _mm256_shuffle_ps(a1, b1, _MM_SHUFFLE(2, 0, 2, 0));
-                    v11 = _mm256_shuffle_ps(a1, b1, _MM_SHUFFLE(3, 1, 3, 1));
+                     * last pixel): each lane's (ix, ix + 1) pairs of rows iy and iy + 1 are two
+                     * 64-bit loads into one 128-bit register (v00 v01 v10 v11), then a 4 x 4
+                     * transpose per 128-bit half (cheaper than four 64-bit gathers) */
+                    int32_t idx[8];
+                    _mm256_storeu_si256((__m256i *)idx, _mm256_add_epi32(_mm256_mullo_epi32(iy, vstr), ix));
+#define QUAD(l) _mm_castsi128_ps(_mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(src + idx[l])), \
+                                                   _mm_loadl_epi64((const __m128i *)(src + idx[l] + sf))))
+                    const __m256 q0 = _mm256_insertf128_ps(_mm256_castps128_ps256(QUAD(0)), QUAD(4), 1),
+                                 q1 = _mm256_insertf128_ps(_mm256_castps128_ps256(QUAD(1)), QUAD(5), 1),
+                                 q2 = _mm256_insertf128_ps(_mm256_castps128_ps256(QUAD(2)), QUAD(6), 1),
+                                 q3 = _mm256_insertf128_ps(_mm256_castps128_ps256(QUAD(3)), QUAD(7), 1);
+#undef QUAD
+                    const __m256 u0 = _mm256_unpacklo_ps(q0, q1), u1 = _mm256_unpackhi_ps(q0, q1),
+                                 u2 = _mm256_unpacklo_ps(q2, q3), u3 = _mm256_unpackhi_ps(q2, q3);
+                    v00 = _mm256_shuffle_ps(u0, u2, _MM_SHUFFLE(1, 0, 1, 0));
+                    v01 = _mm256_shuffle_ps(u0, u2, _MM_SHUFFLE(3, 2, 3, 2));
+                    v10 = _mm256_shuffle_ps(u1, u3, _MM_SHUFFLE(1, 0, 1, 0));
+                    v11 = _mm256_shuffle_ps(u1, u3, _MM_SHUFFLE(3, 2, 3, 2));
                 } else {
                     const __m256i ix1 = _mm256_min_epi32(_mm256_add_epi32(ix, one_i), vsw1),
                                   iy1 = _mm256_min_epi32(_mm256_add_epi32(iy, one_i), vsh1);
@@ -217,6 +263,7 @@ void sd_skinmap_dsp_init_avx2(SdSkinmapDSP *c)
 {
     c->up2 = up2_avx2;
     c->ridge_max = ridge_max_avx2;
+    c->ridge_keep = ridge_keep_avx2;
     c->lincomb = lincomb_avx2;
     c->ita = ita_avx2;
     c->line_mean = line_mean_avx2;

@@ -4,6 +4,7 @@
  * stays C. */
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 #include "kernels/stats.h"
 #include "kernels/x86/math_avx2.h"
@@ -40,29 +41,44 @@ static inline double hsum_ps(__m256 v)
 static void moments_avx2(SdMoments *acc, const float *src, ptrdiff_t src_stride,
                          const uint8_t *mask, ptrdiff_t mask_stride, int w, int h)
 {
-    __m256d s = _mm256_setzero_pd(), q = s;
+    /* four independent double accumulators per sum (low / high lanes of two vectors), so the
+     * add and FMA latencies overlap instead of chaining every 8 pixels */
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
     __m256 mn = _mm256_set1_ps(acc->min), mx = _mm256_set1_ps(acc->max);
     const __m256 pinf = _mm256_set1_ps(INFINITY), ninf = _mm256_set1_ps(-INFINITY);
     long long n = 0;
+#define MOM_STEP(xx, k, sa, sb, qa, qb) do { \
+            const __m256 in = mask8(m ? m + (xx) : NULL, k); \
+            /* full vectors: plain load + zeroing (vmaskmovps is slow); tails: masked load */ \
+            const __m256 v = (k) == 8 ? _mm256_and_ps(_mm256_loadu_ps(r + (xx)), in) \
+                                      : _mm256_maskload_ps(r + (xx), _mm256_castps_si256(in)); \
+            n += __builtin_popcount((unsigned)_mm256_movemask_ps(in)); \
+            const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), \
+                          hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); \
+            sa = _mm256_add_pd(sa, lo); \
+            sb = _mm256_add_pd(sb, hi); \
+            qa = _mm256_fmadd_pd(lo, lo, qa); \
+            qb = _mm256_fmadd_pd(hi, hi, qb); \
+            /* min/max ignore NaN like the C loop: min_ps returns its 2nd operand on NaN */ \
+            mn = _mm256_min_ps(_mm256_blendv_ps(pinf, v, in), mn); \
+            mx = _mm256_max_ps(_mm256_blendv_ps(ninf, v, in), mx); \
+        } while (0)
     for (int y = 0; y < h; y++) {
         const float *r = CROW(float, src, src_stride, y);
         const uint8_t *m = mask ? CROW(uint8_t, mask, mask_stride, y) : NULL;
-        for (int x = 0; x < w; x += 8) {
+        int x = 0;
+        for (; x + 16 <= w; x += 16) {
+            MOM_STEP(x, 8, s0, s1, q0, q1);
+            MOM_STEP(x + 8, 8, s2, s3, q2, q3);
+        }
+        for (; x < w; x += 8) {
             const int k = w - x < 8 ? w - x : 8;
-            const __m256 in = mask8(m ? m + x : NULL, k);
-            /* full vectors: plain load + zeroing (vmaskmovps is slow); tails: masked load */
-            const __m256 v = k == 8 ? _mm256_and_ps(_mm256_loadu_ps(r + x), in)
-                                    : _mm256_maskload_ps(r + x, _mm256_castps_si256(in));
-            n += __builtin_popcount((unsigned)_mm256_movemask_ps(in));
-            const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)),
-                          hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
-            s = _mm256_add_pd(s, _mm256_add_pd(lo, hi));
-            q = _mm256_fmadd_pd(lo, lo, _mm256_fmadd_pd(hi, hi, q));
-            /* min/max ignore NaN like the C loop: min_ps returns its 2nd operand on NaN */
-            mn = _mm256_min_ps(_mm256_blendv_ps(pinf, v, in), mn);
-            mx = _mm256_max_ps(_mm256_blendv_ps(ninf, v, in), mx);
+            MOM_STEP(x, k, s0, s1, q0, q1);
         }
     }
+#undef MOM_STEP
+    const __m256d s = _mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3)),
+                  q = _mm256_add_pd(_mm256_add_pd(q0, q1), _mm256_add_pd(q2, q3));
     float t[8], u[8];
     _mm256_storeu_ps(t, mn);
     _mm256_storeu_ps(u, mx);
@@ -167,6 +183,11 @@ static void ecc_avx2(SdEccAcc *acc, const float *gx, const float *gy, const floa
 
 /* GLCM: the pair indices i*L + j and the pair mask are formed 32 pixels at a time; only the
  * increments stay scalar. */
+/* Up to this many levels, the counts of a direction go to four interleaved copies (summed at the
+ * end): neighbouring pixels of smooth texture hit the same bin, and one table would chain every
+ * increment through the same memory word. */
+#define GLCM_SPLIT_LEVELS 64
+
 static void glcm_avx2(uint32_t *counts, const uint8_t *src, ptrdiff_t src_stride, const uint8_t *mask,
                       ptrdiff_t mask_stride, int w, int h, int d, int levels)
 {
@@ -174,9 +195,14 @@ static void glcm_avx2(uint32_t *counts, const uint8_t *src, ptrdiff_t src_stride
     const int L = levels;
     const __m256i vl = _mm256_set1_epi16((short)L), zero = _mm256_setzero_si256();
     uint16_t idx[32];
+    uint32_t split[3][GLCM_SPLIT_LEVELS * GLCM_SPLIT_LEVELS];
+    const int nsplit = L <= GLCM_SPLIT_LEVELS ? 4 : 1;
     for (int dir = 0; dir < 4; dir++) {
         const int dx = ox[dir] * d, dy = oy[dir] * d;
         uint32_t *c = counts + (size_t)dir * L * L;
+        uint32_t *const tab[4] = { c, split[0], split[1], split[2] };
+        for (int t = 1; t < nsplit; t++)
+            memset(tab[t], 0, sizeof(uint32_t) * (size_t)L * (size_t)L);
         const int ya = dy < 0 ? -dy : 0, xa = dx < 0 ? -dx : 0, xb = dx > 0 ? w - dx : w;
         for (int y = ya; y < h; y++) {
             const uint8_t *r = CROW(uint8_t, src, src_stride, y);
@@ -200,7 +226,20 @@ static void glcm_avx2(uint32_t *counts, const uint8_t *src, ptrdiff_t src_stride
                                                     _mm256_cvtepu8_epi16(_mm256_extracti128_si256(b, 1)));
                 _mm256_storeu_si256((__m256i *)idx, lo);
                 _mm256_storeu_si256((__m256i *)(idx + 16), hi);
-                if (valid == 0xffffffffu) {
+                if (nsplit == 4) {
+                    if (valid == 0xffffffffu) {
+                        for (int k = 0; k < 32; k += 4) {
+                            tab[0][idx[k]]++; tab[1][idx[k + 1]]++;
+                            tab[2][idx[k + 2]]++; tab[3][idx[k + 3]]++;
+                        }
+                    } else {
+                        while (valid) {
+                            const int k = __builtin_ctz(valid);
+                            tab[k & 3][idx[k]]++;
+                            valid &= valid - 1;
+                        }
+                    }
+                } else if (valid == 0xffffffffu) {
                     for (int k = 0; k < 32; k++) c[idx[k]]++;
                 } else {
                     while (valid) {
@@ -212,6 +251,9 @@ static void glcm_avx2(uint32_t *counts, const uint8_t *src, ptrdiff_t src_stride
             for (; x < xb; x++)
                 if (!mr || (mr[x] && mq[x])) c[r[x] * L + q[x]]++;
         }
+        for (int t = 1; t < nsplit; t++)
+            for (int i = 0; i < L * L; i++)
+                c[i] += tab[t][i];
     }
 }
 

@@ -6,6 +6,7 @@
  *   2^-22 * sum |k_i x_i| (each result rounds at most ~3 times at 2^-24 of that sum).
  * - ita: polynomial atan2 (abs. error < 1e-5 rad = 5.73e-4 deg) plus the final scaling rounding
  *   (< 1e-5 deg at 180): 6e-4 deg absolute. Signed zeros follow atan2f (b = -0 gives 180).
+ * - ridge_keep: the same float operations in both (no FMA): bit-exact.
  * - line_mean: the sample point x + k dx is one FMA in SIMD and a multiply then an add in C, and
  *   sin/cos use FMA Horner steps (a few 2^-24 apart), so a point moves by at most
  *   d = 2^-23 (max(sw, sh) + ns step) + 2e-6 ns step px. Bilinear sampling is Lipschitz with the
@@ -78,6 +79,55 @@ static void test_ridge_max(const SdSkinmapDSP *c, const SdSkinmapDSP *n, const C
         ca_buf_free(&ra); ca_buf_free(&ta); ca_buf_free(&rb); ca_buf_free(&tb);
     }
     ca_report("ridge_max", lv, ok);
+}
+
+static void test_ridge_keep(const SdSkinmapDSP *c, const SdSkinmapDSP *n, const CaLevel *lv)
+{
+    static const float ext[] = { 0.0f, -0.0f, 1.0f, -1.0f, 1e-30f, -1e-30f, 1e15f, -1e15f };
+    int ws[64], nw = ca_widths(lv, ws), ok = 1;
+    for (int i = 0; i < nw && ok; i++) {
+        const int w = ws[i], h = 1 + (int)(ca_rand() % 4);
+        const ptrdiff_t ss = ca_rand_stride((size_t)w * 4), ds = ca_rand_stride((size_t)w * 4);
+        const float s2 = ca_randf(0.5f, 40.0f);
+        CaBuf in[3], ra[4], rb[4];
+        for (int j = 0; j < 3; j++) {
+            ca_buf_alloc(&in[j], (size_t)w * 4, h, ss);
+            ca_fill_f(&in[j], w, -1, 1, ext, 8);
+        }
+        /* garbage state: first = 1 must overwrite all of it */
+        for (int j = 0; j < 4; j++) {
+            ca_buf_alloc(&ra[j], (size_t)w * 4, h, ds);
+            ca_buf_alloc(&rb[j], (size_t)w * 4, h, ds);
+            ca_fill_f(&ra[j], w, -1, 1, ext, 8);
+            copy_buf(&rb[j], &ra[j]);
+        }
+        /* scale 1 (first = 1: initialise), then two more scales against the state written */
+        for (int pass = 0; pass < 3 && ok; pass++) {
+            c->ridge_keep((float *)ra[0].data, (float *)ra[1].data, (float *)ra[2].data, (float *)ra[3].data,
+                          ds, (float *)in[0].data, (float *)in[1].data, (float *)in[2].data, ss, w, h, s2,
+                          pass == 0);
+            n->ridge_keep((float *)rb[0].data, (float *)rb[1].data, (float *)rb[2].data, (float *)rb[3].data,
+                          ds, (float *)in[0].data, (float *)in[1].data, (float *)in[2].data, ss, w, h, s2,
+                          pass == 0);
+            static const char *what[4] = { "ridge_keep r", "ridge_keep a", "ridge_keep b", "ridge_keep c" };
+            for (int j = 0; j < 4 && ok; j++)
+                ok = ca_cmp_bytes(&ra[j], &rb[j], (size_t)w * 4, h, what[j]) && ca_buf_guard_ok(&rb[j], what[j]);
+            /* the next scale: new Hessians, except some pixels keep theirs (exact ties with the
+             * state) or flip sign (the valley becomes a ridge) */
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    const int k = (int)(ca_rand() % 6);
+                    for (int j = 0; j < 3; j++) {
+                        float *p = &ca_rowf(&in[j], y)[x];
+                        if (k == 1) *p = -*p;
+                        else if (k > 1) *p = ca_randf_ext(-1, 1, ext, 8);
+                    }
+                }
+        }
+        for (int j = 0; j < 3; j++) ca_buf_free(&in[j]);
+        for (int j = 0; j < 4; j++) { ca_buf_free(&ra[j]); ca_buf_free(&rb[j]); }
+    }
+    ca_report("ridge_keep", lv, ok);
 }
 
 static void test_lincomb(const SdSkinmapDSP *c, const SdSkinmapDSP *n, const CaLevel *lv)
@@ -247,6 +297,7 @@ void checkasm_skinmap(const CaLevel *lv)
     sd_skinmap_dsp_init(&n, lv->flags);
     sd_skinmap_dsp_init(&p, lv->prev_flags);
     if (n.ridge_max != p.ridge_max) test_ridge_max(&c, &n, lv);
+    if (n.ridge_keep != p.ridge_keep) test_ridge_keep(&c, &n, lv);
     if (n.lincomb != p.lincomb) test_lincomb(&c, &n, lv);
     if (n.ita != p.ita) test_ita(&c, &n, lv);
     if (n.line_mean != p.line_mean) test_line_mean(&c, &n, lv);
