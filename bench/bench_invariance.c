@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "src/align.h"
 #include "src/metrics.h"
 #include "src/synth.h"
 
@@ -45,12 +46,7 @@ static int capture(Study *S, uint64_t patient, const SdSynthNuisance *nu, double
         goto done;
     SdTransform T, I;
     sd_synth_pose(nu, N, N, &T);
-    const double *m = T.m, det = m[0] * m[4] - m[1] * m[3];
-    I.m[0] = m[4] / det; I.m[1] = -m[1] / det; I.m[3] = -m[3] / det; I.m[4] = m[0] / det;
-    I.m[2] = -(I.m[0] * m[2] + I.m[1] * m[5]);
-    I.m[5] = -(I.m[3] * m[2] + I.m[4] * m[5]);
-    I.m[6] = I.m[7] = 0; I.m[8] = 1;
-    if ((err = sd_synth_warp(&S->ctx, &cam, &I, N, N, &can, &valid)) ||
+    if ((err = sd_transform_invert(&T, &I)) || (err = sd_synth_warp(&S->ctx, &cam, &I, N, N, &can, &valid)) ||
         (err = sd_metrics_prepare(&S->ctx, &can, &valid, PPM, NULL, &st)) || (err = sd_mask_create(&disc, N, N)))
         goto done;
     for (int y = 0; y < N; y++)

@@ -169,6 +169,22 @@ static int px_push(PxStack *s, int32_t p)
     return 0;
 }
 
+/* Room for `need` entries in the component-size array (doubling); 0 or SD_ENOMEM. */
+static int sizes_reserve(long **sz, long *cap, long need)
+{
+    if (need <= *cap)
+        return 0;
+    long nc = *cap ? *cap * 2 : 256;
+    while (nc < need)
+        nc *= 2;
+    long *t = realloc(*sz, (size_t)nc * sizeof(*t));
+    if (!t)
+        return SD_ENOMEM;
+    *sz = t;
+    *cap = nc;
+    return 0;
+}
+
 long sd__mx_label(const uint8_t *mask, int w, int h, int32_t *labels, long **sizes)
 {
     size_t n = (size_t)w * (size_t)h;
@@ -178,13 +194,8 @@ long sd__mx_label(const uint8_t *mask, int w, int h, int32_t *labels, long **siz
     for (size_t i = 0; i < n; i++) {
         if (!mask[i] || labels[i])
             continue;
-        if (count + 2 > cap) {
-            long nc = cap ? cap * 2 : 256;
-            long *t = realloc(sz, (size_t)nc * sizeof(*t));
-            if (!t)
-                goto nomem;
-            sz = t; cap = nc;
-        }
+        if (sizes_reserve(&sz, &cap, count + 2))
+            goto nomem;
         int32_t lab = (int32_t)++count;
         long size = 0;
         labels[i] = lab;
@@ -336,13 +347,8 @@ long sd__mx_hysteresis_label(const float *resp, ptrdiff_t resp_stride, const uin
             }
             if ((e[q] & 6) != 4)
                 continue;
-            if (count + 2 > cap) {
-                long nc = cap ? cap * 2 : 256;
-                long *t = realloc(sz, (size_t)nc * sizeof(*t));
-                if (!t)
-                    goto nomem;
-                sz = t; cap = nc;
-            }
+            if (sizes_reserve(&sz, &cap, count + 2))
+                goto nomem;
             /* one flood = one 8-connected component of the grown set (a pixel next to it would
              * have been reached by it) */
             const int32_t lab = (int32_t)++count;

@@ -1,3 +1,4 @@
+#include <math.h>
 /* The harness behind tests/lib/test.h. Usage of a test binary: `test_x [case-substring]`. */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -71,4 +72,35 @@ int sd_test_main(int argc, char **argv, const SdTestCase *cases, int n)
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
+}
+
+static void test_ranks(const double *v, int n, double *r)
+{
+    for (int i = 0; i < n; i++) {
+        int less = 0, eq = 0;
+        for (int j = 0; j < n; j++) {
+            less += v[j] < v[i];
+            eq += v[j] == v[i];
+        }
+        r[i] = less + (eq + 1) / 2.0;
+    }
+}
+
+double sd_test_spearman(const double *a, const double *b, int n)
+{
+    double ra[64], rb[64], ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+    if (n < 2 || n > 64)
+        return 0;
+    test_ranks(a, n, ra);
+    test_ranks(b, n, rb);
+    for (int i = 0; i < n; i++) {
+        ma += ra[i] / n;
+        mb += rb[i] / n;
+    }
+    for (int i = 0; i < n; i++) {
+        sab += (ra[i] - ma) * (rb[i] - mb);
+        saa += (ra[i] - ma) * (ra[i] - ma);
+        sbb += (rb[i] - mb) * (rb[i] - mb);
+    }
+    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0;
 }

@@ -21,6 +21,8 @@ const char *sd_test_data_dir(void);
 const char *sd_test_tmp_dir(void);
 /* Path helpers returning a static-per-call rotating buffer. */
 const char *sd_test_path(const char *dir, const char *name);
+/* Spearman rank correlation of a[0..n) and b[0..n) (ties get their mean rank; n <= 64). */
+double sd_test_spearman(const double *a, const double *b, int n);
 
 #define CHECK(cond) do { if (!(cond)) sd_test_fail(__FILE__, __LINE__, "%s", #cond); } while (0)
 #define CHECKF(cond, ...) do { if (!(cond)) sd_test_fail(__FILE__, __LINE__, __VA_ARGS__); } while (0)

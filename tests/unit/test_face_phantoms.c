@@ -116,32 +116,6 @@ done:
     return err;
 }
 
-static void ranks(const double *v, int n, double *r)
-{
-    for (int i = 0; i < n; i++) {
-        int less = 0, eq = 0;
-        for (int j = 0; j < n; j++) {
-            less += v[j] < v[i];
-            eq += v[j] == v[i];
-        }
-        r[i] = less + (eq + 1) / 2.0;
-    }
-}
-
-static double spearman(const double *a, const double *b, int n)
-{
-    double ra[NLEV], rb[NLEV], ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
-    ranks(a, n, ra);
-    ranks(b, n, rb);
-    for (int i = 0; i < n; i++) { ma += ra[i] / n; mb += rb[i] / n; }
-    for (int i = 0; i < n; i++) {
-        sab += (ra[i] - ma) * (rb[i] - mb);
-        saa += (ra[i] - ma) * (ra[i] - ma);
-        sbb += (rb[i] - mb) * (rb[i] - mb);
-    }
-    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0;
-}
-
 /* kind 0 texture amplitude, 1 wrinkle depth and count, 2 spot contrast and count. Metrics listed
  * with `must` = 1 are asserted; the others are printed for the record. */
 typedef struct Probe {
@@ -180,7 +154,7 @@ static void run(int kind, const Probe *pr, int np)
         int mono = 1;
         for (int l = 1; l < NLEV; l++)
             mono &= val[k][l] < val[k][l - 1];
-        const double rho = spearman(levels, val[k], NLEV);
+        const double rho = sd_test_spearman(levels, val[k], NLEV);
         char where[48];
         snprintf(where, sizeof where, "%s%s%s", pr[k].region, pr[k].region2 ? "+" : "",
                  pr[k].region2 ? pr[k].region2 : "");

@@ -68,12 +68,7 @@ static int session(const SdSynthEffect *e, const SdSynthNuisance *nu, double out
     /* re-alignment with the known pose (the inverse similarity), Lanczos-3 */
     SdTransform T, I;
     sd_synth_pose(nu, N, N, &T);
-    const double *m = T.m, det = m[0] * m[4] - m[1] * m[3];
-    I.m[0] = m[4] / det; I.m[1] = -m[1] / det; I.m[3] = -m[3] / det; I.m[4] = m[0] / det;
-    I.m[2] = -(I.m[0] * m[2] + I.m[1] * m[5]);
-    I.m[5] = -(I.m[3] * m[2] + I.m[4] * m[5]);
-    I.m[6] = I.m[7] = 0; I.m[8] = 1;
-    if ((err = sd_synth_warp(&ctx, &cam, &I, N, N, &can, &valid)))
+    if ((err = sd_transform_invert(&T, &I)) || (err = sd_synth_warp(&ctx, &cam, &I, N, N, &can, &valid)))
         goto done;
     if ((err = sd_metrics_prepare(&ctx, &can, &valid, PPM, NULL, &st)))
         goto done;
@@ -102,32 +97,6 @@ static void print_row(const char *tag, const double *o)
     for (int i = 0; i < SD_NMETRICS; i++)
         printf(" %8.4f", o[i]);
     printf("\n");
-}
-
-static void ranks(const double *v, int n, double *r)
-{
-    for (int i = 0; i < n; i++) {
-        int less = 0, eq = 0;
-        for (int j = 0; j < n; j++) {
-            less += v[j] < v[i];
-            eq += v[j] == v[i];
-        }
-        r[i] = less + (eq + 1) / 2.0;
-    }
-}
-
-static double spearman(const double *a, const double *b, int n)
-{
-    double ra[16], rb[16], ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
-    ranks(a, n, ra);
-    ranks(b, n, rb);
-    for (int i = 0; i < n; i++) { ma += ra[i] / n; mb += rb[i] / n; }
-    for (int i = 0; i < n; i++) {
-        sab += (ra[i] - ma) * (rb[i] - mb);
-        saa += (ra[i] - ma) * (ra[i] - ma);
-        sbb += (rb[i] - mb) * (rb[i] - mb);
-    }
-    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0;
 }
 
 /* ---- sensitivity: kind 0 texture amplitude, 1 wrinkle depth, 2 spot contrast */
@@ -161,7 +130,7 @@ static void run_sensitivity(int kind)
         snprintf(tag, sizeof tag, "%s %.2f", names[kind], levels[k]);
         print_row(tag, o);
     }
-    double rho = spearman(levels, sens[kind], NLEV);
+    double rho = sd_test_spearman(levels, sens[kind], NLEV);
     int mono = 1;
     for (int k = 1; k < NLEV; k++)
         mono &= sens[kind][k] < sens[kind][k - 1];
