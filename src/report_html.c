@@ -296,6 +296,36 @@ static void patients_table(FILE *f, const SdRep *r)
     free(idx);
 }
 
+/* Follow-ups whose capture differs from their baseline's in a way the metrics do not remove
+ * (JPEG compression: the run notes it in alignment.csv's reason column). */
+static void capture_section(FILE *f, const SdRep *r)
+{
+    static const char key[] = "compression differs from the baseline";
+    int n = 0;
+    for (int i = 0; i < r->nses; i++) {
+        const SdRepSession *s = &r->ses[i];
+        if (!s->has_align || !s->reason || !strstr(s->reason, key)) continue;
+        if (!n++)
+            fprintf(f, "<h3>Capture</h3>\n<p>These follow-ups were saved with another JPEG quality or "
+                    "chroma subsampling than their baseline. Compression moves texture, wrinkle and "
+                    "pigment measurements by several percent on its own (most on dark skin; "
+                    "docs/METRICS.md), so read their changes with that margin.</p>\n<table>\n"
+                    "<tr><th class=\"l\">Patient</th><th class=\"l\">View</th><th class=\"l\">"
+                    "Session</th><th class=\"l\">Note</th></tr>\n");
+        fprintf(f, "<tr><td class=\"l\"><a href=\"%s.html\">", r->patient_file[s->patient]);
+        sd__rep_esc(f, r->patients.s[s->patient]);
+        fprintf(f, "</a></td><td class=\"l\">");
+        sd__rep_esc(f, r->views.s[s->view]);
+        fprintf(f, "</td><td class=\"l\">");
+        sd__rep_esc(f, s->name);
+        fprintf(f, "</td><td class=\"l\">");
+        sd__rep_esc(f, s->reason);
+        fprintf(f, "</td></tr>\n");
+    }
+    if (n)
+        fprintf(f, "</table>\n");
+}
+
 static void qc_section(FILE *f, const SdRep *r)
 {
     char b1[32], b2[32], b3[32];
@@ -357,6 +387,7 @@ static void qc_section(FILE *f, const SdRep *r)
             fprintf(f, "</td></tr>\n");
         }
         fprintf(f, hdr ? "</table>\n" : "<p>Every image passed the alignment checks.</p>\n");
+        capture_section(f, r);
     }
     fprintf(f, "<h3>Images</h3>\n");
     if (!r->nimg_missing) {
