@@ -240,6 +240,19 @@ static int metric_of(SdRep *r, const char *id)
     return sd__rep_intern(&r->metrics, id);
 }
 
+/* The session of row i (patient, view, session in columns col[0..2]), taking its session index and
+ * days from columns csi and cd (either may be -1) when they are plausible. */
+static int row_session(SdRep *r, const SdCsv *c, int i, const int *col, int csi, int cd, int *s)
+{
+    int e = session_of(r, sd_csv_get(c, i, col[0]), sd_csv_get(c, i, col[1]), sd_csv_get(c, i, col[2]), s);
+    if (e)
+        return e;
+    const double si = num(sd_csv_get(c, i, csi)), d = num(sd_csv_get(c, i, cd));
+    if (si >= 0 && si < 1e6) r->ses[*s].index = (int)si;
+    if (isfinite(d) && fabs(d) < 1e7) r->ses[*s].days = d;   /* days: plausible only */
+    return 0;
+}
+
 static int load_measurements(SdCtx *ctx, SdRep *r, const SdCsv *c)
 {
     static const char *const names[] = {"patient", "view", "session", "region", "metric", "value"};
@@ -249,12 +262,8 @@ static int load_measurements(SdCtx *ctx, SdRep *r, const SdCsv *c)
         cq = sd_csv_col(c, "qc");
     for (int i = 0; i < c->nrows; i++) {
         int s;
-        if ((e = session_of(r, sd_csv_get(c, i, col[0]), sd_csv_get(c, i, col[1]),
-                            sd_csv_get(c, i, col[2]), &s)))
+        if ((e = row_session(r, c, i, col, csi, cd, &s)))
             return e;
-        double si = num(sd_csv_get(c, i, csi)), d = num(sd_csv_get(c, i, cd));
-        if (si >= 0 && si < 1e6) r->ses[s].index = (int)si;
-        if (isfinite(d) && fabs(d) < 1e7) r->ses[s].days = d;   /* days: plausible only */
         int reg = sd__rep_intern(&r->regions, sd_csv_get(c, i, col[3]));
         int m = metric_of(r, sd_csv_get(c, i, col[4]));
         if (reg < 0 || m < 0) return SD_ENOMEM;
@@ -278,12 +287,8 @@ static int load_changes(SdCtx *ctx, SdRep *r, const SdCsv *c)
         cn = sd_csv_col(c, "beyond_noise");
     for (int i = 0; i < c->nrows; i++) {
         int s;
-        if ((e = session_of(r, sd_csv_get(c, i, col[0]), sd_csv_get(c, i, col[1]),
-                            sd_csv_get(c, i, col[2]), &s)))
+        if ((e = row_session(r, c, i, col, csi, cd, &s)))
             return e;
-        double si = num(sd_csv_get(c, i, csi)), d = num(sd_csv_get(c, i, cd));
-        if (si >= 0 && si < 1e6) r->ses[s].index = (int)si;
-        if (isfinite(d) && fabs(d) < 1e7) r->ses[s].days = d;   /* days: plausible only */
         r->ses[s].nchg++;
         int reg = sd__rep_intern(&r->regions, sd_csv_get(c, i, col[3]));
         int m = metric_of(r, sd_csv_get(c, i, col[4]));

@@ -296,6 +296,18 @@ static void patients_table(FILE *f, const SdRep *r)
     free(idx);
 }
 
+/* Opens a QC table row: patient (linked to its page), view and session cells. */
+static void session_cells(FILE *f, const SdRep *r, const SdRepSession *s)
+{
+    fprintf(f, "<tr><td class=\"l\"><a href=\"%s.html\">", r->patient_file[s->patient]);
+    sd__rep_esc(f, r->patients.s[s->patient]);
+    fprintf(f, "</a></td><td class=\"l\">");
+    sd__rep_esc(f, r->views.s[s->view]);
+    fprintf(f, "</td><td class=\"l\">");
+    sd__rep_esc(f, s->name);
+    fprintf(f, "</td>");
+}
+
 /* Follow-ups whose capture differs from their baseline's in a way the metrics do not remove
  * (JPEG compression: the run notes it in alignment.csv's reason column). */
 static void capture_section(FILE *f, const SdRep *r)
@@ -312,13 +324,8 @@ static void capture_section(FILE *f, const SdRep *r)
                     "docs/METRICS.md), so read their changes with that margin.</p>\n<table>\n"
                     "<tr><th class=\"l\">Patient</th><th class=\"l\">View</th><th class=\"l\">"
                     "Session</th><th class=\"l\">Note</th></tr>\n");
-        fprintf(f, "<tr><td class=\"l\"><a href=\"%s.html\">", r->patient_file[s->patient]);
-        sd__rep_esc(f, r->patients.s[s->patient]);
-        fprintf(f, "</a></td><td class=\"l\">");
-        sd__rep_esc(f, r->views.s[s->view]);
-        fprintf(f, "</td><td class=\"l\">");
-        sd__rep_esc(f, s->name);
-        fprintf(f, "</td><td class=\"l\">");
+        session_cells(f, r, s);
+        fprintf(f, "<td class=\"l\">");
         sd__rep_esc(f, s->reason);
         fprintf(f, "</td></tr>\n");
     }
@@ -368,13 +375,8 @@ static void qc_section(FILE *f, const SdRep *r)
                 fprintf(f, "<table>\n<tr><th class=\"l\">Patient</th><th class=\"l\">View</th>"
                         "<th class=\"l\">Session</th><th>Face score</th><th>Landmark RMS (px)</th>"
                         "<th>ECC</th><th class=\"l\">Status</th></tr>\n");
-            fprintf(f, "<tr><td class=\"l\"><a href=\"%s.html\">", r->patient_file[s->patient]);
-            sd__rep_esc(f, r->patients.s[s->patient]);
-            fprintf(f, "</a></td><td class=\"l\">");
-            sd__rep_esc(f, r->views.s[s->view]);
-            fprintf(f, "</td><td class=\"l\">");
-            sd__rep_esc(f, s->name);
-            fprintf(f, "</td><td>%s</td><td>%s</td><td>%s</td><td class=\"l\"><span class=\"badge "
+            session_cells(f, r, s);
+            fprintf(f, "<td>%s</td><td>%s</td><td>%s</td><td class=\"l\"><span class=\"badge "
                     "%s\">", sd__rep_fmt(b1, 32, s->face_score), sd__rep_fmt(b2, 32, s->rms),
                     sd__rep_fmt(b3, 32, s->ecc), sd__rep_status_class(s->status));
             sd__rep_esc(f, s->status);
