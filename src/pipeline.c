@@ -302,12 +302,7 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Pa
     sd_load_opts_default(&lo);
     char hex[65] = "";
     struct stat st;   /* never hash a FIFO or a device (/dev/zero named .jpg): it would block */
-    if (stat(e->path, &st) == 0 && S_ISREG(st.st_mode) && sd_sha256_file(e->path, hex) == 0) {
-        char q[16] = "";
-        if (!sd_jpeg_info(e->path, &comp->jpeg_quality, comp->chroma))
-            snprintf(q, sizeof(q), "%d", comp->jpeg_quality);
-        sd_rowlist_addf(&po->inputs, "%s\x1f%s\x1f%s\x1f%s", e->path, hex, q, comp->chroma);
-    }
+    const int hashed = stat(e->path, &st) == 0 && S_ISREG(st.st_mode) && sd_sha256_file(e->path, hex) == 0;
     int err;
     /* A large JPEG whose face is well above the canonical resolution is decoded smaller (DCT
      * scaling): a quick look at a 1/4-size decode finds the face, sd_align_load_scale says how much
@@ -322,7 +317,20 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Pa
     }
     sd_clear_error(ctx);
     SdImageInfo li;
+    memset(&li, 0, sizeof(li));
     TIMED(po, ST_LOAD, err = sd_image_load(ctx, e->path, &lo, photo, &li));
+    /* the input's hash and its JPEG compression (empty when not a JPEG): the loader reads the
+     * markers; a photo that failed to load has them read here, as far as they go */
+    if (hashed) {
+        char q[16] = "";
+        comp->jpeg_quality = li.jpeg_quality;
+        memcpy(comp->chroma, li.chroma, sizeof(comp->chroma));
+        if (err)   /* 0 and "" unless the headers are readable */
+            (void)sd_jpeg_info(e->path, &comp->jpeg_quality, comp->chroma);
+        if (comp->jpeg_quality > 0)
+            snprintf(q, sizeof(q), "%d", comp->jpeg_quality);
+        sd_rowlist_addf(&po->inputs, "%s\x1f%s\x1f%s\x1f%s", e->path, hex, q, comp->chroma);
+    }
     if (err) { add_error(po, e->path, "load", err, ctx->errmsg); return err; }
     {
         const double s = li.scale > 0 ? li.scale : 1.0, c = 0.5 * s - 0.5;
