@@ -1,6 +1,6 @@
 /* Phantom invariance study: how much capture nuisance alone moves the primary metrics.
  *
- *   bench_invariance [--patients N] [--sessions K] [--lossless] [--factors PATIENT] [--size PX]
+ *   bench_invariance [--patients N] [--sessions K] [--lossless] [--match] [--factors PATIENT] [--size PX]
  *
  * Study: for each of N patch-phantom patients (fixed seeds), a baseline capture and K follow-up
  * captures of the same skin, each with random nuisance as in tests/unit/test_phantoms.c (pose
@@ -8,7 +8,9 @@
  * q 85-95, gamma 1), re-aligned with the known pose (Lanczos-3), metrics on the central disc.
  * Prints, per patient and over all, the worst and RMS relative drift of texture_roughness,
  * wrinkle_density and pigment_unevenness against the patient's baseline. --lossless keeps every
- * capture as 8-bit PNG (the same nuisance without JPEG).
+ * capture as 8-bit PNG (the same nuisance without JPEG). --match: before each comparison the
+ * baseline and the follow-up are both saved again at the lower of their two JPEG qualities
+ * (does matching the compression remove the drift? docs/METRICS.md: no).
  * --factors P: one capture factor at a time for patient P against the same capture kept as an
  * 8-bit PNG (the single-factor table of docs/METRICS.md). */
 #include <math.h>
@@ -30,7 +32,9 @@ typedef struct Study {
     char jpeg[4200];
 } Study;
 
-static int capture(Study *S, uint64_t patient, const SdSynthNuisance *nu, double out[SD_NMETRICS])
+/* One capture of the patient's skin with nuisance nu, back in the canonical frame, metrics on the
+ * central disc. q2 > 0 (and not nu's own quality): the JPEG is decoded and saved again at q2. */
+static int capture(Study *S, uint64_t patient, const SdSynthNuisance *nu, int q2, double out[SD_NMETRICS])
 {
     SdSynthPatch pp = { .size = S->size, .px_per_mm = PPM, .seed = patient };
     SdSynthEffect e;
@@ -43,6 +47,8 @@ static int capture(Study *S, uint64_t patient, const SdSynthNuisance *nu, double
     if ((err = sd_synth_patch_scene(&S->ctx, &pp, &e, &lin)) || (err = sd_synth_camera(&S->ctx, &lin, nu, &cam)))
         goto done;
     if (nu->jpeg_q > 0 && (err = sd_synth_jpeg(&S->ctx, &cam, nu->jpeg_q, S->jpeg)))
+        goto done;
+    if (q2 > 0 && q2 != nu->jpeg_q && (err = sd_synth_jpeg(&S->ctx, &cam, q2, S->jpeg)))
         goto done;
     SdTransform T, I;
     sd_synth_pose(nu, N, N, &T);
@@ -64,7 +70,7 @@ done:
     return err;
 }
 
-static int lossless;   /* --lossless: the same study with every capture kept as 8-bit PNG */
+static int lossless, match;   /* --lossless: the same study with every capture kept as 8-bit PNG */
 
 static void nuisance(uint64_t *rng, SdSynthNuisance *n)
 {
@@ -83,7 +89,7 @@ static int study(Study *S, int np, int ns)
     int n = 0;
     if (np > maxp) np = maxp;
     printf("invariance study: %d patients x %d sessions, %d px at %.0f px/mm, central disc r = %.1f mm, %s\n",
-           np, ns, S->size, PPM, 0.42 * S->size / PPM, lossless ? "lossless (8-bit PNG)" : "JPEG q85-95");
+           np, ns, S->size, PPM, 0.42 * S->size / PPM, lossless ? "lossless (8-bit PNG)" : match ? "JPEG q85-95, each pair matched to its lower quality" : "JPEG q85-95");
     printf("%-8s %28s %28s %28s\n", "patient", "texture_roughness worst/RMS", "wrinkle_density worst/RMS",
            "pigment_unevenness worst/RMS");
     for (int p = 0; p < np; p++) {
@@ -91,11 +97,17 @@ static int study(Study *S, int np, int ns)
         uint64_t rng = 77 + (uint64_t)p;
         SdSynthNuisance nu;
         nuisance(&rng, &nu);
-        if (capture(S, seeds[p], &nu, base))
+        const SdSynthNuisance nb = nu;   /* the baseline capture's */
+        if (capture(S, seeds[p], &nu, 0, base))
             return 1;
         for (int s = 0; s < ns; s++) {
             nuisance(&rng, &nu);
-            if (capture(S, seeds[p], &nu, o))
+            if (match) {
+                /* both captures brought to the lower of their two JPEG qualities */
+                const int qm = nu.jpeg_q < nb.jpeg_q ? nu.jpeg_q : nb.jpeg_q;
+                if (capture(S, seeds[p], &nb, qm, base) || capture(S, seeds[p], &nu, qm, o))
+                    return 1;
+            } else if (capture(S, seeds[p], &nu, 0, o))
                 return 1;
             for (int k = 0; k < 3; k++) {
                 const double r = 100.0 * fabs(o[prim[k]] / base[prim[k]] - 1.0);
@@ -124,7 +136,7 @@ static int factors(Study *S, uint64_t patient)
     double ref[SD_NMETRICS], o[SD_NMETRICS];
     sd_synth_nuisance_none(&n0);
     n0.noise_seed = 5;
-    if (capture(S, patient, &n0, ref))
+    if (capture(S, patient, &n0, 0, ref))
         return 1;
     printf("one factor at a time, patient %llu, against the same capture as 8-bit PNG\n",
            (unsigned long long)patient);
@@ -151,7 +163,7 @@ static int factors(Study *S, uint64_t patient)
         case 15: n.jpeg_q = 85; n.gain = 1.3; snprintf(tag, sizeof tag, "JPEG q85, gain 1.3"); break;
         default: n.gamma = 1.1; snprintf(tag, sizeof tag, "gamma 1.1"); break;
         }
-        if (capture(S, patient, &n, o))
+        if (capture(S, patient, &n, 0, o))
             return 1;
         printf("%-26s", tag);
         for (int k = 0; k < 3; k++)
@@ -172,8 +184,9 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--factors") && i + 1 < argc) fpatient = atol(argv[++i]);
         else if (!strcmp(argv[i], "--size") && i + 1 < argc) size = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lossless")) lossless = 1;
+        else if (!strcmp(argv[i], "--match")) match = 1;
         else {
-            fprintf(stderr, "usage: %s [--patients N (1-16)] [--sessions K] [--lossless] [--factors PATIENT] [--size PX]\n",
+            fprintf(stderr, "usage: %s [--patients N (1-16)] [--sessions K] [--lossless] [--match] [--factors PATIENT] [--size PX]\n",
                     argv[0]);
             return strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? 2 : 0;
         }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Phantom invariance study (docs/METRICS.md, "Where it comes from: JPEG"): drift of the primary
-# metrics under capture nuisance alone, 8 patients x 6 sessions with JPEG q85-95 and the same
-# without JPEG, then one factor at a time for patient 23. bench/results/invariance.txt (~30 s).
+# metrics under capture nuisance alone, 8 patients x 6 sessions with JPEG q85-95, the same without
+# JPEG, the same with each pair's compression matched, then one factor at a time for patient 23.
+# bench/results/invariance.txt (~45 s).
 set -u
 BUILD=${BUILD:-build}
 cd "$(dirname "$0")/.."
@@ -11,6 +12,8 @@ out=bench/results/invariance.txt
     "$BUILD/bench/bench_invariance" --patients 8 --sessions 6 &&
     echo &&
     "$BUILD/bench/bench_invariance" --patients 8 --sessions 6 --lossless &&
+    echo &&
+    "$BUILD/bench/bench_invariance" --patients 8 --sessions 6 --match &&
     echo &&
     "$BUILD/bench/bench_invariance" --factors 23
 } > "$out.tmp" || { rm -f "$out.tmp"; exit 1; }
