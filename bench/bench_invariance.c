@@ -34,7 +34,8 @@ typedef struct Study {
 
 /* One capture of the patient's skin with nuisance nu, back in the canonical frame, metrics on the
  * central disc. q2 > 0 (and not nu's own quality): the JPEG is decoded and saved again at q2. */
-static int capture(Study *S, uint64_t patient, const SdSynthNuisance *nu, int q2, double out[SD_NMETRICS])
+static int capture(Study *S, uint64_t patient, const SdSynthNuisance *nu, int q2, uint64_t recap,
+                   double out[SD_NMETRICS])
 {
     SdSynthPatch pp = { .size = S->size, .px_per_mm = PPM, .seed = patient };
     SdSynthEffect e;
@@ -50,6 +51,13 @@ static int capture(Study *S, uint64_t patient, const SdSynthNuisance *nu, int q2
         goto done;
     if (q2 > 0 && q2 != nu->jpeg_q && (err = sd_synth_jpeg(&S->ctx, &cam, q2, S->jpeg)))
         goto done;
+    if (recap && nu->jpeg_q > 0) {
+        SdImage r2 = { 0 };
+        if ((err = sd_image_jpeg_recapture(&S->ctx, &cam, nu->jpeg_q, nu->jpeg_q < 90, getenv("GR") ? atof(getenv("GR")) : 0.05, recap, &r2)))
+            goto done;
+        sd_image_free(&cam);
+        cam = r2;
+    }
     SdTransform T, I;
     sd_synth_pose(nu, N, N, &T);
     if ((err = sd_transform_invert(&T, &I)) || (err = sd_synth_warp(&S->ctx, &cam, &I, N, N, &can, &valid)) ||
@@ -70,7 +78,7 @@ done:
     return err;
 }
 
-static int lossless, match;   /* --lossless: the same study with every capture kept as 8-bit PNG */
+static int lossless, match, predict;   /* --lossless: the same study with every capture kept as 8-bit PNG */
 
 static void nuisance(uint64_t *rng, SdSynthNuisance *n)
 {
@@ -85,7 +93,7 @@ static int study(Study *S, int np, int ns)
 {
     static const uint64_t seeds[] = { 7, 11, 23, 31, 42, 57, 63, 88, 101, 127, 131, 149, 157, 173, 191, 211 };
     const int maxp = (int)(sizeof(seeds) / sizeof(seeds[0]));
-    double worst[3] = { 0 }, ss[3] = { 0 };
+    double worst[3] = { 0 }, ss[3] = { 0 }, pr[3] = { 0 };
     int n = 0;
     if (np > maxp) np = maxp;
     printf("invariance study: %d patients x %d sessions, %d px at %.0f px/mm, central disc r = %.1f mm, %s\n",
@@ -98,16 +106,16 @@ static int study(Study *S, int np, int ns)
         SdSynthNuisance nu;
         nuisance(&rng, &nu);
         const SdSynthNuisance nb = nu;   /* the baseline capture's */
-        if (capture(S, seeds[p], &nu, 0, base))
+        if (capture(S, seeds[p], &nu, 0, 0, base))
             return 1;
         for (int s = 0; s < ns; s++) {
             nuisance(&rng, &nu);
             if (match) {
                 /* both captures brought to the lower of their two JPEG qualities */
                 const int qm = nu.jpeg_q < nb.jpeg_q ? nu.jpeg_q : nb.jpeg_q;
-                if (capture(S, seeds[p], &nb, qm, base) || capture(S, seeds[p], &nu, qm, o))
+                if (capture(S, seeds[p], &nb, qm, 0, base) || capture(S, seeds[p], &nu, qm, 0, o))
                     return 1;
-            } else if (capture(S, seeds[p], &nu, 0, o))
+            } else if (capture(S, seeds[p], &nu, 0, 0, o))
                 return 1;
             for (int k = 0; k < 3; k++) {
                 const double r = 100.0 * fabs(o[prim[k]] / base[prim[k]] - 1.0);
@@ -122,11 +130,39 @@ static int study(Study *S, int np, int ns)
         for (int k = 0; k < 3; k++)
             printf(" %18.2f%% / %5.2f%%", pw[k], sqrt(ps[k] / ns));
         printf("\n");
+        if (predict) {
+            /* recapture bootstrap of the baseline: predicted RMS drift of a pair = sqrt 2 x SD */
+            double s1[3] = { 0 }, s2[3] = { 0 }, rb[SD_NMETRICS];
+            const int B = predict;
+            for (int b = 0; b < B; b++) {
+                if (capture(S, seeds[p], &nb, 0, 1000 + (uint64_t)b, rb))
+                    return 1;
+                for (int k = 0; k < 3; k++) {
+                    s1[k] += rb[prim[k]];
+                    s2[k] += rb[prim[k]] * rb[prim[k]];
+                }
+            }
+            printf("%-8s", "  pred");
+            for (int k = 0; k < 3; k++) {
+                const double m = s1[k] / B, v = (s2[k] - s1[k] * s1[k] / B) / (B - 1);
+                const double r = 100.0 * sqrt(2.0 * (v > 0 ? v : 0)) / base[prim[k]];
+                pr[k] += r * r;
+                (void)m;
+                printf(" %18s   %5.2f%%", "", r);
+            }
+            printf("\n");
+        }
     }
     printf("%-8s", "all");
     for (int k = 0; k < 3; k++)
         printf(" %18.2f%% / %5.2f%%", worst[k], sqrt(ss[k] / n));
     printf("\n");
+    if (predict) {
+        printf("%-8s", "all pred");
+        for (int k = 0; k < 3; k++)
+            printf(" %18s   %5.2f%%", "", sqrt(pr[k] / np));
+        printf("\n");
+    }
     return 0;
 }
 
@@ -136,7 +172,7 @@ static int factors(Study *S, uint64_t patient)
     double ref[SD_NMETRICS], o[SD_NMETRICS];
     sd_synth_nuisance_none(&n0);
     n0.noise_seed = 5;
-    if (capture(S, patient, &n0, 0, ref))
+    if (capture(S, patient, &n0, 0, 0, ref))
         return 1;
     printf("one factor at a time, patient %llu, against the same capture as 8-bit PNG\n",
            (unsigned long long)patient);
@@ -163,7 +199,7 @@ static int factors(Study *S, uint64_t patient)
         case 15: n.jpeg_q = 85; n.gain = 1.3; snprintf(tag, sizeof tag, "JPEG q85, gain 1.3"); break;
         default: n.gamma = 1.1; snprintf(tag, sizeof tag, "gamma 1.1"); break;
         }
-        if (capture(S, patient, &n, 0, o))
+        if (capture(S, patient, &n, 0, 0, o))
             return 1;
         printf("%-26s", tag);
         for (int k = 0; k < 3; k++)
@@ -185,6 +221,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--size") && i + 1 < argc) size = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lossless")) lossless = 1;
         else if (!strcmp(argv[i], "--match")) match = 1;
+        else if (!strcmp(argv[i], "--predict") && i + 1 < argc) predict = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: %s [--patients N (1-16)] [--sessions K] [--lossless] [--match] [--factors PATIENT] [--size PX]\n",
                     argv[0]);

@@ -441,3 +441,131 @@ int sd_image_save(SdCtx *ctx, const SdImage *img, const char *path, int quality)
         return sd_fail(ctx, err, "%s: cannot write: %s", path, strerror(errno));
     return 0;
 }
+
+/* JPEG-encode a packed 8-bit RGB buffer in memory and decode it again: *dec (g_malloc'ed, W*H*3). */
+static int jpeg_through(SdCtx *ctx, const uint8_t *packed, int W, int H, int quality, int subsample,
+                        uint8_t **dec)
+{
+    *dec = NULL;
+    VipsImage *im = vips_image_new_from_memory(packed, (size_t)W * (size_t)H * 3, W, H, 3, VIPS_FORMAT_UCHAR);
+    if (!im)
+        return vips_fail(ctx, SD_EDEP, "JPEG round trip", "cannot wrap image");
+    im->Type = VIPS_INTERPRETATION_sRGB;
+    void *buf = NULL;
+    size_t n = 0;
+    const int r = vips_jpegsave_buffer(im, &buf, &n, "Q", quality, "subsample_mode",
+                                       subsample ? VIPS_FOREIGN_SUBSAMPLE_ON : VIPS_FOREIGN_SUBSAMPLE_OFF, NULL);
+    g_object_unref(im);
+    if (r)
+        return vips_fail(ctx, SD_EDEP, "JPEG round trip", "encoding failed");
+    VipsImage *d = NULL;
+    size_t nb = 0;
+    void *mem = NULL;
+    if (vips_jpegload_buffer(buf, n, &d, NULL) == 0)
+        mem = vips_image_write_to_memory(d, &nb);
+    const int ok = mem && d && d->Xsize == W && d->Ysize == H && d->Bands == 3 &&
+                   d->BandFmt == VIPS_FORMAT_UCHAR && nb == (size_t)W * (size_t)H * 3;
+    if (d) g_object_unref(d);
+    g_free(buf);
+    if (!ok) {
+        g_free(mem);
+        return vips_fail(ctx, SD_EDEP, "JPEG round trip", "decoding failed");
+    }
+    *dec = mem;
+    return 0;
+}
+
+static double srgb_dec(double v)
+{
+    return v <= 0.04045 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4);
+}
+
+static double srgb_enc(double l)
+{
+    l = l < 0 ? 0 : l > 1 ? 1 : l;
+    return l <= 0.0031308 ? 12.92 * l : 1.055 * pow(l, 1.0 / 2.4) - 0.055;
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* The common path: encode with per-channel linear-light factors g (8-bit levels through a table,
+ * other values by the formula), decode, and divide the factors out again (decoded levels by table).
+ * g = NULL: no factors. */
+static int capture_again(SdCtx *ctx, const SdImage *img, int quality, int subsample, const double *g,
+                         SdImage *out)
+{
+    if (img->fmt != SD_FMT_F32 || img->c != 3 || quality < 1 || quality > 100)
+        return sd_fail(ctx, SD_EINVAL, "JPEG round trip: needs a 3-channel float image and quality 1..100");
+    const int W = img->w, H = img->h;
+    size_t bytes;
+    if (sd_mul_overflow((size_t)W * 3, (size_t)H, &bytes))
+        return sd_fail(ctx, SD_ELIMIT, "JPEG round trip: image too large");
+    uint8_t *packed = malloc(bytes), *dec = NULL;
+    if (!packed)
+        return sd_fail(ctx, SD_ENOMEM, "JPEG round trip: out of memory");
+    for (int c = 0; c < 3; c++) {
+        const double gc = g ? g[c] : 1.0;
+        uint8_t enc8[256];
+        for (int i = 0; i < 256; i++) {
+            const double v = g ? srgb_enc(gc * srgb_dec(i / 255.0)) : i / 255.0;
+            enc8[i] = (uint8_t)lrint(v * 255.0);
+        }
+        for (int y = 0; y < H; y++) {
+            const float *row = sd_image_rowf(img, c, y);
+            uint8_t *d = packed + (size_t)y * (size_t)W * 3 + c;
+            for (int x = 0; x < W; x++) {
+                const float v = row[x] < 0 ? 0 : row[x] > 1 ? 1 : row[x];
+                const float k = v * 255.0f;
+                const int i = (int)lrintf(k);
+                d[3 * x] = fabsf(k - (float)i) < 1e-3f ? enc8[i]
+                                                       : (uint8_t)lrint(255.0 * srgb_enc(gc * srgb_dec(v)));
+            }
+        }
+    }
+    int err = jpeg_through(ctx, packed, W, H, quality, subsample, &dec);
+    free(packed);
+    if (err)
+        return err;
+    if ((err = sd__image_create_nozero(out, W, H, 3, SD_FMT_F32))) {
+        g_free(dec);
+        return sd_fail(ctx, err, "JPEG round trip: cannot allocate a %dx%d image", W, H);
+    }
+    for (int c = 0; c < 3; c++) {
+        float back[256];
+        for (int i = 0; i < 256; i++)
+            back[i] = (float)(g ? srgb_enc(srgb_dec(i / 255.0) / g[c]) : i / 255.0);
+        for (int y = 0; y < H; y++) {
+            const uint8_t *s = dec + (size_t)y * (size_t)W * 3 + c;
+            float *d = sd_image_rowf(out, c, y);
+            for (int x = 0; x < W; x++)
+                d[x] = back[s[3 * x]];
+        }
+    }
+    g_free(dec);
+    return 0;
+}
+
+int sd_image_jpeg_roundtrip(SdCtx *ctx, const SdImage *img, int quality, int subsample, SdImage *out)
+{
+    int err = sd_init(ctx, NULL);
+    return err ? err : capture_again(ctx, img, quality, subsample, NULL, out);
+}
+
+int sd_image_jpeg_recapture(SdCtx *ctx, const SdImage *img, int quality, int subsample, double gain_range,
+                            uint64_t seed, SdImage *out)
+{
+    int err = sd_init(ctx, NULL);
+    if (err) return err;
+    double g[3];
+    for (int c = 0; c < 3; c++) {
+        const double u = (double)(splitmix(&seed) >> 11) * (1.0 / 9007199254740992.0);
+        g[c] = exp((2 * u - 1) * gain_range);
+    }
+    return capture_again(ctx, img, quality, subsample, g, out);
+}

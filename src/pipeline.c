@@ -22,6 +22,7 @@ void sd_run_opts_default(SdRunOpts *o)
 {
     memset(o, 0, sizeof(*o));
     o->bootstrap = 5;
+    o->bootstrap_recapture = 1;
     o->save_images = 1;
     o->report = 1;
     o->photometry = "reference";
@@ -109,14 +110,50 @@ static int measure(SdCtx *ctx, const SdAligned *al, const SdRegions *rg, const S
     return err;
 }
 
+/* A JPEG photo's JPEG compression, as read from its markers (quality 0 = not a JPEG). */
+typedef struct Compression {
+    int jpeg_quality;
+    char chroma[8];
+} Compression;
+
+/* Recapture support for the bootstrap: the part of the photo the canonical frame sees (plus the
+ * interpolation margin), its origin on the 16-px grid of the JPEG blocks so that a new JPEG
+ * capture quantises the same blocks as the camera's did. */
+static int recapture_crop(const SdImage *photo, const SdAligned *al, int *x0, int *y0, int *x1, int *y1)
+{
+    SdTransform inv;
+    if (sd_transform_invert(&al->T, &inv)) return -1;
+    double lo[2] = {1e30, 1e30}, hi[2] = {-1e30, -1e30};
+    const double cx[4] = {0, al->img.w, 0, al->img.w}, cy[4] = {0, 0, al->img.h, al->img.h};
+    for (int k = 0; k < 4; k++) {
+        double x, y;
+        sd_transform_apply(&inv, cx[k], cy[k], &x, &y);
+        lo[0] = fmin(lo[0], x); lo[1] = fmin(lo[1], y);
+        hi[0] = fmax(hi[0], x); hi[1] = fmax(hi[1], y);
+    }
+    /* (an affine follow-up transform maps the frame to a parallelogram: its box is enough) */
+    const double m = 8;
+    *x0 = (int)fmax(0, floor((lo[0] - m) / 16) * 16);
+    *y0 = (int)fmax(0, floor((lo[1] - m) / 16) * 16);
+    *x1 = (int)fmin(photo->w, ceil(hi[0] + m));
+    *y1 = (int)fmin(photo->h, ceil(hi[1] + m));
+    return *x1 - *x0 >= 16 && *y1 - *y0 >= 16 ? 0 : -1;
+}
+
 /* Perturbation bootstrap: re-warp the photo with the transform shifted by U(-0.5, 0.5) px in x
  * and y, add near-Gaussian noise of 0.5/255, redo the follow-up's photometry, re-measure; the SD
  * over replicates is the per-image uncertainty (registration jitter, sensor-level noise,
- * photometry estimate). It does not see session-to-session capture differences (pose, lighting,
- * JPEG): a repeatability study (`run --mdc`) measures those. */
+ * photometry estimate). A JPEG photo is also captured again in each replicate
+ * (sd_image_jpeg_recapture: each channel's exposure moved by up to 5%, saved at the photo's own
+ * quality and chroma subsampling, decoded, exposure restored): JPEG quantisation of a faint
+ * pigment or relief pattern changes with where its levels fall, the largest capture-to-capture
+ * drift of the skin metrics (docs/METRICS.md), and a replicate without it would not see it. On
+ * phantoms this predicts the between-session drift conservatively (bench_invariance --predict).
+ * Other capture differences (pose, lighting) are for a repeatability study (`run --mdc`). */
 static int bootstrap_sd(SdCtx *ctx, const SdImage *photo, const SdAligned *al,
                         const SdAligned *photometry_base, const SdRegions *rg,
-                        const SdRunOpts *o, uint64_t seed, double (*sd)[SD_NMETRICS])
+                        const SdRunOpts *o, const Compression *comp, uint64_t seed,
+                        double (*sd)[SD_NMETRICS])
 {
     const int B = o->bootstrap, R = rg->n;
     double (*sum)[SD_NMETRICS] = calloc((size_t)R, sizeof(*sum));
@@ -124,6 +161,13 @@ static int bootstrap_sd(SdCtx *ctx, const SdImage *photo, const SdAligned *al,
     double (*v)[SD_NMETRICS] = calloc((size_t)R, sizeof(*v));
     int (*cnt)[SD_NMETRICS] = calloc((size_t)R, sizeof(*cnt));
     int err = (!sum || !sq || !v || !cnt) ? SD_ENOMEM : 0;
+    SdImage crop = {0};
+    int cx0 = 0, cy0 = 0, cx1 = 0, cy1 = 0;
+    const int recap = !err && o->bootstrap_recapture && comp && comp->jpeg_quality > 0 &&
+                      recapture_crop(photo, al, &cx0, &cy0, &cx1, &cy1) == 0;
+    const int subsample = comp && strcmp(comp->chroma, "4:4:4") != 0;
+    if (recap)
+        err = sd_image_crop(photo, cx0, cy0, cx1 - cx0, cy1 - cy0, &crop);
     for (int b = 0; b < B && !err; b++) {
         SdAligned j = *al;
         memset(&j.img, 0, sizeof(j.img));
@@ -131,7 +175,18 @@ static int bootstrap_sd(SdCtx *ctx, const SdImage *photo, const SdAligned *al,
         const double dx = rng_uniform(&seed) - 0.5, dy = rng_uniform(&seed) - 0.5;
         SdTransform shift = {{1, 0, dx, 0, 1, dy, 0, 0, 1}}, Tb;
         sd_transform_mul(&shift, &al->T, &Tb);
-        err = sd_align_warp(ctx, photo, &Tb, al->img.w, al->img.h, &j.img, &j.valid);
+        if (recap) {
+            SdImage rc = {0};
+            const SdTransform off = {{1, 0, cx0, 0, 1, cy0, 0, 0, 1}};
+            SdTransform Tc;
+            sd_transform_mul(&Tb, &off, &Tc);
+            seed = mix64(seed);
+            err = sd_image_jpeg_recapture(ctx, &crop, comp->jpeg_quality, subsample, 0.05, seed, &rc);
+            if (!err) err = sd_align_warp(ctx, &rc, &Tc, al->img.w, al->img.h, &j.img, &j.valid);
+            sd_image_free(&rc);
+        } else {
+            err = sd_align_warp(ctx, photo, &Tb, al->img.w, al->img.h, &j.img, &j.valid);
+        }
         if (err) break;
         /* near-Gaussian noise, sd 0.5/255: a sum of 4 uniforms (Irwin-Hall, var 1/3) per pixel,
          * all four drawn from one 64-bit random number */
@@ -167,6 +222,7 @@ static int bootstrap_sd(SdCtx *ctx, const SdImage *photo, const SdAligned *al,
             sd[r][m] = sqrt(var > 0 ? var : 0);
         }
     free(sum); free(sq); free(v); free(cnt);
+    sd_image_free(&crop);
     return err;
 }
 
@@ -265,11 +321,6 @@ static int rotate_quarter(const SdImage *src, int k, SdImage *dst, SdTransform *
 #define SD_NOTE_LEN 320
 
 /* JPEG compression of an input (quality 0 and chroma "" when not a JPEG). */
-typedef struct Compression {
-    int jpeg_quality;
-    char chroma[8];
-} Compression;
-
 /* A follow-up whose compression differs from its baseline's carries JPEG drift in the skin metrics
  * (several % at q85-95: docs/METRICS.md); say so. Returns 1 and fills msg when they differ: another
  * chroma subsampling, JPEG against lossless, or IJG qualities 5 or more apart. */
@@ -442,7 +493,7 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
     if (!val || !sd) { add_error(po, b->path, "metrics", SD_ENOMEM, "out of memory"); goto base_failed; }
     TIMED(po, ST_METRICS, err = measure(ctx, &base, &rg, o, val, &st));
     if (!err && o->bootstrap > 1)
-        TIMED(po, ST_BOOTSTRAP, err = bootstrap_sd(ctx, &photo, &base, NULL, &rg, o,
+        TIMED(po, ST_BOOTSTRAP, err = bootstrap_sd(ctx, &photo, &base, NULL, &rg, o, &bcomp,
                                                    str_seed(b->patient, b->view, b->session), sd));
     if (err) { add_error(po, b->path, "metrics", err, ctx->errmsg); goto base_failed; }
     sd_image_free(&photo);
@@ -505,7 +556,7 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
         if (err) { add_error(po, e->path, "regions", err, ctx->errmsg); goto next_failed; }
         TIMED(po, ST_METRICS, err = measure(ctx, &fu, &frg, o, val, &st));
         if (!err && o->bootstrap > 1)
-            TIMED(po, ST_BOOTSTRAP, err = bootstrap_sd(ctx, &photo, &fu, &base, &frg, o,
+            TIMED(po, ST_BOOTSTRAP, err = bootstrap_sd(ctx, &photo, &fu, &base, &frg, o, &fcomp,
                                                        str_seed(e->patient, e->view, e->session), sd));
         if (err) { add_error(po, e->path, "metrics", err, ctx->errmsg); goto next_failed; }
         sd_image_free(&photo);

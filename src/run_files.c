@@ -47,10 +47,10 @@ static void params_string(const SdRunOpts *o, char *buf, size_t n)
 {
     const SdAlignOpts *a = &o->align;
     snprintf(buf, n,
-        "v=%s;roi_whole=%d;bootstrap=%d;photometry=%s;iod=%.6g;frame=%dx%d;iod_mm=%.6g;px_per_mm=%.6g;"
+        "v=%s;roi_whole=%d;bootstrap=%d;recapture=%d;photometry=%s;iod=%.6g;frame=%dx%d;iod_mm=%.6g;px_per_mm=%.6g;"
         "motion=%d;max_iter=%d;eps=%.6g;ecc=%.4g/%.4g;lm=%.4g/%.4g;ov=%.4g/%.4g;face_sizes=%d,%d,%d,%d;"
         "face_thr=%.4g;refine=%d;tiny=%d;images=%d",
-        SD_VERSION, o->roi_whole, o->bootstrap, o->photometry ? o->photometry : "", a->iod_px,
+        SD_VERSION, o->roi_whole, o->bootstrap, o->bootstrap_recapture, o->photometry ? o->photometry : "", a->iod_px,
         a->frame_w, a->frame_h, a->iod_mm, a->px_per_mm, (int)a->motion, a->max_iter, a->eps,
         a->ecc_warn, a->ecc_fail, a->lm_rms_warn, a->lm_rms_fail, a->overlap_warn, a->overlap_fail,
         o->face.input_sizes[0], o->face.input_sizes[1], o->face.input_sizes[2], o->face.input_sizes[3],
@@ -270,7 +270,8 @@ int sd_run_write_json(SdCtx *ctx, const SdRunOpts *o, const SdCatalog *cat, doub
             o->shard_n > 1 ? o->shard_n : 1);
     fputs("  \"parameters\": {\n", f);
     fprintf(f, "    \"roi\": \"%s\",\n", o->roi_whole ? "whole" : "face");
-    fprintf(f, "    \"jobs\": %d,\n    \"bootstrap\": %d,\n", o->jobs, o->bootstrap);
+    fprintf(f, "    \"jobs\": %d,\n    \"bootstrap\": %d,\n    \"bootstrap_recapture\": %s,\n", o->jobs,
+            o->bootstrap, o->bootstrap_recapture ? "true" : "false");
     fputs("    \"photometry\": ", f); sd_json_string(f, o->photometry ? o->photometry : ""); fputs(",\n", f);
     fputs("    \"mdc_file\": ", f);
     if (o->mdc_file) sd_json_string(f, o->mdc_file); else fputs("null", f);

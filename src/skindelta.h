@@ -116,6 +116,17 @@ int  sd_image_probe(SdCtx *ctx, const char *path, SdImageInfo *info);
 int  sd_jpeg_info(const char *path, int *quality, char chroma[8]);
 /* Save by extension (.png, .jpg/.jpeg); atomically (temp + rename). quality for JPEG (1..100). */
 int  sd_image_save(SdCtx *ctx, const SdImage *img, const char *path, int quality);
+/* Encode a 3-channel float image as an 8-bit JPEG in memory (quality 1..100, chroma 4:2:0 when
+ * subsample, else 4:4:4) and decode it again into out (float, same size): what one JPEG capture
+ * does to the pixels. */
+int  sd_image_jpeg_roundtrip(SdCtx *ctx, const SdImage *img, int quality, int subsample, SdImage *out);
+/* Another JPEG capture of an already decoded photo: the exposure of each channel is changed by a
+ * random factor exp(U(-gain_range, gain_range)) (linear light, from seed), the result saved as
+ * JPEG as in sd_image_jpeg_roundtrip, decoded, and the factors undone. What remains is a fresh
+ * draw of the JPEG quantisation error, which depends on where the levels fall (the perturbation
+ * bootstrap uses it to see the capture-to-capture drift of the metrics). */
+int  sd_image_jpeg_recapture(SdCtx *ctx, const SdImage *img, int quality, int subsample, double gain_range,
+                             uint64_t seed, SdImage *out);
 
 /* ---- geometry shared by the stages */
 typedef struct SdPoint { float x, y; } SdPoint;

@@ -696,6 +696,7 @@ int sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir)
     fprintf(f, "  \"effect_model\": \"factors 1 = baseline skin; session i of K: t = i/(K-1); "
                "wrinkle_depth 1-0.4rt, wrinkle_count 1-0.2rt, spot_contrast 1-0.5rt, spot_count "
                "1-0.3rt, texture_amp 1-0.3rt (r = responder)\",\n");
+    fprintf(f, "  \"effect_scale\": %.6g,\n", c->effect_scale_set ? c->effect_scale : 1.0);
     fprintf(f, "  \"patients\": [\n");
     uint64_t rng = c->seed * 0x9E3779B97F4A7C15ull + 12345;
     for (int p = 0; p < c->patients && !err; p++) {
@@ -703,6 +704,8 @@ int sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir)
         snprintf(pid, sizeof pid, "p%03d", p + 1);
         uint64_t pseed = sd_synth_rand(&rng);
         double resp = sd_synth_uniform(&rng);
+        if (c->effect_scale_set)
+            resp *= c->effect_scale < 0 ? 0 : c->effect_scale > 1 ? 1 : c->effect_scale;
         fprintf(f, "    {\"id\": \"%s\", \"seed\": %llu, \"responder\": %.6f, \"sessions\": [\n", pid,
                 (unsigned long long)pseed, resp);
         for (int s = 0; s < c->sessions && !err; s++) {

@@ -76,6 +76,8 @@ typedef struct SdSynthCourse {
     double px_per_mm;       /* patch scale (0 = 10, the canonical frame's) */
     double rot_max_deg;     /* pose rotation range (default 5) */
     const char *face_path;  /* face kind: base portrait (default samples/faces/astronaut.png) */
+    double effect_scale;    /* responder strengths times this, 0..1 (used when effect_scale_set) */
+    int effect_scale_set;   /* 0: scale 1 (so a zeroed struct keeps the full effects) */
 } SdSynthCourse;
 
 int  sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir);

@@ -18,7 +18,10 @@ static const char run_options[] =
     "  --roi face|whole     face: detect, align and measure the 13 facial regions (default);\n"
     "                       whole: close-up skin photos, region `whole`, no face stage\n"
     "  --bootstrap N        perturbation-bootstrap replicates per image for the uncertainty\n"
-    "                       (registration jitter +-0.5 px, noise 0.5/255; default 5, 0 = off)\n"
+    "                       (registration jitter +-0.5 px, noise 0.5/255, and a JPEG photo\n"
+    "                       captured again at its own quality; default 5, 0 = off)\n"
+    "  --no-recapture       bootstrap replicates keep the JPEG as it is (faster; the MDC95 then\n"
+    "                       misses the JPEG drift between captures, several %% of a metric)\n"
     "  --photometry M       none | reference | chart (default reference: sclera/background)\n"
     "  --motion M           translation | euclidean | affine | homography (default affine)\n"
     "  --iod PX             canonical inter-ocular distance in px (default 640)\n"
@@ -161,6 +164,7 @@ static int run_common(int argc, char **argv, enum mode mode)
             if (sd_cli_parse_double(v, &d) || d <= 0.5 || d > 1000) return sd_cli_usage_error(cmd, "--px-per-mm takes a number in (0.5, 1000], not '%s'", v);
             o.align.px_per_mm = d;
         } else if (!strcmp(a, "--no-images")) o.save_images = 0;
+        else if (!strcmp(a, "--no-recapture")) o.bootstrap_recapture = 0;
         else if (!strcmp(a, "--no-report")) o.report = 0;
         else if (!strcmp(a, "--cpu")) { NEED(); cpu = v; }
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;

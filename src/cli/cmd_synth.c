@@ -9,7 +9,8 @@ static void help(FILE *f)
 {
     fprintf(f,
         "usage: skindelta synth -o DIR [--kind patch|face] [--patients N] [--sessions K] [--seed S]\n"
-        "                       [--size PX] [--px-per-mm X] [--rot-max DEG] [--face IMG]\n\n"
+        "                       [--size PX] [--px-per-mm X] [--rot-max DEG] [--effect-scale X]\n"
+        "                       [--face IMG]\n\n"
         "Writes phantom photo courses with known ground truth:\n"
         "  DIR/<patient>/<session>/front.jpg   patients p001.., sessions s1..sK (s1 = baseline)\n"
         "  DIR/truth.json                      every effect and nuisance parameter per session\n"
@@ -30,6 +31,8 @@ static void help(FILE *f)
         "  --size PX       image side (patch, default 1024) or longest side (face, default 2000)\n"
         "  --px-per-mm X   physical scale of the phantom (default 10)\n"
         "  --rot-max DEG   pose rotation range +-DEG (default 5)\n"
+        "  --effect-scale X  every responder strength times X, 0..1 (default 1; 0 = a null\n"
+        "                  course: capture nuisance only, for false-positive rates)\n"
         "  --face IMG      face kind: the base portrait\n"
         "  -h, --help      this text\n"
         "exit: 0 written, 1 a write or render failed, 2 usage error\n");
@@ -72,6 +75,11 @@ int sd_cmd_synth(int argc, char **argv)
             if (sd_cli_parse_double(argv[++i], &d) || !(d >= 0 && d <= 30))
                 return sd_cli_usage_error("synth", "bad --rot-max (0..30)");
             c.rot_max_deg = d > 0 ? d : 1e-9;
+        } else if (!strcmp(a, "--effect-scale")) {
+            if (sd_cli_parse_double(argv[++i], &d) || !(d >= 0 && d <= 1))
+                return sd_cli_usage_error("synth", "bad --effect-scale (0..1)");
+            c.effect_scale = d;
+            c.effect_scale_set = 1;
         } else if (!strcmp(a, "--face")) {
             c.face_path = argv[++i];
         } else return sd_cli_usage_error("synth", "unknown option '%s'", a);

@@ -271,6 +271,75 @@ static void t_image_helpers(void)
     sd_image_free(&a); sd_image_free(&c); sd_image_free(&u); sd_image_free(&f);
 }
 
+
+/* In-memory JPEG capture: the round trip equals saving as .jpg at that quality and loading it;
+ * a recapture moves the JPEG error (a new draw for another seed) but not the exposure, which it
+ * restores; odd sizes and bad arguments. */
+static void t_jpeg_recapture(void)
+{
+    setup();
+    SdImage a, f, r0, r1, r2, r3;
+    CHECK(sd_image_create(&a, 61, 37, 3, SD_FMT_F32) == 0);
+    for (int p = 0; p < 3; p++)
+        for (int y = 0; y < a.h; y++)
+            for (int x = 0; x < a.w; x++) {
+                /* a skin-like tone with a faint pattern of a level or two, on 8-bit levels */
+                const double v = (0.55 - 0.12 * p) + 0.006 * sin(x * 0.7 + p) * cos(y * 0.45) + 0.003 * ((x * 13 + y * 7) % 5);
+                sd_image_rowf(&a, p, y)[x] = (float)(lrint(v * 255) / 255.0);
+            }
+    const char *path = sd_test_path(dir, "rt.jpg");
+    CHECK(sd_image_save(&ctx, &a, path, 85) == 0);
+    SdLoadOpts o;
+    sd_load_opts_default(&o);
+    CHECK(sd_image_load(&ctx, path, &o, &f, NULL) == 0);
+    CHECK(sd_image_jpeg_roundtrip(&ctx, &a, 85, 1, &r0) == 0);
+    CHECK(r0.w == 61 && r0.h == 37 && r0.c == 3);
+    double maxd = 0;
+    for (int p = 0; p < 3; p++)
+        for (int y = 0; y < a.h; y++)
+            for (int x = 0; x < a.w; x++)
+                maxd = fmax(maxd, fabs(sd_image_rowf(&f, p, y)[x] - sd_image_rowf(&r0, p, y)[x]));
+    CHECKF(maxd < 1e-6, "round trip vs file: %g", maxd);   /* q85: libvips subsamples, as asked */
+    CHECK(sd_image_jpeg_recapture(&ctx, &a, 85, 1, 0.05, 1, &r1) == 0);
+    CHECK(sd_image_jpeg_recapture(&ctx, &a, 85, 1, 0.05, 1, &r2) == 0);
+    CHECK(sd_image_jpeg_recapture(&ctx, &a, 85, 1, 0.05, 2, &r3) == 0);
+    double d12 = 0, d13 = 0, m[4][3] = {{0}};
+    for (int p = 0; p < 3; p++)
+        for (int y = 0; y < a.h; y++)
+            for (int x = 0; x < a.w; x++) {
+                d12 = fmax(d12, fabs(sd_image_rowf(&r1, p, y)[x] - sd_image_rowf(&r2, p, y)[x]));
+                d13 = fmax(d13, fabs(sd_image_rowf(&r1, p, y)[x] - sd_image_rowf(&r3, p, y)[x]));
+                m[0][p] += sd_image_rowf(&a, p, y)[x];
+                m[1][p] += sd_image_rowf(&r1, p, y)[x];
+                m[2][p] += sd_image_rowf(&r3, p, y)[x];
+            }
+    CHECKF(d12 == 0, "same seed, different result: %g", d12);
+    CHECKF(d13 > 0.5 / 255, "another seed gave the same JPEG error (max diff %g)", d13);
+    for (int p = 0; p < 3; p++) {
+        /* exposure restored: the channel mean within a level of the original's (an exposure left
+         * at 0.95-1.05 would move it by ~3 levels; JPEG's own DC quantisation moves a few blocks'
+         * means by a fraction of a level) */
+        const double n = (double)a.w * a.h;
+        CHECKF(fabs(m[1][p] - m[0][p]) / n < 1.0 / 255 && fabs(m[2][p] - m[0][p]) / n < 1.0 / 255,
+               "channel %d mean %g / %g vs %g", p, m[1][p] / n, m[2][p] / n, m[0][p] / n);
+    }
+    /* 4:4:4 keeps more of the chroma than 4:2:0 at the same quality */
+    SdImage s444;
+    CHECK(sd_image_jpeg_roundtrip(&ctx, &a, 95, 0, &s444) == 0);
+    double e444 = 0, e420 = 0;
+    for (int y = 0; y < a.h; y++)
+        for (int x = 0; x < a.w; x++) {
+            e444 += fabs(sd_image_rowf(&s444, 2, y)[x] - sd_image_rowf(&a, 2, y)[x]);
+            e420 += fabs(sd_image_rowf(&r0, 2, y)[x] - sd_image_rowf(&a, 2, y)[x]);
+        }
+    CHECKF(e444 < e420, "q95 4:4:4 error %g vs q85 4:2:0 %g", e444, e420);
+    SdImage bad;
+    CHECK(sd_image_jpeg_roundtrip(&ctx, &a, 0, 1, &bad) == SD_EINVAL);
+    CHECK(sd_image_jpeg_recapture(&ctx, &a, 101, 1, 0.05, 1, &bad) == SD_EINVAL);
+    sd_image_free(&a); sd_image_free(&f); sd_image_free(&r0); sd_image_free(&r1);
+    sd_image_free(&r2); sd_image_free(&r3); sd_image_free(&s444);
+}
+
 static const SdTestCase cases[] = {
     {"empty file", t_empty},
     {"truncated jpeg", t_truncated},
@@ -289,5 +358,6 @@ static const SdTestCase cases[] = {
     {"save/load round trip", t_save_roundtrip},
     {"image helpers", t_image_helpers},
     {"jpeg quality and subsampling from the markers", t_jpeg_info},
+    {"jpeg round trip and recapture in memory", t_jpeg_recapture},
 };
 SD_TEST_MAIN(cases)
