@@ -1,6 +1,7 @@
 /* Phantom invariance study: how much capture nuisance alone moves the primary metrics.
  *
- *   bench_invariance [--patients N] [--sessions K] [--lossless] [--match] [--factors PATIENT] [--size PX]
+ *   bench_invariance [--patients N] [--sessions K] [--lossless] [--match] [--predict B] [--factors PATIENT]
+ *                  [--size PX]
  *
  * Study: for each of N patch-phantom patients (fixed seeds), a baseline capture and K follow-up
  * captures of the same skin, each with random nuisance as in tests/unit/test_phantoms.c (pose
@@ -10,7 +11,10 @@
  * wrinkle_density and pigment_unevenness against the patient's baseline. --lossless keeps every
  * capture as 8-bit PNG (the same nuisance without JPEG). --match: before each comparison the
  * baseline and the follow-up are both saved again at the lower of their two JPEG qualities
- * (does matching the compression remove the drift? docs/METRICS.md: no).
+ * (does matching the compression remove the drift? docs/METRICS.md: no). --predict B: after
+ * each patient, B bootstrap replicates of its baseline captured again (sd_image_jpeg_recapture,
+ * as `skindelta run` does) and the RMS pair drift they predict (sqrt 2 x SD), to compare with the
+ * drift observed between the sessions.
  * --factors P: one capture factor at a time for patient P against the same capture kept as an
  * 8-bit PNG (the single-factor table of docs/METRICS.md). */
 #include <math.h>
@@ -53,7 +57,7 @@ static int capture(Study *S, uint64_t patient, const SdSynthNuisance *nu, int q2
         goto done;
     if (recap && nu->jpeg_q > 0) {
         SdImage r2 = { 0 };
-        if ((err = sd_image_jpeg_recapture(&S->ctx, &cam, nu->jpeg_q, nu->jpeg_q < 90, getenv("GR") ? atof(getenv("GR")) : 0.05, recap, &r2)))
+        if ((err = sd_image_jpeg_recapture(&S->ctx, &cam, nu->jpeg_q, nu->jpeg_q < 90, 0.05, recap, &r2)))
             goto done;
         sd_image_free(&cam);
         cam = r2;
@@ -223,7 +227,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--match")) match = 1;
         else if (!strcmp(argv[i], "--predict") && i + 1 < argc) predict = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--patients N (1-16)] [--sessions K] [--lossless] [--match] [--factors PATIENT] [--size PX]\n",
+            fprintf(stderr, "usage: %s [--patients N (1-16)] [--sessions K] [--lossless] [--match] [--predict B] [--factors PATIENT] [--size PX]\n",
                     argv[0]);
             return strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? 2 : 0;
         }
