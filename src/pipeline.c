@@ -118,7 +118,10 @@ typedef struct Compression {
 
 /* Recapture support for the bootstrap: the part of the photo the canonical frame sees (plus the
  * interpolation margin), its origin on the 16-px grid of the JPEG blocks so that a new JPEG
- * capture quantises the same blocks as the camera's did. */
+ * capture quantises the same blocks as the camera's did. (A photo decoded smaller by DCT scaling
+ * has its camera blocks at 8/shrink px: the recapture's 8-px blocks are then coarser than the
+ * camera's, which errs towards a larger SD; a photo turned by EXIF or by the quarter-turn search
+ * keeps the grid only when its sides are multiples of 16.) */
 static int recapture_crop(const SdImage *photo, const SdAligned *al, int *x0, int *y0, int *x1, int *y1)
 {
     SdTransform inv;
