@@ -200,6 +200,26 @@ static void legend(FILE *f, const SdRep *r)
         }
         fprintf(f, ".");
     }
+    /* where MDC95 (the beyond-noise line) came from */
+    char mf[512];
+    double nb;
+    int recap = 0;
+    /* (the keys of run.json's "parameters": "bootstrap" is also a stage in "stage_seconds") */
+    const char *par = r->run_json ? strstr(r->run_json, "\"parameters\"") : NULL;
+    if (!par) {
+        /* no run.json parameters: nothing to say */
+    } else if (sd__rep_json_str(par, "mdc_file", mf, sizeof(mf))) {
+        fprintf(f, " MDC95 from the repeatability study ");
+        sd__rep_esc(f, mf);
+        fprintf(f, ".");
+    } else if (sd__rep_json_num(par, "bootstrap", &nb) && nb >= 2) {
+        const int have = sd__rep_json_bool(par, "bootstrap_recapture", &recap);
+        fprintf(f, " MDC95 from a bootstrap of each photo (%.0f replicates: registration jitter, "
+                   "noise%s); it does not see changes of pose, lighting or skin from day to day, so "
+                   "\xe2\x9c\x93 is a screening flag: a repeatability study (<code>skindelta "
+                   "repeatability</code>, <code>run --mdc</code>) is the basis for claims.",
+                nb, have && recap ? ", each JPEG captured again at its own quality" : "");
+    }
     fprintf(f, "</p></details>\n");
 }
 

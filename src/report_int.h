@@ -132,6 +132,7 @@ int  sd__rep_page_close(SdCtx *ctx, SdAtomicFile *af, const char *path);
 /* A number / string value of a key in run.json (first occurrence; provenance only, no parser). */
 int  sd__rep_json_num(const char *js, const char *key, double *v);
 int  sd__rep_json_str(const char *js, const char *key, char *out, size_t n);
+int  sd__rep_json_bool(const char *js, const char *key, int *v);   /* true/false; 0 = absent */
 /* Page parts shared by index and patient pages (report_page.c). */
 void sd__rep_page_head(FILE *f, const char *title, const char *subtitle_html, int back_link);
 void sd__rep_page_foot(FILE *f, const SdRep *r);

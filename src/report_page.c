@@ -94,6 +94,15 @@ int sd__rep_json_num(const char *js, const char *key, double *v)
     return e != p && isfinite(*v);
 }
 
+int sd__rep_json_bool(const char *js, const char *key, int *v)
+{
+    const char *p = json_value(js, key);
+    if (!p) return 0;
+    if (!strncmp(p, "true", 4)) { *v = 1; return 1; }
+    if (!strncmp(p, "false", 5)) { *v = 0; return 1; }
+    return 0;
+}
+
 int sd__rep_json_str(const char *js, const char *key, char *out, size_t n)
 {
     const char *p = json_value(js, key);
