@@ -4,13 +4,7 @@
 # alignment.csv with the contract columns, status ok and the follow-up's transform near the truth;
 # `--roi whole` registers a rotated, scaled, shifted crop without landmarks.
 # SD_CPU_SENSITIVE
-set -u
-BIN=${SKINDELTA_BIN:-build/skindelta}
-T=$(mktemp -d "${SD_TEST_TMP:-/tmp}/align.XXXXXX")
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); echo "ok $1"; }
-bad()  { fail=$((fail + 1)); echo "not ok $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+ITEST_NAME=align; . "$(dirname "$0")/../lib/itest.sh"
 A=tests/data/face/astronaut.png
 B=tests/data/face/astronaut_moved.png
 
@@ -43,6 +37,4 @@ check "roi whole exits 0" '[ $rc = 0 ]'
 check "roi whole: one region, no face score" '[ "$(sed -n 2p "$T/whole/alignment.csv" | cut -d, -f4)" = "" ]'
 check "roi whole: status not failed" '[ "$(sed -n 3p "$T/whole/alignment.csv" | cut -d, -f13)" != failed ]'
 
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+itest_end

@@ -1,13 +1,7 @@
 #!/usr/bin/env bash
 # Integration test of `skindelta bench --kernels` on a small size: usage errors exit 2, the CSV has
 # the contract header and one row per kernel x supported level with positive MP/s and scalar = 1.
-set -u
-BIN=${SKINDELTA_BIN:-build/skindelta}
-T=$(mktemp -d "${SD_TEST_TMP:-/tmp}/benchk.XXXXXX")
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); echo "ok $1"; }
-bad()  { fail=$((fail + 1)); echo "not ok $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+ITEST_NAME=benchk; . "$(dirname "$0")/../lib/itest.sh"
 
 "$BIN" bench --help > "$T/help.txt"; rc=$?
 check "help exits 0" '[ $rc = 0 ] && grep -q -- "--kernels" "$T/help.txt"'
@@ -31,6 +25,4 @@ check "OpenCV cells empty with --no-opencv" '[ "$(cut -d, -f7,8 "$csv" | tail -n
 check "SVG written" 'grep -q "<svg" "$T/res/kernels.svg"'
 check "table printed" 'grep -q "^gauss_s2 *scalar" "$T/out.txt"'
 
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+itest_end

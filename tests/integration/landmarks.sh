@@ -2,13 +2,7 @@
 # Integration test of `skindelta landmarks`: usage errors exit 2, the package-compatible mode
 # reproduces the reference landmarks, JSON has 68 points, the overlay is written, and an image
 # without a face exits 1 with a clear message.
-set -u
-BIN=${SKINDELTA_BIN:-build/skindelta}
-T=$(mktemp -d "${SD_TEST_TMP:-/tmp}/landmarks.XXXXXX")
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); echo "ok $1"; }
-bad()  { fail=$((fail + 1)); echo "not ok $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+ITEST_NAME=landmarks; . "$(dirname "$0")/../lib/itest.sh"
 IMG=tests/data/face/astronaut.png
 
 "$BIN" landmarks --help > "$T/help.txt"; rc=$?
@@ -40,6 +34,4 @@ check "overlay written" '[ -s "$T/overlay.png" ]'
 check "no face: exit 1" '[ $rc = 1 ]'
 check "no face: message" 'grep -q "no face found" "$T/noface.err"'
 
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+itest_end

@@ -2,13 +2,7 @@
 # Integration test of `skindelta merge` on hand-written shard folders: two shards merge into the
 # same tables as the unsplit folder, overlapping shards and differing headers are refused with
 # exit 2 and nothing written, --mdc supplies MDC95, run.json lists the inputs.
-set -u
-BIN=${SKINDELTA_BIN:-build/skindelta}
-T=$(mktemp -d "${SD_TEST_TMP:-/tmp}/merge.XXXXXX")
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); echo "ok $1"; }
-bad()  { fail=$((fail + 1)); echo "not ok $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+ITEST_NAME=merge; . "$(dirname "$0")/../lib/itest.sh"
 
 MH='patient,view,session,session_index,days,region,metric,value,unit,better,qc'
 UH='patient,view,session,region,metric,sd,n_boot'
@@ -96,6 +90,4 @@ printf 'patient,view\n' > $T/c/measurements.csv
 "$BIN" merge $T/c -o $T/bad2 --no-report 2>$T/stderr.txt; rc=$?
 check "malformed measurements.csv exits 1 naming the file (got $rc)" "[ $rc -eq 1 ] && grep -q 'c/measurements.csv:1: header' $T/stderr.txt"
 
-[ $fail -eq 0 ] && [ -z "${KEEP:-}" ] && rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+itest_end

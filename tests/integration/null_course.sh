@@ -5,13 +5,7 @@
 # without it (--no-recapture: jitter and noise only), and at most 40% of them (gamma 0.9-1.1 of
 # the phantoms' captures is not in the bootstrap, so the nominal 5% is not reached; see
 # docs/METRICS.md). run.json says which bootstrap ran; synth's truth.json records the scale.
-set -u
-BIN=${SKINDELTA_BIN:-build/skindelta}
-T=$(mktemp -d "${SD_TEST_TMP:-/tmp}/nullc.XXXXXX")
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); echo "ok $1"; }
-bad()  { fail=$((fail + 1)); echo "not ok $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+ITEST_NAME=nullc; . "$(dirname "$0")/../lib/itest.sh"
 
 "$BIN" synth -o $T/in --kind patch --patients 4 --sessions 3 --seed 3 --size 384 --px-per-mm 15 \
     --effect-scale 0 >/dev/null; rc=$?
@@ -38,6 +32,4 @@ check "24 primary-metric changes each" "[ $n1 -eq 24 ] && [ $n2 -eq 24 ]"
 check "recapture: at most 40% beyond noise ($b1/$n1)" "[ $((b1 * 100)) -le $((40 * n1)) ]"
 check "recapture calls fewer null changes real than jitter+noise ($b1 < $b2)" "[ $b1 -lt $b2 ]"
 
-[ $fail -eq 0 ] && [ -z "${KEEP:-}" ] && rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+itest_end

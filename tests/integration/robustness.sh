@@ -6,15 +6,9 @@
 # one clear line naming the file, the batch goes on, exit 0/1/2 as DESIGN.md §7 says, no temp files
 # left behind, CSV files that a strict parser accepts with exactly the contract headers.
 # Small inputs (synth patches, --roi whole) so it stays fast under ASan too.
-set -u
-BIN=${SKINDELTA_BIN:-build/skindelta}
+ITEST_NAME=robustness; . "$(dirname "$0")/../lib/itest.sh"
 # under ASan a report must not pass for the expected "exit 1"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
-T=$(mktemp -d "${SD_TEST_TMP:-/tmp}/robustness.XXXXXX")
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); echo "ok $1"; }
-bad()  { fail=$((fail + 1)); echo "not ok $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 PY=""
 for p in /usr/bin/python3 python3; do command -v "$p" >/dev/null 2>&1 && { PY=$p; break; }; done
 WHOLE="--roi whole --px-per-mm 10 --bootstrap 0 --no-images --no-report --quiet --jobs 2"
@@ -236,6 +230,4 @@ u "synth --size 10" 2 synth -o $T/o6 --size 10
 u "report of a non-run folder" 2 report $T/syn
 u "unknown command" 2 frobnicate
 
-echo "$pass passed, $fail failed"
-rm -rf "$T"
-[ $fail -eq 0 ]
+itest_end

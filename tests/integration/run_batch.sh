@@ -3,13 +3,7 @@
 # contract files and columns, failure handling (corrupt follow-up, missing baseline, no face),
 # exit codes, kill -9 then --resume equal to an uninterrupted run, shard + merge equal to one run,
 # compare and repeatability.
-set -u
-BIN=${SKINDELTA_BIN:-build/skindelta}
-T=$(mktemp -d "${SD_TEST_TMP:-/tmp}/run_batch.XXXXXX")
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); echo "ok $1"; }
-bad()  { fail=$((fail + 1)); echo "not ok $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+ITEST_NAME=run_batch; . "$(dirname "$0")/../lib/itest.sh"
 
 FACE=tests/data/face/astronaut.png
 MOVED=tests/data/face/astronaut_moved.png
@@ -111,6 +105,4 @@ check "repeatability.csv header" "head -1 $T/repout/repeatability.csv | grep -qx
 "$BIN" run $IN -o $T/withmdc $OPTS --mdc $T/repout/repeatability.csv --no-report >/dev/null 2>&1
 check "run --mdc uses the repeatability MDC95" "awk -F, 'NR>1 && \$13!=\"\" {n++} END{exit !(n>0)}' $T/withmdc/changes.csv"
 
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+itest_end
