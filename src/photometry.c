@@ -188,45 +188,67 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The reference pixels of kind k (mask value k + 1) both estimators read: every step-th in raster
+ * order, step = count / 100000 + 1, so at most ~100k. *pos (malloc'ed) gets x, y pairs; returns
+ * how many, 0 when the kind has fewer than min_count pixels, -1 when out of memory. */
+static long kind_sample(const SdMask *m, int k, long min_count, int **pos)
+{
+    *pos = NULL;
+    long cnt = 0;
+    for (int y = 0; y < m->h; y++) {
+        const uint8_t *o = m->data + (size_t)y * m->stride;
+        for (int x = 0; x < m->w; x++) cnt += o[x] == k + 1;
+    }
+    if (cnt < min_count || cnt < 1) return 0;
+    const long step = cnt / 100000 + 1;
+    const size_t cap = (size_t)(cnt / step + 1);
+    int *p = sd_calloc_checked(2 * cap, sizeof(int));
+    if (!p) return -1;
+    size_t n = 0;
+    long seen = 0;
+    for (int y = 0; y < m->h; y++) {
+        const uint8_t *o = m->data + (size_t)y * m->stride;
+        for (int x = 0; x < m->w; x++) {
+            if (o[x] != k + 1 || (seen++ % step) || n >= cap) continue;
+            p[2 * n] = x;
+            p[2 * n + 1] = y;
+            n++;
+        }
+    }
+    *pos = p;
+    return (long)n;
+}
+
 /* Per-channel gain: median over reference pixels of the log ratio base / follow-up in linear RGB
  * (robust to residual misregistration at edges and to blends with fill), per kind; kinds
  * weighted equally. Pixels are subsampled to at most ~100k per kind. */
 static int reference_gains(const SdAligned *b, const SdAligned *f, const SdMask *m, int kinds, double g[3],
                            double per_kind[2][3])
 {
-    long cnt[2] = {0};
-    for (int y = 0; y < m->h; y++) {
-        const uint8_t *o = m->data + (size_t)y * m->stride;
-        for (int x = 0; x < m->w; x++)
-            if (o[x]) cnt[o[x] - 1]++;
-    }
     int used = 0;
     double lg[3] = {0};
     for (int k = 0; k < 2; k++) {
-        if (!(kinds & (1 << k)) || !cnt[k]) continue;
-        const long step = cnt[k] / 100000 + 1;
-        const size_t cap = (size_t)(cnt[k] / step + 1);
-        float *r = sd_calloc_checked(3 * cap, sizeof(float));
-        if (!r) return -1;
-        size_t n = 0;
-        long seen = 0;
-        for (int y = 0; y < m->h; y++) {
-            const uint8_t *o = m->data + (size_t)y * m->stride;
-            for (int x = 0; x < m->w; x++) {
-                if (o[x] != k + 1 || (seen++ % step) || n >= cap) continue;
-                for (int c = 0; c < 3; c++)
-                    r[c * cap + n] = (float)log(srgb_dec(sd_image_rowf(&b->img, c, y)[x]) /
-                                                srgb_dec(sd_image_rowf(&f->img, c, y)[x]));
-                n++;
-            }
+        if (!(kinds & (1 << k))) continue;
+        int *pos;
+        const long n = kind_sample(m, k, 1, &pos);
+        if (n < 0) return -1;
+        if (!n) continue;
+        float *r = sd_calloc_checked(3 * (size_t)n, sizeof(float));
+        if (!r) { free(pos); return -1; }
+        for (long i = 0; i < n; i++) {
+            const int x = pos[2 * i], y = pos[2 * i + 1];
+            for (int c = 0; c < 3; c++)
+                r[c * n + i] = (float)log(srgb_dec(sd_image_rowf(&b->img, c, y)[x]) /
+                                          srgb_dec(sd_image_rowf(&f->img, c, y)[x]));
         }
-        for (int c = 0; c < 3 && n; c++) {
-            qsort(r + c * cap, n, sizeof(float), cmp_float);
-            lg[c] += r[c * cap + n / 2];
-            per_kind[k][c] = exp(r[c * cap + n / 2]);
+        for (int c = 0; c < 3; c++) {
+            qsort(r + c * n, (size_t)n, sizeof(float), cmp_float);
+            lg[c] += r[c * n + n / 2];
+            per_kind[k][c] = exp(r[c * n + n / 2]);
         }
         free(r);
-        if (n) used++;
+        free(pos);
+        used++;
     }
     if (!used) return -1;
     for (int c = 0; c < 3; c++) g[c] = exp(lg[c] / used);
@@ -245,35 +267,24 @@ static int reference_tone(const SdAligned *b, const SdAligned *f, const SdMask *
 {
     double med[2][2][3];   /* [kind][image][channel] */
     for (int k = 0; k < 2; k++) {
-        long cnt = 0;
-        for (int y = 0; y < m->h; y++) {
-            const uint8_t *o = m->data + (size_t)y * m->stride;
-            for (int x = 0; x < m->w; x++) cnt += o[x] == k + 1;
-        }
-        if (cnt < 30) return -1;
-        const long step = cnt / 100000 + 1;
-        const size_t cap = (size_t)(cnt / step + 1);
-        float *v = sd_calloc_checked(6 * cap, sizeof(float));
-        if (!v) return -1;
-        size_t n = 0;
-        long seen = 0;
-        for (int y = 0; y < m->h; y++) {
-            const uint8_t *o = m->data + (size_t)y * m->stride;
-            for (int x = 0; x < m->w; x++) {
-                if (o[x] != k + 1 || (seen++ % step) || n >= cap) continue;
-                for (int c = 0; c < 3; c++) {
-                    v[(0 * 3 + c) * cap + n] = (float)log(sd_image_rowf(&b->img, c, y)[x]);
-                    v[(1 * 3 + c) * cap + n] = (float)log(sd_image_rowf(&f->img, c, y)[x]);
-                }
-                n++;
+        int *pos;
+        const long n = kind_sample(m, k, 30, &pos);
+        if (n <= 0) return -1;
+        float *v = sd_calloc_checked(6 * (size_t)n, sizeof(float));
+        if (!v) { free(pos); return -1; }
+        for (long i = 0; i < n; i++) {
+            const int x = pos[2 * i], y = pos[2 * i + 1];
+            for (int c = 0; c < 3; c++) {
+                v[(0 * 3 + c) * n + i] = (float)log(sd_image_rowf(&b->img, c, y)[x]);
+                v[(1 * 3 + c) * n + i] = (float)log(sd_image_rowf(&f->img, c, y)[x]);
             }
         }
-        for (int i = 0; i < 6 && n; i++) {
-            qsort(v + (size_t)i * cap, n, sizeof(float), cmp_float);
-            med[k][i / 3][i % 3] = v[(size_t)i * cap + n / 2];
+        for (int i = 0; i < 6; i++) {
+            qsort(v + (size_t)i * n, (size_t)n, sizeof(float), cmp_float);
+            med[k][i / 3][i % 3] = v[(size_t)i * n + n / 2];
         }
         free(v);
-        if (!n) return -1;
+        free(pos);
     }
     /* One exponent for the three channels (a camera's tone curve is shared; per-channel slopes
      * differ by estimation noise, and those differences would tint the chromophore maps): the
