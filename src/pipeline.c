@@ -534,9 +534,10 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
         memset(&qc, 0, sizeof(qc));
         po->images++;
         if (load_and_find(ctx, o, e, po, &photo, &lm, &fP, fnote, &fcomp)) goto next_failed;
+        int comp_diff = 0;
         {
             char cmsg[200];
-            if (compression_differs(&bcomp, &fcomp, cmsg, sizeof(cmsg))) {
+            if ((comp_diff = compression_differs(&bcomp, &fcomp, cmsg, sizeof(cmsg)))) {
                 fprintf(stderr, "skindelta: warning: %s: %s\n", e->path, cmsg);
                 const size_t k = strlen(fnote);
                 snprintf(fnote + k, sizeof(fnote) - k, "%s%s", k ? "; " : "", cmsg);
@@ -564,11 +565,15 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
         if (err) { add_error(po, e->path, "metrics", err, ctx->errmsg); goto next_failed; }
         sd_image_free(&photo);
         {
-            const char *status = qc.status == SD_ALIGN_WARN ? "warn" : "ok";
+            /* a pair is flagged (qc and alignment status "warn") when the registration was weak or
+             * the follow-up's JPEG compression differs from the baseline's: both move the metrics
+             * without any change of the skin (the reason says which) */
+            const int warn = qc.status == SD_ALIGN_WARN || comp_diff;
+            const char *status = warn ? "warn" : "ok";
             push_values(po, e, &frg, val, o->bootstrap > 1 ? sd : NULL, o->bootstrap, status);
             alignment_row(po, e, &fu, &fP, &qc, status, ph.summary, fnote);
             po->pairs++;
-            po->warn += qc.status == SD_ALIGN_WARN;
+            po->warn += warn;
         }
         TIMED(po, ST_WRITE, save_images(ctx, o, e, &fu, &frg, st, po));
         __atomic_add_fetch(&w->images_done, 1, __ATOMIC_RELAXED);

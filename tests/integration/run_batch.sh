@@ -58,6 +58,8 @@ cp tests/data/face/astronaut_q95.jpg $CJ/c/s1/front.jpg; cp tests/data/face/astr
 check "mixed compression scored (exit $rc)" '[ $rc -eq 0 ] && grep -q "^c,front,s2,1," $T/compout/changes.csv'
 check "mixed compression said on stderr and in alignment.csv" "grep -q 'compression differs from the baseline (JPEG q80 4:2:0 vs JPEG q95 4:4:4)' $T/comp.err && grep -q 'compression differs from the baseline' $T/compout/alignment.csv"
 check "run.json records each input's JPEG quality and chroma" "grep -q '\"jpeg_quality\": 95, \"chroma\": \"4:4:4\"' $T/compout/run.json && grep -q '\"jpeg_quality\": 80, \"chroma\": \"4:2:0\"' $T/compout/run.json"
+check "the mixed-compression pair is flagged warn (alignment status, measurements qc)" \
+    "grep '^c,front,s2,' $T/compout/alignment.csv | cut -d, -f13 | grep -qx warn && ! grep '^c,front,s2,' $T/compout/measurements.csv | grep -vq ',warn\$'"
 check "same compression is not flagged" "! grep -q 'compression differs' $T/out/alignment.csv"
 check "report lists the mixed-compression follow-up under Capture" "grep -q '<h3>Capture</h3>' $T/compout/report/index.html && grep -q 'compression differs from the baseline (JPEG q80' $T/compout/report/index.html"
 check "no Capture section when compression is the same" "! grep -q '<h3>Capture</h3>' $T/out/report/index.html"
