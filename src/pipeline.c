@@ -169,8 +169,14 @@ static int bootstrap_sd(SdCtx *ctx, const SdImage *photo, const SdAligned *al,
     const int recap = !err && o->bootstrap_recapture && comp && comp->jpeg_quality > 0 &&
                       recapture_crop(photo, al, &cx0, &cy0, &cx1, &cy1) == 0;
     const int subsample = comp && strcmp(comp->chroma, "4:4:4") != 0;
-    if (recap)
-        err = sd_image_crop(photo, cx0, cy0, cx1 - cx0, cy1 - cy0, &crop);
+    if (recap) {
+        /* a view, not a copy (x0 is a multiple of 16 floats: rows stay 64-byte aligned) */
+        crop = *photo;
+        crop.data += (size_t)cy0 * (size_t)photo->stride + (size_t)cx0 * sizeof(float);
+        crop.w = cx1 - cx0;
+        crop.h = cy1 - cy0;
+        crop.borrowed = 1;
+    }
     for (int b = 0; b < B && !err; b++) {
         SdAligned j = *al;
         memset(&j.img, 0, sizeof(j.img));
