@@ -1,7 +1,7 @@
 /* Phantom invariance study: how much capture nuisance alone moves the primary metrics.
  *
- *   bench_invariance [--patients N] [--sessions K] [--lossless] [--match] [--predict B] [--factors PATIENT]
- *                  [--size PX]
+ *   bench_invariance [--patients N] [--sessions K] [--lossless] [--match] [--predict B] [--quality Q]
+ *                    [--factors PATIENT] [--size PX]
  *
  * Study: for each of N patch-phantom patients (fixed seeds), a baseline capture and K follow-up
  * captures of the same skin, each with random nuisance as in tests/unit/test_phantoms.c (pose
@@ -14,7 +14,8 @@
  * (does matching the compression remove the drift? docs/METRICS.md: no). --predict B: after
  * each patient, B bootstrap replicates of its baseline captured again (sd_image_jpeg_recapture,
  * as `skindelta run` does) and the RMS pair drift they predict (sqrt 2 x SD), to compare with the
- * drift observed between the sessions.
+ * drift observed between the sessions. --quality Q: every capture at JPEG quality Q (libvips'
+ * subsampling: 4:2:0 below 90) instead of a random 85-95.
  * --factors P: one capture factor at a time for patient P against the same capture kept as an
  * 8-bit PNG (the single-factor table of docs/METRICS.md). */
 #include <math.h>
@@ -82,13 +83,15 @@ done:
     return err;
 }
 
-static int lossless, match, predict;   /* --lossless: the same study with every capture kept as 8-bit PNG */
+static int lossless, match, predict, fixq;   /* --lossless: the same study with every capture kept as 8-bit PNG */
 
 static void nuisance(uint64_t *rng, SdSynthNuisance *n)
 {
     sd_synth_nuisance_random(rng, 5.0, n);
     n->gamma = 1.0;
     n->jpeg_q = 85 + (int)(sd_synth_rand(rng) % 11);
+    if (fixq)
+        n->jpeg_q = fixq;
     if (lossless)
         n->jpeg_q = 0;
 }
@@ -101,7 +104,7 @@ static int study(Study *S, int np, int ns)
     int n = 0;
     if (np > maxp) np = maxp;
     printf("invariance study: %d patients x %d sessions, %d px at %.0f px/mm, central disc r = %.1f mm, %s\n",
-           np, ns, S->size, PPM, 0.42 * S->size / PPM, lossless ? "lossless (8-bit PNG)" : match ? "JPEG q85-95, each pair matched to its lower quality" : "JPEG q85-95");
+           np, ns, S->size, PPM, 0.42 * S->size / PPM, lossless ? "lossless (8-bit PNG)" : fixq ? "JPEG at one quality (--quality)" : match ? "JPEG q85-95, each pair matched to its lower quality" : "JPEG q85-95");
     printf("%-8s %28s %28s %28s\n", "patient", "texture_roughness worst/RMS", "wrinkle_density worst/RMS",
            "pigment_unevenness worst/RMS");
     for (int p = 0; p < np; p++) {
@@ -225,15 +228,16 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--size") && i + 1 < argc) size = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lossless")) lossless = 1;
         else if (!strcmp(argv[i], "--match")) match = 1;
+        else if (!strcmp(argv[i], "--quality") && i + 1 < argc) fixq = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--predict") && i + 1 < argc) predict = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--patients N (1-16)] [--sessions K] [--lossless] [--match] [--predict B] [--factors PATIENT] [--size PX]\n",
+            fprintf(stderr, "usage: %s [--patients N (1-16)] [--sessions K] [--lossless] [--match] [--predict B] [--quality Q] [--factors PATIENT] [--size PX]\n",
                     argv[0]);
             return strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? 2 : 0;
         }
     }
-    if (np < 1 || ns < 1 || size < 128 || size > 4096) {
-        fprintf(stderr, "bench_invariance: need --patients >= 1, --sessions >= 1, --size 128..4096\n");
+    if (np < 1 || ns < 1 || size < 128 || size > 4096 || fixq < 0 || fixq > 100) {
+        fprintf(stderr, "bench_invariance: need --patients >= 1, --sessions >= 1, --size 128..4096, --quality 1..100\n");
         return 2;
     }
     if (sd_init(&S.ctx, "bench_invariance"))
