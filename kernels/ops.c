@@ -50,6 +50,13 @@ static inline int mirror(int i, int n)
 
 static void pad_row(float *row, int w, int r)   /* row[0..w) valid; fills row[-r..0) and [w..w+r) */
 {
+    if (r < w) {   /* a single reflection (what mirror() gives there), without its modulo */
+        for (int i = 1; i <= r; i++) {
+            row[-i] = row[i];
+            row[w - 1 + i] = row[w - 1 - i];
+        }
+        return;
+    }
     for (int i = 1; i <= r; i++) {
         row[-i] = row[mirror(-i, w)];
         row[w - 1 + i] = row[mirror(w - 1 + i, w)];
