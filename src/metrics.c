@@ -290,11 +290,14 @@ static inline int seed_any(const uint8_t *p)
  * the number of pixels with either. Blocks of 16 in two fixed-length steps, a form the compiler
  * vectorises. */
 static long state_row(uint8_t *restrict e, const float *restrict resp, const uint8_t *restrict in,
-                      int w, float lo, float hi)
+                      int w, float lo, float hi, const float *next)
 {
     long n = 0;
     int x = 0;
     for (; x + 16 <= w; x += 16) {
+        /* the next response row (a box of a wider plane: the hardware prefetcher does not follow
+         * the stride) one line ahead per 16 pixels */
+        if (next) __builtin_prefetch(next + x);
         uint8_t t[16], c = 0;
         for (int k = 0; k < 16; k++)
             t[k] = (uint8_t)((resp[x + k] >= lo) | (resp[x + k] >= hi) << 2);
@@ -330,7 +333,8 @@ long sd__mx_hysteresis_label(const float *resp, ptrdiff_t resp_stride, const uin
         const float *rr = (const float *)((const uint8_t *)resp + (size_t)y * (size_t)resp_stride);
         const uint8_t *ir = in + (size_t)y * (size_t)w;
         uint8_t *er = e + (size_t)(y + 1) * W + 1;
-        marked += state_row(er, rr, ir, w, lo, hi);
+        marked += state_row(er, rr, ir, w, lo, hi,
+                            y + 1 < h ? (const float *)((const uint8_t *)rr + resp_stride) : NULL);
     }
     if (!(stk = malloc(sizeof(*stk) * 2 * (size_t)(marked + 1))))
         goto nomem;
