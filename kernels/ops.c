@@ -485,7 +485,14 @@ int sd_op_quantize_u8(SdCtx *ctx, const float *src, ptrdiff_t ss, uint8_t *dst, 
     uint16_t *q = sd_calloc_checked((size_t)w, sizeof(*q));
     if (!q) return sd_fail(ctx, SD_ENOMEM, "quantize_u8: out of memory");
     for (int y = 0; y < h; y++) {
-        k->quant(q, 0, CROW(float, src, ss, y), 0, w, 1, lo, scale, levels);
+        /* in pieces of 256 pixels, each after a hint for the same piece of the next row (a box of
+         * a wider plane: the hardware prefetcher does not follow the stride) */
+        const float *r = CROW(float, src, ss, y), *next = y + 1 < h ? CROW(float, src, ss, y + 1) : NULL;
+        for (int x = 0; x < w; x += 256) {
+            for (int i = 0; next && i < 256 && x + i < w; i += 16)
+                __builtin_prefetch(next + x + i);
+            k->quant(q + x, 0, r + x, 0, w - x < 256 ? w - x : 256, 1, lo, scale, levels);
+        }
         uint8_t *d = ROW(uint8_t, dst, ds, y);
         for (int x = 0; x < w; x++) d[x] = (uint8_t)q[x];
     }
