@@ -208,9 +208,12 @@ static int robust_stats(const SdMetricsState *st, const float *map, const SdMxRe
     const int step = r->n > 250000 ? 2 : 1;
     for (int y = 0; y < r->h; y += step) {
         const float *row = sd__mx_row(st, (float *)map, y + r->y0) + r->x0;
+        const float *next = y + step < r->h ? sd__mx_row(st, (float *)map, y + step + r->y0) + r->x0 : NULL;
         const uint8_t *in = r->in + (size_t)y * (size_t)r->w;
-        for (int x = 0; x < r->w; x += step)
+        for (int x = 0; x < r->w; x += step) {
+            sd__mx_prefetch(next, x);
             if (in[x]) v[k++] = row[x];
+        }
     }
     double m = sd__mx_median(v, k);
     for (long i = 0; i < k; i++)
