@@ -127,11 +127,20 @@ static inline __attribute__((always_inline)) void line_mean_body(float *dst, ptr
     /* pairs need ix + 1 <= sw - 1: beyond 32768 px, (sw - 1) - 1e-3 rounds to sw - 1 in float */
     const int pairs = sw > 1 && sh > 1 && xmax < (float)(sw - 1) && ymax < (float)(sh - 1);
     const ptrdiff_t sf = src_stride / (ptrdiff_t)sizeof(float);
+    /* the source row that enters the samples' reach with the next output row, and the next
+     * theta row: prefetched a line per 16 pixels */
+    const int reach = (int)((float)ns * step) + 3;
     for (int j = 0; j < h; j++) {
         const int y = y0 + j;
         const float *o = CROW(float, theta, th_stride, j);
         float *d = ROW(float, dst, dst_stride, j);
+        const float *pf_s = y + reach < sh ? CROW(float, src, src_stride, y + reach) : NULL,
+                    *pf_t = j + 1 < h ? CROW(float, theta, th_stride, j + 1) : NULL;
         for (int x = 0; x < sw; x += 8) {
+            if (!(x & 15)) {
+                if (pf_s) _mm_prefetch((const char *)(pf_s + x), _MM_HINT_T0);
+                if (pf_t) _mm_prefetch((const char *)(pf_t + x), _MM_HINT_T0);
+            }
             const int full = x + 8 <= sw;
             const __m256i tm = sd_tail_mask8(full ? 8 : sw - x);
             const __m256 t = sd_ld8(o + x, tm, full), t2 = _mm256_mul_ps(t, t);
