@@ -166,6 +166,12 @@ int sd_op_gauss(SdCtx *ctx, const float *src, ptrdiff_t ss, float *dst, ptrdiff_
         f->v_sym(scratch_row(&s, 0, r), ts, rows, w, nb, k, r);
         for (int j = 0; j < nb; j++) {
             float *t = scratch_row(&s, j, r);
+            /* the source row the next block adds, fetched during this row's horizontal pass */
+            if (y + VBLOCK + j + r < h) {
+                const float *nr = CROW(float, src, ss, y + VBLOCK + j + r);
+                for (int x = 0; x < w; x += 16)
+                    __builtin_prefetch(nr + x);
+            }
             pad_row(t, w, r);
             f->h_sym(ROW(float, dst, ds, y + j), 0, t, 0, w, 1, k, r);
         }
