@@ -577,9 +577,10 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
     size_t mbytes;
     if (sd_mul_overflow((size_t)st->ms, (size_t)st->h, &mbytes) || !(st->valid = sd_alloc_aligned(mbytes)))
         goto nomem;
-    if (!(st->tex = plane_alloc(st)) || !(st->ridge = plane_alloc(st)) ||
-        !(st->theta = plane_alloc(st)) || !(st->melb = plane_alloc(st)) ||
-        !(st->hbb = plane_alloc(st)) || !(st->ita = plane_alloc(st)))
+    /* eight full-frame planes in all (each fresh one costs the kernel's zeroing on first touch):
+     * A and B are the colour planes and scratch, the state takes over four of them as they fall
+     * free (melb = A[2], tex = B[0], ridge = B[1], theta = A[1]); hbb and ita are their own */
+    if (!(st->hbb = plane_alloc(st)) || !(st->ita = plane_alloc(st)))
         goto nomem;
 
     /* valid mask (all when NULL), then its erosion for the statistics */
@@ -611,13 +612,17 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
             goto fail;
     }
     {
-        /* every fresh plane is zeroed by the kernel on first touch: the pigment step's
-         * scratch is the texture and ridge planes, filled only later */
-        float *const scr[3] = { st->tex, st->ridge, st->theta };
-        if ((err = sd__mx_pigment_maps(ctx, st, A, B, scr)))   /* A: lin -> od; B: m, h, s */
+        float *const lin[3] = { A[0], A[1], A[2] };
+        st->melb = A[2];
+        A[2] = NULL;
+        if ((err = sd__mx_pigment_maps(ctx, st, lin, B)))   /* lin -> od -> scratch; B: m, h, s */
             goto fail;
     }
-    /* B[2] now holds the shading log-luminance; A, B[0] and B[1] are free scratch */
+    /* B[2] now holds the shading log-luminance; A[0], A[1], B[0] and B[1] are free */
+    st->tex = B[0];
+    st->ridge = B[1];
+    st->theta = A[1];
+    B[0] = B[1] = A[1] = NULL;
     if ((err = sd__mx_texture_map(ctx, st, B[2], A[0])))
         goto fail;
     if ((err = sd__mx_wrinkle_map(ctx, st, B[2], A[0])))

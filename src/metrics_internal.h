@@ -80,10 +80,10 @@ long sd__mx_hysteresis_label(const float *resp, ptrdiff_t resp_stride, const uin
 int  sd__mx_dilate(uint8_t *m, int w, int h, int r);
 
 /* family steps (metrics_*.c) */
-/* lin (filled linear RGB) becomes optical density; mhs gets melanin, haemoglobin and the shading
- * log-luminance (natural log); scratch is 3 free planes. Also fills st->melb, st->hbb, st->ita. */
-int  sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], float *const mhs[3],
-                         float *const scratch[3]);
+/* lin (filled linear RGB) becomes optical density, then lin[0] and lin[1] scratch; mhs (3 free
+ * planes) gets melanin, haemoglobin and the shading log-luminance (natural log). Also fills
+ * st->ita, st->hbb and st->melb, which must be lin[2] (it takes over that plane). */
+int  sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], float *const mhs[3]);
 int  sd__mx_texture_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp);
 /* tmp: one free plane (scratch) */
 int  sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp);

@@ -42,6 +42,9 @@ static int invert3(const double a[9], double inv[9])
     return 0;
 }
 
+/* Rows per band of the Lab -> ITA step. */
+#define SD_PG_BAND 16
+
 /* Gaussian with sigma in px (see sd__mx_gauss). */
 static int gauss_px(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s)
 {
@@ -120,19 +123,36 @@ double sd__mx_band_gain(double a, double b)
     return saa * saa + sbb * sbb - 2 * sab * sab;
 }
 
-int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], float *const mhs[3],
-                        float *const scratch[3])
+int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], float *const mhs[3])
 {
     int err;
     const double p = st->ppm;
     const SdSkinmapDSP *dsp = sd_skinmap_dsp(ctx->cpu_flags);
-    /* ITA on lightly smoothed colour (pixel noise and JPEG blocks would dominate its SD) */
+    if (st->melb != lin[2])
+        return sd_fail(ctx, SD_EINVAL, "metrics: pigment maps need melb = lin[2]");
+    /* ITA on lightly smoothed colour (pixel noise and JPEG blocks would dominate its SD); the
+     * smoothed colour lives in mhs until the decomposition below, and L*, a*, b* only in a band
+     * of rows at a time (a full-frame plane fewer for the kernel to zero on first touch) */
     for (int c = 0; c < 3; c++)
-        if ((err = gauss_px(ctx, st, lin[c], scratch[c], st->o.pg_ita_smooth_mm * p)))
+        if ((err = gauss_px(ctx, st, lin[c], mhs[c], st->o.pg_ita_smooth_mm * p)))
             return err;
-    if ((err = sd_op_rgb_to_lab(ctx, (const float *const *)scratch, st->fs, mhs, st->fs, st->w, st->h)))
-        return err;
-    dsp->ita(st->ita, st->fs, mhs[0], mhs[2], st->fs, st->w, st->h);
+    {
+        float *lab = sd_alloc_aligned((size_t)st->fs * 3 * SD_PG_BAND);
+        if (!lab)
+            return sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
+        float *const lb[3] = { lab, sd__mx_row(st, lab, SD_PG_BAND), sd__mx_row(st, lab, 2 * SD_PG_BAND) };
+        err = 0;
+        for (int y = 0; y < st->h && !err; y += SD_PG_BAND) {
+            const int nb = st->h - y < SD_PG_BAND ? st->h - y : SD_PG_BAND;
+            const float *const src[3] = { sd__mx_row(st, mhs[0], y), sd__mx_row(st, mhs[1], y),
+                                          sd__mx_row(st, mhs[2], y) };
+            if (!(err = sd_op_rgb_to_lab(ctx, src, st->fs, lb, st->fs, st->w, nb)))
+                dsp->ita(sd__mx_row(st, st->ita, y), st->fs, lb[0], lb[2], st->fs, st->w, nb);
+        }
+        sd_free_aligned(lab);
+        if (err)
+            return err;
+    }
     /* optical density and the decomposition OD = m*mel + h*hb + s*(1,1,1) */
     for (int c = 0; c < 3; c++)
         if ((err = sd_op_optical_density(ctx, lin[c], st->fs, lin[c], st->fs, st->w, st->h, 1.0f / 4096.0f)))
@@ -164,11 +184,12 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
         m[6 + j] = (float)wy[j];
     if ((err = sd_op_mat3(ctx, (const float *const *)lin, st->fs, mhs, st->fs, st->w, st->h, m)))
         return err;
-    /* band-passed chromophore maps; their low-passed parts (scratch[1], scratch[2]) also remove
-     * the pigment from the luma OD below */
+    /* band-passed chromophore maps; their low-passed parts (in lin[0], lin[1]: the OD is no
+     * longer needed) also remove the pigment from the luma OD below; melb is lin[2] */
     const double lo = st->o.pg_band_lo_mm * p, hi = st->o.pg_band_hi_mm * p;
-    if ((err = gauss_px(ctx, st, mhs[0], scratch[1], lo)) ||
-        (err = gauss_px(ctx, st, mhs[1], scratch[2], lo)) ||
+    float *const low[2] = { lin[0], lin[1] };
+    if ((err = gauss_px(ctx, st, mhs[0], low[0], lo)) ||
+        (err = gauss_px(ctx, st, mhs[1], low[1], lo)) ||
         (err = gauss_px(ctx, st, mhs[0], st->melb, hi)) ||
         (err = gauss_px(ctx, st, mhs[1], st->hbb, hi)))
         return err;
@@ -182,9 +203,9 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
     }
     const float kb[3] = { -1.0f, 1.0f, 0.0f };
     const float kl[3] = { (float)-M_LN10, (float)(M_LN10 * km), (float)(M_LN10 * kh) };
-    dsp->lincomb(st->melb, st->fs, st->melb, scratch[1], NULL, st->fs, st->w, st->h, kb);
-    dsp->lincomb(st->hbb, st->fs, st->hbb, scratch[2], NULL, st->fs, st->w, st->h, kb);
-    dsp->lincomb(mhs[2], st->fs, mhs[2], scratch[1], scratch[2], st->fs, st->w, st->h, kl);
+    dsp->lincomb(st->melb, st->fs, st->melb, low[0], NULL, st->fs, st->w, st->h, kb);
+    dsp->lincomb(st->hbb, st->fs, st->hbb, low[1], NULL, st->fs, st->w, st->h, kb);
+    dsp->lincomb(mhs[2], st->fs, mhs[2], low[0], low[1], st->fs, st->w, st->h, kl);
     return 0;
 }
 
