@@ -451,39 +451,61 @@ int sd__mx_dilate(uint8_t *m, int w, int h, int r)
     return morph(m, w, h, w, r, 1);
 }
 
+/* Rows per band of the 2x upsampling + linear combination of sd__mx_gauss_comb. */
+#define SD_MX_UPBAND 32
+
 /* Gaussian of a full-frame plane with sigma in px: identity below 0.3 px; sigma >= 6 px on a 2x
  * reduced plane (2x2 mean, Gaussian, bilinear 2x; the three variances add up to sigma^2: 1/4 +
  * 4 sh^2 + 3/4), which costs an eighth of the full-size filter and differs from it by well under
  * 1% of the response at these widths. */
-int sd__mx_gauss(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s)
+
+int sd__mx_gauss_comb(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s,
+                      const SdMxComb *cb)
 {
     const int w = st->w, h = st->h;
+    const SdSkinmapDSP *dsp = sd_skinmap_dsp(ctx->cpu_flags);
+    int err = 0;
     if (s < 0.3) {
         for (int y = 0; y < h; y++)
             memmove(sd__mx_row(st, dst, y), sd__mx_row(st, (float *)src, y), sizeof(float) * (size_t)w);
-        return 0;
+    } else if (s < 6.0 || w < 64 || h < 64) {
+        err = sd_op_gauss(ctx, src, st->fs, dst, st->fs, w, h, (float)(s > 64 ? 64 : s));
+    } else {
+        const int hw = (w + 1) / 2, hh = (h + 1) / 2;
+        const ptrdiff_t hs = (ptrdiff_t)(((size_t)hw * sizeof(float) + SD_ROW_ALIGN - 1) & ~(size_t)(SD_ROW_ALIGN - 1));
+        float *a = sd_alloc_aligned((size_t)hs * (size_t)hh + SD_ROW_ALIGN);
+        float *b = sd_alloc_aligned((size_t)hs * (size_t)hh + SD_ROW_ALIGN);
+        if (!a || !b) {
+            err = sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
+        } else {
+            double sh = sqrt(s * s - 1.0) / 2.0;
+            if (sh > 64) sh = 64;
+            if (!(err = sd_op_down2(ctx, src, st->fs, w, h, a, hs)) &&
+                !(err = sd_op_gauss(ctx, a, hs, b, hs, hw, hh, (float)sh))) {
+                /* upsampled in bands of rows; a combination is applied to each band while it is
+                 * still in cache (the same operations as one pass over the planes) */
+                for (int y0 = 0; y0 < h; y0 += SD_MX_UPBAND) {
+                    const int nb = h - y0 < SD_MX_UPBAND ? h - y0 : SD_MX_UPBAND;
+                    dsp->up2(sd__mx_row(st, dst, y0), st->fs, w, y0, nb, b, hs, hw, hh);
+                    if (cb)
+                        dsp->lincomb(sd__mx_row(st, cb->dst, y0), st->fs, sd__mx_row(st, (float *)cb->a, y0),
+                                     sd__mx_row(st, (float *)cb->b, y0),
+                                     cb->c ? sd__mx_row(st, (float *)cb->c, y0) : NULL, st->fs, w, nb, cb->k);
+                }
+                cb = NULL;
+            }
+        }
+        sd_free_aligned(a);
+        sd_free_aligned(b);
     }
-    if (s < 6.0 || w < 64 || h < 64)
-        return sd_op_gauss(ctx, src, st->fs, dst, st->fs, w, h, (float)(s > 64 ? 64 : s));
-    const int hw = (w + 1) / 2, hh = (h + 1) / 2;
-    const ptrdiff_t hs = (ptrdiff_t)(((size_t)hw * sizeof(float) + SD_ROW_ALIGN - 1) & ~(size_t)(SD_ROW_ALIGN - 1));
-    float *a = sd_alloc_aligned((size_t)hs * (size_t)hh + SD_ROW_ALIGN);
-    float *b = sd_alloc_aligned((size_t)hs * (size_t)hh + SD_ROW_ALIGN);
-    int err = 0;
-    if (!a || !b) {
-        err = sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
-        goto done;
-    }
-    double sh = sqrt(s * s - 1.0) / 2.0;
-    if (sh > 64) sh = 64;
-    if ((err = sd_op_down2(ctx, src, st->fs, w, h, a, hs)) ||
-        (err = sd_op_gauss(ctx, a, hs, b, hs, hw, hh, (float)sh)))
-        goto done;
-    sd_skinmap_dsp(ctx->cpu_flags)->up2(dst, st->fs, w, 0, h, b, hs, hw, hh);
-done:
-    sd_free_aligned(a);
-    sd_free_aligned(b);
+    if (!err && cb)
+        dsp->lincomb(cb->dst, st->fs, cb->a, cb->b, cb->c, st->fs, w, h, cb->k);
     return err;
+}
+
+int sd__mx_gauss(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s)
+{
+    return sd__mx_gauss_comb(ctx, st, src, dst, s, NULL);
 }
 
 /* ---- preparation */

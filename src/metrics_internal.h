@@ -62,6 +62,17 @@ double sd__mx_select(float *v, long n, long k);          /* k-th smallest (may r
 double sd__mx_median(float *v, long n);
 /* Gaussian of a full-frame plane, sigma in px (large sigmas on a 2x reduced plane). */
 int  sd__mx_gauss(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s);
+/* A linear combination applied after a Gaussian: dst = k[0] a + k[1] b + k[2] c (c may be NULL;
+ * the planes may include the Gaussian's output; dst may alias a). */
+typedef struct SdMxComb {
+    float *dst;
+    const float *a, *b, *c;
+    float k[3];
+} SdMxComb;
+/* sd__mx_gauss followed by the combination cb (NULL: none), with the same values as the two in
+ * turn; on the reduced path each band of upsampled rows is combined while still in cache. */
+int  sd__mx_gauss_comb(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s,
+                       const SdMxComb *cb);
 /* Variance gain of the band-pass G_a - G_b (sigmas in px) on white noise. */
 double sd__mx_band_gain(double a, double b);
 /* 8-connected labels of mask (w x h, row stride w); labels 1..count, 0 = background.

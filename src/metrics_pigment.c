@@ -188,10 +188,13 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
      * longer needed) also remove the pigment from the luma OD below; melb is lin[2] */
     const double lo = st->o.pg_band_lo_mm * p, hi = st->o.pg_band_hi_mm * p;
     float *const low[2] = { lin[0], lin[1] };
+    /* melb = G_lo m - G_hi m and hbb likewise, each difference taken as the G_hi output is made */
+    const SdMxComb cm = { st->melb, st->melb, low[0], NULL, { -1.0f, 1.0f, 0.0f } },
+                   ch = { st->hbb, st->hbb, low[1], NULL, { -1.0f, 1.0f, 0.0f } };
     if ((err = gauss_px(ctx, st, mhs[0], low[0], lo)) ||
         (err = gauss_px(ctx, st, mhs[1], low[1], lo)) ||
-        (err = gauss_px(ctx, st, mhs[0], st->melb, hi)) ||
-        (err = gauss_px(ctx, st, mhs[1], st->hbb, hi)))
+        (err = sd__mx_gauss_comb(ctx, st, mhs[0], st->melb, hi, &cm)) ||
+        (err = sd__mx_gauss_comb(ctx, st, mhs[1], st->hbb, hi, &ch)))
         return err;
     /* shading log-luminance: ls = -ln10 (odY - (wy.mel) G*m - (wy.hb) G*h): luma detail (fine
      * texture, wrinkles) without the pigment at the scale of spots, and without the chroma noise
@@ -201,10 +204,7 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
         km += wy[c] * chrom_mel[c];
         kh += wy[c] * chrom_hb[c];
     }
-    const float kb[3] = { -1.0f, 1.0f, 0.0f };
     const float kl[3] = { (float)-M_LN10, (float)(M_LN10 * km), (float)(M_LN10 * kh) };
-    dsp->lincomb(st->melb, st->fs, st->melb, low[0], NULL, st->fs, st->w, st->h, kb);
-    dsp->lincomb(st->hbb, st->fs, st->hbb, low[1], NULL, st->fs, st->w, st->h, kb);
     dsp->lincomb(mhs[2], st->fs, mhs[2], low[0], low[1], st->fs, st->w, st->h, kl);
     return 0;
 }
