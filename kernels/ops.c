@@ -144,8 +144,18 @@ static void fill_rows(const float **rows, const float *src, ptrdiff_t ss, int y,
 int sd_op_gauss(SdCtx *ctx, const float *src, ptrdiff_t ss, float *dst, ptrdiff_t ds, int w, int h,
                 float sigma)
 {
+    return sd_op_gauss_rows(ctx, src, ss, dst, ds, w, h, 0, h, sigma);
+}
+
+int sd_op_gauss_rows(SdCtx *ctx, const float *src, ptrdiff_t ss, float *dst, ptrdiff_t ds, int w, int h,
+                     int y0, int nrows, float sigma)
+{
     int err;
-    if ((err = check_plane(ctx, "gauss", src, ss, w, h)) || (err = check_plane(ctx, "gauss", dst, ds, w, h)))
+    if ((err = check_plane(ctx, "gauss", src, ss, w, h)))
+        return err;
+    if (y0 < 0 || nrows < 1 || nrows > h - y0)
+        return sd_fail(ctx, SD_EINVAL, "gauss: rows %d+%d outside 0..%d", y0, nrows, h);
+    if ((err = check_plane(ctx, "gauss", dst, ds, w, nrows)))
         return err;
     if (!(sigma >= 0.3f && sigma <= SD_MAX_SIGMA))
         return sd_fail(ctx, SD_EINVAL, "gauss: sigma %g outside [0.3, %g]", sigma, SD_MAX_SIGMA);
@@ -160,8 +170,8 @@ int sd_op_gauss(SdCtx *ctx, const float *src, ptrdiff_t ss, float *dst, ptrdiff_
         goto fail;
     }
     const ptrdiff_t ts = (ptrdiff_t)(s.row_floats * sizeof(float));
-    for (int y = 0; y < h; y += VBLOCK) {
-        const int nb = h - y < VBLOCK ? h - y : VBLOCK;
+    for (int y = y0; y < y0 + nrows; y += VBLOCK) {
+        const int nb = y0 + nrows - y < VBLOCK ? y0 + nrows - y : VBLOCK;
         fill_rows(rows, src, ss, y, h, r, nb);
         f->v_sym(scratch_row(&s, 0, r), ts, rows, w, nb, k, r);
         for (int j = 0; j < nb; j++) {
@@ -173,7 +183,7 @@ int sd_op_gauss(SdCtx *ctx, const float *src, ptrdiff_t ss, float *dst, ptrdiff_
                     __builtin_prefetch(nr + x);
             }
             pad_row(t, w, r);
-            f->h_sym(ROW(float, dst, ds, y + j), 0, t, 0, w, 1, k, r);
+            f->h_sym(ROW(float, dst, ds, y - y0 + j), 0, t, 0, w, 1, k, r);
         }
     }
     err = 0;

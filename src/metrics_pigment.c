@@ -42,7 +42,7 @@ static int invert3(const double a[9], double inv[9])
     return 0;
 }
 
-/* Rows per band of the Lab -> ITA step. */
+/* Rows per band of the smoothing -> Lab -> ITA step (a multiple of 4: see sd_op_gauss_rows). */
 #define SD_PG_BAND 16
 
 /* Gaussian with sigma in px (see sd__mx_gauss). */
@@ -130,26 +130,39 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
     const SdSkinmapDSP *dsp = sd_skinmap_dsp(ctx->cpu_flags);
     if (st->melb != lin[2])
         return sd_fail(ctx, SD_EINVAL, "metrics: pigment maps need melb = lin[2]");
-    /* ITA on lightly smoothed colour (pixel noise and JPEG blocks would dominate its SD); the
-     * smoothed colour lives in mhs until the decomposition below, and L*, a*, b* only in a band
-     * of rows at a time (a full-frame plane fewer for the kernel to zero on first touch) */
-    for (int c = 0; c < 3; c++)
-        if ((err = gauss_px(ctx, st, lin[c], mhs[c], st->o.pg_ita_smooth_mm * p)))
-            return err;
+    /* ITA on lightly smoothed colour (pixel noise and JPEG blocks would dominate its SD), in bands
+     * of rows: the smoothed colour and L*, a*, b* of a band stay in cache (full-frame planes only
+     * when the smoothing takes another path than the plain Gaussian, which has no row form) */
     {
-        float *lab = sd_alloc_aligned((size_t)st->fs * 3 * SD_PG_BAND);
-        if (!lab)
+        const double si = st->o.pg_ita_smooth_mm * p;
+        const int rows_form = si >= 0.3 && (si < 6.0 || st->w < 64 || st->h < 64);
+        if (!rows_form)
+            for (int c = 0; c < 3; c++)
+                if ((err = gauss_px(ctx, st, lin[c], mhs[c], si)))
+                    return err;
+        float *buf = sd_alloc_aligned((size_t)st->fs * 6 * SD_PG_BAND);
+        if (!buf)
             return sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
-        float *const lb[3] = { lab, sd__mx_row(st, lab, SD_PG_BAND), sd__mx_row(st, lab, 2 * SD_PG_BAND) };
+        float *const sm[3] = { buf, sd__mx_row(st, buf, SD_PG_BAND), sd__mx_row(st, buf, 2 * SD_PG_BAND) };
+        float *const lb[3] = { sd__mx_row(st, buf, 3 * SD_PG_BAND), sd__mx_row(st, buf, 4 * SD_PG_BAND),
+                               sd__mx_row(st, buf, 5 * SD_PG_BAND) };
         err = 0;
         for (int y = 0; y < st->h && !err; y += SD_PG_BAND) {
             const int nb = st->h - y < SD_PG_BAND ? st->h - y : SD_PG_BAND;
-            const float *const src[3] = { sd__mx_row(st, mhs[0], y), sd__mx_row(st, mhs[1], y),
-                                          sd__mx_row(st, mhs[2], y) };
-            if (!(err = sd_op_rgb_to_lab(ctx, src, st->fs, lb, st->fs, st->w, nb)))
+            const float *src[3];
+            for (int c = 0; c < 3 && !err; c++) {
+                if (rows_form) {
+                    err = sd_op_gauss_rows(ctx, lin[c], st->fs, sm[c], st->fs, st->w, st->h, y, nb,
+                                           (float)(si > 64 ? 64 : si));
+                    src[c] = sm[c];
+                } else {
+                    src[c] = sd__mx_row(st, mhs[c], y);
+                }
+            }
+            if (!err && !(err = sd_op_rgb_to_lab(ctx, src, st->fs, lb, st->fs, st->w, nb)))
                 dsp->ita(sd__mx_row(st, st->ita, y), st->fs, lb[0], lb[2], st->fs, st->w, nb);
         }
-        sd_free_aligned(lab);
+        sd_free_aligned(buf);
         if (err)
             return err;
     }
