@@ -599,10 +599,11 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
     size_t mbytes;
     if (sd_mul_overflow((size_t)st->ms, (size_t)st->h, &mbytes) || !(st->valid = sd_alloc_aligned(mbytes)))
         goto nomem;
-    /* eight full-frame planes in all (each fresh one costs the kernel's zeroing on first touch):
-     * A and B are the colour planes and scratch, the state takes over four of them as they fall
-     * free (melb = A[2], tex = B[0], ridge = B[1], theta = A[1]); hbb and ita are their own */
-    if (!(st->hbb = plane_alloc(st)) || !(st->ita = plane_alloc(st)))
+    /* seven full-frame planes in all (each fresh one costs the kernel's zeroing on first touch):
+     * A and B are the colour planes and scratch, the state takes over five of them as they fall
+     * free (melb = A[2], hbb = B[0], tex = B[1], theta = A[1], and ridge = B[2], the shading
+     * log-luminance, written only after the wrinkle map's last read of it); ita is its own */
+    if (!(st->ita = plane_alloc(st)))
         goto nomem;
 
     /* valid mask (all when NULL), then its erosion for the statistics */
@@ -634,20 +635,22 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
             goto fail;
     }
     {
-        float *const lin[3] = { A[0], A[1], A[2] };
+        float *const lin[3] = { A[0], A[1], A[2] }, *const mhs[3] = { B[0], B[1], B[2] };
         st->melb = A[2];
-        A[2] = NULL;
-        if ((err = sd__mx_pigment_maps(ctx, st, lin, B)))   /* lin -> od -> scratch; B: m, h, s */
+        st->hbb = B[0];
+        A[2] = B[0] = NULL;
+        if ((err = sd__mx_pigment_maps(ctx, st, lin, mhs)))   /* lin -> od -> scratch; m, h, s */
             goto fail;
     }
-    /* B[2] now holds the shading log-luminance; A[0], A[1], B[0] and B[1] are free */
-    st->tex = B[0];
-    st->ridge = B[1];
+    /* B[2] now holds the shading log-luminance; A[0], A[1] and B[1] are free */
+    const float *ls = B[2];
+    st->tex = B[1];
     st->theta = A[1];
-    B[0] = B[1] = A[1] = NULL;
-    if ((err = sd__mx_texture_map(ctx, st, B[2], A[0])))
+    st->ridge = B[2];
+    B[1] = B[2] = A[1] = NULL;
+    if ((err = sd__mx_texture_map(ctx, st, ls, A[0])))
         goto fail;
-    if ((err = sd__mx_wrinkle_map(ctx, st, B[2], A[0])))
+    if ((err = sd__mx_wrinkle_map(ctx, st, ls, A[0])))
         goto fail;
     for (int c = 0; c < 3; c++) {
         sd_free_aligned(A[c]); sd_free_aligned(B[c]);

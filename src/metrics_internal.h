@@ -92,8 +92,9 @@ int  sd__mx_dilate(uint8_t *m, int w, int h, int r);
 
 /* family steps (metrics_*.c) */
 /* lin (filled linear RGB) becomes optical density, then lin[0] and lin[1] scratch; mhs (3 free
- * planes) gets melanin, haemoglobin and the shading log-luminance (natural log). Also fills
- * st->ita, st->hbb and st->melb, which must be lin[2] (it takes over that plane). */
+ * planes) gets melanin, haemoglobin and the shading log-luminance (natural log), and keeps the
+ * last in mhs[2]. Also fills st->ita, and st->melb and st->hbb, which must be lin[2] and mhs[0]
+ * (they take over those planes). */
 int  sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], float *const mhs[3]);
 int  sd__mx_texture_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp);
 /* tmp: one free plane (scratch) */

@@ -128,8 +128,8 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
     int err;
     const double p = st->ppm;
     const SdSkinmapDSP *dsp = sd_skinmap_dsp(ctx->cpu_flags);
-    if (st->melb != lin[2])
-        return sd_fail(ctx, SD_EINVAL, "metrics: pigment maps need melb = lin[2]");
+    if (st->melb != lin[2] || st->hbb != mhs[0])
+        return sd_fail(ctx, SD_EINVAL, "metrics: pigment maps need melb = lin[2], hbb = mhs[0]");
     /* ITA on lightly smoothed colour (pixel noise and JPEG blocks would dominate its SD), in bands
      * of rows: the smoothed colour and L*, a*, b* of a band stay in cache (full-frame planes only
      * when the smoothing takes another path than the plain Gaussian, which has no row form) */
@@ -198,15 +198,16 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
     if ((err = sd_op_mat3(ctx, (const float *const *)lin, st->fs, mhs, st->fs, st->w, st->h, m)))
         return err;
     /* band-passed chromophore maps; their low-passed parts (in lin[0], lin[1]: the OD is no
-     * longer needed) also remove the pigment from the luma OD below; melb is lin[2] */
+     * longer needed) also remove the pigment from the luma OD below. melb (lin[2]) = G_lo m -
+     * G_hi m and hbb likewise, each difference taken as the G_hi output is made; hbb goes into
+     * the melanin map's plane once melb is done with it */
     const double lo = st->o.pg_band_lo_mm * p, hi = st->o.pg_band_hi_mm * p;
     float *const low[2] = { lin[0], lin[1] };
-    /* melb = G_lo m - G_hi m and hbb likewise, each difference taken as the G_hi output is made */
     const SdMxComb cm = { st->melb, st->melb, low[0], NULL, { -1.0f, 1.0f, 0.0f } },
                    ch = { st->hbb, st->hbb, low[1], NULL, { -1.0f, 1.0f, 0.0f } };
     if ((err = gauss_px(ctx, st, mhs[0], low[0], lo)) ||
-        (err = gauss_px(ctx, st, mhs[1], low[1], lo)) ||
         (err = sd__mx_gauss_comb(ctx, st, mhs[0], st->melb, hi, &cm)) ||
+        (err = gauss_px(ctx, st, mhs[1], low[1], lo)) ||
         (err = sd__mx_gauss_comb(ctx, st, mhs[1], st->hbb, hi, &ch)))
         return err;
     /* shading log-luminance: ls = -ln10 (odY - (wy.mel) G*m - (wy.hb) G*h): luma detail (fine
