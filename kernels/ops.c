@@ -406,9 +406,11 @@ int sd_op_rgb_to_lab(SdCtx *ctx, const float *const src[3], ptrdiff_t ss, float 
                      ptrdiff_t ds, int w, int h)
 {
     int err;
-    if ((err = check3(ctx, "rgb_to_lab", src, ss, w, h)) ||
-        (err = check3(ctx, "rgb_to_lab", (const float *const *)dst, ds, w, h)))
-        return err;
+    if ((err = check3(ctx, "rgb_to_lab", src, ss, w, h)) || !dst ||
+        (err = check_plane(ctx, "rgb_to_lab", dst[0], ds, w, h)) ||
+        (dst[1] && (err = check_plane(ctx, "rgb_to_lab", dst[1], ds, w, h))) ||
+        (err = check_plane(ctx, "rgb_to_lab", dst[2], ds, w, h)))
+        return err ? err : sd_fail(ctx, SD_EINVAL, "rgb_to_lab: missing planes");
     sd_kernels(ctx->cpu_flags)->colour.rgb_to_lab(dst, ds, src, ss, w, h);
     return 0;
 }

@@ -91,7 +91,7 @@ int sd_op_srgb8_to_linear(SdCtx *ctx, const uint8_t *src, ptrdiff_t sstride, flo
 /* sRGB-encoded float plane in [0,1] -> linear (dst may equal src). */
 int sd_op_srgb_to_linear(SdCtx *ctx, const float *src, ptrdiff_t sstride, float *dst,
                          ptrdiff_t dstride, int w, int h);
-/* Linear RGB planes -> L*, a*, b* planes (D65). */
+/* Linear RGB planes -> L*, a*, b* planes (D65); dst[1] may be NULL (a* not computed). */
 int sd_op_rgb_to_lab(SdCtx *ctx, const float *const src[3], ptrdiff_t sstride, float *const dst[3],
                      ptrdiff_t dstride, int w, int h);
 /* -log10(max(c, eps)) (dst may equal src). */

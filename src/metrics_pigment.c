@@ -140,12 +140,12 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
             for (int c = 0; c < 3; c++)
                 if ((err = gauss_px(ctx, st, lin[c], mhs[c], si)))
                     return err;
-        float *buf = sd_alloc_aligned((size_t)st->fs * 6 * SD_PG_BAND);
+        float *buf = sd_alloc_aligned((size_t)st->fs * 5 * SD_PG_BAND);
         if (!buf)
             return sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
         float *const sm[3] = { buf, sd__mx_row(st, buf, SD_PG_BAND), sd__mx_row(st, buf, 2 * SD_PG_BAND) };
-        float *const lb[3] = { sd__mx_row(st, buf, 3 * SD_PG_BAND), sd__mx_row(st, buf, 4 * SD_PG_BAND),
-                               sd__mx_row(st, buf, 5 * SD_PG_BAND) };
+        float *const lb[3] = { sd__mx_row(st, buf, 3 * SD_PG_BAND), NULL, sd__mx_row(st, buf, 4 * SD_PG_BAND) };
+        float *const *lab = lb;   /* a* is not needed: not computed */
         err = 0;
         for (int y = 0; y < st->h && !err; y += SD_PG_BAND) {
             const int nb = st->h - y < SD_PG_BAND ? st->h - y : SD_PG_BAND;
@@ -159,7 +159,7 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
                     src[c] = sd__mx_row(st, mhs[c], y);
                 }
             }
-            if (!err && !(err = sd_op_rgb_to_lab(ctx, src, st->fs, lb, st->fs, st->w, nb)))
+            if (!err && !(err = sd_op_rgb_to_lab(ctx, src, st->fs, lab, st->fs, st->w, nb)))
                 dsp->ita(sd__mx_row(st, st->ita, y), st->fs, lb[0], lb[2], st->fs, st->w, nb);
         }
         sd_free_aligned(buf);
