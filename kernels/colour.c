@@ -66,14 +66,14 @@ static void rgb_to_lab_c(float *const dst[3], ptrdiff_t dst_stride, const float 
     for (int y = 0; y < h; y++) {
         const float *r = CROW(float, src[0], src_stride, y), *g = CROW(float, src[1], src_stride, y),
                     *b = CROW(float, src[2], src_stride, y);
-        float *L = ROW(float, dst[0], dst_stride, y), *A = ROW(float, dst[1], dst_stride, y),
+        float *L = ROW(float, dst[0], dst_stride, y), *A = dst[1] ? ROW(float, dst[1], dst_stride, y) : NULL,
               *B = ROW(float, dst[2], dst_stride, y);
         for (int x = 0; x < w; x++) {
-            const float fx = lab_f(m[0] * r[x] + m[1] * g[x] + m[2] * b[x]);
             const float fy = lab_f(m[3] * r[x] + m[4] * g[x] + m[5] * b[x]);
             const float fz = lab_f(m[6] * r[x] + m[7] * g[x] + m[8] * b[x]);
             L[x] = 116.0f * fy - 16.0f;
-            A[x] = 500.0f * (fx - fy);
+            if (A)
+                A[x] = 500.0f * (lab_f(m[0] * r[x] + m[1] * g[x] + m[2] * b[x]) - fy);
             B[x] = 200.0f * (fy - fz);
         }
     }

@@ -16,7 +16,8 @@
 /* One float plane, sRGB-encoded [0,1] -> linear; lut has SD_SRGB_LUT_N + 2 entries. */
 #define decl_srgbf_to_lin_fn(name) void (name)(float *dst, ptrdiff_t dst_stride, \
         const float *src, ptrdiff_t src_stride, int w, int h, const float *lut)
-/* Linear RGB planes (sRGB primaries, D65) -> L* (0..100), a*, b* planes. */
+/* Linear RGB planes (sRGB primaries, D65) -> L* (0..100), a*, b* planes. dst[1] may be NULL:
+ * a* is then not computed (L* and b* are the same values). */
 #define decl_rgb_to_lab_fn(name) void (name)(float *const dst[3], ptrdiff_t dst_stride, \
         const float *const src[3], ptrdiff_t src_stride, int w, int h)
 /* Optical density -log10(max(c, eps)), one plane. */

@@ -50,6 +50,13 @@ static inline int mirror(int i, int n)
 
 static void pad_row(float *row, int w, int r)   /* row[0..w) valid; fills row[-r..0) and [w..w+r) */
 {
+    if (r < w) {   /* a single reflection (what mirror() gives there), without its modulo */
+        for (int i = 1; i <= r; i++) {
+            row[-i] = row[i];
+            row[w - 1 + i] = row[w - 1 - i];
+        }
+        return;
+    }
     for (int i = 1; i <= r; i++) {
         row[-i] = row[mirror(-i, w)];
         row[w - 1 + i] = row[mirror(w - 1 + i, w)];
@@ -137,8 +144,18 @@ static void fill_rows(const float **rows, const float *src, ptrdiff_t ss, int y,
 int sd_op_gauss(SdCtx *ctx, const float *src, ptrdiff_t ss, float *dst, ptrdiff_t ds, int w, int h,
                 float sigma)
 {
+    return sd_op_gauss_rows(ctx, src, ss, dst, ds, w, h, 0, h, sigma);
+}
+
+int sd_op_gauss_rows(SdCtx *ctx, const float *src, ptrdiff_t ss, float *dst, ptrdiff_t ds, int w, int h,
+                     int y0, int nrows, float sigma)
+{
     int err;
-    if ((err = check_plane(ctx, "gauss", src, ss, w, h)) || (err = check_plane(ctx, "gauss", dst, ds, w, h)))
+    if ((err = check_plane(ctx, "gauss", src, ss, w, h)))
+        return err;
+    if (y0 < 0 || nrows < 1 || nrows > h - y0)
+        return sd_fail(ctx, SD_EINVAL, "gauss: rows %d+%d outside 0..%d", y0, nrows, h);
+    if ((err = check_plane(ctx, "gauss", dst, ds, w, nrows)))
         return err;
     if (!(sigma >= 0.3f && sigma <= SD_MAX_SIGMA))
         return sd_fail(ctx, SD_EINVAL, "gauss: sigma %g outside [0.3, %g]", sigma, SD_MAX_SIGMA);
@@ -153,14 +170,20 @@ int sd_op_gauss(SdCtx *ctx, const float *src, ptrdiff_t ss, float *dst, ptrdiff_
         goto fail;
     }
     const ptrdiff_t ts = (ptrdiff_t)(s.row_floats * sizeof(float));
-    for (int y = 0; y < h; y += VBLOCK) {
-        const int nb = h - y < VBLOCK ? h - y : VBLOCK;
+    for (int y = y0; y < y0 + nrows; y += VBLOCK) {
+        const int nb = y0 + nrows - y < VBLOCK ? y0 + nrows - y : VBLOCK;
         fill_rows(rows, src, ss, y, h, r, nb);
         f->v_sym(scratch_row(&s, 0, r), ts, rows, w, nb, k, r);
         for (int j = 0; j < nb; j++) {
             float *t = scratch_row(&s, j, r);
+            /* the source row the next block adds, fetched during this row's horizontal pass */
+            if (y + VBLOCK + j + r < h) {
+                const float *nr = CROW(float, src, ss, y + VBLOCK + j + r);
+                for (int x = 0; x < w; x += 16)
+                    __builtin_prefetch(nr + x);
+            }
             pad_row(t, w, r);
-            f->h_sym(ROW(float, dst, ds, y + j), 0, t, 0, w, 1, k, r);
+            f->h_sym(ROW(float, dst, ds, y - y0 + j), 0, t, 0, w, 1, k, r);
         }
     }
     err = 0;
@@ -383,9 +406,11 @@ int sd_op_rgb_to_lab(SdCtx *ctx, const float *const src[3], ptrdiff_t ss, float 
                      ptrdiff_t ds, int w, int h)
 {
     int err;
-    if ((err = check3(ctx, "rgb_to_lab", src, ss, w, h)) ||
-        (err = check3(ctx, "rgb_to_lab", (const float *const *)dst, ds, w, h)))
-        return err;
+    if ((err = check3(ctx, "rgb_to_lab", src, ss, w, h)) || !dst ||
+        (err = check_plane(ctx, "rgb_to_lab", dst[0], ds, w, h)) ||
+        (dst[1] && (err = check_plane(ctx, "rgb_to_lab", dst[1], ds, w, h))) ||
+        (err = check_plane(ctx, "rgb_to_lab", dst[2], ds, w, h)))
+        return err ? err : sd_fail(ctx, SD_EINVAL, "rgb_to_lab: missing planes");
     sd_kernels(ctx->cpu_flags)->colour.rgb_to_lab(dst, ds, src, ss, w, h);
     return 0;
 }
@@ -478,7 +503,14 @@ int sd_op_quantize_u8(SdCtx *ctx, const float *src, ptrdiff_t ss, uint8_t *dst, 
     uint16_t *q = sd_calloc_checked((size_t)w, sizeof(*q));
     if (!q) return sd_fail(ctx, SD_ENOMEM, "quantize_u8: out of memory");
     for (int y = 0; y < h; y++) {
-        k->quant(q, 0, CROW(float, src, ss, y), 0, w, 1, lo, scale, levels);
+        /* in pieces of 256 pixels, each after a hint for the same piece of the next row (a box of
+         * a wider plane: the hardware prefetcher does not follow the stride) */
+        const float *r = CROW(float, src, ss, y), *next = y + 1 < h ? CROW(float, src, ss, y + 1) : NULL;
+        for (int x = 0; x < w; x += 256) {
+            for (int i = 0; next && i < 256 && x + i < w; i += 16)
+                __builtin_prefetch(next + x + i);
+            k->quant(q + x, 0, r + x, 0, w - x < 256 ? w - x : 256, 1, lo, scale, levels);
+        }
         uint8_t *d = ROW(uint8_t, dst, ds, y);
         for (int x = 0; x < w; x++) d[x] = (uint8_t)q[x];
     }

@@ -34,6 +34,11 @@ void sd_gauss_kernel(float *k, int r, float sigma, int order);
 
 int sd_op_gauss(SdCtx *ctx, const float *src, ptrdiff_t sstride, float *dst, ptrdiff_t dstride,
                 int w, int h, float sigma);
+/* The same for output rows y0 .. y0+nrows-1 only (dst points at row y0; src is the whole w x h
+ * plane). With y0 a multiple of 4 and nrows a multiple of 4 (or reaching h), the rows are
+ * bit-identical to the full call's. */
+int sd_op_gauss_rows(SdCtx *ctx, const float *src, ptrdiff_t sstride, float *dst, ptrdiff_t dstride,
+                     int w, int h, int y0, int nrows, float sigma);
 
 /* Gaussian derivatives at one sigma (not scale-normalised). Any output may be NULL; all
  * non-NULL outputs share dstride. Ix = dI/dx (x to the right), Iy = dI/dy (y downwards). */
@@ -86,7 +91,7 @@ int sd_op_srgb8_to_linear(SdCtx *ctx, const uint8_t *src, ptrdiff_t sstride, flo
 /* sRGB-encoded float plane in [0,1] -> linear (dst may equal src). */
 int sd_op_srgb_to_linear(SdCtx *ctx, const float *src, ptrdiff_t sstride, float *dst,
                          ptrdiff_t dstride, int w, int h);
-/* Linear RGB planes -> L*, a*, b* planes (D65). */
+/* Linear RGB planes -> L*, a*, b* planes (D65); dst[1] may be NULL (a* not computed). */
 int sd_op_rgb_to_lab(SdCtx *ctx, const float *const src[3], ptrdiff_t sstride, float *const dst[3],
                      ptrdiff_t dstride, int w, int h);
 /* -log10(max(c, eps)) (dst may equal src). */

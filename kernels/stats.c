@@ -14,7 +14,9 @@ static void moments_c(SdMoments *acc, const float *src, ptrdiff_t src_stride, co
     for (int y = 0; y < h; y++) {
         const float *r = CROW(float, src, src_stride, y);
         const uint8_t *m = mask ? CROW(uint8_t, mask, mask_stride, y) : NULL;
+        const float *pf = y + 1 < h ? CROW(float, src, src_stride, y + 1) : NULL;   /* see moments_avx2 */
         for (int x = 0; x < w; x++) {
+            if (pf && !(x & 15)) __builtin_prefetch(pf + x);
             if (m && !m[x]) continue;
             const float v = r[x];
             n += 1;

@@ -290,11 +290,14 @@ static inline int seed_any(const uint8_t *p)
  * the number of pixels with either. Blocks of 16 in two fixed-length steps, a form the compiler
  * vectorises. */
 static long state_row(uint8_t *restrict e, const float *restrict resp, const uint8_t *restrict in,
-                      int w, float lo, float hi)
+                      int w, float lo, float hi, const float *next)
 {
     long n = 0;
     int x = 0;
     for (; x + 16 <= w; x += 16) {
+        /* the next response row (a box of a wider plane: the hardware prefetcher does not follow
+         * the stride) one line ahead per 16 pixels */
+        if (next) __builtin_prefetch(next + x);
         uint8_t t[16], c = 0;
         for (int k = 0; k < 16; k++)
             t[k] = (uint8_t)((resp[x + k] >= lo) | (resp[x + k] >= hi) << 2);
@@ -330,7 +333,8 @@ long sd__mx_hysteresis_label(const float *resp, ptrdiff_t resp_stride, const uin
         const float *rr = (const float *)((const uint8_t *)resp + (size_t)y * (size_t)resp_stride);
         const uint8_t *ir = in + (size_t)y * (size_t)w;
         uint8_t *er = e + (size_t)(y + 1) * W + 1;
-        marked += state_row(er, rr, ir, w, lo, hi);
+        marked += state_row(er, rr, ir, w, lo, hi,
+                            y + 1 < h ? (const float *)((const uint8_t *)rr + resp_stride) : NULL);
     }
     if (!(stk = malloc(sizeof(*stk) * 2 * (size_t)(marked + 1))))
         goto nomem;
@@ -390,9 +394,18 @@ nomem:
 }
 
 /* acc[x] |= src[x] (dilate) or &= (erode) for x < n, 8 bytes at a time (the values are 0 or 1). */
-static void window_step(uint8_t *acc, const uint8_t *src, int n, int dilate)
+static void window_step(uint8_t *restrict acc, const uint8_t *restrict src, int n, int dilate)
 {
     int x = 0;
+    /* fixed blocks of 32 (vectorised), then words */
+    if (dilate)
+        for (; x + 32 <= n; x += 32)
+            for (int k = 0; k < 32; k++)
+                acc[x + k] |= src[x + k];
+    else
+        for (; x + 32 <= n; x += 32)
+            for (int k = 0; k < 32; k++)
+                acc[x + k] &= src[x + k];
     for (; x + 8 <= n; x += 8) {
         uint64_t a, b;
         memcpy(&a, acc + x, sizeof(a));
@@ -423,7 +436,11 @@ static int morph(uint8_t *m, int w, int h, ptrdiff_t stride, int r, int dilate)
     memset(line + r + w, neutral, (size_t)r);
     for (int y = 0; y < h; y++) {
         uint8_t *row = m + (size_t)y * (size_t)stride;
-        for (int x = 0; x < w; x++)
+        int x = 0;
+        for (; x + 32 <= w; x += 32)
+            for (int k = 0; k < 32; k++)
+                line[r + x + k] = row[x + k] != 0;
+        for (; x < w; x++)
             line[r + x] = row[x] != 0;
         memcpy(row, line, (size_t)w);
         for (int i = 1; i <= 2 * r; i++)
@@ -447,39 +464,61 @@ int sd__mx_dilate(uint8_t *m, int w, int h, int r)
     return morph(m, w, h, w, r, 1);
 }
 
+/* Rows per band of the 2x upsampling + linear combination of sd__mx_gauss_comb. */
+#define SD_MX_UPBAND 32
+
 /* Gaussian of a full-frame plane with sigma in px: identity below 0.3 px; sigma >= 6 px on a 2x
  * reduced plane (2x2 mean, Gaussian, bilinear 2x; the three variances add up to sigma^2: 1/4 +
  * 4 sh^2 + 3/4), which costs an eighth of the full-size filter and differs from it by well under
  * 1% of the response at these widths. */
-int sd__mx_gauss(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s)
+
+int sd__mx_gauss_comb(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s,
+                      const SdMxComb *cb)
 {
     const int w = st->w, h = st->h;
+    const SdSkinmapDSP *dsp = sd_skinmap_dsp(ctx->cpu_flags);
+    int err = 0;
     if (s < 0.3) {
         for (int y = 0; y < h; y++)
             memmove(sd__mx_row(st, dst, y), sd__mx_row(st, (float *)src, y), sizeof(float) * (size_t)w);
-        return 0;
+    } else if (s < 6.0 || w < 64 || h < 64) {
+        err = sd_op_gauss(ctx, src, st->fs, dst, st->fs, w, h, (float)(s > 64 ? 64 : s));
+    } else {
+        const int hw = (w + 1) / 2, hh = (h + 1) / 2;
+        const ptrdiff_t hs = (ptrdiff_t)(((size_t)hw * sizeof(float) + SD_ROW_ALIGN - 1) & ~(size_t)(SD_ROW_ALIGN - 1));
+        float *a = sd_alloc_aligned((size_t)hs * (size_t)hh + SD_ROW_ALIGN);
+        float *b = sd_alloc_aligned((size_t)hs * (size_t)hh + SD_ROW_ALIGN);
+        if (!a || !b) {
+            err = sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
+        } else {
+            double sh = sqrt(s * s - 1.0) / 2.0;
+            if (sh > 64) sh = 64;
+            if (!(err = sd_op_down2(ctx, src, st->fs, w, h, a, hs)) &&
+                !(err = sd_op_gauss(ctx, a, hs, b, hs, hw, hh, (float)sh))) {
+                /* upsampled in bands of rows; a combination is applied to each band while it is
+                 * still in cache (the same operations as one pass over the planes) */
+                for (int y0 = 0; y0 < h; y0 += SD_MX_UPBAND) {
+                    const int nb = h - y0 < SD_MX_UPBAND ? h - y0 : SD_MX_UPBAND;
+                    dsp->up2(sd__mx_row(st, dst, y0), st->fs, w, y0, nb, b, hs, hw, hh);
+                    if (cb)
+                        dsp->lincomb(sd__mx_row(st, cb->dst, y0), st->fs, sd__mx_row(st, (float *)cb->a, y0),
+                                     sd__mx_row(st, (float *)cb->b, y0),
+                                     cb->c ? sd__mx_row(st, (float *)cb->c, y0) : NULL, st->fs, w, nb, cb->k);
+                }
+                cb = NULL;
+            }
+        }
+        sd_free_aligned(a);
+        sd_free_aligned(b);
     }
-    if (s < 6.0 || w < 64 || h < 64)
-        return sd_op_gauss(ctx, src, st->fs, dst, st->fs, w, h, (float)(s > 64 ? 64 : s));
-    const int hw = (w + 1) / 2, hh = (h + 1) / 2;
-    const ptrdiff_t hs = (ptrdiff_t)(((size_t)hw * sizeof(float) + SD_ROW_ALIGN - 1) & ~(size_t)(SD_ROW_ALIGN - 1));
-    float *a = sd_alloc_aligned((size_t)hs * (size_t)hh + SD_ROW_ALIGN);
-    float *b = sd_alloc_aligned((size_t)hs * (size_t)hh + SD_ROW_ALIGN);
-    int err = 0;
-    if (!a || !b) {
-        err = sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
-        goto done;
-    }
-    double sh = sqrt(s * s - 1.0) / 2.0;
-    if (sh > 64) sh = 64;
-    if ((err = sd_op_down2(ctx, src, st->fs, w, h, a, hs)) ||
-        (err = sd_op_gauss(ctx, a, hs, b, hs, hw, hh, (float)sh)))
-        goto done;
-    sd_skinmap_dsp(ctx->cpu_flags)->up2(dst, st->fs, w, 0, h, b, hs, hw, hh);
-done:
-    sd_free_aligned(a);
-    sd_free_aligned(b);
+    if (!err && cb)
+        dsp->lincomb(cb->dst, st->fs, cb->a, cb->b, cb->c, st->fs, w, h, cb->k);
     return err;
+}
+
+int sd__mx_gauss(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s)
+{
+    return sd__mx_gauss_comb(ctx, st, src, dst, s, NULL);
 }
 
 /* ---- preparation */
@@ -573,9 +612,11 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
     size_t mbytes;
     if (sd_mul_overflow((size_t)st->ms, (size_t)st->h, &mbytes) || !(st->valid = sd_alloc_aligned(mbytes)))
         goto nomem;
-    if (!(st->tex = plane_alloc(st)) || !(st->ridge = plane_alloc(st)) ||
-        !(st->theta = plane_alloc(st)) || !(st->melb = plane_alloc(st)) ||
-        !(st->hbb = plane_alloc(st)) || !(st->ita = plane_alloc(st)))
+    /* seven full-frame planes in all (each fresh one costs the kernel's zeroing on first touch):
+     * A and B are the colour planes and scratch, the state takes over five of them as they fall
+     * free (melb = A[2], hbb = B[0], tex = B[1], theta = A[1], and ridge = B[2], the shading
+     * log-luminance, written only after the wrinkle map's last read of it); ita is its own */
+    if (!(st->ita = plane_alloc(st)))
         goto nomem;
 
     /* valid mask (all when NULL), then its erosion for the statistics */
@@ -607,16 +648,22 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
             goto fail;
     }
     {
-        /* every fresh plane is zeroed by the kernel on first touch: the pigment step's
-         * scratch is the texture and ridge planes, filled only later */
-        float *const scr[3] = { st->tex, st->ridge, st->theta };
-        if ((err = sd__mx_pigment_maps(ctx, st, A, B, scr)))   /* A: lin -> od; B: m, h, s */
+        float *const lin[3] = { A[0], A[1], A[2] }, *const mhs[3] = { B[0], B[1], B[2] };
+        st->melb = A[2];
+        st->hbb = B[0];
+        A[2] = B[0] = NULL;
+        if ((err = sd__mx_pigment_maps(ctx, st, lin, mhs)))   /* lin -> od -> scratch; m, h, s */
             goto fail;
     }
-    /* B[2] now holds the shading log-luminance; A, B[0] and B[1] are free scratch */
-    if ((err = sd__mx_texture_map(ctx, st, B[2], A[0])))
+    /* B[2] now holds the shading log-luminance; A[0], A[1] and B[1] are free */
+    const float *ls = B[2];
+    st->tex = B[1];
+    st->theta = A[1];
+    st->ridge = B[2];
+    B[1] = B[2] = A[1] = NULL;
+    if ((err = sd__mx_texture_map(ctx, st, ls, A[0])))
         goto fail;
-    if ((err = sd__mx_wrinkle_map(ctx, st, B[2], A[0])))
+    if ((err = sd__mx_wrinkle_map(ctx, st, ls, A[0])))
         goto fail;
     for (int c = 0; c < 3; c++) {
         sd_free_aligned(A[c]); sd_free_aligned(B[c]);

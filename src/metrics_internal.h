@@ -27,6 +27,15 @@ static inline float *sd__mx_row(const SdMetricsState *st, float *p, int y)
     return (float *)((uint8_t *)p + (size_t)y * (size_t)st->fs);
 }
 
+/* Hint for the next row of a region's box inside a full-frame map, issued once per 16 floats (a
+ * cache line) while the current row is read: the hardware prefetcher does not follow a box's row
+ * stride, and the region scans are bound by memory latency. */
+static inline void sd__mx_prefetch(const float *next, int x)
+{
+    if (next && !(x & 15))
+        __builtin_prefetch(next + x);
+}
+
 /* A region's working rectangle: pixels with region && valid. */
 typedef struct SdMxRegion {
     int x0, y0, w, h;        /* bounding box in the image */
@@ -53,6 +62,17 @@ double sd__mx_select(float *v, long n, long k);          /* k-th smallest (may r
 double sd__mx_median(float *v, long n);
 /* Gaussian of a full-frame plane, sigma in px (large sigmas on a 2x reduced plane). */
 int  sd__mx_gauss(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s);
+/* A linear combination applied after a Gaussian: dst = k[0] a + k[1] b + k[2] c (c may be NULL;
+ * the planes may include the Gaussian's output; dst may alias a). */
+typedef struct SdMxComb {
+    float *dst;
+    const float *a, *b, *c;
+    float k[3];
+} SdMxComb;
+/* sd__mx_gauss followed by the combination cb (NULL: none), with the same values as the two in
+ * turn; on the reduced path each band of upsampled rows is combined while still in cache. */
+int  sd__mx_gauss_comb(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s,
+                       const SdMxComb *cb);
 /* Variance gain of the band-pass G_a - G_b (sigmas in px) on white noise. */
 double sd__mx_band_gain(double a, double b);
 /* 8-connected labels of mask (w x h, row stride w); labels 1..count, 0 = background.
@@ -71,10 +91,11 @@ long sd__mx_hysteresis_label(const float *resp, ptrdiff_t resp_stride, const uin
 int  sd__mx_dilate(uint8_t *m, int w, int h, int r);
 
 /* family steps (metrics_*.c) */
-/* lin (filled linear RGB) becomes optical density; mhs gets melanin, haemoglobin and the shading
- * log-luminance (natural log); scratch is 3 free planes. Also fills st->melb, st->hbb, st->ita. */
-int  sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], float *const mhs[3],
-                         float *const scratch[3]);
+/* lin (filled linear RGB) becomes optical density, then lin[0] and lin[1] scratch; mhs (3 free
+ * planes) gets melanin, haemoglobin and the shading log-luminance (natural log), and keeps the
+ * last in mhs[2]. Also fills st->ita, and st->melb and st->hbb, which must be lin[2] and mhs[0]
+ * (they take over those planes). */
+int  sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], float *const mhs[3]);
 int  sd__mx_texture_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp);
 /* tmp: one free plane (scratch) */
 int  sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp);

@@ -42,6 +42,9 @@ static int invert3(const double a[9], double inv[9])
     return 0;
 }
 
+/* Rows per band of the smoothing -> Lab -> ITA step (a multiple of 4: see sd_op_gauss_rows). */
+#define SD_PG_BAND 16
+
 /* Gaussian with sigma in px (see sd__mx_gauss). */
 static int gauss_px(SdCtx *ctx, const SdMetricsState *st, const float *src, float *dst, double s)
 {
@@ -120,19 +123,49 @@ double sd__mx_band_gain(double a, double b)
     return saa * saa + sbb * sbb - 2 * sab * sab;
 }
 
-int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], float *const mhs[3],
-                        float *const scratch[3])
+int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], float *const mhs[3])
 {
     int err;
     const double p = st->ppm;
     const SdSkinmapDSP *dsp = sd_skinmap_dsp(ctx->cpu_flags);
-    /* ITA on lightly smoothed colour (pixel noise and JPEG blocks would dominate its SD) */
-    for (int c = 0; c < 3; c++)
-        if ((err = gauss_px(ctx, st, lin[c], scratch[c], st->o.pg_ita_smooth_mm * p)))
+    if (st->melb != lin[2] || st->hbb != mhs[0])
+        return sd_fail(ctx, SD_EINVAL, "metrics: pigment maps need melb = lin[2], hbb = mhs[0]");
+    /* ITA on lightly smoothed colour (pixel noise and JPEG blocks would dominate its SD), in bands
+     * of rows: the smoothed colour and L*, a*, b* of a band stay in cache (full-frame planes only
+     * when the smoothing takes another path than the plain Gaussian, which has no row form) */
+    {
+        const double si = st->o.pg_ita_smooth_mm * p;
+        const int rows_form = si >= 0.3 && (si < 6.0 || st->w < 64 || st->h < 64);
+        if (!rows_form)
+            for (int c = 0; c < 3; c++)
+                if ((err = gauss_px(ctx, st, lin[c], mhs[c], si)))
+                    return err;
+        float *buf = sd_alloc_aligned((size_t)st->fs * 5 * SD_PG_BAND);
+        if (!buf)
+            return sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
+        float *const sm[3] = { buf, sd__mx_row(st, buf, SD_PG_BAND), sd__mx_row(st, buf, 2 * SD_PG_BAND) };
+        float *const lb[3] = { sd__mx_row(st, buf, 3 * SD_PG_BAND), NULL, sd__mx_row(st, buf, 4 * SD_PG_BAND) };
+        float *const *lab = lb;   /* a* is not needed: not computed */
+        err = 0;
+        for (int y = 0; y < st->h && !err; y += SD_PG_BAND) {
+            const int nb = st->h - y < SD_PG_BAND ? st->h - y : SD_PG_BAND;
+            const float *src[3];
+            for (int c = 0; c < 3 && !err; c++) {
+                if (rows_form) {
+                    err = sd_op_gauss_rows(ctx, lin[c], st->fs, sm[c], st->fs, st->w, st->h, y, nb,
+                                           (float)(si > 64 ? 64 : si));
+                    src[c] = sm[c];
+                } else {
+                    src[c] = sd__mx_row(st, mhs[c], y);
+                }
+            }
+            if (!err && !(err = sd_op_rgb_to_lab(ctx, src, st->fs, lab, st->fs, st->w, nb)))
+                dsp->ita(sd__mx_row(st, st->ita, y), st->fs, lb[0], lb[2], st->fs, st->w, nb);
+        }
+        sd_free_aligned(buf);
+        if (err)
             return err;
-    if ((err = sd_op_rgb_to_lab(ctx, (const float *const *)scratch, st->fs, mhs, st->fs, st->w, st->h)))
-        return err;
-    dsp->ita(st->ita, st->fs, mhs[0], mhs[2], st->fs, st->w, st->h);
+    }
     /* optical density and the decomposition OD = m*mel + h*hb + s*(1,1,1) */
     for (int c = 0; c < 3; c++)
         if ((err = sd_op_optical_density(ctx, lin[c], st->fs, lin[c], st->fs, st->w, st->h, 1.0f / 4096.0f)))
@@ -164,13 +197,18 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
         m[6 + j] = (float)wy[j];
     if ((err = sd_op_mat3(ctx, (const float *const *)lin, st->fs, mhs, st->fs, st->w, st->h, m)))
         return err;
-    /* band-passed chromophore maps; their low-passed parts (scratch[1], scratch[2]) also remove
-     * the pigment from the luma OD below */
+    /* band-passed chromophore maps; their low-passed parts (in lin[0], lin[1]: the OD is no
+     * longer needed) also remove the pigment from the luma OD below. melb (lin[2]) = G_lo m -
+     * G_hi m and hbb likewise, each difference taken as the G_hi output is made; hbb goes into
+     * the melanin map's plane once melb is done with it */
     const double lo = st->o.pg_band_lo_mm * p, hi = st->o.pg_band_hi_mm * p;
-    if ((err = gauss_px(ctx, st, mhs[0], scratch[1], lo)) ||
-        (err = gauss_px(ctx, st, mhs[1], scratch[2], lo)) ||
-        (err = gauss_px(ctx, st, mhs[0], st->melb, hi)) ||
-        (err = gauss_px(ctx, st, mhs[1], st->hbb, hi)))
+    float *const low[2] = { lin[0], lin[1] };
+    const SdMxComb cm = { st->melb, st->melb, low[0], NULL, { -1.0f, 1.0f, 0.0f } },
+                   ch = { st->hbb, st->hbb, low[1], NULL, { -1.0f, 1.0f, 0.0f } };
+    if ((err = gauss_px(ctx, st, mhs[0], low[0], lo)) ||
+        (err = sd__mx_gauss_comb(ctx, st, mhs[0], st->melb, hi, &cm)) ||
+        (err = gauss_px(ctx, st, mhs[1], low[1], lo)) ||
+        (err = sd__mx_gauss_comb(ctx, st, mhs[1], st->hbb, hi, &ch)))
         return err;
     /* shading log-luminance: ls = -ln10 (odY - (wy.mel) G*m - (wy.hb) G*h): luma detail (fine
      * texture, wrinkles) without the pigment at the scale of spots, and without the chroma noise
@@ -180,11 +218,8 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
         km += wy[c] * chrom_mel[c];
         kh += wy[c] * chrom_hb[c];
     }
-    const float kb[3] = { -1.0f, 1.0f, 0.0f };
     const float kl[3] = { (float)-M_LN10, (float)(M_LN10 * km), (float)(M_LN10 * kh) };
-    dsp->lincomb(st->melb, st->fs, st->melb, scratch[1], NULL, st->fs, st->w, st->h, kb);
-    dsp->lincomb(st->hbb, st->fs, st->hbb, scratch[2], NULL, st->fs, st->w, st->h, kb);
-    dsp->lincomb(mhs[2], st->fs, mhs[2], scratch[1], scratch[2], st->fs, st->w, st->h, kl);
+    dsp->lincomb(mhs[2], st->fs, mhs[2], low[0], low[1], st->fs, st->w, st->h, kl);
     return 0;
 }
 
@@ -208,9 +243,12 @@ static int robust_stats(const SdMetricsState *st, const float *map, const SdMxRe
     const int step = r->n > 250000 ? 2 : 1;
     for (int y = 0; y < r->h; y += step) {
         const float *row = sd__mx_row(st, (float *)map, y + r->y0) + r->x0;
+        const float *next = y + step < r->h ? sd__mx_row(st, (float *)map, y + step + r->y0) + r->x0 : NULL;
         const uint8_t *in = r->in + (size_t)y * (size_t)r->w;
-        for (int x = 0; x < r->w; x += step)
+        for (int x = 0; x < r->w; x += step) {
+            sd__mx_prefetch(next, x);
             if (in[x]) v[k++] = row[x];
+        }
     }
     double m = sd__mx_median(v, k);
     for (long i = 0; i < k; i++)

@@ -13,10 +13,10 @@ int sd__mx_texture_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *t
 {
     int err;
     const double s0 = st->o.tex_fine_mm * st->ppm, s1 = st->o.tex_flat_mm * st->ppm;
-    if ((err = sd__mx_gauss(ctx, st, ls, st->tex, s0)) || (err = sd__mx_gauss(ctx, st, ls, tmp, s1)))
+    /* tex = G_fine ls - G_flat ls, the difference taken as the G_flat output is made */
+    const SdMxComb cb = { st->tex, st->tex, tmp, NULL, { 1.0f, -1.0f, 0.0f } };
+    if ((err = sd__mx_gauss(ctx, st, ls, st->tex, s0)) || (err = sd__mx_gauss_comb(ctx, st, ls, tmp, s1, &cb)))
         return err;
-    static const float k[3] = { 1.0f, -1.0f, 0.0f };
-    sd_skinmap_dsp(ctx->cpu_flags)->lincomb(st->tex, st->fs, st->tex, tmp, NULL, st->fs, st->w, st->h, k);
     return 0;
 }
 

@@ -269,12 +269,15 @@ int sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
     long k = 0;
     for (int y = 0; y < r->h; y++) {
         const float *row = sd__mx_row(st, st->ridge, y + r->y0) + r->x0;
+        const float *next = y + 1 < r->h ? sd__mx_row(st, st->ridge, y + 1 + r->y0) + r->x0 : NULL;
         float *dst = resp + (size_t)y * (size_t)r->w;
         const uint8_t *in = r->in + (size_t)y * (size_t)r->w;
         memcpy(dst, row, sizeof(float) * (size_t)r->w);
         if (guard)
-            for (int x = 0; x < r->w; x++)
+            for (int x = 0; x < r->w; x++) {
+                sd__mx_prefetch(next, x);
                 if (in[x]) v[k++] = row[x];
+            }
     }
     /* optional noise guard: robust centre and spread of the response over the region's skin */
     double med = 0, sig = 0;

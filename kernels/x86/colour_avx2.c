@@ -99,19 +99,30 @@ static void rgb_to_lab_avx2(float *const dst[3], ptrdiff_t dst_stride, const flo
     for (int y = 0; y < h; y++) {
         const float *r = CROW(float, src[0], src_stride, y), *g = CROW(float, src[1], src_stride, y),
                     *b = CROW(float, src[2], src_stride, y);
-        float *L = ROW(float, dst[0], dst_stride, y), *A = ROW(float, dst[1], dst_stride, y),
+        float *L = ROW(float, dst[0], dst_stride, y), *A = dst[1] ? ROW(float, dst[1], dst_stride, y) : NULL,
               *B = ROW(float, dst[2], dst_stride, y);
+        /* WITH_A is a literal: the a*-less loop has no cube root for it */
 #define BODY(x, tm, full) do { \
             const __m256 R = sd_ld8(r + x, tm, full), G = sd_ld8(g + x, tm, full), \
                          Bl = sd_ld8(b + x, tm, full); \
-            const __m256 fx = lab_f(_mm256_fmadd_ps(m0, R, _mm256_fmadd_ps(m1, G, _mm256_mul_ps(m2, Bl)))); \
             const __m256 fy = lab_f(_mm256_fmadd_ps(m3, R, _mm256_fmadd_ps(m4, G, _mm256_mul_ps(m5, Bl)))); \
             const __m256 fz = lab_f(_mm256_fmadd_ps(m6, R, _mm256_fmadd_ps(m7, G, _mm256_mul_ps(m8, Bl)))); \
             sd_st8(L + x, tm, full, _mm256_fmsub_ps(_mm256_set1_ps(116.0f), fy, _mm256_set1_ps(16.0f))); \
-            sd_st8(A + x, tm, full, _mm256_mul_ps(_mm256_set1_ps(500.0f), _mm256_sub_ps(fx, fy))); \
+            if (WITH_A) { \
+                const __m256 fx = lab_f(_mm256_fmadd_ps(m0, R, _mm256_fmadd_ps(m1, G, _mm256_mul_ps(m2, Bl)))); \
+                sd_st8(A + x, tm, full, _mm256_mul_ps(_mm256_set1_ps(500.0f), _mm256_sub_ps(fx, fy))); \
+            } \
             sd_st8(B + x, tm, full, _mm256_mul_ps(_mm256_set1_ps(200.0f), _mm256_sub_ps(fy, fz))); \
         } while (0)
-        FOR_X(w, BODY);
+        if (A) {
+#define WITH_A 1
+            FOR_X(w, BODY);
+#undef WITH_A
+        } else {
+#define WITH_A 0
+            FOR_X(w, BODY);
+#undef WITH_A
+        }
 #undef BODY
     }
 }

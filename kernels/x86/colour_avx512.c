@@ -46,17 +46,19 @@ static void rgb_to_lab_avx512(float *const dst[3], ptrdiff_t dst_stride, const f
     for (int y = 0; y < h; y++) {
         const float *r = CROW(float, src[0], src_stride, y), *g = CROW(float, src[1], src_stride, y),
                     *b = CROW(float, src[2], src_stride, y);
-        float *L = ROW(float, dst[0], dst_stride, y), *A = ROW(float, dst[1], dst_stride, y),
+        float *L = ROW(float, dst[0], dst_stride, y), *A = dst[1] ? ROW(float, dst[1], dst_stride, y) : NULL,
               *B = ROW(float, dst[2], dst_stride, y);
         for (int x = 0; x < w; x += 16) {
             const __mmask16 m = sd_tail16(w - x < 16 ? w - x : 16);
             const __m512 R = sd_ld16(r + x, m), G = sd_ld16(g + x, m),
                          Bl = sd_ld16(b + x, m);
-            const __m512 fx = lab_f(_mm512_fmadd_ps(m0, R, _mm512_fmadd_ps(m1, G, _mm512_mul_ps(m2, Bl))));
             const __m512 fy = lab_f(_mm512_fmadd_ps(m3, R, _mm512_fmadd_ps(m4, G, _mm512_mul_ps(m5, Bl))));
             const __m512 fz = lab_f(_mm512_fmadd_ps(m6, R, _mm512_fmadd_ps(m7, G, _mm512_mul_ps(m8, Bl))));
             sd_st16(L + x, m, _mm512_fmsub_ps(_mm512_set1_ps(116.0f), fy, _mm512_set1_ps(16.0f)));
-            sd_st16(A + x, m, _mm512_mul_ps(_mm512_set1_ps(500.0f), _mm512_sub_ps(fx, fy)));
+            if (A) {
+                const __m512 fx = lab_f(_mm512_fmadd_ps(m0, R, _mm512_fmadd_ps(m1, G, _mm512_mul_ps(m2, Bl))));
+                sd_st16(A + x, m, _mm512_mul_ps(_mm512_set1_ps(500.0f), _mm512_sub_ps(fx, fy)));
+            }
             sd_st16(B + x, m, _mm512_mul_ps(_mm512_set1_ps(200.0f), _mm512_sub_ps(fy, fz)));
         }
     }

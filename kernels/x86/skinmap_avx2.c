@@ -114,9 +114,9 @@ static void ita_avx2(float *dst, ptrdiff_t dst_stride, const float *L, const flo
     }
 }
 
-static void line_mean_avx2(float *dst, ptrdiff_t dst_stride, const float *src, ptrdiff_t src_stride,
-                           int sw, int sh, const float *theta, ptrdiff_t th_stride, int y0, int h,
-                           float step, int ns)
+static inline __attribute__((always_inline)) void line_mean_body(float *dst, ptrdiff_t dst_stride,
+        const float *src, ptrdiff_t src_stride, int sw, int sh, const float *theta, ptrdiff_t th_stride,
+        int y0, int h, float step, int ns)
 {
     const float xmax = sw > 1 ? (float)(sw - 1) - 1e-3f : 0.0f, ymax = sh > 1 ? (float)(sh - 1) - 1e-3f : 0.0f;
     const __m256 vxmax = _mm256_set1_ps(xmax), vymax = _mm256_set1_ps(ymax), zero = _mm256_setzero_ps(),
@@ -127,11 +127,20 @@ static void line_mean_avx2(float *dst, ptrdiff_t dst_stride, const float *src, p
     /* pairs need ix + 1 <= sw - 1: beyond 32768 px, (sw - 1) - 1e-3 rounds to sw - 1 in float */
     const int pairs = sw > 1 && sh > 1 && xmax < (float)(sw - 1) && ymax < (float)(sh - 1);
     const ptrdiff_t sf = src_stride / (ptrdiff_t)sizeof(float);
+    /* the source row that enters the samples' reach with the next output row, and the next
+     * theta row: prefetched a line per 16 pixels */
+    const int reach = (int)((float)ns * step) + 3;
     for (int j = 0; j < h; j++) {
         const int y = y0 + j;
         const float *o = CROW(float, theta, th_stride, j);
         float *d = ROW(float, dst, dst_stride, j);
+        const float *pf_s = y + reach < sh ? CROW(float, src, src_stride, y + reach) : NULL,
+                    *pf_t = j + 1 < h ? CROW(float, theta, th_stride, j + 1) : NULL;
         for (int x = 0; x < sw; x += 8) {
+            if (!(x & 15)) {
+                if (pf_s) _mm_prefetch((const char *)(pf_s + x), _MM_HINT_T0);
+                if (pf_t) _mm_prefetch((const char *)(pf_t + x), _MM_HINT_T0);
+            }
             const int full = x + 8 <= sw;
             const __m256i tm = sd_tail_mask8(full ? 8 : sw - x);
             const __m256 t = sd_ld8(o + x, tm, full), t2 = _mm256_mul_ps(t, t);
@@ -150,7 +159,7 @@ static void line_mean_avx2(float *dst, ptrdiff_t dst_stride, const float *src, p
             /* the centre sample of an inner pixel lies on the pixel itself (weights 0: exactly
              * src[y][x], as the lerps give): one plain load */
             const int centre = pairs && full && y < sh - 1 && x + 8 <= sw - 1;
-            for (int k = -ns; k <= ns; k++) {
+            _Pragma("GCC unroll 16") for (int k = -ns; k <= ns; k++) {
                 if (k == 0 && centre) {
                     acc = _mm256_add_ps(acc, _mm256_loadu_ps(CROW(float, src, src_stride, y) + x));
                     continue;
@@ -168,8 +177,14 @@ static void line_mean_avx2(float *dst, ptrdiff_t dst_stride, const float *src, p
                      * last pixel): each lane's (ix, ix + 1) pairs of rows iy and iy + 1 are two
                      * 64-bit loads into one 128-bit register (v00 v01 v10 v11), then a 4 x 4
                      * transpose per 128-bit half (cheaper than four 64-bit gathers) */
-                    int32_t idx[8];
-                    _mm256_storeu_si256((__m256i *)idx, _mm256_add_epi32(_mm256_mullo_epi32(iy, vstr), ix));
+                    /* the lanes' offsets, two per 64-bit extraction (a store and eight reloads
+                     * compile to eight slower single-lane extractions) */
+                    const __m256i off = _mm256_add_epi32(_mm256_mullo_epi32(iy, vstr), ix);
+                    const __m128i olo = _mm256_castsi256_si128(off), ohi = _mm256_extracti128_si256(off, 1);
+                    const long long e0 = _mm_cvtsi128_si64(olo), e1 = _mm_extract_epi64(olo, 1),
+                                    e2 = _mm_cvtsi128_si64(ohi), e3 = _mm_extract_epi64(ohi, 1);
+                    const ptrdiff_t idx[8] = { (int32_t)e0, (int32_t)(e0 >> 32), (int32_t)e1, (int32_t)(e1 >> 32),
+                                               (int32_t)e2, (int32_t)(e2 >> 32), (int32_t)e3, (int32_t)(e3 >> 32) };
 #define QUAD(l) _mm_castsi128_ps(_mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(src + idx[l])), \
                                                    _mm_loadl_epi64((const __m128i *)(src + idx[l] + sf))))
                     const __m256 q0 = _mm256_insertf128_ps(_mm256_castps128_ps256(QUAD(0)), QUAD(4), 1),
@@ -199,6 +214,17 @@ static void line_mean_avx2(float *dst, ptrdiff_t dst_stride, const float *src, p
             sd_st8(d + x, tm, full, _mm256_mul_ps(acc, inv));
         }
     }
+}
+
+/* The sample loop unrolled for the usual ns = 4 (the metrics' default): same samples, same order. */
+static void line_mean_avx2(float *dst, ptrdiff_t dst_stride, const float *src, ptrdiff_t src_stride,
+                           int sw, int sh, const float *theta, ptrdiff_t th_stride, int y0, int h,
+                           float step, int ns)
+{
+    if (ns == 4)
+        line_mean_body(dst, dst_stride, src, src_stride, sw, sh, theta, th_stride, y0, h, step, 4);
+    else
+        line_mean_body(dst, dst_stride, src, src_stride, sw, sh, theta, th_stride, y0, h, step, ns);
 }
 
 /* Same arithmetic as up2_c (mul and add, no FMA: bit-identical). For half-res columns q .. q+7

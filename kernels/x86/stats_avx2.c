@@ -66,8 +66,13 @@ static void moments_avx2(SdMoments *acc, const float *src, ptrdiff_t src_stride,
     for (int y = 0; y < h; y++) {
         const float *r = CROW(float, src, src_stride, y);
         const uint8_t *m = mask ? CROW(uint8_t, mask, mask_stride, y) : NULL;
+        /* the next row of a box inside a wider plane, one line ahead per 16 pixels: the
+         * hardware prefetcher does not follow the stride (a 1241 x 1721 box of a 1600-wide
+         * plane read from memory: 1.6x faster with the hint) */
+        const float *pf = y + 1 < h ? CROW(float, src, src_stride, y + 1) : NULL;
         int x = 0;
         for (; x + 16 <= w; x += 16) {
+            if (pf) _mm_prefetch((const char *)(pf + x), _MM_HINT_T0);
             MOM_STEP(x, 8, s0, s1, q0, q1);
             MOM_STEP(x + 8, 8, s2, s3, q2, q3);
         }

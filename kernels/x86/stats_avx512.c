@@ -39,8 +39,11 @@ static void moments_avx512(SdMoments *acc, const float *src, ptrdiff_t src_strid
     for (int y = 0; y < h; y++) {
         const float *r = CROW(float, src, src_stride, y);
         const uint8_t *m = mask ? CROW(uint8_t, mask, mask_stride, y) : NULL;
+        /* next row of the box: see moments_avx2 */
+        const float *pf = y + 1 < h ? CROW(float, src, src_stride, y + 1) : NULL;
         for (int x = 0; x < w; x += 16) {
             const int c = w - x < 16 ? w - x : 16;
+            if (pf) _mm_prefetch((const char *)(pf + x), _MM_HINT_T0);
             const __mmask16 in = mask16(m ? m + x : NULL, c);
             const __m512 v = ldz(r + x, in, c == 16);
             n += __builtin_popcount((unsigned)in);

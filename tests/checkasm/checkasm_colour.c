@@ -9,6 +9,7 @@
  * mat3: FMA vs separate multiply-add: 2e-6 absolute + 1e-6 relative for |m| <= 2, |src| <= 2. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "kernels/colour.h"
 #include "tests/checkasm/checkasm.h"
@@ -109,6 +110,23 @@ static void test_lab(const SdColourDSP *c, const SdColourDSP *n, const CaLevel *
         c->rgb_to_lab(a.f, ds, src, ss, w, h);
         n->rgb_to_lab(b.f, ds, src, ss, w, h);
         ok = p3_check(&a, &b, w, h, tol, 0, "rgb_to_lab");
+        /* without a*: L* and b* bit-identical to the same kernel's full output, a* untouched */
+        Planes3 e;
+        p3_alloc(&e, w, h, ds);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) ca_rowf(&e.p[1], y)[x] = -7.0f;
+        float *const noa[3] = { e.f[0], NULL, e.f[2] };
+        n->rgb_to_lab(noa, ds, src, ss, w, h);
+        for (int y = 0; ok && y < h; y++)
+            for (int x = 0; ok && x < w; x++)
+                if (memcmp(&ca_rowf(&e.p[0], y)[x], &ca_rowf(&b.p[0], y)[x], 4) ||
+                    memcmp(&ca_rowf(&e.p[2], y)[x], &ca_rowf(&b.p[2], y)[x], 4) ||
+                    ca_rowf(&e.p[1], y)[x] != -7.0f) {
+                    printf("    rgb_to_lab without a*: differs at x=%d y=%d (w=%d)\n", x, y, w);
+                    ok = 0;
+                }
+        ok = ok && ca_buf_guard_ok(&e.p[0], "rgb_to_lab L (no a*)") && ca_buf_guard_ok(&e.p[2], "rgb_to_lab b (no a*)");
+        p3_free(&e);
         p3_free(&s); p3_free(&a); p3_free(&b);
     }
     ca_report("rgb_to_lab", lv, ok);

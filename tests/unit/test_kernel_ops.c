@@ -41,6 +41,41 @@ static void test_gauss_constant_and_polynomials(void)
     free(a); free(b); free(ix); free(iy); free(ixx); free(ixy); free(iyy);
 }
 
+/* sd_op_gauss_rows on bands of rows (multiples of 4, the last one short) gives the full call's
+ * rows bit for bit, at every CPU level; bad row ranges are refused. */
+static void test_gauss_rows(void)
+{
+    setup();
+    float *a = plane(), *full = plane(), *part = plane();
+    const ptrdiff_t s = PW * sizeof(float);
+    uint32_t r = 12345;
+    for (int i = 0; i < PW * PH; i++) {
+        r = r * 1664525u + 1013904223u;
+        a[i] = (float)(r >> 8) / 16777216.0f;
+    }
+    static const unsigned levels[3] = { 0, SD_CPU_AVX2, SD_CPU_AVX2 | SD_CPU_AVX512 };
+    const unsigned have = sd_cpu_detect();
+    for (int l = 0; l < 3; l++) {
+        if ((have & levels[l]) != levels[l])
+            continue;
+        ctx.cpu_flags = levels[l];
+        for (int k = 0; k < 2; k++) {
+            const float sigma = k ? 3.7f : 1.2f;
+            const int band = k ? 8 : 12;
+            memset(part, 0, (size_t)PW * PH * sizeof(float));
+            CHECK_EQ_INT(sd_op_gauss(&ctx, a, s, full, s, PW, PH, sigma), 0);
+            for (int y0 = 0; y0 < PH; y0 += band)
+                CHECK_EQ_INT(sd_op_gauss_rows(&ctx, a, s, part + (size_t)y0 * PW, s, PW, PH, y0,
+                                              PH - y0 < band ? PH - y0 : band, sigma), 0);
+            CHECK(!memcmp(full, part, (size_t)PW * PH * sizeof(float)));
+        }
+    }
+    CHECK(sd_op_gauss_rows(&ctx, a, s, part, s, PW, PH, 40, 8, 1.2f) < 0);
+    CHECK(sd_op_gauss_rows(&ctx, a, s, part, s, PW, PH, -1, 4, 1.2f) < 0);
+    CHECK(sd_op_gauss_rows(&ctx, a, s, part, s, PW, PH, 0, 0, 1.2f) < 0);
+    free(a); free(full); free(part);
+}
+
 static void test_box_meanvar(void)
 {
     setup();
@@ -207,6 +242,7 @@ static void test_bad_args(void)
 
 static const SdTestCase cases[] = {
     { "gauss_constant_and_polynomials", test_gauss_constant_and_polynomials },
+    { "gauss_rows", test_gauss_rows },
     { "box_meanvar", test_box_meanvar },
     { "hessian_valley", test_hessian_valley },
     { "warp_shift", test_warp_shift },
