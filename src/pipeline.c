@@ -463,6 +463,39 @@ static int save_images(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, cons
     return err;
 }
 
+/* Share of the measured skin (region 0, `face` or `whole`, and covered by the photo) that is
+ * clipped: any channel at 0.99 of full scale or more (8-bit 253+). An overexposed channel loses
+ * the pigment and relief it would show: optical density is wrong where a channel saturates (a
+ * patch phantom at gain 1.29 with red +7%: pigment_unevenness +3.8%, losslessly). */
+static double clipped_share(const SdAligned *al, const SdMask *region)
+{
+    long n = 0, c = 0;
+    for (int y = 0; y < al->img.h && y < region->h; y++) {
+        const uint8_t *m = region->data + (size_t)y * (size_t)region->stride;
+        const uint8_t *v = al->valid.data ? al->valid.data + (size_t)y * (size_t)al->valid.stride : NULL;
+        const float *r = sd_image_rowf(&al->img, 0, y), *g = sd_image_rowf(&al->img, 1, y),
+                    *b = sd_image_rowf(&al->img, 2, y);
+        for (int x = 0; x < al->img.w && x < region->w; x++) {
+            if (!m[x] || (v && !v[x])) continue;
+            n++;
+            c += r[x] >= 0.99f || g[x] >= 0.99f || b[x] >= 0.99f;
+        }
+    }
+    return n ? (double)c / (double)n : 0.0;
+}
+
+/* Appends the clipping note to note[] and returns 1 when more than 1% of the skin is clipped. */
+#define SD_CLIP_WARN 0.01
+static int clip_note(const SdAligned *al, const SdMask *region, char *note, size_t cap)
+{
+    const double f = clipped_share(al, region);
+    if (!(f > SD_CLIP_WARN)) return 0;
+    const size_t k = strlen(note);
+    snprintf(note + k, cap - k, "%s%.1f%% of the skin clipped (overexposed channel): pigment and texture there are not measured correctly",
+             k ? "; " : "", 100 * f);
+    return 1;
+}
+
 /* One view of one patient: entries [first, first+n) all share patient and view, sorted by
  * session; the baseline is the entry with session_index 0 (absent: follow-ups are reported). */
 static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, PatientOut *po)
@@ -512,7 +545,7 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
         SdAlignQC bq;
         memset(&bq, 0, sizeof(bq));
         bq.ecc = bq.lm_rms_px = bq.overlap = NAN;
-        const char *bstatus = "ok";
+        const char *bstatus = clip_note(&base, &rg.mask[0], bnote, sizeof(bnote)) ? "warn" : "ok";
         if (!o->roi_whole && base.photo_w > 0) {
             const SdFace *fb = &lm.face;
             const double ix0 = fmax(fb->x, 0), iy0 = fmax(fb->y, 0);
@@ -559,6 +592,8 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
             add_error(po, e->path, "register", SD_EALIGN, msg);
             goto next_failed;
         }
+        /* (on the follow-up as captured, before its exposure is matched to the baseline's) */
+        const int clipped = clip_note(&fu, &rg.mask[0], fnote, sizeof(fnote));
         TIMED(po, ST_PHOTOMETRY, err = sd_photometry_apply(ctx, &base, &fu, o->photometry, &ph));
         if (err) { add_error(po, e->path, "photometry", err, ctx->errmsg); goto next_failed; }
         /* the baseline's anatomy, restricted to what the follow-up covers */
@@ -571,10 +606,10 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
         if (err) { add_error(po, e->path, "metrics", err, ctx->errmsg); goto next_failed; }
         sd_image_free(&photo);
         {
-            /* a pair is flagged (qc and alignment status "warn") when the registration was weak or
-             * the follow-up's JPEG compression differs from the baseline's: both move the metrics
-             * without any change of the skin (the reason says which) */
-            const int warn = qc.status == SD_ALIGN_WARN || comp_diff;
+            /* a pair is flagged (qc and alignment status "warn") when the registration was weak,
+             * the follow-up's JPEG compression differs from the baseline's or its skin is clipped:
+             * each moves the metrics without any change of the skin (the reason says which) */
+            const int warn = qc.status == SD_ALIGN_WARN || comp_diff || clipped;
             const char *status = warn ? "warn" : "ok";
             push_values(po, e, &frg, val, o->bootstrap > 1 ? sd : NULL, o->bootstrap, status);
             alignment_row(po, e, &fu, &fP, &qc, status, ph.summary, fnote);

@@ -61,6 +61,14 @@ check "run.json records each input's JPEG quality and chroma" "grep -q '\"jpeg_q
 check "the mixed-compression pair is flagged warn (alignment status, measurements qc)" \
     "grep '^c,front,s2,' $T/compout/alignment.csv | cut -d, -f13 | grep -qx warn && ! grep '^c,front,s2,' $T/compout/measurements.csv | grep -vq ',warn\$'"
 check "same compression is not flagged" "! grep -q 'compression differs' $T/out/alignment.csv"
+
+# an overexposed follow-up (the portrait x1.45, red and much of the skin at 255): scored, flagged
+OV=$T/over; mkdir -p $OV/c/s1 $OV/c/s2
+cp tests/data/face/astronaut_q95.jpg $OV/c/s1/front.jpg; cp tests/data/face/astronaut_moved_overexposed_q95.jpg $OV/c/s2/front.jpg
+"$BIN" run $OV -o $T/overout --iod 120 --bootstrap 0 --quiet --no-images --no-report >/dev/null 2>&1; rc=$?
+check "overexposed follow-up scored and flagged warn with the clipped share (exit $rc)" \
+    "[ $rc -eq 0 ] && grep '^c,front,s2,' $T/overout/alignment.csv | grep -q ',warn,.*% of the skin clipped (overexposed channel)'"
+check "the baseline it is compared with is not flagged" "grep '^c,front,s1,' $T/overout/alignment.csv | grep -q ',ok,'"
 check "report lists the mixed-compression follow-up under Capture" "grep -q '<h3>Capture</h3>' $T/compout/report/index.html && grep -q 'compression differs from the baseline (JPEG q80' $T/compout/report/index.html"
 check "no Capture section when compression is the same" "! grep -q '<h3>Capture</h3>' $T/out/report/index.html"
 
