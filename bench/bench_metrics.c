@@ -54,7 +54,12 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--level") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
-        else csv = argv[i];
+        else if (argv[i][0] == '-') {   /* --help, or an option it does not know: never a CSV name */
+            const int help = !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help");
+            fprintf(help ? stdout : stderr,
+                    "usage: %s [CSV] [--runs N] [--level scalar|avx2|avx512] [--dump FILE]\n", argv[0]);
+            return help ? 0 : 2;
+        } else csv = argv[i];
     }
     if (runs < 1) runs = 1;
     if (runs > 50) runs = 50;
