@@ -110,7 +110,7 @@ static int measure(SdCtx *ctx, const SdAligned *al, const SdRegions *rg, const S
     return err;
 }
 
-/* A JPEG photo's JPEG compression, as read from its markers (quality 0 = not a JPEG). */
+/* JPEG compression of an input as read from its markers (quality 0 and chroma "" when not a JPEG). */
 typedef struct Compression {
     int jpeg_quality;
     char chroma[8];
@@ -329,7 +329,6 @@ static int rotate_quarter(const SdImage *src, int k, SdImage *dst, SdTransform *
 /* Free-text note of an alignment row (photo turned, compression differs). */
 #define SD_NOTE_LEN 320
 
-/* JPEG compression of an input (quality 0 and chroma "" when not a JPEG). */
 /* A follow-up whose compression differs from its baseline's carries JPEG drift in the skin metrics
  * (several % at q85-95: docs/METRICS.md); say so. Returns 1 and fills msg when they differ: another
  * chroma subsampling, JPEG against lossless, or IJG qualities 5 or more apart. */
