@@ -301,18 +301,25 @@ static int read_truth(SdTransform *A)
     return ok ? 0 : -1;
 }
 
+/* ctx initialised, and the astronaut pair (the portrait and its moved copy) loaded. */
+static void load_astronaut_pair(SdCtx *ctx, SdImage *a, SdImage *b)
+{
+    CHECK(!sd_ctx_init(ctx));
+    CHECK(!sd_init(ctx, NULL));
+    SdLoadOpts lo;
+    sd_load_opts_default(&lo);
+    const char *dir = sd_test_path(sd_test_data_dir(), "face");
+    CHECK(!sd_image_load(ctx, sd_test_path(dir, "astronaut.png"), &lo, a, NULL));
+    CHECK(!sd_image_load(ctx, sd_test_path(dir, "astronaut_moved.png"), &lo, b, NULL));
+}
+
 /* Full chain on the astronaut pair: landmarks (face API, or the fixtures when asked), canonical
  * frame, ECC; the composed base -> moved map against the known affine over the face box. */
 static void astronaut_chain(int use_face_api)
 {
     SdCtx ctx;
-    CHECK(!sd_ctx_init(&ctx));
-    CHECK(!sd_init(&ctx, NULL));
-    SdLoadOpts lo;
-    sd_load_opts_default(&lo);
     SdImage a = {0}, b = {0};
-    CHECK(!sd_image_load(&ctx, sd_test_path(sd_test_path(sd_test_data_dir(), "face"), "astronaut.png"), &lo, &a, NULL));
-    CHECK(!sd_image_load(&ctx, sd_test_path(sd_test_path(sd_test_data_dir(), "face"), "astronaut_moved.png"), &lo, &b, NULL));
+    load_astronaut_pair(&ctx, &a, &b);
     SdLandmarks la, lb;
     if (use_face_api) {
         int nf = 0;
@@ -361,13 +368,8 @@ static void test_astronaut_face(void) { astronaut_chain(1); }
 static void test_astronaut_whole(void)
 {
     SdCtx ctx;
-    CHECK(!sd_ctx_init(&ctx));
-    CHECK(!sd_init(&ctx, NULL));
-    SdLoadOpts lo;
-    sd_load_opts_default(&lo);
     SdImage a = {0}, b = {0};
-    CHECK(!sd_image_load(&ctx, sd_test_path(sd_test_path(sd_test_data_dir(), "face"), "astronaut.png"), &lo, &a, NULL));
-    CHECK(!sd_image_load(&ctx, sd_test_path(sd_test_path(sd_test_data_dir(), "face"), "astronaut_moved.png"), &lo, &b, NULL));
+    load_astronaut_pair(&ctx, &a, &b);
     SdTransform A;
     CHECK(!read_truth(&A));
     SdAlignOpts o;

@@ -173,6 +173,15 @@ static double iod(const SdLandmarks *l)
     return hypot((bx - ax) / 6, (by - ay) / 6);
 }
 
+/* The reference portrait, its landmarks and its inter-ocular distance (ctx initialised). */
+static double reference_face(SdCtx *ctx, SdImage *a, SdLandmarks *la)
+{
+    sd_ctx_init(ctx);
+    CHECK(!load_u8("astronaut.png", a));
+    CHECK(!sd_face_find(ctx, a, NULL, la, NULL));
+    return iod(la);
+}
+
 static double rms_diff(const SdPoint *a, const SdPoint *b)
 {
     double s = 0;
@@ -298,10 +307,7 @@ static void test_synthetic_shift_scale(void)
     SdCtx ctx;
     SdImage a;
     SdLandmarks la;
-    sd_ctx_init(&ctx);
-    CHECK(!load_u8("astronaut.png", &a));
-    CHECK(!sd_face_find(&ctx, &a, NULL, &la, NULL));
-    const double d0 = iod(&la);
+    const double d0 = reference_face(&ctx, &a, &la);
     for (size_t k = 0; k < sizeof(V) / sizeof(V[0]); k++) {
         SdImage b;
         SdLandmarks lb;
@@ -373,10 +379,7 @@ static void test_border_cut(void)
     SdCtx ctx;
     SdImage a;
     SdLandmarks la;
-    sd_ctx_init(&ctx);
-    CHECK(!load_u8("astronaut.png", &a));
-    CHECK(!sd_face_find(&ctx, &a, NULL, &la, NULL));
-    const double d0 = iod(&la);
+    const double d0 = reference_face(&ctx, &a, &la);
     for (size_t k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
         SdImage b;
         SdLandmarks lb;
@@ -416,10 +419,7 @@ static void test_face_fills_frame(void)
     SdCtx ctx;
     SdImage a;
     SdLandmarks la;
-    sd_ctx_init(&ctx);
-    CHECK(!load_u8("astronaut.png", &a));
-    CHECK(!sd_face_find(&ctx, &a, NULL, &la, NULL));
-    const double d0 = iod(&la);
+    const double d0 = reference_face(&ctx, &a, &la);
     for (size_t k = 0; k < sizeof(crops) / sizeof(crops[0]); k++) {
         const int *c = crops[k];
         SdImage b;
