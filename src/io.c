@@ -475,25 +475,6 @@ static int jpeg_through(SdCtx *ctx, const uint8_t *packed, int W, int H, int qua
     return 0;
 }
 
-static double srgb_dec(double v)
-{
-    return v <= 0.04045 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4);
-}
-
-static double srgb_enc(double l)
-{
-    l = l < 0 ? 0 : l > 1 ? 1 : l;
-    return l <= 0.0031308 ? 12.92 * l : 1.055 * pow(l, 1.0 / 2.4) - 0.055;
-}
-
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* The common path: encode with per-channel linear-light factors g (8-bit levels through a table,
  * other values by the formula), decode, and divide the factors out again (decoded levels by table).
  * g = NULL: no factors. */
@@ -513,7 +494,7 @@ static int capture_again(SdCtx *ctx, const SdImage *img, int quality, int subsam
         const double gc = g ? g[c] : 1.0;
         uint8_t enc8[256];
         for (int i = 0; i < 256; i++) {
-            const double v = g ? srgb_enc(gc * srgb_dec(i / 255.0)) : i / 255.0;
+            const double v = g ? sd_srgb_encode(gc * sd_srgb_decode(i / 255.0)) : i / 255.0;
             enc8[i] = (uint8_t)lrint(v * 255.0);
         }
         for (int y = 0; y < H; y++) {
@@ -524,7 +505,7 @@ static int capture_again(SdCtx *ctx, const SdImage *img, int quality, int subsam
                 const float k = v * 255.0f;
                 const int i = (int)lrintf(k);
                 d[3 * x] = fabsf(k - (float)i) < 1e-3f ? enc8[i]
-                                                       : (uint8_t)lrint(255.0 * srgb_enc(gc * srgb_dec(v)));
+                                                       : (uint8_t)lrint(255.0 * sd_srgb_encode(gc * sd_srgb_decode(v)));
             }
         }
     }
@@ -539,7 +520,7 @@ static int capture_again(SdCtx *ctx, const SdImage *img, int quality, int subsam
     for (int c = 0; c < 3; c++) {
         float back[256];
         for (int i = 0; i < 256; i++)
-            back[i] = (float)(g ? srgb_enc(srgb_dec(i / 255.0) / g[c]) : i / 255.0);
+            back[i] = (float)(g ? sd_srgb_encode(sd_srgb_decode(i / 255.0) / g[c]) : i / 255.0);
         for (int y = 0; y < H; y++) {
             const uint8_t *s = dec + (size_t)y * (size_t)W * 3 + c;
             float *d = sd_image_rowf(out, c, y);
@@ -564,7 +545,7 @@ int sd_image_jpeg_recapture(SdCtx *ctx, const SdImage *img, int quality, int sub
     if (err) return err;
     double g[3];
     for (int c = 0; c < 3; c++) {
-        const double u = (double)(splitmix(&seed) >> 11) * (1.0 / 9007199254740992.0);
+        const double u = (double)(sd_splitmix64(&seed) >> 11) * (1.0 / 9007199254740992.0);
         g[c] = exp((2 * u - 1) * gain_range);
     }
     return capture_again(ctx, img, quality, subsample, g, out);

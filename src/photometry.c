@@ -28,11 +28,6 @@ int sd_photo_mode_parse(const char *s)
     return -1;
 }
 
-static double srgb_dec(double v)
-{
-    return v <= 0.04045 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4);
-}
-
 /* ---- CIEDE2000 (Sharma, Wu & Dalal 2005) */
 double sd_de2000(const double l1[3], const double l2[3])
 {
@@ -238,8 +233,8 @@ static int reference_gains(const SdAligned *b, const SdAligned *f, const SdMask 
         for (long i = 0; i < n; i++) {
             const int x = pos[2 * i], y = pos[2 * i + 1];
             for (int c = 0; c < 3; c++)
-                r[c * n + i] = (float)log(srgb_dec(sd_image_rowf(&b->img, c, y)[x]) /
-                                          srgb_dec(sd_image_rowf(&f->img, c, y)[x]));
+                r[c * n + i] = (float)log(sd_srgb_decode(sd_image_rowf(&b->img, c, y)[x]) /
+                                          sd_srgb_decode(sd_image_rowf(&f->img, c, y)[x]));
         }
         for (int c = 0; c < 3; c++) {
             qsort(r + c * n, (size_t)n, sizeof(float), cmp_float);
@@ -351,7 +346,7 @@ static int chart_patches(const SdAligned *a, const double r[4], double out[24][3
                 for (int x = x0; x < x1; x++) {
                     if (x < 0 || y < 0 || x >= a->img.w || y >= a->img.h) return -1;
                     if (!a->valid.data[(size_t)y * a->valid.stride + x]) return -1;
-                    for (int c = 0; c < 3; c++) s[c] += srgb_dec(sd_image_rowf(&a->img, c, y)[x]);
+                    for (int c = 0; c < 3; c++) s[c] += sd_srgb_decode(sd_image_rowf(&a->img, c, y)[x]);
                     n++;
                 }
             if (!n) return -1;

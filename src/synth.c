@@ -13,10 +13,7 @@
 /* ---- PRNG (splitmix64) */
 uint64_t sd_synth_rand(uint64_t *s)
 {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return sd_splitmix64(s);
 }
 
 double sd_synth_uniform(uint64_t *s)
@@ -551,15 +548,10 @@ int sd_synth_warp(SdCtx *ctx, const SdImage *src, const SdTransform *T, int dw, 
     return 0;
 }
 
-static double srgb_encode(double v)
-{
-    return v <= 0.0031308 ? 12.92 * v : 1.055 * pow(v, 1.0 / 2.4) - 0.055;
-}
-
 /* The camera's 8-bit output level of a clipped linear value v in [0, 1]. */
 static int cam_level(double v, double gamma)
 {
-    double e = pow(srgb_encode(v), gamma);
+    double e = pow(sd_srgb_encode(v), gamma);
     return (int)floor(e * 255.0 + 0.5);
 }
 
