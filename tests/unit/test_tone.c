@@ -56,24 +56,31 @@ static void setup(void)
     ready = 1;
 }
 
+/* A follow-up photo through the chain up to photometry: landmarks, registration onto the
+ * baseline, photometry in the given mode. */
+static void align_followup(const SdImage *p, const char *mode, SdAligned *fu, SdPhotometry *ph)
+{
+    SdLandmarks lm;
+    int nf;
+    SdAlignOpts ao;
+    sd_align_opts_default(&ao);
+    SdAlignQC qc;
+    CHECK(sd_face_find(&ctx, p, NULL, &lm, &nf) == 0);
+    CHECK(sd_align_followup(&ctx, &base, p, &lm, &ao, fu, &qc) == 0);
+    CHECK(sd_photometry_apply(&ctx, &base, fu, mode, ph) == 0);
+}
+
 /* Relative change (%) of the three primary metrics on the face region of a follow-up. */
 static void followup(double gamma, double gain, double wbr, double wbb, const char *mode,
                      double d[3], SdPhotometry *ph)
 {
     SdImage p;
-    SdLandmarks lm;
-    int nf;
-    SdAlignOpts ao;
-    sd_align_opts_default(&ao);
     SdAligned fu;
-    SdAlignQC qc;
     SdRegions fr;
     SdMetricsState *st;
     double v[SD_NMETRICS];
     CHECK(render(gamma, gain, wbr, wbb, &p) == 0);
-    CHECK(sd_face_find(&ctx, &p, NULL, &lm, &nf) == 0);
-    CHECK(sd_align_followup(&ctx, &base, &p, &lm, &ao, &fu, &qc) == 0);
-    CHECK(sd_photometry_apply(&ctx, &base, &fu, mode, ph) == 0);
+    align_followup(&p, mode, &fu, ph);
     CHECK(sd_regions_build(&ctx, &base, &fu.valid, &fr) == 0);
     CHECK(sd_metrics_prepare(&ctx, &fu.img, &fu.valid, fu.px_per_mm, NULL, &st) == 0);
     CHECK(sd_metrics_region(&ctx, st, &fr.mask[0], "face", v) == 0);
@@ -130,12 +137,7 @@ static void t_background_changed(void)
 {
     setup();
     SdImage p;
-    SdLandmarks lm;
-    int nf;
-    SdAlignOpts ao;
-    sd_align_opts_default(&ao);
     SdAligned fu;
-    SdAlignQC qc;
     SdPhotometry ph;
     CHECK(render(1, 1, 1, 1, &p) == 0);
     for (int c = 0; c < 3; c++)            /* darken the top fifth of the photo (background, hair) */
@@ -143,9 +145,7 @@ static void t_background_changed(void)
             float *r = sd_image_rowf(&p, c, y);
             for (int x = 0; x < p.w; x++) r[x] *= 0.6f;
         }
-    CHECK(sd_face_find(&ctx, &p, NULL, &lm, &nf) == 0);
-    CHECK(sd_align_followup(&ctx, &base, &p, &lm, &ao, &fu, &qc) == 0);
-    CHECK(sd_photometry_apply(&ctx, &base, &fu, "reference", &ph) == 0);
+    align_followup(&p, "reference", &fu, &ph);
     printf("  background darkened: %s\n", ph.summary);
     CHECKF(ph.gamma[0] == 1.0, "a tone curve was fitted to a changed background: gamma %.3f", ph.gamma[0]);
     for (int c = 0; c < 3; c++)   /* and the face's own exposure is left alone (sclera only) */
