@@ -326,8 +326,15 @@ static int rotate_quarter(const SdImage *src, int k, SdImage *dst, SdTransform *
     return 0;
 }
 
-/* Free-text note of an alignment row (photo turned, compression differs). */
+/* Free-text note of an alignment row (photo turned, compression differs, skin clipped). */
 #define SD_NOTE_LEN 320
+
+/* Adds text to a note, "; "-separated from what it already says. */
+static void note_add(char *note, size_t cap, const char *text)
+{
+    const size_t k = strlen(note);
+    snprintf(note + k, cap - k, "%s%s", k ? "; " : "", text);
+}
 
 /* A follow-up whose compression differs from its baseline's carries JPEG drift in the skin metrics
  * (several % at q85-95: docs/METRICS.md); say so. Returns 1 and fills msg when they differ: another
@@ -489,9 +496,10 @@ static int clip_note(const SdAligned *al, const SdMask *region, char *note, size
 {
     const double f = clipped_share(al, region);
     if (!(f > SD_CLIP_WARN)) return 0;
-    const size_t k = strlen(note);
-    snprintf(note + k, cap - k, "%s%.1f%% of the skin clipped (overexposed channel): pigment and texture there are not measured correctly",
-             k ? "; " : "", 100 * f);
+    char msg[160];
+    snprintf(msg, sizeof(msg), "%.1f%% of the skin clipped (overexposed channel): pigment and texture there are not measured correctly",
+             100 * f);
+    note_add(note, cap, msg);
     return 1;
 }
 
@@ -577,8 +585,7 @@ static void run_view(SdCtx *ctx, Worker *w, const SdCatEntry *ents, int n, Patie
             char cmsg[200];
             if ((comp_diff = compression_differs(&bcomp, &fcomp, cmsg, sizeof(cmsg)))) {
                 fprintf(stderr, "skindelta: warning: %s: %s\n", e->path, cmsg);
-                const size_t k = strlen(fnote);
-                snprintf(fnote + k, sizeof(fnote) - k, "%s%s", k ? "; " : "", cmsg);
+                note_add(fnote, sizeof(fnote), cmsg);
             }
         }
         TIMED(po, ST_REGISTER, err = sd_align_followup(ctx, &base, &photo, o->roi_whole ? NULL : &lm,
