@@ -24,9 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "src/align.h"
-#include "src/metrics.h"
-#include "src/synth.h"
+#include "skindelta/align.h"
+#include "skindelta/metrics.h"
+#include "synth/synth.h"
 
 static const int prim[3] = { SD_M_TEXTURE_ROUGHNESS, SD_M_WRINKLE_DENSITY, SD_M_PIGMENT_UNEVENNESS };
 static const double PPM = 15.0;

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/skindelta.h"
-#include "src/util.h"
-#include "kernels/bench.h"
+#include "skindelta/skindelta.h"
+#include "src/core/core.h"
+#include "bench/lib/kbench.h"
 
 int main(int argc, char **argv)
 {

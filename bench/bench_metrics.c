@@ -11,9 +11,9 @@
 #include <time.h>
 
 #include "kernels/cpu.h"
-#include "src/metrics.h"
-#include "src/synth.h"
-#include "src/util.h"
+#include "skindelta/metrics.h"
+#include "synth/synth.h"
+#include "src/core/core.h"
 
 static const struct { const char *name; double cx, cy, rx, ry; } regions[13] = {
     { "face", 800, 1000, 620, 860 },

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "src/skindelta.h"
-#include "src/bench_pipeline.h"
+#include "skindelta/skindelta.h"
+#include "bench/lib/bench.h"
 
 int main(int argc, char **argv)
 {

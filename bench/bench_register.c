@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/align.h"
-#include "src/util.h"
+#include "skindelta/align.h"
+#include "src/core/core.h"
 #include "kernels/ops.h"
 #include "kernels/cpu.h"
 

@@ -8,7 +8,7 @@
 
 #include "kernels/ops.h"
 #include "kernels/cpu.h"
-#include "src/util.h"
+#include "src/core/core.h"
 
 #include "kernels/rows.h"
 

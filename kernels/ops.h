@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "src/skindelta.h"
+#include "skindelta/skindelta.h"
 #include "kernels/colour.h"
 #include "kernels/filter.h"
 #include "kernels/hessian.h"

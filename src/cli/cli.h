@@ -4,7 +4,7 @@
 #ifndef SRC_CLI_CLI_H
 #define SRC_CLI_CLI_H
 
-#include "src/skindelta.h"
+#include "skindelta/skindelta.h"
 
 #define SD_EXIT_OK      0
 #define SD_EXIT_PARTIAL 1

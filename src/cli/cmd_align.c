@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "src/cli/cli.h"
-#include "src/align.h"
-#include "src/face.h"
-#include "src/photometry.h"
-#include "src/regions.h"
-#include "src/util.h"
+#include "skindelta/align.h"
+#include "skindelta/face.h"
+#include "skindelta/photometry.h"
+#include "skindelta/regions.h"
+#include "skindelta/util.h"
 
 static void help(FILE *f)
 {

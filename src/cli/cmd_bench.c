@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "src/cli/cli.h"
-#include "src/util.h"
-#include "kernels/bench.h"
-#include "src/bench_pipeline.h"
+#include "skindelta/util.h"
+#include "bench/lib/kbench.h"
+#include "bench/lib/bench.h"
 
 static void usage(FILE *f)
 {

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "src/cli/cli.h"
-#include "src/catalog.h"
-#include "src/util.h"
+#include "skindelta/catalog.h"
+#include "skindelta/util.h"
 
 static void help(FILE *f)
 {

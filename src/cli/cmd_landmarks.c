@@ -7,8 +7,8 @@
 #include <time.h>
 
 #include "src/cli/cli.h"
-#include "src/face.h"
-#include "src/util.h"
+#include "skindelta/face.h"
+#include "skindelta/util.h"
 
 static void help(FILE *f)
 {

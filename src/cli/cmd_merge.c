@@ -5,12 +5,12 @@
 #include <string.h>
 
 #include "src/cli/cli.h"
-#include "src/merge.h"
-#include "src/util.h"
+#include "skindelta/merge.h"
+#include "skindelta/util.h"
 
 #if defined(__has_include)
 #if __has_include("src/report.h")
-#include "src/report.h"
+#include "skindelta/report.h"
 #define SD_MERGE_HAVE_REPORT 1
 #endif
 #endif

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "src/cli/cli.h"
-#include "src/report.h"
+#include "skindelta/report.h"
 
 static void help(FILE *f)
 {

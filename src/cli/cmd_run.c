@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "src/cli/cli.h"
-#include "src/pipeline.h"
-#include "src/course.h"
-#include "src/util.h"
+#include "skindelta/run.h"
+#include "skindelta/course.h"
+#include "skindelta/util.h"
 
 static const char run_options[] =
     "  -o, --out DIR        output folder (created; results of finished patients are kept)\n"

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "src/cli/cli.h"
-#include "src/synth.h"
+#include "synth/synth.h"
 
 static void help(FILE *f)
 {

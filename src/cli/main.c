@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "src/cli/cli.h"
+#include "sd_version.h"
 
 typedef struct Cmd {
     const char *name;

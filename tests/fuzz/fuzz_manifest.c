@@ -5,9 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "src/skindelta.h"
-#include "src/catalog.h"
-#include "src/csv.h"
+#include "skindelta/skindelta.h"
+#include "skindelta/catalog.h"
+#include "src/core/csv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

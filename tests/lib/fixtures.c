@@ -5,7 +5,7 @@
 
 #include "tests/lib/fixtures.h"
 #include "tests/lib/test.h"
-#include "src/util.h"
+#include "src/core/core.h"
 
 int sd_test_fixture_landmarks(const char *name, SdLandmarks *lm)
 {

@@ -9,9 +9,9 @@
 
 #include "tests/lib/test.h"
 #include "tests/lib/fixtures.h"
-#include "src/align.h"
-#include "src/face.h"
-#include "src/util.h"
+#include "skindelta/align.h"
+#include "skindelta/face.h"
+#include "src/core/core.h"
 #include "kernels/ops.h"
 #include "kernels/warpcubic.h"
 #include "kernels/eccproj.h"

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/course.h"
-#include "src/merge.h"
-#include "src/util.h"
+#include "skindelta/course.h"
+#include "skindelta/merge.h"
+#include "src/core/core.h"
 #include "tests/lib/test.h"
 
 static char *slurp(const char *path)

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/face.h"
-#include "src/skindelta.h"
-#include "src/util.h"
+#include "skindelta/face.h"
+#include "skindelta/skindelta.h"
+#include "src/core/core.h"
 #include "tests/lib/test.h"
 
 static const char *face_path(const char *name)

@@ -11,13 +11,13 @@
 #include <string.h>
 
 #include "tests/lib/test.h"
-#include "src/skindelta.h"
-#include "src/synth_internal.h"
-#include "src/face.h"
-#include "src/align.h"
-#include "src/photometry.h"
-#include "src/regions.h"
-#include "src/metrics.h"
+#include "skindelta/skindelta.h"
+#include "synth/synth_int.h"
+#include "skindelta/face.h"
+#include "skindelta/align.h"
+#include "skindelta/photometry.h"
+#include "skindelta/regions.h"
+#include "skindelta/metrics.h"
 
 #define NLEV 5
 static const double levels[NLEV] = { 1.0, 0.85, 0.7, 0.55, 0.4 };

@@ -10,8 +10,8 @@
 
 #include "tests/lib/test.h"
 #include "tests/lib/badinputs.h"
-#include "src/skindelta.h"
-#include "src/util.h"
+#include "skindelta/skindelta.h"
+#include "src/core/core.h"
 
 static SdCtx ctx;
 static const char *dir;

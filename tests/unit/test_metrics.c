@@ -9,9 +9,9 @@
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
 #include "kernels/skinmap.h"
-#include "src/metrics.h"
-#include "src/synth.h"
-#include "src/util.h"
+#include "skindelta/metrics.h"
+#include "synth/synth.h"
+#include "src/core/core.h"
 #include "tests/lib/test.h"
 
 static SdCtx ctx;

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/align.h"
-#include "src/metrics.h"
-#include "src/synth.h"
+#include "skindelta/align.h"
+#include "skindelta/metrics.h"
+#include "synth/synth.h"
 #include "tests/lib/test.h"
 
 static SdCtx ctx;

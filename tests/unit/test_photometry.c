@@ -8,9 +8,9 @@
 
 #include "tests/lib/test.h"
 #include "tests/lib/fixtures.h"
-#include "src/photometry.h"
-#include "src/regions.h"
-#include "src/util.h"
+#include "skindelta/photometry.h"
+#include "skindelta/regions.h"
+#include "src/core/core.h"
 
 static double dec(double v) { return v <= 0.04045 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4); }
 static double enc(double v)

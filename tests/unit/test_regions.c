@@ -7,9 +7,9 @@
 
 #include "tests/lib/test.h"
 #include "tests/lib/fixtures.h"
-#include "src/regions.h"
-#include "src/util.h"
-#include "src/align_px.h"
+#include "skindelta/regions.h"
+#include "src/core/core.h"
+#include "src/align/align_int.h"
 
 
 static int aligned_astronaut(SdCtx *ctx, SdAligned *a)

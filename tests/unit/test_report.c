@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/report.h"
-#include "src/report_int.h"
-#include "src/util.h"
+#include "skindelta/report.h"
+#include "src/report/report_int.h"
+#include "src/core/core.h"
 #include "tests/lib/test.h"
 
 static const char *const regions[] = {"face", "forehead"};

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "src/skindelta.h"
-#include "src/stats.h"
+#include "skindelta/skindelta.h"
+#include "src/course/stats.h"
 #include "tests/lib/test.h"
 
 /* Closed forms of the t CDF for small df (e.g. Abramowitz & Stegun 26.7.3/26.7.4 family):

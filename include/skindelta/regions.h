@@ -1,0 +1,42 @@
+/* Stage `regions` (DESIGN.md §4): skin mask and the 13 anatomical regions in the canonical frame,
+ * polygons from the landmarks through the template models/regions.json; `--roi whole` gives the
+ * single region `whole`. */
+#ifndef SRC_REGIONS_H
+#define SRC_REGIONS_H
+
+#include "skindelta.h"
+#include "align.h"
+#include "photometry.h"
+
+#define SD_NREGIONS 13
+/* Region ids in output order; subject's left (`_l`) is image right on a frontal photo. */
+SD_API extern const char *const sd_region_names[SD_NREGIONS];
+
+typedef struct SdRegions {
+    int n;                             /* 13 (face) or 1 (whole) */
+    const char *name[SD_NREGIONS];     /* sd_region_names[i] or "whole" */
+    SdMask mask[SD_NREGIONS];          /* 1 = in the region (polygon AND skin AND valid) */
+    long area[SD_NREGIONS];            /* pixels in mask */
+    long poly_area[SD_NREGIONS];       /* pixels of the polygon inside the frame (before skin) */
+    int warn[SD_NREGIONS];             /* 1: mostly masked out (area < min_frac x poly_area or
+                                        * below min_area_mm2) — measured but flagged */
+    SdMask skin;                       /* the skin mask the regions were cut from */
+    double px_per_mm;
+} SdRegions;
+
+/* Regions of base (canonical, with landmarks; or roi whole). restrict_valid (may be NULL): a
+ * follow-up's valid mask to intersect with (the baseline's anatomy, restricted to what the
+ * follow-up covers). The template is models/regions.json (SKINDELTA_MODELS, ./models, or beside
+ * the executable). Returns 0, SD_EIO/SD_EFORMAT (template), SD_EINVAL, SD_ENOMEM. */
+SD_API int  sd_regions_build(SdCtx *ctx, const SdAligned *base, const SdMask *restrict_valid,
+                      SdRegions *out);
+SD_API void sd_regions_free(SdRegions *r);
+
+/* PNG/JPEG of img with each region's outline and a tint, the skin mask dimmed outside. */
+SD_API int  sd_regions_overlay(SdCtx *ctx, const SdImage *img, const SdRegions *r, const char *path);
+
+/* Geometric skin mask from canonical landmarks (no colour tests): face outline with the forehead
+ * extrapolated above the brows, minus eyes, brows, lips and nostrils with margins. iod in px. */
+SD_API int  sd_regions_skin_geom(const SdLandmarks *lm, double iod, int w, int h, SdMask *out);
+
+#endif

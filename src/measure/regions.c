@@ -1,0 +1,459 @@
+/* Skin mask and anatomical regions in the canonical frame from the template models/regions.json
+ * (landmark-anchored polygons), colour tests for hair, background and glare, minimum-area flags. */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "skindelta/regions.h"
+#include "src/align/align_int.h"
+#include "src/core/core.h"
+
+const char *const sd_region_names[SD_NREGIONS] = {
+    "face", "forehead", "glabella", "crowsfeet_l", "crowsfeet_r", "undereye_l", "undereye_r",
+    "cheek_l", "cheek_r", "nasolabial_l", "nasolabial_r", "perioral", "chin",
+};
+
+/* ---- a small JSON reader (the template is ours, but it is still parsed defensively) */
+
+enum { J_NULL, J_NUM, J_STR, J_ARR, J_OBJ, J_BOOL };
+typedef struct JVal JVal;
+struct JVal {
+    int type;
+    double num;
+    char *str;
+    int n;
+    JVal *items;     /* array items or object values */
+    char **keys;     /* object keys */
+};
+
+static void jfree(JVal *v)
+{
+    for (int i = 0; i < v->n; i++) {
+        jfree(&v->items[i]);
+        if (v->keys) free(v->keys[i]);
+    }
+    free(v->items);
+    free(v->keys);
+    free(v->str);
+    memset(v, 0, sizeof(*v));
+}
+
+static void jws(const char **p)
+{
+    while (**p == ' ' || **p == '\n' || **p == '\r' || **p == '\t') (*p)++;
+}
+
+static int jparse(const char **p, JVal *v, int depth);
+
+static int jstring(const char **p, char **out)
+{
+    const char *s = *p + 1, *e = s;
+    while (*e && *e != '"') {
+        if (*e == '\\' && e[1]) e++;
+        e++;
+    }
+    if (*e != '"') return -1;
+    *out = malloc((size_t)(e - s) + 1);
+    if (!*out) return -1;
+    size_t k = 0;
+    for (const char *c = s; c < e; c++) {
+        if (*c == '\\') c++;
+        (*out)[k++] = *c;
+    }
+    (*out)[k] = 0;
+    *p = e + 1;
+    return 0;
+}
+
+static int jparse(const char **p, JVal *v, int depth)
+{
+    memset(v, 0, sizeof(*v));
+    if (depth > 32) return -1;
+    jws(p);
+    const char c = **p;
+    if (c == '"') { v->type = J_STR; return jstring(p, &v->str); }
+    if (c == '[' || c == '{') {
+        const int obj = c == '{';
+        v->type = obj ? J_OBJ : J_ARR;
+        (*p)++;
+        jws(p);
+        if (**p == (obj ? '}' : ']')) { (*p)++; return 0; }
+        int cap = 0;
+        for (;;) {
+            if (v->n == cap) {
+                cap = cap ? 2 * cap : 8;
+                JVal *ni = realloc(v->items, sizeof(JVal) * (size_t)cap);
+                if (!ni) return -1;
+                v->items = ni;
+                if (obj) {
+                    char **nk = realloc(v->keys, sizeof(char *) * (size_t)cap);
+                    if (!nk) return -1;
+                    v->keys = nk;
+                }
+            }
+            if (obj) {
+                jws(p);
+                v->keys[v->n] = NULL;
+                memset(&v->items[v->n], 0, sizeof(JVal));
+                if (**p != '"') { v->n++; return -1; }
+                if (jstring(p, &v->keys[v->n])) { v->n++; return -1; }
+                jws(p);
+                if (**p != ':') { v->n++; return -1; }
+                (*p)++;
+            }
+            const int r = jparse(p, &v->items[v->n], depth + 1);
+            v->n++;
+            if (r) return -1;
+            jws(p);
+            if (**p == ',') { (*p)++; continue; }
+            if (**p == (obj ? '}' : ']')) { (*p)++; return 0; }
+            return -1;
+        }
+    }
+    if (!strncmp(*p, "true", 4) || !strncmp(*p, "false", 5)) {
+        v->type = J_BOOL; v->num = **p == 't'; *p += **p == 't' ? 4 : 5; return 0;
+    }
+    if (!strncmp(*p, "null", 4)) { *p += 4; return 0; }
+    char *end;
+    v->num = strtod(*p, &end);
+    if (end == *p) return -1;
+    v->type = J_NUM;
+    *p = end;
+    return 0;
+}
+
+static const JVal *jget(const JVal *o, const char *key)
+{
+    if (!o || o->type != J_OBJ) return NULL;
+    for (int i = 0; i < o->n; i++)
+        if (o->keys[i] && !strcmp(o->keys[i], key)) return &o->items[i];
+    return NULL;
+}
+
+/* ---- template */
+
+#define MAXV 64
+typedef struct Poly {
+    int n;
+    int idx[MAXV][4], nidx[MAXV];
+    double dx[MAXV], dy[MAXV];
+    double grow;
+} Poly;
+
+typedef struct Template {
+    double min_frac, min_mm2;
+    Poly outline;
+    Poly holes[16];
+    int nholes;
+    Poly region[SD_NREGIONS];
+    int region_is_skin[SD_NREGIONS];
+} Template;
+
+static int parse_poly(const JVal *a, Poly *p)
+{
+    if (!a || a->type != J_ARR || a->n < 3 || a->n > MAXV) return -1;
+    p->n = a->n;
+    for (int i = 0; i < a->n; i++) {
+        const JVal *v = &a->items[i];
+        if (v->type != J_ARR || v->n != 3 || v->items[0].type != J_ARR || v->items[0].n < 1 ||
+            v->items[0].n > 4 || v->items[1].type != J_NUM || v->items[2].type != J_NUM)
+            return -1;
+        p->nidx[i] = v->items[0].n;
+        for (int k = 0; k < v->items[0].n; k++) {
+            const JVal *ix = &v->items[0].items[k];
+            if (ix->type != J_NUM || ix->num < 0 || ix->num >= SD_NLANDMARKS) return -1;
+            p->idx[i][k] = (int)ix->num;
+        }
+        p->dx[i] = v->items[1].num;
+        p->dy[i] = v->items[2].num;
+    }
+    return 0;
+}
+
+static int load_template(SdCtx *ctx, Template *t)
+{
+    char path[PATH_MAX + 64];
+    memset(t, 0, sizeof(*t));
+    if (sd_model_file("regions.json", path, sizeof(path)))
+        return sd_fail(ctx, SD_EIO, "regions template models/regions.json not found (set SKINDELTA_MODELS)");
+    char *text = NULL;
+    size_t len;
+    int err = sd_read_file(path, 1 << 20, &text, &len);
+    if (err) return sd_fail(ctx, err, "%s: cannot read", path);
+    JVal root;
+    const char *p = text;
+    int bad = jparse(&p, &root, 0);
+    const JVal *skin = jget(&root, "skin"), *regs = jget(&root, "regions");
+    const JVal *mf = jget(&root, "min_area_frac"), *mm = jget(&root, "min_area_mm2");
+    const JVal *holes = jget(skin, "holes");
+    if (bad || !skin || !regs || regs->type != J_ARR || regs->n != SD_NREGIONS ||
+        parse_poly(jget(skin, "outline"), &t->outline) || !holes || holes->type != J_ARR || holes->n > 16)
+        bad = 1;
+    t->min_frac = mf && mf->type == J_NUM ? mf->num : 0.4;
+    t->min_mm2 = mm && mm->type == J_NUM ? mm->num : 40;
+    for (int i = 0; !bad && i < holes->n; i++) {
+        const JVal *g = jget(&holes->items[i], "grow");
+        if (parse_poly(jget(&holes->items[i], "poly"), &t->holes[i])) bad = 1;
+        t->holes[i].grow = g && g->type == J_NUM ? g->num : 0;
+    }
+    if (!bad) t->nholes = holes->n;
+    for (int i = 0; !bad && i < SD_NREGIONS; i++) {
+        const JVal *id = jget(&regs->items[i], "id"), *poly = jget(&regs->items[i], "poly");
+        if (!id || id->type != J_STR || strcmp(id->str, sd_region_names[i]) || !poly) { bad = 1; break; }
+        if (poly->type == J_STR && !strcmp(poly->str, "skin"))
+            t->region_is_skin[i] = 1;
+        else if (parse_poly(poly, &t->region[i]))
+            bad = 1;
+    }
+    jfree(&root);
+    free(text);
+    if (bad)
+        return sd_fail(ctx, SD_EFORMAT, "%s: not a valid region template (13 regions in the order "
+                       "of DESIGN.md §4, vertices [[landmarks], dx, dy])", path);
+    return 0;
+}
+
+/* Face axes from the eye centres. */
+static void face_axes(const SdLandmarks *lm, double ax[2], double ay[2], double *iod)
+{
+    double lx = 0, ly = 0, rx = 0, ry = 0;
+    for (int i = 36; i < 42; i++) { lx += lm->pt[i].x / 6; ly += lm->pt[i].y / 6; }
+    for (int i = 42; i < 48; i++) { rx += lm->pt[i].x / 6; ry += lm->pt[i].y / 6; }
+    const double d = hypot(rx - lx, ry - ly);
+    *iod = d;
+    ax[0] = d > 0 ? (rx - lx) / d : 1;
+    ax[1] = d > 0 ? (ry - ly) / d : 0;
+    ay[0] = -ax[1];
+    ay[1] = ax[0];
+}
+
+static int poly_points(const Poly *p, const SdLandmarks *lm, SdPoint *out)
+{
+    double ax[2], ay[2], iod;
+    face_axes(lm, ax, ay, &iod);
+    double cx = 0, cy = 0;
+    for (int i = 0; i < p->n; i++) {
+        double x = 0, y = 0;
+        for (int k = 0; k < p->nidx[i]; k++) { x += lm->pt[p->idx[i][k]].x; y += lm->pt[p->idx[i][k]].y; }
+        x /= p->nidx[i];
+        y /= p->nidx[i];
+        x += iod * (p->dx[i] * ax[0] + p->dy[i] * ay[0]);
+        y += iod * (p->dx[i] * ax[1] + p->dy[i] * ay[1]);
+        out[i].x = (float)x;
+        out[i].y = (float)y;
+        cx += x / p->n;
+        cy += y / p->n;
+    }
+    if (p->grow != 0)
+        for (int i = 0; i < p->n; i++) {
+            const double vx = out[i].x - cx, vy = out[i].y - cy, d = hypot(vx, vy);
+            if (d > 0) {
+                out[i].x = (float)(out[i].x + vx / d * p->grow * iod);
+                out[i].y = (float)(out[i].y + vy / d * p->grow * iod);
+            }
+        }
+    return p->n;
+}
+
+static int skin_from_template(const Template *t, const SdLandmarks *lm, int w, int h, SdMask *out)
+{
+    int err = sd_mask_create(out, w, h);
+    if (err) return err;
+    SdPoint pts[MAXV];
+    int n = poly_points(&t->outline, lm, pts);
+    sd__mask_fill_poly(out, pts, n, 1);
+    for (int i = 0; i < t->nholes; i++) {
+        n = poly_points(&t->holes[i], lm, pts);
+        sd__mask_fill_poly(out, pts, n, 0);
+    }
+    return 0;
+}
+
+int sd_regions_skin_geom(const SdLandmarks *lm, double iod, int w, int h, SdMask *out)
+{
+    (void)iod;   /* the template scales with the landmarks' own IOD */
+    SdCtx ctx = {0};
+    Template *t = malloc(sizeof(*t));
+    if (!t) return SD_ENOMEM;
+    int err = load_template(&ctx, t);
+    if (!err) err = skin_from_template(t, lm, w, h, out);
+    free(t);
+    return err;
+}
+
+/* ---- colour tests: drop hair, background, shadows and specular glare from the skin mask */
+
+static void colour_tests(const SdImage *img, const Template *t, const SdLandmarks *lm, SdMask *skin)
+{
+    const int w = img->w, h = img->h;
+    /* reference skin colour: medians of chromaticity and luma over the cheeks (regions 7, 8) */
+    SdMask ref = {0};
+    if (sd_mask_create(&ref, w, h)) return;
+    SdPoint pts[MAXV];
+    for (int r = 7; r <= 8; r++) {
+        const int n = poly_points(&t->region[r], lm, pts);
+        sd__mask_fill_poly(&ref, pts, n, 1);
+    }
+    enum { NB = 256 };
+    long hr[NB] = {0}, hg[NB] = {0}, hl[NB] = {0}, cnt = 0;
+    for (int y = 0; y < h; y += 2) {
+        const float *R = sd_image_rowf(img, 0, y), *G = sd_image_rowf(img, 1, y), *B = sd_image_rowf(img, 2, y);
+        const uint8_t *m = ref.data + (size_t)y * ref.stride, *s = skin->data + (size_t)y * skin->stride;
+        for (int x = 0; x < w; x += 2) {
+            if (!m[x] || !s[x]) continue;
+            const float sum = R[x] + G[x] + B[x];
+            if (sum < 0.05f) continue;
+            hr[(int)fminf(NB - 1, R[x] / sum * NB)]++;
+            hg[(int)fminf(NB - 1, G[x] / sum * NB)]++;
+            hl[(int)fminf(NB - 1, sum / 3 * NB)]++;
+            cnt++;
+        }
+    }
+    sd_mask_free(&ref);
+    if (cnt < 50) return;
+    double med[3];
+    long *hs[3] = { hr, hg, hl };
+    for (int k = 0; k < 3; k++) {
+        long acc = 0;
+        int b = 0;
+        while (b < NB - 1 && (acc += hs[k][b]) < cnt / 2) b++;
+        med[k] = (b + 0.5) / NB;
+    }
+    for (int y = 0; y < h; y++) {
+        const float *R = sd_image_rowf(img, 0, y), *G = sd_image_rowf(img, 1, y), *B = sd_image_rowf(img, 2, y);
+        uint8_t *s = skin->data + (size_t)y * skin->stride;
+        for (int x = 0; x < w; x++) {
+            if (!s[x]) continue;
+            const float sum = R[x] + G[x] + B[x], l = sum / 3;
+            const float mx = fmaxf(R[x], fmaxf(G[x], B[x]));
+            const int glare = mx >= 0.985f || l > fminf(0.97f, (float)(1.7 * med[2]));
+            const int dark = l < 0.40 * med[2];
+            const int hue = sum > 0 && (fabs(R[x] / sum - med[0]) > 0.07 || fabs(G[x] / sum - med[1]) > 0.05);
+            if (glare || dark || hue) s[x] = 0;
+        }
+    }
+}
+
+/* ---- build */
+
+void sd_regions_free(SdRegions *r)
+{
+    if (!r) return;
+    for (int i = 0; i < SD_NREGIONS; i++) sd_mask_free(&r->mask[i]);
+    sd_mask_free(&r->skin);
+    memset(r, 0, sizeof(*r));
+}
+
+static void and_mask(SdMask *m, const SdMask *b)
+{
+    for (int y = 0; y < m->h; y++) {
+        uint8_t *r = m->data + (size_t)y * m->stride;
+        const uint8_t *s = b->data + (size_t)y * b->stride;
+        for (int x = 0; x < m->w; x++) r[x] = r[x] && s[x];
+    }
+}
+
+int sd_regions_build(SdCtx *ctx, const SdAligned *a, const SdMask *restrict_valid, SdRegions *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!a || !a->img.data || a->img.c < 3 ||
+        (restrict_valid && (restrict_valid->w != a->img.w || restrict_valid->h != a->img.h)))
+        return sd_fail(ctx, SD_EINVAL, "regions: need an aligned RGB image (and a matching mask)");
+    const int w = a->img.w, h = a->img.h;
+    out->px_per_mm = a->px_per_mm;
+    int err = 0;
+    Template *t = NULL;
+    if (a->roi_whole || !a->has_lm) {
+        out->n = 1;
+        out->name[0] = "whole";
+        if ((err = sd_mask_create(&out->skin, w, h)) || (err = sd_mask_create(&out->mask[0], w, h)))
+            goto fail;
+        for (int y = 0; y < h; y++)
+            memcpy(out->skin.data + (size_t)y * out->skin.stride, a->valid.data + (size_t)y * a->valid.stride, (size_t)w);
+        out->poly_area[0] = (long)w * h;
+        if (restrict_valid) and_mask(&out->skin, restrict_valid);
+        /* the part both images see, minus a margin against border effects */
+        if ((err = sd__mask_erode(&out->skin, (int)lround(0.01 * (w < h ? w : h)) + 4))) goto fail;
+        for (int y = 0; y < h; y++)
+            memcpy(out->mask[0].data + (size_t)y * out->mask[0].stride, out->skin.data + (size_t)y * out->skin.stride, (size_t)w);
+        out->area[0] = sd__mask_count(&out->mask[0]);
+        out->warn[0] = out->area[0] < 0.4 * out->poly_area[0];
+        return 0;
+    }
+    t = malloc(sizeof(*t));
+    if (!t) { err = sd_fail(ctx, SD_ENOMEM, "out of memory"); goto fail; }
+    if ((err = load_template(ctx, t))) goto fail;
+    if ((err = skin_from_template(t, &a->lm, w, h, &out->skin))) goto fail;
+    and_mask(&out->skin, &a->valid);
+    colour_tests(&a->img, t, &a->lm, &out->skin);
+    if (restrict_valid) and_mask(&out->skin, restrict_valid);
+    out->n = SD_NREGIONS;
+    const double mm2 = a->px_per_mm > 0 ? a->px_per_mm * a->px_per_mm : 0;
+    for (int r = 0; r < SD_NREGIONS; r++) {
+        out->name[r] = sd_region_names[r];
+        SdMask *m = &out->mask[r];
+        if ((err = sd_mask_create(m, w, h))) goto fail;
+        if (t->region_is_skin[r]) {
+            SdMask g = {0};
+            if ((err = skin_from_template(t, &a->lm, w, h, &g))) goto fail;
+            out->poly_area[r] = sd__mask_count(&g);
+            sd_mask_free(&g);
+            for (int y = 0; y < h; y++)
+                memcpy(m->data + (size_t)y * m->stride, out->skin.data + (size_t)y * out->skin.stride, (size_t)w);
+        } else {
+            SdPoint pts[MAXV];
+            const int n = poly_points(&t->region[r], &a->lm, pts);
+            sd__mask_fill_poly(m, pts, n, 1);
+            out->poly_area[r] = sd__mask_count(m);
+            and_mask(m, &out->skin);
+        }
+        out->area[r] = sd__mask_count(m);
+        out->warn[r] = out->area[r] < t->min_frac * out->poly_area[r] ||
+                       (mm2 > 0 && out->area[r] < t->min_mm2 * mm2);
+    }
+    free(t);
+    return 0;
+fail:
+    free(t);
+    sd_regions_free(out);
+    return err;
+}
+
+/* ---- overlay */
+
+static const uint8_t palette[SD_NREGIONS][3] = {
+    { 255, 255, 255 }, { 230, 159, 0 }, { 86, 180, 233 }, { 0, 158, 115 }, { 0, 158, 115 },
+    { 240, 228, 66 }, { 240, 228, 66 }, { 0, 114, 178 }, { 0, 114, 178 }, { 213, 94, 0 },
+    { 213, 94, 0 }, { 204, 121, 167 }, { 150, 150, 255 },
+};
+
+int sd_regions_overlay(SdCtx *ctx, const SdImage *img, const SdRegions *r, const char *path)
+{
+    SdImage u8 = {0};
+    int err = sd_image_to_u8(img, &u8);
+    if (err) return sd_fail(ctx, err, "%s: out of memory", path);
+    const int w = u8.w, h = u8.h, c = u8.c;
+    if (c < 3) { sd_image_free(&u8); return sd_fail(ctx, SD_EINVAL, "%s: overlay needs RGB", path); }
+    for (int y = 0; y < h; y++) {
+        uint8_t *p = sd_image_row8(&u8, y);
+        const uint8_t *s = r->skin.data ? r->skin.data + (size_t)y * r->skin.stride : NULL;
+        for (int x = 0; x < w; x++) {
+            if (s && !s[x])
+                for (int k = 0; k < 3; k++) p[x * c + k] = (uint8_t)(p[x * c + k] / 2);
+            for (int i = r->n > 1 ? 1 : 0; i < r->n; i++) {
+                const uint8_t *m = r->mask[i].data + (size_t)y * r->mask[i].stride;
+                if (!m[x]) continue;
+                const int edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || !m[x - 1] || !m[x + 1] ||
+                                 !m[x - r->mask[i].stride] || !m[x + r->mask[i].stride];
+                const uint8_t *col = palette[r->n > 1 ? i : 0];
+                for (int k = 0; k < 3; k++)
+                    p[x * c + k] = edge ? col[k] : (uint8_t)((p[x * c + k] * 3 + col[k]) / 4);
+            }
+        }
+    }
+    err = sd_image_save(ctx, &u8, path, 90);
+    sd_image_free(&u8);
+    return err;
+}

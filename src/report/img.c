@@ -1,0 +1,182 @@
+/* Report images: each session's aligned photo and overlays, copied into report/img/ as downscaled
+ * JPEGs so the report folder stands alone, on all cores. A copy newer than its source is reused. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "src/report/report_int.h"
+#include "src/core/core.h"
+
+#define SD_REP_IMG_MAXW 800
+#define SD_REP_JPEG_Q 85
+
+/* Box-average by an integer factor k (u8 RGB in, u8 RGB out). */
+static int shrink_box(const SdImage *src, int k, SdImage *dst)
+{
+    const int w = src->w / k, h = src->h / k, c = src->c;
+    int e = sd_image_create(dst, w, h, c, SD_FMT_U8);
+    if (e) return e;
+    unsigned *acc = sd_calloc_checked((size_t)w * (size_t)c, sizeof(unsigned));
+    if (!acc) { sd_image_free(dst); return SD_ENOMEM; }
+    const unsigned area = (unsigned)(k * k);
+    for (int y = 0; y < h; y++) {
+        memset(acc, 0, (size_t)w * (size_t)c * sizeof(unsigned));
+        for (int dy = 0; dy < k; dy++) {
+            const uint8_t *s = sd_image_row8(src, y * k + dy);
+            for (int x = 0; x < w; x++)
+                for (int dx = 0; dx < k; dx++)
+                    for (int ch = 0; ch < c; ch++)
+                        acc[x * c + ch] += s[(x * k + dx) * c + ch];
+        }
+        uint8_t *d = sd_image_row8(dst, y);
+        for (int i = 0; i < w * c; i++) d[i] = (uint8_t)((acc[i] + area / 2) / area);
+    }
+    free(acc);
+    return 0;
+}
+
+static int newer_or_same(const char *dst, const char *src)
+{
+    struct stat a, b;
+    if (stat(dst, &a) || stat(src, &b)) return 0;
+    if (a.st_mtim.tv_sec != b.st_mtim.tv_sec) return a.st_mtim.tv_sec > b.st_mtim.tv_sec;
+    return a.st_mtim.tv_nsec >= b.st_mtim.tv_nsec;
+}
+
+static int copy_image(SdCtx *ctx, const char *src, const char *dst)
+{
+    if (newer_or_same(dst, src)) return 0;
+    SdLoadOpts o;
+    sd_load_opts_default(&o);
+    o.fmt = SD_FMT_U8;
+    o.target_max = SD_REP_IMG_MAXW;   /* shrink-on-load where the format allows (JPEG) */
+    SdImage im = {0}, sm = {0};
+    int e = sd_image_load(ctx, src, &o, &im, NULL);
+    if (e) return e;
+    const int k = (im.w + SD_REP_IMG_MAXW - 1) / SD_REP_IMG_MAXW;
+    if (k > 1 && im.h >= k) {
+        if ((e = shrink_box(&im, k, &sm))) {
+            sd_image_free(&im);
+            return sd_fail(ctx, e, "%s: out of memory", src);
+        }
+        sd_image_free(&im);
+        im = sm;
+    }
+    e = sd_image_save(ctx, &im, dst, SD_REP_JPEG_Q);
+    sd_image_free(&im);
+    return e;
+}
+
+/* A name is usable as a path component of the run folder (ids come from CSV files). */
+static int plain_component(const char *s)
+{
+    return *s && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
+}
+
+typedef struct ImgTask {
+    char *src, *dst, *rel;     /* absolute-ish source and copy paths, copy path under report/ */
+    int session, kind, rc;
+    char msg[SD_ERRMSG_MAX];   /* detail of a failure that stops the report (ENOMEM, EIO) */
+} ImgTask;
+
+typedef struct ImgPool {
+    SdCtx base;
+    ImgTask *t;
+    int n;
+    atomic_int next;
+} ImgPool;
+
+static void *img_worker(void *arg)
+{
+    ImgPool *p = arg;
+    SdCtx ctx = p->base;
+    for (int i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
+        ImgTask *t = &p->t[i];
+        ctx.errmsg[0] = 0;
+        t->rc = copy_image(&ctx, t->src, t->dst);
+        if (t->rc) snprintf(t->msg, sizeof(t->msg), "%s", ctx.errmsg);
+    }
+    return NULL;
+}
+
+/* Decode + shrink + encode every image on all cores (the report runs after the batch pool). */
+static void run_pool(const SdCtx *ctx, ImgTask *t, int n)
+{
+    ImgPool pool = {*ctx, t, n, 0};
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
+    if (nt > n) nt = n;
+    pthread_t th[8];
+    int started = 0;
+    for (int i = 1; i < nt; i++)
+        if (!pthread_create(&th[started], NULL, img_worker, &pool)) started++;
+    img_worker(&pool);
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+}
+
+int sd__rep_images(SdCtx *ctx, SdRep *r)
+{
+    int e = 0, n = 0;
+    char *buf = NULL, *stem = NULL, *vs = NULL;
+    size_t cap;
+    ImgTask *t = NULL;
+    if (sd_mul_overflow((size_t)r->nses, SD_REP_NIMG, &cap) ||
+        !(t = sd_calloc_checked(cap + 1, sizeof(ImgTask))))
+        return sd_fail(ctx, SD_ENOMEM, "out of memory");
+    for (int i = 0; i < r->nses && !e; i++) {
+        SdRepSession *s = &r->ses[i];
+        const char *pat = r->patients.s[s->patient], *view = r->views.s[s->view];
+        const size_t need = strlen(r->out_dir) + strlen(r->rep_dir) + strlen(pat) + strlen(view) +
+                            strlen(s->name) + 96;
+        free(buf); free(vs); free(stem);
+        buf = malloc(need);
+        vs = malloc(strlen(view) + strlen(s->name) + 2);
+        stem = NULL;
+        if (!buf || !vs) { e = SD_ENOMEM; break; }
+        sprintf(vs, "%s_%s", view, s->name);
+        if (!(stem = sd__rep_safe_name(vs))) { e = SD_ENOMEM; break; }
+        const int usable = plain_component(pat) && plain_component(vs);
+        for (int k = 0; k < SD_REP_NIMG; k++) {
+            snprintf(buf, need, "aligned/%s/%s%s.png", pat, vs, sd__rep_img_suffix[k]);
+            if (!(s->src[k] = sd_strdup(buf))) { e = SD_ENOMEM; break; }
+            snprintf(buf, need, "%s/aligned/%s/%s%s.png", r->out_dir, pat, vs,
+                     sd__rep_img_suffix[k]);
+            if (!usable || !sd_file_exists(buf)) continue;
+            ImgTask *x = &t[n++];
+            x->session = i;
+            x->kind = k;
+            if (!(x->src = sd_strdup(buf))) { e = SD_ENOMEM; break; }
+            snprintf(buf, need, "%s/img/%s", r->rep_dir, r->patient_file[s->patient]);
+            if (sd_mkdir_p(buf)) {
+                e = sd_fail(ctx, SD_EIO, "%s: cannot create folder", buf);
+                break;
+            }
+            snprintf(buf, need, "%s/img/%s/%s%s.jpg", r->rep_dir, r->patient_file[s->patient],
+                     stem, sd__rep_img_suffix[k]);
+            if (!(x->dst = sd_strdup(buf))) { e = SD_ENOMEM; break; }
+            snprintf(buf, need, "img/%s/%s%s.jpg", r->patient_file[s->patient], stem,
+                     sd__rep_img_suffix[k]);
+            if (!(x->rel = sd_strdup(buf))) { e = SD_ENOMEM; break; }
+        }
+    }
+    if (!e && n) run_pool(ctx, t, n);
+    for (int i = 0; i < n; i++) {
+        ImgTask *x = &t[i];
+        if (!e && (x->rc == SD_ENOMEM || x->rc == SD_EIO))   /* the report cannot be written */
+            e = sd_fail(ctx, x->rc, "%s", x->msg);
+        if (!e && !x->rc) {                                   /* else: shown as missing */
+            r->ses[x->session].img[x->kind] = x->rel;
+            x->rel = NULL;
+        }
+        free(x->src); free(x->dst); free(x->rel);
+    }
+    free(t);
+    for (int i = 0; i < r->nses; i++)
+        if (!r->ses[i].img[SD_REP_IMG_PHOTO]) r->nimg_missing++;
+    free(buf); free(vs); free(stem);
+    if (e == SD_ENOMEM && !ctx->errmsg[0]) sd_fail(ctx, e, "out of memory");
+    return e;
+}
