@@ -34,6 +34,10 @@ SD_API const char *sd_strerror(int err);
 /* Short stable name of an error code ("EFORMAT"), for CSV columns. */
 SD_API const char *sd_errname(int err);
 
+/* Direction of improvement of a metric (DESIGN.md §5), shared by metrics.h and course.h. */
+#define SD_BETTER_HIGHER  1
+#define SD_BETTER_LOWER  (-1)
+
 /* ---- context: error detail + CPU level; one per thread */
 #define SD_ERRMSG_MAX 1024
 typedef struct SdCtx {

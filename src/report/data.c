@@ -523,9 +523,12 @@ int sd__rep_load(SdCtx *ctx, const char *out_dir, SdRep *r)
     if (e) goto fail;
     char *rj = sd_path_join(out_dir, "run.json");
     if (!rj) { e = SD_ENOMEM; goto fail; }
-    size_t n;
-    if (sd_file_exists(rj) && !sd_read_file(rj, 1 << 20, &r->run_json, &n)) r->have_run = any = 1;
+    if (sd_file_exists(rj)) {
+        e = sd__json_load(ctx, rj, 1 << 24, &r->run);
+        if (!e) r->have_run = any = 1;
+    }
     free(rj);
+    if (e) goto fail;
     if (!any) {
         e = sd_fail(ctx, SD_EIO, "%s: not a skindelta output folder (no measurements.csv, "
                     "changes.csv, alignment.csv, cohort.csv, trends.csv, errors.csv or run.json)",
@@ -587,7 +590,7 @@ void sd__rep_free(SdRep *r)
     free(r->porder); free(r->rorder); free(r->morder);
     free(r->ses); free(r->meas); free(r->chg); free(r->coh); free(r->trd); free(r->err);
     free(r->meas_at); free(r->chg_at); free(r->trd_at); free(r->coh_at);
-    free(r->run_json); free(r->rep_dir);
+    sd__json_free(&r->run); free(r->rep_dir);
     sd__rep_strs_free(&r->patients); sd__rep_strs_free(&r->views);
     sd__rep_strs_free(&r->regions); sd__rep_strs_free(&r->metrics);
     sd__rep_strs_free(&r->skeys);

@@ -190,10 +190,11 @@ static void legend(FILE *f, const SdRep *r)
     }
     fprintf(f, "</dl>\n<p class=\"muted\">\xe2\x98\x85 = primary outcome.");
     double ppm;
-    char src[160];
-    if (sd__rep_json_num(r->run_json, "px_per_mm", &ppm)) {
+    const SdJson *par = sd__json_get(&r->run, "parameters");
+    const char *src = sd__json_str(par, "px_per_mm_source"), *mf;
+    if (sd__json_num(par, "px_per_mm", &ppm)) {
         fprintf(f, " Physical scale used for mm and cm\xc2\xb2 figures: %.3g px/mm", ppm);
-        if (sd__rep_json_str(r->run_json, "px_per_mm_source", src, sizeof(src))) {
+        if (src) {
             fprintf(f, " (");
             sd__rep_esc(f, src);
             fprintf(f, ")");
@@ -201,19 +202,16 @@ static void legend(FILE *f, const SdRep *r)
         fprintf(f, ".");
     }
     /* where MDC95 (the beyond-noise line) came from */
-    char mf[512];
     double nb;
     int recap = 0;
-    /* (the keys of run.json's "parameters": "bootstrap" is also a stage in "stage_seconds") */
-    const char *par = r->run_json ? strstr(r->run_json, "\"parameters\"") : NULL;
     if (!par) {
         /* no run.json parameters: nothing to say */
-    } else if (sd__rep_json_str(par, "mdc_file", mf, sizeof(mf))) {
+    } else if ((mf = sd__json_str(par, "mdc_file"))) {
         fprintf(f, " MDC95 from the repeatability study ");
         sd__rep_esc(f, mf);
         fprintf(f, ".");
-    } else if (sd__rep_json_num(par, "bootstrap", &nb) && nb >= 2) {
-        const int have = sd__rep_json_bool(par, "bootstrap_recapture", &recap);
+    } else if (sd__json_num(par, "bootstrap", &nb) && nb >= 2) {
+        const int have = sd__json_bool(par, "bootstrap_recapture", &recap);
         fprintf(f, " MDC95 from a bootstrap of each photo (%.0f replicates: registration jitter, "
                    "noise%s); it does not see changes of pose, lighting or skin from day to day, so "
                    "\xe2\x9c\x93 is a screening flag: a repeatability study (<code>skindelta "
@@ -358,12 +356,11 @@ static void qc_section(FILE *f, const SdRep *r)
     char b1[32], b2[32], b3[32];
     fprintf(f, "<h2 id=\"qc\">Quality control</h2>\n<h3>Alignment</h3>\n");
     double ew, ef, rw, rf, ow, of;
-    if (sd__rep_json_num(r->run_json, "qc_ecc_warn", &ew) &&
-        sd__rep_json_num(r->run_json, "qc_ecc_fail", &ef) &&
-        sd__rep_json_num(r->run_json, "qc_landmark_rms_warn_iod", &rw) &&
-        sd__rep_json_num(r->run_json, "qc_landmark_rms_fail_iod", &rf) &&
-        sd__rep_json_num(r->run_json, "qc_overlap_warn", &ow) &&
-        sd__rep_json_num(r->run_json, "qc_overlap_fail", &of))
+    const SdJson *par = sd__json_get(&r->run, "parameters");
+    if (sd__json_num(par, "qc_ecc_warn", &ew) && sd__json_num(par, "qc_ecc_fail", &ef) &&
+        sd__json_num(par, "qc_landmark_rms_warn_iod", &rw) &&
+        sd__json_num(par, "qc_landmark_rms_fail_iod", &rf) &&
+        sd__json_num(par, "qc_overlap_warn", &ow) && sd__json_num(par, "qc_overlap_fail", &of))
         fprintf(f, "<p class=\"muted\">Thresholds of this run: a pair is flagged when ECC &lt; %g, "
                 "landmark RMS &gt; %g &times; the inter-ocular distance or skin overlap &lt; %g; it "
                 "fails when ECC &lt; %g, RMS &gt; %g &times; IOD or overlap &lt; %g.</p>\n",

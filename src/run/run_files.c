@@ -95,35 +95,46 @@ static char *patient_dir(const char *out_dir, const char *id)
     return p;
 }
 
+/* OUT/patients/<id>/done.json parsed (0), or non-zero when absent or not valid JSON. */
+static int read_done(const char *dir, SdJson *done)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/done.json", dir);
+    SdCtx tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    return sd_file_exists(path) ? sd__json_load(&tmp, path, 1 << 20, done) : SD_EIO;
+}
+
 int sd_run_patient_done(const char *out_dir, const char *id, const char *key)
 {
     char *dir = patient_dir(out_dir, id);
     if (!dir) return 0;
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/done.json", dir);
-    char *data = NULL;
+    SdJson done;
+    double want_rows = -1, want_err = -1;
     int ok = 0;
-    if (sd_read_file(path, 1 << 20, &data, NULL) == 0 && strstr(data, key)) {
-        /* present, parseable, every record complete, and as many rows as done.json recorded
-         * (a table damaged after the patient finished is re-scored, not trusted) */
-        static const char *const need[] = {"measurements.csv", "uncertainty.csv", "alignment.csv", "errors.csv"};
-        const char *rk = strstr(data, "\"rows\": "), *ek = strstr(data, "\"errors\": ");
-        const long want_rows = rk ? atol(rk + 8) : -1, want_err = ek ? atol(ek + 10) : -1;
-        ok = 1;
-        for (size_t i = 0; i < sizeof(need) / sizeof(need[0]) && ok; i++) {
-            snprintf(path, sizeof(path), "%s/%s", dir, need[i]);
-            SdCtx tmp;
-            SdCsv csv;
-            memset(&tmp, 0, sizeof(tmp));
-            if (!sd_file_exists(path) || sd_csv_load(&tmp, path, &csv)) { ok = 0; break; }
-            for (int r = 0; r < csv.nrows; r++)
-                if (csv.rows[r].n != csv.ncols) ok = 0;
-            if (i == 0 && csv.nrows != want_rows) ok = 0;
-            if (i == 3 && csv.nrows != want_err) ok = 0;
-            sd_csv_free(&csv);
-        }
+    if (read_done(dir, &done) == 0) {
+        const char *k = sd__json_str(&done, "key");
+        ok = k && !strcmp(k, key);
+        if (!sd__json_num(&done, "rows", &want_rows)) want_rows = -1;
+        if (!sd__json_num(&done, "errors", &want_err)) want_err = -1;
+        sd__json_free(&done);
     }
-    free(data);
+    /* present, parseable, every record complete, and as many rows as done.json recorded (a
+     * table damaged after the patient finished is re-scored, not trusted) */
+    static const char *const need[] = {"measurements.csv", "uncertainty.csv", "alignment.csv", "errors.csv"};
+    for (size_t i = 0; i < sizeof(need) / sizeof(need[0]) && ok; i++) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/%s", dir, need[i]);
+        SdCtx tmp;
+        SdCsv csv;
+        memset(&tmp, 0, sizeof(tmp));
+        if (!sd_file_exists(path) || sd_csv_load(&tmp, path, &csv)) { ok = 0; break; }
+        for (int r = 0; r < csv.nrows; r++)
+            if (csv.rows[r].n != csv.ncols) ok = 0;
+        if (i == 0 && csv.nrows != want_rows) ok = 0;
+        if (i == 3 && csv.nrows != want_err) ok = 0;
+        sd_csv_free(&csv);
+    }
     free(dir);
     return ok;
 }
@@ -175,17 +186,14 @@ int sd_run_patient_errors(const char *out_dir, const char *id)
 {
     char *dir = patient_dir(out_dir, id);
     if (!dir) return 0;
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/done.json", dir);
-    free(dir);
-    char *data = NULL;
-    int n = 0;
-    if (sd_read_file(path, 1 << 20, &data, NULL) == 0) {
-        const char *e = strstr(data, "\"errors\": ");
-        if (e) n = atoi(e + 10);
+    SdJson done;
+    double n = 0;
+    if (read_done(dir, &done) == 0) {
+        if (!sd__json_num(&done, "errors", &n)) n = 0;
+        sd__json_free(&done);
     }
-    free(data);
-    return n > 0 ? n : 0;
+    free(dir);
+    return n > 0 && n < 1e9 ? (int)n : 0;
 }
 
 int sd_run_patient_write(SdCtx *ctx, const char *out_dir, const char *id, const char *key,
