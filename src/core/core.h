@@ -99,4 +99,19 @@ void sd__pool_join(SdPool *p);
 /* Worker threads for n tasks: jobs if > 0, else the online CPUs, bounded by n and max. */
 int  sd__pool_threads(int jobs, int n, int max);
 
+/* ---- the commit record of an output folder (src/core/commit.c): OUT/tables.json names the run
+ * id and each table's sha256; run.json names the same run id. */
+#define SD_RUN_ID_LEN 64
+#define SD_OUT_NTABLES 8
+extern const char *const sd__out_tables[SD_OUT_NTABLES];   /* the tables a run writes into OUT */
+/* A new run id: UTC time, pid and 64 random bits. */
+void sd__out_new_run_id(char id[SD_RUN_ID_LEN]);
+/* Before the first table of a run is rewritten: OUT is no longer a committed run. */
+int  sd__out_uncommit(SdCtx *ctx, const char *out_dir);
+/* After the last table: records run_id and the hash of every table present. */
+int  sd__out_commit(SdCtx *ctx, const char *out_dir, const char *run_id);
+/* For readers: 0 when OUT's run.json names no run id (an older folder) or when its tables are
+ * exactly the ones that run committed; SD_EFORMAT naming the file when OUT mixes two runs. */
+int  sd__out_check(SdCtx *ctx, const char *out_dir);
+
 #endif

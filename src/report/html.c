@@ -498,6 +498,23 @@ static void followup_section(FILE *f, const SdRep *r, int v, int sidx)
     fprintf(f, "</details>\n");
 }
 
+/* A merge with shards missing (merge --allow-partial): the cohort covers only some patients. */
+static void partial_note(FILE *f, const SdRep *r)
+{
+    int partial = 0;
+    if (!sd__json_bool(&r->run, "partial", &partial) || !partial) return;
+    const SdJson *sh = sd__json_get(&r->run, "shards"), *miss = sd__json_get(sh, "missing");
+    double count = 0;
+    fprintf(f, "<p class=\"b-warn\"><strong>Partial merge:</strong> shard");
+    if (miss && miss->type == SD_JSON_ARR) {
+        fprintf(f, "%s", miss->n > 1 ? "s" : "");
+        for (int i = 0; i < miss->n; i++)
+            fprintf(f, "%s%.0f", i ? ", " : " ", miss->items[i].type == SD_JSON_NUM ? miss->items[i].num : -1);
+    }
+    if (sd__json_num(sh, "count", &count)) fprintf(f, " of %.0f", count);
+    fprintf(f, " missing: the cohort statistics cover only the patients of the merged shards.</p>\n");
+}
+
 static int write_index(SdCtx *ctx, const SdRep *r)
 {
     char *path = sd_path_join(r->rep_dir, "index.html");
@@ -515,6 +532,7 @@ static int write_index(SdCtx *ctx, const SdRep *r)
              r->patients.n, r->patients.n == 1 ? "" : "s", nfollow, nfollow == 1 ? "" : "s",
              r->views.n, r->views.n == 1 ? "" : "s");
     sd__rep_page_head(f, "Treatment course report", sub, 0);
+    partial_note(f, r);
     fprintf(f, "<p>Contents: ");
     for (int v = 0; v < r->views.n; v++) {
         int n = 0;

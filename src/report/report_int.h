@@ -95,6 +95,7 @@ typedef struct SdRep {
     int *trd_at;                /* [patient][view][region][metric] -> row + 1 (NULL: scan) */
     int *coh_at, coh_nsidx;     /* [view][sidx][region][metric] -> row + 1 (NULL: scan) */
     SdJson run;                 /* run.json (type SD_JSON_NULL when absent) */
+    char bad_num[64];           /* the first non-numeric text of a number field read */
     int nimg_missing;
 } SdRep;
 

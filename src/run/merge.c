@@ -160,12 +160,39 @@ static int list_done_patients(SdCtx *ctx, const char *input, int idx, PatSet *s,
 static int copy_file(const char *src, const char *dst, int try_link)
 {
     unlink(dst);
-    if (try_link && !link(src, dst)) return 0;
+    if (try_link && !link(src, dst)) return 0;   /* (link(2) does not follow a symbolic link) */
     char *data = NULL;
     size_t n = 0;
     int err = sd_read_file(src, (size_t)1 << 34, &data, &n);
     if (!err) err = sd_write_file_atomic(dst, data, n);
     free(data);
+    return err;
+}
+
+/* What a folder to copy holds: regular files and folders only. A symbolic link (to /etc/passwd,
+ * or to another shard's results) or a device would copy what does not belong to the shard. */
+static int check_tree(SdCtx *ctx, const char *src, int depth)
+{
+    struct stat st;
+    if (lstat(src, &st)) return sd_fail(ctx, SD_EIO, "%s: %s", src, strerror(errno));
+    if (S_ISLNK(st.st_mode))
+        return sd_fail(ctx, SD_EINVAL, "%s: a symbolic link in a shard's output folder: refused (merge "
+                       "copies only the regular files that live inside the shard)", src);
+    if (S_ISREG(st.st_mode)) return 0;
+    if (!S_ISDIR(st.st_mode))
+        return sd_fail(ctx, SD_EINVAL, "%s: neither a file nor a folder: refused", src);
+    if (depth > 16) return sd_fail(ctx, SD_EINVAL, "%s: folders nested too deep", src);
+    DIR *d = opendir(src);
+    if (!d) return sd_fail(ctx, SD_EIO, "%s: cannot list: %s", src, strerror(errno));
+    int err = 0;
+    struct dirent *de;
+    while (!err && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || strstr(de->d_name, ".tmp.")) continue;
+        char *c = pathf(src, de->d_name);
+        err = c ? check_tree(ctx, c, depth + 1) : sd_fail(ctx, SD_ENOMEM, "merge: out of memory");
+        free(c);
+    }
+    closedir(d);
     return err;
 }
 
@@ -182,14 +209,15 @@ static int copy_tree(SdCtx *ctx, const char *src, const char *dst, int try_link,
         char *s = pathf(src, de->d_name), *t = pathf(dst, de->d_name);
         struct stat st;
         if (!s || !t) err = sd_fail(ctx, SD_ENOMEM, "merge: out of memory");
-        else if (stat(s, &st)) err = sd_fail(ctx, SD_EIO, "%s: %s", s, strerror(errno));
+        else if (lstat(s, &st)) err = sd_fail(ctx, SD_EIO, "%s: %s", s, strerror(errno));
         else if (S_ISDIR(st.st_mode)) err = copy_tree(ctx, s, t, try_link, count);
         else if (S_ISREG(st.st_mode)) {
             if (copy_file(s, t, try_link))
                 err = sd_fail(ctx, SD_EIO, "%s -> %s: copy failed: %s", s, t, strerror(errno));
             else
                 (*count)++;
-        }
+        } else   /* (check_tree refused these before anything was written; one appeared since) */
+            err = sd_fail(ctx, SD_EINVAL, "%s: not a regular file: refused", s);
         free(s);
         free(t);
     }
@@ -249,6 +277,8 @@ typedef struct Merge {
     size_t *meas_per_input;
     char *mdc;                   /* the repeatability.csv used, or NULL */
     SdRepeatArray rep;
+    unsigned char *shards_seen;  /* [shard index]: an input ran as that shard */
+    char run_id[SD_RUN_ID_LEN];  /* this merge's run id */
 } Merge;
 
 static int nomem(Merge *m)
@@ -280,10 +310,121 @@ static int read_run_json(Merge *m)
     for (int i = 0; i < m->n; i++) {
         char *p = pathf(m->inputs[i], "run.json");
         if (!p) return nomem(m);
-        const int err = sd_file_exists(p) ? sd__json_load(m->ctx, p, 1 << 26, &m->runs[i]) : 0;
+        int err = sd_file_exists(p) ? sd__json_load(m->ctx, p, 1 << 26, &m->runs[i]) : 0;
         free(p);
+        if (!err) err = sd__out_check(m->ctx, m->inputs[i]);   /* one run's files, not a mix */
         if (err) return err;
     }
+    return 0;
+}
+
+static int json_equal(const SdJson *a, const SdJson *b)
+{
+    if (a->type != b->type || a->n != b->n) return 0;
+    switch (a->type) {
+    case SD_JSON_NUM: case SD_JSON_BOOL: return a->num == b->num;
+    case SD_JSON_STR: return !strcmp(a->str, b->str);
+    case SD_JSON_ARR:
+        for (int i = 0; i < a->n; i++)
+            if (!json_equal(&a->items[i], &b->items[i])) return 0;
+        return 1;
+    case SD_JSON_OBJ:
+        for (int i = 0; i < a->n; i++) {
+            const SdJson *v = sd__json_get(b, a->keys[i]);
+            if (!v || !json_equal(&a->items[i], v)) return 0;
+        }
+        return 1;
+    default: return 1;
+    }
+}
+
+/* A value as short text for a message. */
+static void json_brief(const SdJson *v, char *out, size_t n)
+{
+    if (!v) snprintf(out, n, "(absent)");
+    else if (v->type == SD_JSON_STR) snprintf(out, n, "\"%.100s\"", v->str);
+    else if (v->type == SD_JSON_NUM) snprintf(out, n, "%.9g", v->num);
+    else if (v->type == SD_JSON_BOOL) snprintf(out, n, "%s", v->num ? "true" : "false");
+    else if (v->type == SD_JSON_NULL) snprintf(out, n, "null");
+    else snprintf(out, n, "%s of %d", v->type == SD_JSON_ARR ? "a list" : "an object", v->n);
+}
+
+/* Parameters that do not change results: threads, and the MDC file (resolve_mdc has its own
+ * rule). Everything else in run.json's "parameters", and the version, must be equal. */
+static int result_neutral(const char *key)
+{
+    return !strcmp(key, "jobs") || !strcmp(key, "mdc_file");
+}
+
+static int check_key(Merge *m, int first, int i, const char *key, const SdJson *a, const SdJson *b)
+{
+    if (result_neutral(key) || (a && b && json_equal(a, b))) return 0;
+    char va[128], vb[128];
+    json_brief(a, va, sizeof(va));
+    json_brief(b, vb, sizeof(vb));
+    return sd_fail(m->ctx, SD_EINVAL, "the shards ran with different '%s' (%s in %s/run.json, %s in "
+                   "%s/run.json): their results cannot be merged; run them again with the same "
+                   "parameters", key, va, m->inputs[first], vb, m->inputs[i]);
+}
+
+/* 2d. the parameters that change results are the same in every input that records them */
+static int check_parameters(Merge *m)
+{
+    int first = -1;
+    for (int i = 0; i < m->n; i++) {
+        if (m->runs[i].type != SD_JSON_OBJ) continue;   /* no run.json: nothing recorded */
+        if (first < 0) { first = i; continue; }
+        const SdJson *r0 = &m->runs[first], *ri = &m->runs[i];
+        int err = check_key(m, first, i, "version", sd__json_get(r0, "version"), sd__json_get(ri, "version"));
+        const SdJson *p0 = sd__json_get(r0, "parameters"), *pi = sd__json_get(ri, "parameters");
+        for (int k = 0; !err && p0 && p0->type == SD_JSON_OBJ && k < p0->n; k++)
+            err = check_key(m, first, i, p0->keys[k], &p0->items[k], sd__json_get(pi, p0->keys[k]));
+        for (int k = 0; !err && pi && pi->type == SD_JSON_OBJ && k < pi->n; k++)
+            if (!sd__json_get(p0, pi->keys[k]))
+                err = check_key(m, first, i, pi->keys[k], NULL, &pi->items[k]);
+        if (err) return err;
+    }
+    return 0;
+}
+
+/* 2e. every shard of the split present (run.json's "shard": index of count), unless a partial
+ * merge was asked for: then it is recorded in run.json and the report */
+static int check_shards(Merge *m)
+{
+    int count = 0, nseen = 0;
+    unsigned char *seen = NULL;
+    for (int i = 0; i < m->n; i++) {
+        const SdJson *sh = sd__json_get(&m->runs[i], "shard");
+        double idx, cnt;
+        if (!sh || !sd__json_num(sh, "index", &idx) || !sd__json_num(sh, "count", &cnt)) continue;
+        if (!(cnt >= 1 && cnt <= 1e6 && idx >= 0 && idx < cnt && idx == (int)idx && cnt == (int)cnt)) {
+            free(seen);
+            return sd_fail(m->ctx, SD_EFORMAT, "%s/run.json: \"shard\" is not an index below a count", m->inputs[i]);
+        }
+        if (count && (int)cnt != count) {
+            free(seen);
+            return sd_fail(m->ctx, SD_EINVAL, "%s ran as shard %d/%d but another input as one of %d: "
+                           "shards of different splits cannot be merged", m->inputs[i], (int)idx, (int)cnt, count);
+        }
+        if (!count && !(seen = calloc((size_t)cnt, 1))) return nomem(m);
+        count = (int)cnt;
+        nseen += !seen[(int)idx];
+        seen[(int)idx] = 1;
+    }
+    m->s.shard_count = count;
+    m->s.shards_missing = count ? count - nseen : 0;
+    free(m->shards_seen);
+    m->shards_seen = seen;
+    if (!m->s.shards_missing) return 0;
+    char list[200] = "";
+    for (int k = 0, w = 0; k < count && w < 150; k++)
+        if (!seen[k]) w += snprintf(list + w, sizeof(list) - (size_t)w, "%s%d", w ? ", " : "", k);
+    if (!m->opts->allow_partial)
+        return sd_fail(m->ctx, SD_EINVAL, "partial merge: shard%s %s of %d %s missing (the inputs ran with "
+                       "--shard I/%d); give every shard, or --allow-partial to merge these only",
+                       m->s.shards_missing > 1 ? "s" : "", list, count,
+                       m->s.shards_missing > 1 ? "are" : "is", count);
+    m->s.partial = 1;
     return 0;
 }
 
@@ -389,6 +530,29 @@ static int resolve_mdc(Merge *m)
         snprintf(why, sizeof(why), "%s", m->ctx->errmsg);
         err = sd_fail(m->ctx, err, "the shards ran with --mdc %s, which cannot be read here (%s): "
                       "pass --mdc FILE (or --mdc none)", m->mdc, why);
+    }
+    return err;
+}
+
+/* 3c. the folders to copy hold only regular files and folders (checked before writing) */
+static int check_folders_to_copy(Merge *m)
+{
+    int err = 0;
+    for (size_t k = 0; k < m->pats.n && !err; k++) {
+        if (!m->pats.v[k].done_dir) continue;
+        char *rel = NULL;
+        if (asprintf(&rel, "patients/%s", m->pats.v[k].id) < 0) return nomem(m);
+        char *src = pathf(m->inputs[m->pats.v[k].input], rel);
+        free(rel);
+        err = src ? check_tree(m->ctx, src, 0) : nomem(m);
+        free(src);
+    }
+    for (int i = 0; i < m->n && !err; i++) {
+        char *src = pathf(m->inputs[i], "aligned");
+        struct stat st;
+        if (!src) err = nomem(m);
+        else if (!lstat(src, &st)) err = check_tree(m->ctx, src, 0);
+        free(src);
     }
     return err;
 }
@@ -588,7 +752,9 @@ static int write_run_json(Merge *m, double seconds)
     }
     FILE *f = af.f;
     const SdMergeSummary *s = &m->s;
-    fputs("{\n  \"command\": \"merge\",\n  \"version\": ", f);
+    fputs("{\n  \"command\": \"merge\",\n  \"run_id\": ", f);
+    sd_json_string(f, m->run_id);
+    fputs(",\n  \"version\": ", f);
     sd_json_string(f, sd_version());
     fputs(",\n  \"git_revision\": ", f);
     sd_json_string(f, SD_GIT_REV);
@@ -605,7 +771,18 @@ static int write_run_json(Merge *m, double seconds)
         fputc('}', f);
         free(rj);
     }
-    fputs("\n  ],\n  \"parameters\": {\"mdc_file\": ", f);
+    fputs("\n  ],\n", f);
+    if (s->shard_count) {
+        fprintf(f, "  \"shards\": {\"count\": %d, \"merged\": [", s->shard_count);
+        for (int k = 0, c = 0; k < s->shard_count; k++)
+            if (m->shards_seen[k]) fprintf(f, "%s%d", c++ ? ", " : "", k);
+        fputs("], \"missing\": [", f);
+        for (int k = 0, c = 0; k < s->shard_count; k++)
+            if (!m->shards_seen[k]) fprintf(f, "%s%d", c++ ? ", " : "", k);
+        fputs("]},\n", f);
+    }
+    fprintf(f, "  \"partial\": %s,\n", s->partial ? "true" : "false");
+    fputs("  \"parameters\": {\"mdc_file\": ", f);
     if (m->mdc) sd_json_string(f, m->mdc); else fputs("null", f);
     fputs(", \"mdc_source\": ", f);
     sd_json_string(f, s->mdc_source);
@@ -624,6 +801,7 @@ static void merge_free(Merge *m)
 {
     for (int i = 0; m->runs && i < m->n; i++) sd__json_free(&m->runs[i]);
     free(m->runs);
+    free(m->shards_seen);
     free(m->mdc);
     free(m->has_pdir);
     free(m->pat_per_input);
@@ -657,10 +835,17 @@ int sd_merge_outputs(SdCtx *ctx, const char *const *inputs, int n, const char *o
      * run.json last */
     if (!err) err = check_folders(&m);
     if (!err) err = read_run_json(&m);
+    if (!err) err = check_parameters(&m);
+    if (!err) err = check_shards(&m);
     if (!err) err = read_measurements(&m);
     if (!err) err = read_tables(&m);
     if (!err) err = check_overlap(&m);
     if (!err) err = resolve_mdc(&m);
+    if (!err) err = check_folders_to_copy(&m);
+    sd__out_new_run_id(m.run_id);
+    if (!err && sd_mkdir_p(out_dir))
+        err = sd_fail(ctx, SD_EIO, "%s: cannot create: %s", out_dir, strerror(errno));
+    if (!err) err = sd__out_uncommit(ctx, out_dir);
     if (!err) err = copy_folders(&m);
     if (!err) err = write_measurements(&m);
     if (!err) err = write_alignment(&m);
@@ -668,6 +853,7 @@ int sd_merge_outputs(SdCtx *ctx, const char *const *inputs, int n, const char *o
     if (!err) err = write_errors(&m);
     if (!err) err = write_statistics(&m);
     if (!err) err = write_run_json(&m, sd_now() - t0);
+    if (!err) err = sd__out_commit(ctx, out_dir, m.run_id);
     if (summary) *summary = m.s;
     merge_free(&m);
     return err;

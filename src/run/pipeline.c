@@ -73,8 +73,8 @@ static void *worker_main(void *arg)
             sd__run_view(&ctx, w, ents + i, j - i, &po);
             i = j;
         }
-        int err = sd_run_patient_write(&ctx, w->o->out_dir, pt->id, key, &po.meas, &po.align_rows,
-                                       &po.error_rows, &po.inputs);
+        int err = sd_run_patient_write(&ctx, w->o->out_dir, pt->id, key, w->run_id, &po.meas,
+                                       &po.align_rows, &po.error_rows, &po.inputs);
         pthread_mutex_lock(&w->lock);
         if (err && !w->fatal) {
             w->fatal = err;
@@ -104,6 +104,27 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* OUT checked, locked and cleared of what an earlier run left that this one would not rewrite;
+ * the old commit record removed before the first file of this run is written. */
+static int prepare_out(SdCtx *ctx, SdCatalog *cat, const SdRunOpts *o, int *lock)
+{
+    int err;
+    if ((err = sd__run_check_paths(ctx, o)) || (err = sd__run_check_frame(ctx, o))) {
+        rmdir(o->out_dir);   /* refused: leave no empty OUT behind (one that holds files stays) */
+        return err;
+    }
+    if (sd_mkdir_p(o->out_dir))
+        return sd_fail(ctx, SD_EIO, "%s: cannot create the output folder: %s", o->out_dir, strerror(errno));
+    if ((err = sd__run_lock(ctx, o->out_dir, lock)))
+        return err;
+    sd_run_sweep_temp(o->out_dir);
+    if (o->shard_n > 1)
+        sd_catalog_shard(cat, o->shard_i, o->shard_n);
+    if ((err = sd__run_clear_stale(ctx, o->out_dir, cat)) || (err = sd__out_uncommit(ctx, o->out_dir)))
+        return err;
+    return sd_run_write_catalog_errors(ctx, o->out_dir, cat);
+}
+
 /* The workers over every patient, progress reported from this thread until they are done. */
 static void run_workers(SdRunWorker *w, const SdRunOpts *o, double t0)
 {
@@ -129,27 +150,26 @@ int sd_run_batch(SdCtx *ctx, SdCatalog *cat, const SdRunOpts *o, SdRunSummary *s
 {
     memset(sum, 0, sizeof(*sum));
     const double t0 = sd_now();
-    if (sd_mkdir_p(o->out_dir))
-        return sd_fail(ctx, SD_EIO, "%s: cannot create the output folder: %s", o->out_dir, strerror(errno));
-    sd_run_sweep_temp(o->out_dir);
-    if (o->shard_n > 1)
-        sd_catalog_shard(cat, o->shard_i, o->shard_n);
-    int err = sd_run_write_catalog_errors(ctx, o->out_dir, cat);
-    if (err) return err;
+    char run_id[SD_RUN_ID_LEN];
+    sd__out_new_run_id(run_id);
+    int lock = -1;
+    int err = prepare_out(ctx, cat, o, &lock);
+    if (err) { sd__run_unlock(lock); return err; }
 
     SdRunWorker w;
     memset(&w, 0, sizeof(w));
-    w.cat = cat; w.o = o; w.cpu_flags = ctx->cpu_flags;
+    w.cat = cat; w.o = o; w.cpu_flags = ctx->cpu_flags; w.run_id = run_id;
     const char *ka = getenv("SKINDELTA_TEST_KILL_AFTER");
     w.kill_after = ka ? atoi(ka) : 0;
     pthread_mutex_init(&w.lock, NULL);
     run_workers(&w, o, t0);
     pthread_mutex_destroy(&w.lock);
     if (w.fatal)
-        return sd_fail(ctx, w.fatal, "%s", w.fatal_msg);
-
-    err = sd_run_write_json(ctx, o, cat, sd_now() - t0, stage_names, w.stage_s, SD_ST_N);
-    if (!err) err = sd_run_aggregate_catalog(ctx, o->out_dir, cat, o->mdc_file, o->report);
+        err = sd_fail(ctx, w.fatal, "%s", w.fatal_msg);
+    /* run.json, then the tables and their commit record, then the report */
+    if (!err) err = sd_run_write_json(ctx, o, cat, run_id, sd_now() - t0, stage_names, w.stage_s, SD_ST_N);
+    if (!err) err = sd_run_aggregate_catalog(ctx, o->out_dir, cat, o->mdc_file, o->report, run_id);
+    sd__run_unlock(lock);
     sum->patients = cat->npatients;
     sum->patients_skipped = w.skipped;
     sum->images = cat->nentries;

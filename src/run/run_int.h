@@ -34,16 +34,17 @@ int  sd_run_patient_errors(const char *out_dir, const char *id);
 /* sd_run_aggregate restricted to the catalog's patients (a reused OUT may hold patients of an
  * earlier run on other inputs; they must not enter this run's tables). */
 int  sd_run_aggregate_catalog(SdCtx *ctx, const char *out_dir, const SdCatalog *cat,
-                              const char *mdc_file, int report);
+                              const char *mdc_file, int report, const char *run_id);
 /* Write a patient's tables (measurements, uncertainty, alignment, errors, inputs) then done.json. */
 int  sd_run_patient_write(SdCtx *ctx, const char *out_dir, const char *id, const char *key,
-                          const SdMeasArray *meas, const SdRowList *align_rows,
+                          const char *run_id, const SdMeasArray *meas, const SdRowList *align_rows,
                           const SdRowList *error_rows, const SdRowList *inputs);
 /* Catalog problems of level error (malformed manifest lines, unreadable folders) -> OUT/catalog_errors.csv */
 int  sd_run_write_catalog_errors(SdCtx *ctx, const char *out_dir, const SdCatalog *cat);
 /* run.json: version, git revision, parameters, CPU level, models, input hashes, timings. */
-int  sd_run_write_json(SdCtx *ctx, const struct SdRunOpts *o, const SdCatalog *cat, double seconds,
-                       const char *const *stage_names, const double *stage_s, int nstages);
+int  sd_run_write_json(SdCtx *ctx, const struct SdRunOpts *o, const SdCatalog *cat,
+                       const char *run_id, double seconds, const char *const *stage_names,
+                       const double *stage_s, int nstages);
 
 /* ---- the batch runner, split by step: pipeline.c (the batch and its workers), view.c (one view
  * of one patient: baseline, follow-ups), bootstrap.c (the per-image uncertainty), rows.c (table
@@ -86,6 +87,7 @@ typedef struct SdRunWorker {
     int write_errors;
     char fatal_msg[SD_ERRMSG_MAX];
     unsigned cpu_flags;
+    const char *run_id;         /* recorded in each patient's done.json */
 } SdRunWorker;
 
 /* JPEG compression of an input as read from its markers (quality 0 and chroma "" when not a JPEG). */
@@ -127,5 +129,16 @@ int  sd__run_clip_note(const SdAligned *al, const SdMask *region, char *note, si
 /* turn.c: a quarter turn (k = 1: 90 deg clockwise, 2: 180, 3: 90 counter-clockwise) of a planar
  * float image; R gets the pixel map src -> dst. */
 int  sd__run_rotate_quarter(const SdImage *src, int k, SdImage *dst, SdTransform *R);
+
+/* outdir.c: checks and care of OUT before a run (errors SD_EINVAL: refused, nothing written) */
+int  sd__run_check_paths(SdCtx *ctx, const SdRunOpts *o);   /* OUT inside ROOT or ROOT inside OUT */
+int  sd__run_check_frame(SdCtx *ctx, const SdRunOpts *o);   /* canonical frame within the pixel limit */
+/* An exclusive lock on OUT (flock on OUT/.skindelta.lock, holding the pid) for the run's lifetime;
+ * SD_EINVAL naming the holder's pid when another run has it. */
+int  sd__run_lock(SdCtx *ctx, const char *out_dir, int *fd);
+void sd__run_unlock(int fd);
+/* Removes what an earlier run left in OUT that this run would not rewrite: patients/<id> and
+ * aligned/<id> of patients not in cat, and report/ (written again at the end). */
+int  sd__run_clear_stale(SdCtx *ctx, const char *out_dir, const SdCatalog *cat);
 
 #endif

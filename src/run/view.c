@@ -24,11 +24,26 @@ int sd__run_measure(SdCtx *ctx, const SdAligned *al, const SdRegions *rg, const 
     return err;
 }
 
+/* Where the baseline's face was, for a follow-up with several faces. */
+typedef struct FaceHint {
+    SdFace box;      /* in the baseline photo as loaded */
+    int w, h;        /* that photo's size */
+} FaceHint;
+
+/* Several faces in a photo: the face scored may be the wrong person's; say which one was taken. */
+static void faces_note(char note[SD_NOTE_LEN], int nfaces, int followup)
+{
+    char msg[200];
+    snprintf(msg, sizeof(msg), "%d faces in the photo: scored the %s", nfaces,
+             followup ? "one at the baseline's face position and size" : "highest-scoring one");
+    sd__run_note_add(note, SD_NOTE_LEN, msg);
+}
+
 /* Load + face for one entry; on failure a row in errors and a non-zero return. P gets the map
  * original photo px -> loaded photo px; note says when the photo had to be turned. */
 static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, SdPatientOut *po,
                          SdImage *photo, SdLandmarks *lm, SdTransform *P, char note[SD_NOTE_LEN],
-                         SdCompression *comp)
+                         SdCompression *comp, const FaceHint *like, int *nfaces)
 {
     note[0] = 0;
     memset(comp, 0, sizeof(*comp));
@@ -71,9 +86,12 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Sd
         const SdTransform S = {{s, 0, c, 0, s, c, 0, 0, 1}};
         *P = S;
     }
+    *nfaces = 0;
     if (o->roi_whole) return 0;
-    int nfaces = 0;
-    SD_TIMED(po, SD_ST_FACE, err = sd_face_find(ctx, photo, &o->face, lm, &nfaces));
+    int picked = 0;
+    SD_TIMED(po, SD_ST_FACE, err = sd_face_find_like(ctx, photo, &o->face, like ? &like->box : NULL,
+                                                     like ? like->w : 0, like ? like->h : 0, lm,
+                                                     nfaces, &picked));
     /* A photo turned sideways or upside down without an EXIF orientation tag: the detector is
      * not rotation invariant, so look at the three quarter turns before giving up. */
     for (int k = 1; k <= 3 && err == SD_ENOFACE; k++) {
@@ -86,6 +104,7 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Sd
         int rn = 0;
         int rerr;
         SD_TIMED(po, SD_ST_FACE, rerr = sd_face_find(ctx, &rot, &o->face, &rl, &rn));
+        *nfaces = rn;
         if (rerr == 0 && rl.face.score >= 0.7f) {
             sd_image_free(photo);
             *photo = rot;
@@ -153,6 +172,8 @@ typedef struct View {
     SdTransform bP;                  /* original baseline photo px -> loaded px */
     char bnote[SD_NOTE_LEN];
     SdCompression bcomp;
+    FaceHint hint;                   /* the baseline's face, for the follow-ups */
+    int nfaces;                      /* faces in the baseline photo */
 } View;
 
 static void count_image(SdRunWorker *w, int failed)
@@ -183,7 +204,11 @@ static int score_baseline(View *v, SdMetricsState **st)
     const SdCatEntry *b = v->b;
     SdImage photo = {0};
     int err;
-    if (load_and_find(ctx, o, b, po, &photo, &v->lm, &v->bP, v->bnote, &v->bcomp)) return -1;
+    if (load_and_find(ctx, o, b, po, &photo, &v->lm, &v->bP, v->bnote, &v->bcomp, NULL, &v->nfaces))
+        return -1;
+    v->hint.box = v->lm.face;
+    v->hint.w = photo.w;
+    v->hint.h = photo.h;
     SD_TIMED(po, SD_ST_FRAME, err = sd_align_canonical(ctx, &photo, o->roi_whole ? NULL : &v->lm, &o->align, &v->base));
     if (err) { sd__run_add_error(po, b->path, "frame", err, ctx->errmsg); goto fail; }
     SD_TIMED(po, SD_ST_REGIONS, err = sd_regions_build(ctx, &v->base, NULL, &v->rg));
@@ -210,6 +235,10 @@ static void baseline_rows(View *v)
     memset(&bq, 0, sizeof(bq));
     bq.ecc = bq.lm_rms_px = bq.overlap = NAN;
     const char *bstatus = sd__run_clip_note(&v->base, &v->rg.mask[0], v->bnote, sizeof(v->bnote)) ? "warn" : "ok";
+    if (v->nfaces > 1) {
+        faces_note(v->bnote, v->nfaces, 0);
+        bstatus = "warn";
+    }
     if (!o->roi_whole && v->base.photo_w > 0) {
         const SdFace *fb = &v->lm.face;
         const double ix0 = fmax(fb->x, 0), iy0 = fmax(fb->y, 0);
@@ -244,7 +273,9 @@ static int score_followup(View *v, const SdCatEntry *e)
     SdCompression fcomp;
     int err;
     memset(&qc, 0, sizeof(qc));
-    if ((err = load_and_find(ctx, o, e, po, &photo, &lm, &fP, fnote, &fcomp))) goto out;
+    int nfaces = 0;
+    if ((err = load_and_find(ctx, o, e, po, &photo, &lm, &fP, fnote, &fcomp, &v->hint, &nfaces))) goto out;
+    if (nfaces > 1) faces_note(fnote, nfaces, 1);
     char cmsg[200];
     const int comp_diff = sd__run_compression_differs(&v->bcomp, &fcomp, cmsg, sizeof(cmsg));
     if (comp_diff) {
@@ -276,15 +307,18 @@ static int score_followup(View *v, const SdCatEntry *e)
     if (err) { sd__run_add_error(po, e->path, "metrics", err, ctx->errmsg); goto out; }
     sd_image_free(&photo);
     /* a pair is flagged (qc and alignment status "warn") when the registration was weak, the
-     * follow-up's JPEG compression differs from the baseline's or its skin is clipped: each
-     * moves the metrics without any change of the skin (the reason says which) */
-    const int warn = qc.status == SD_ALIGN_WARN || comp_diff || clipped;
+     * follow-up's JPEG compression differs from the baseline's, its skin is clipped or it shows
+     * several faces: each moves the metrics without any change of the skin (the reason says
+     * which) */
+    const int warn = qc.status == SD_ALIGN_WARN || comp_diff || clipped || nfaces > 1;
     const char *status = warn ? "warn" : "ok";
     sd__run_push_values(po, e, &frg, v->val, o->bootstrap > 1 ? v->sd : NULL, o->bootstrap, status);
     sd__run_alignment_row(po, e, &fu, &fP, &qc, status, ph.summary, fnote);
     po->pairs++;
     po->warn += warn;
-    SD_TIMED(po, SD_ST_WRITE, save_images(ctx, o, e, &fu, &frg, st, po));
+    /* an image whose aligned copy or overlays could not be written is counted as failed: it has
+     * a row in errors.csv (its measurements are kept) */
+    SD_TIMED(po, SD_ST_WRITE, err = save_images(ctx, o, e, &fu, &frg, st, po));
 out:
     sd_metrics_free(st);
     sd_regions_free(&frg);
@@ -321,9 +355,10 @@ void sd__run_view(SdCtx *ctx, SdRunWorker *w, const SdCatEntry *ents, int n, SdP
         followups_not_scored(&v, ents, 1, n);
     } else {
         baseline_rows(&v);
-        SD_TIMED(po, SD_ST_WRITE, save_images(ctx, v.o, v.b, &v.base, &v.rg, st, po));
+        int werr;
+        SD_TIMED(po, SD_ST_WRITE, werr = save_images(ctx, v.o, v.b, &v.base, &v.rg, st, po));
         sd_metrics_free(st); st = NULL;
-        count_image(w, 0);
+        count_image(w, werr != 0);   /* (as for a follow-up: a row in errors.csv) */
         for (int i = 1; i < n; i++) {
             po->images++;
             count_image(w, score_followup(&v, &ents[i]) != 0);
