@@ -46,7 +46,8 @@ static int inside(const char *a, const char *b)
 
 int sd__run_check_paths(SdCtx *ctx, const SdRunOpts *o)
 {
-    if (!o->input_root || o->manifest) return 0;
+    /* (a ROOT folder: a manifest's photos or compare's two files may sit anywhere) */
+    if (!o->input_root || o->manifest || !sd_is_dir(o->input_root)) return 0;
     char *root = resolve(o->input_root), *out = resolve(o->out_dir);
     int err = 0;
     if (root && out) {
