@@ -358,7 +358,7 @@ static int result_neutral(const char *key)
 
 static int check_key(Merge *m, int first, int i, const char *key, const SdJson *a, const SdJson *b)
 {
-    if (result_neutral(key) || (a && b && json_equal(a, b))) return 0;
+    if (result_neutral(key) || (!a && !b) || (a && b && json_equal(a, b))) return 0;
     char va[128], vb[128];
     json_brief(a, va, sizeof(va));
     json_brief(b, vb, sizeof(vb));
