@@ -18,13 +18,8 @@
                           "mean_pct_change,mean_improvement_pct"
 #define SD_REPEAT_HEADER  "region,metric,n_subjects,n_repeats,icc31,cv_w_pct,sem,mdc95"
 
-/* Direction of improvement (DESIGN.md §5): written as the words "higher" / "lower". */
-#ifndef SD_BETTER_HIGHER   /* shared with course.h / metrics.h */
-#ifndef SD_BETTER_HIGHER   /* shared with metrics.h */
-#define SD_BETTER_HIGHER  1
-#define SD_BETTER_LOWER  (-1)
-#endif
-#endif
+/* Direction of improvement: SD_BETTER_HIGHER / SD_BETTER_LOWER (skindelta.h), written as the
+ * words "higher" / "lower" (DESIGN.md §5). */
 
 /* All string fields of every row are owned by the array holding the row (deep copies made by
  * the push functions), so a caller fills a row with borrowed pointers and pushes it.

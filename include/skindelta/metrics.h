@@ -25,10 +25,6 @@ enum sd_metric_id {
     SD_NMETRICS
 };
 
-#ifndef SD_BETTER_HIGHER   /* shared with course.h / metrics.h */
-#define SD_BETTER_HIGHER  1
-#define SD_BETTER_LOWER  (-1)
-#endif
 
 typedef struct SdMetricInfo {
     const char *id;      /* contract name, e.g. "texture_roughness" */

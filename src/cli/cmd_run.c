@@ -273,7 +273,8 @@ static int run_common(int argc, char **argv, enum mode mode)
     free(cmdline);
     if (err) {
         fprintf(stderr, "skindelta %s: %s\n", cmd, ctx.errmsg);
-        return SD_EXIT_PARTIAL;
+        /* SD_EINVAL: OUT refused before anything was scored (inside ROOT, locked, frame too large) */
+        return err == SD_EINVAL ? SD_EXIT_USAGE : SD_EXIT_PARTIAL;
     }
     if (mode == MODE_REPEAT) {
         char mp[4200], up[4200], rp[4200];
