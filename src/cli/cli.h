@@ -25,6 +25,8 @@ int sd_cmd_repeatability(int argc, char **argv);
 int sd_cmd_synth(int argc, char **argv);
 int sd_cmd_bench(int argc, char **argv);
 int sd_cmd_report(int argc, char **argv);
+int sd_cmd_measure(int argc, char **argv);
+int sd_cmd_metrics(int argc, char **argv);
 
 /* ---- the option parser (opts.c) ----
  * A command describes its options in a table of SdOpt; sd_cli_parse() reads argv with getopt_long

@@ -6,6 +6,7 @@
 
 #include "src/cli/cli.h"
 #include "skindelta/merge.h"
+#include "skindelta/metrics.h"
 #include "skindelta/util.h"
 
 #include "skindelta/report.h"
@@ -58,6 +59,10 @@ int sd_cmd_merge(int argc, char **argv)
         fprintf(stderr, "skindelta merge: %s\n", ctx.errmsg[0] ? ctx.errmsg : sd_strerror(err));
         rc = err == SD_EINVAL ? SD_EXIT_USAGE : SD_EXIT_PARTIAL;
         goto done;
+    }
+    if ((err = sd_codebook_write(&ctx, out))) {   /* as every run's OUT holds it */
+        fprintf(stderr, "skindelta merge: %s\n", ctx.errmsg);
+        rc = SD_EXIT_PARTIAL;
     }
     if (report && (err = sd_report_write(&ctx, out))) {
         fprintf(stderr, "skindelta merge: report: %s\n", ctx.errmsg[0] ? ctx.errmsg : sd_strerror(err));

@@ -14,6 +14,7 @@ typedef struct Cmd {
 static const Cmd cmds[] = {
     {"run",           sd_cmd_run,           "score a batch: ROOT -o OUT (catalog, align, measure, course, cohort, report)"},
     {"compare",       sd_cmd_compare,       "score one before/after pair: BEFORE AFTER -o OUT"},
+    {"measure",       sd_cmd_measure,       "per-image metrics without a course: IMG... -o OUT"},
     {"catalog",       sd_cmd_catalog,       "list what a batch would see: ROOT | --manifest FILE"},
     {"landmarks",     sd_cmd_landmarks,     "face box, score and 68 landmarks of one image"},
     {"align",         sd_cmd_align,         "put BEFORE and AFTER in the canonical frame, with QC and overlays"},
@@ -22,6 +23,7 @@ static const Cmd cmds[] = {
     {"synth",         sd_cmd_synth,         "write phantom courses with known ground truth (truth.json)"},
     {"bench",         sd_cmd_bench,         "kernel and pipeline benchmarks"},
     {"report",        sd_cmd_report,        "(re)build OUT/report/ from the CSV files of a run"},
+    {"metrics",       sd_cmd_metrics,       "the codebook: metric ids, units, better direction, definitions"},
 };
 #define NCMDS (int)(sizeof(cmds) / sizeof(cmds[0]))
 
