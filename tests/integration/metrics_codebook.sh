@@ -33,6 +33,11 @@ done
 check "the runs succeeded (rc $r1 $r2 $r3 $r4)" "[ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ $r3 -eq 0 ] && [ $r4 -le 1 ]"
 check "measurements.csv units are the codebook's" \
       "[ -z \"\$(awk -F, 'NR == FNR {u[\$1] = \$2; next} FNR > 1 && u[\$7] != \$9' $T/cb.csv $T/run/measurements.csv)\" ] && grep -q ',pigment_spot_density,.*,1/cm2,' $T/run/measurements.csv"
+for f in changes cohort; do
+    check "$f.csv ends with the unit column, the codebook's unit of each row's metric" \
+          "head -n 1 $T/run/$f.csv | grep -q ',unit\$' && [ \$(tail -n +2 $T/run/$f.csv | wc -l) -gt 0 ] && [ -z \"\$(awk -F, 'NR == FNR {u[\$1] = \$2; next} FNR == 1 {for (i = 1; i <= NF; i++) c[\$i] = i; next} u[\$c[\"metric\"]] != \$NF' $T/cb.csv $T/run/$f.csv)\" ]"
+done
+check "merge recomputes them with the unit too" "head -n 1 $T/merged/changes.csv | grep -q ',unit\$' && grep -q ',1/cm2\$' $T/merged/cohort.csv"
 check "no byte outside ASCII in any CSV of the run" "! LC_ALL=C grep -l '[^ -~]' $T/run/*.csv $T/merged/*.csv"
 
 itest_end
