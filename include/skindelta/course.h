@@ -10,12 +10,14 @@
 
 #define SD_MEAS_HEADER    "patient,view,session,session_index,days,region,metric,value,unit,better,qc"
 #define SD_UNCERT_HEADER  "patient,view,session,region,metric,sd,n_boot"
+/* changes.csv and cohort.csv end with the metric's unit (that of baseline, value, delta, mdc95;
+ * of mean_delta, sd_delta and the CI), from the metric table: the codebook's, ASCII. */
 #define SD_CHANGE_HEADER  "patient,view,session,session_index,days,region,metric,baseline,value," \
-                          "delta,pct_change,improvement_pct,mdc95,beyond_noise"
+                          "delta,pct_change,improvement_pct,mdc95,beyond_noise,unit"
 #define SD_TREND_HEADER   "patient,view,region,metric,n_sessions,slope,slope_unit,ci95_low,ci95_high"
 #define SD_COHORT_HEADER  "view,session_index,region,metric,n,mean_delta,sd_delta,ci95_low," \
                           "ci95_high,t_p,wilcoxon_p,holm_p,cohens_dz,responders_pct," \
-                          "mean_pct_change,mean_improvement_pct"
+                          "mean_pct_change,mean_improvement_pct,unit"
 #define SD_REPEAT_HEADER  "region,metric,n_subjects,n_repeats,icc31,cv_w_pct,sem,mdc95"
 
 /* Direction of improvement: SD_BETTER_HIGHER / SD_BETTER_LOWER (skindelta.h), written as the

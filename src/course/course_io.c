@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "skindelta/course.h"
+#include "skindelta/metrics.h"
 #include "src/core/csv.h"
 #include "src/core/core.h"
 
@@ -316,6 +317,13 @@ int sd_uncert_write(SdCtx *ctx, const char *path, const SdMeasArray *a)
     return close_out(ctx, &af, path);
 }
 
+/* The unit column of changes.csv and cohort.csv: the metric table's ("" for an unknown id). */
+static const char *metric_unit(const char *metric)
+{
+    const SdMetricInfo *mi = sd_metric_info(sd_metric_index(metric));
+    return mi ? mi->unit : "";
+}
+
 int sd_change_write(SdCtx *ctx, const char *path, const SdChangeArray *a)
 {
     SdAtomicFile af;
@@ -332,6 +340,7 @@ int sd_change_write(SdCtx *ctx, const char *path, const SdChangeArray *a)
         sd_csv_num(f, r->pct_change); SEP(f); sd_csv_num(f, r->improvement_pct); SEP(f);
         sd_csv_num(f, r->mdc95); SEP(f);
         if (r->beyond_noise >= 0) put_int(f, r->beyond_noise);
+        SEP(f); sd_csv_field(f, metric_unit(r->metric));
         fputc('\n', f);
     }
     return close_out(ctx, &af, path);
@@ -372,6 +381,7 @@ int sd_cohort_write(SdCtx *ctx, const char *path, const SdCohortArray *a)
             if (j) SEP(f);
             sd_csv_num(f, v[j]);
         }
+        SEP(f); sd_csv_field(f, metric_unit(r->metric));
         fputc('\n', f);
     }
     return close_out(ctx, &af, path);

@@ -205,10 +205,49 @@ double sd_days_between(const char *a, const char *b)
     return (double)(days_from_civil(y2, m2, d2) - days_from_civil(y1, m1, d1));
 }
 
+/* View names match without regard to case ("Front" == "front"): every spelling of a view takes
+ * the one seen first (the first patient's baseline in a folder walk), so a course and the cohort
+ * see one view, still spelled as the user wrote it. Each other spelling is one warning, naming
+ * the first file that used it. Views are few: two short lists keep this linear in the entries. */
+static int unify_view_case(SdCatalog *cat)
+{
+    const char **seen = NULL;   /* [0, nseen): the spelling each view keeps; then those renamed */
+    int nseen = 0, nother = 0, err = 0;
+    for (int i = 0; i < cat->nentries && !err; i++) {
+        SdCatEntry *e = &cat->entries[i];
+        int k = 0, o = 0;
+        while (k < nseen && strcasecmp(seen[k], e->view)) k++;
+        if (k < nseen && !strcmp(seen[k], e->view)) continue;
+        const char **v = realloc(seen, sizeof(*v) * (size_t)(nseen + nother + 1));
+        if (!v) { err = SD_ENOMEM; break; }
+        seen = v;
+        if (k == nseen) {   /* a new view: it keeps this spelling */
+            memmove(seen + nseen + 1, seen + nseen, sizeof(*seen) * (size_t)nother);
+            seen[nseen++] = e->view;
+            continue;
+        }
+        char *canon = sd_strdup(seen[k]);
+        if (!canon) { err = SD_ENOMEM; break; }
+        while (o < nother && strcmp(seen[nseen + o], e->view)) o++;
+        if (o == nother) {   /* the list keeps the other spelling (freed below) */
+            seen[nseen + nother++] = e->view;
+            err = add_issue(cat, SD_CAT_WARN, 0, e->path,
+                            "view '%s' is read as '%s' (view names match without regard to case)", e->view, canon);
+        } else {
+            free(e->view);
+        }
+        e->view = canon;
+    }
+    for (int o = 0; o < nother; o++) free((char *)seen[nseen + o]);
+    free(seen);
+    return err;
+}
+
 /* Sort, drop duplicates, index sessions, group patients, compute days, report gaps. */
 static int finish(SdCtx *ctx, SdCatalog *cat, const SdCatalogOpts *opts)
 {
-    int err = 0;
+    int err = unify_view_case(cat);
+    if (err) return err;
     if (cat->nentries > 1)
         qsort(cat->entries, (size_t)cat->nentries, sizeof(SdCatEntry), cmp_entry);
     /* duplicates: same patient/session/view twice (front.jpg + front.png, or a repeated manifest row) */

@@ -289,6 +289,8 @@ int sd_run_write_json(SdCtx *ctx, const SdRunOpts *o, const SdCatalog *cat, cons
                       double seconds, const char *const *stage_names, const double *stage_s, int nstages)
 {
     char path[4200];
+    int err = sd_codebook_write(ctx, o->out_dir);   /* the units and directions beside the tables */
+    if (err) return err;
     snprintf(path, sizeof(path), "%s/run.json", o->out_dir);
     SdAtomicFile af;
     if (sd_atomic_open(&af, path))
@@ -303,7 +305,9 @@ int sd_run_write_json(SdCtx *ctx, const SdRunOpts *o, const SdCatalog *cat, cons
     fprintf(f, "  \"finished_utc\": \"%s\",\n  \"seconds\": %.3f,\n", ts, seconds);
     fputs("  \"command_line\": ", f); sd_json_string(f, o->command_line ? o->command_line : ""); fputs(",\n", f);
     fputs("  \"input\": ", f); sd_json_string(f, o->manifest ? o->manifest : o->input_root ? o->input_root : ""); fputs(",\n", f);
+    fputs("  ", f); sd__run_json_abspath(f, "input_absolute", o->manifest ? o->manifest : o->input_root); fputs(",\n", f);
     fprintf(f, "  \"cpu_level\": \"%s\",\n", sd_ctx_cpu_name(ctx));
+    sd__run_provenance_json(f);
     fputs("  \"stage_seconds\": {", f);   /* summed over worker threads, this run only */
     for (int i = 0; i < nstages; i++)
         fprintf(f, "%s\"%s\": %.3f", i ? ", " : "", stage_names[i], stage_s[i]);
@@ -386,6 +390,8 @@ int sd_run_write_json(SdCtx *ctx, const SdRunOpts *o, const SdCatalog *cat, cons
             fputs(first ? "\n    {\"path\": " : ",\n    {\"path\": ", f);
             first = 0;
             sd_json_string(f, sd_csv_get(&csv, r, 0));
+            fputs(", ", f);
+            sd__run_json_abspath(f, "absolute_path", sd_csv_get(&csv, r, 0));
             fprintf(f, ", \"sha256\": \"%s\"", sd_csv_get(&csv, r, 1));
             /* JPEG compression (absent for lossless inputs and for outputs of older versions) */
             const char *q = csv.ncols > 3 ? sd_csv_get(&csv, r, 2) : "";

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "skindelta/skindelta.h"
 #include "skindelta/catalog.h"
 #include "skindelta/course.h"
@@ -41,6 +42,10 @@ int  sd_run_patient_write(SdCtx *ctx, const char *out_dir, const char *id, const
                           const SdRowList *error_rows, const SdRowList *inputs);
 /* Catalog problems of level error (malformed manifest lines, unreadable folders) -> OUT/catalog_errors.csv */
 int  sd_run_write_catalog_errors(SdCtx *ctx, const char *out_dir, const SdCatalog *cat);
+/* run.json's "environment" object (OS, CPU model, compiler, libvips, OpenBLAS, libjpeg-turbo),
+ * and `"key": "<absolute path>"` (null when the path cannot be resolved). provenance.c */
+void sd__run_provenance_json(FILE *f);
+void sd__run_json_abspath(FILE *f, const char *key, const char *path);
 /* run.json: version, git revision, parameters, CPU level, models, input hashes, timings. */
 int  sd_run_write_json(SdCtx *ctx, const struct SdRunOpts *o, const SdCatalog *cat,
                        const char *run_id, double seconds, const char *const *stage_names,
