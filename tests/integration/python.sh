@@ -7,10 +7,17 @@
 # SKINDELTA_LIB and next to the package; the README's example runs as written.
 ITEST_NAME=python; . "$(dirname "$0")/../lib/itest.sh"
 [ -n "$T" ] && [ -d "$T" ] || { echo "not ok a scratch folder (mktemp in ${SD_TEST_TMP:-/tmp})"; echo "0 passed, 1 failed"; exit 1; }
+T=$(realpath "$T"); BIN=$(realpath "$BIN")    # the checks below run in other folders
 PY=${SD_PYTHON:-/usr/bin/python3}
 BUILD=${BUILD:-build}
 LIBSO=$(realpath "$BUILD/libskindelta.so" 2>/dev/null)
 REPO=$(pwd)
+# Under `make asan` the library is instrumented: Python must load the ASan runtime first (and its
+# own allocations are not ours to leak-check).
+PYENV=()
+if [ -n "${SD_ASAN:-}" ]; then
+    PYENV=("LD_PRELOAD=$(${CC:-cc} -print-file-name=libasan.so)" "ASAN_OPTIONS=detect_leaks=0")
+fi
 
 if ! "$PY" -c 'import numpy, venv' 2>/dev/null; then
     bad "$PY with numpy and venv (tools/test-deps.sh installs python3-numpy python3-venv)"
@@ -37,7 +44,7 @@ check "the CLI scores the patch course" '[ -s "$T/work/cli_patch/measurements.cs
 check "the CLI scores the face course" '[ -s "$T/work/cli_face/measurements.csv" ]'
 
 # ---- the comparisons (python_check.py prints ok / not ok lines)
-(cd "$T" && SKINDELTA_LIB="$LIBSO" OPENBLAS_NUM_THREADS=1 "$VPY" "$REPO/tests/integration/python_check.py" "$T/work") \
+(cd "$T" && env "${PYENV[@]}" SKINDELTA_LIB="$LIBSO" OPENBLAS_NUM_THREADS=1 "$VPY" "$REPO/tests/integration/python_check.py" "$T/work") \
     >"$T/check.log" 2>&1; rc=$?
 cat "$T/check.log"
 np=$(grep -c '^ok ' "$T/check.log"); nf=$(grep -c '^not ok ' "$T/check.log")
@@ -47,19 +54,19 @@ check "python_check.py ran to its end (exit $rc, $np ok)" '[ $rc -eq 0 ] && [ $n
 # ---- the library next to the package, when SKINDELTA_LIB is not set
 site=$("$VPY" -c 'import skindelta, os; print(os.path.dirname(skindelta.__file__))' 2>/dev/null)
 cp "$LIBSO" "$site/"
-got=$(cd "$T" && env -u SKINDELTA_LIB -u LD_LIBRARY_PATH SKINDELTA_MODELS="$REPO/models" "$VPY" -c 'import skindelta; print(skindelta.library_path())' 2>&1)
+got=$(cd "$T" && env -u SKINDELTA_LIB -u LD_LIBRARY_PATH "${PYENV[@]}" SKINDELTA_MODELS="$REPO/models" "$VPY" -c 'import skindelta; print(skindelta.library_path())' 2>&1)
 if ldconfig -p 2>/dev/null | grep -q 'libskindelta\.so'; then
     check "without SKINDELTA_LIB the loader's libskindelta comes first ($got)" '[ "${got#/}" != "$got" ] && [ "${got#$site}" = "$got" ]'
 else
     check "without SKINDELTA_LIB the copy next to the package is used ($got)" '[ "$got" = "$site/$(basename "$LIBSO")" ]'
 fi
-got=$(cd "$T" && SKINDELTA_LIB=/nonexistent/libskindelta.so "$VPY" -c 'import skindelta; skindelta.version()' 2>&1)
+got=$(cd "$T" && env "${PYENV[@]}" SKINDELTA_LIB=/nonexistent/libskindelta.so "$VPY" -c 'import skindelta; skindelta.version()' 2>&1)
 check "a wrong SKINDELTA_LIB is an error naming it" 'echo "$got" | grep -q "SKINDELTA_LIB=/nonexistent/libskindelta.so"'
 
 # ---- the README's example, as written, in a folder with the course it names
 ex=$(grep -E '^python3 -c "import skindelta' README.md | head -n 1)
 mkdir -p "$T/readme" && cp -r "$T/work/patch" "$T/readme/course"
-out=$(cd "$T/readme" && PATH="$T/venv/bin:$PATH" SKINDELTA_LIB="$LIBSO" bash -c "$ex" 2>&1); rc=$?
+out=$(cd "$T/readme" && env "${PYENV[@]}" PATH="$T/venv/bin:$PATH" SKINDELTA_LIB="$LIBSO" bash -c "$ex" 2>&1); rc=$?
 echo "  README example: $out"
 check "the README's python3 -c example runs (exit $rc) and prints a number" \
     '[ -n "$ex" ] && [ $rc -eq 0 ] && echo "$out" | tail -n 1 | grep -Eq "^[0-9.]+$"'
