@@ -168,7 +168,10 @@ $(PCFILE): Makefile
 	@mkdir -p $(@D)
 	$(call write_pc,$@,$(PREFIX))
 
+# Test-only dependencies (python3, file, chromium): installed as root, otherwise the command is
+# printed and the tests that need them report themselves skipped (a failure under CI=1).
 test: all $(TEST_BIN) $(CHECKASM_BIN) $(FUZZ_BIN) $(HEADER_TEST_OBJ)
+	$(Q)./tools/test-deps.sh || true
 	$(Q)BUILD=$(BUILD) ./tests/run.sh
 
 check: test

@@ -16,7 +16,7 @@ WHOLE="--roi whole --px-per-mm 10 --bootstrap 0 --no-images --no-report --quiet 
 # Strict CSV check of a run folder: every contract file parses (strict quoting), exact headers,
 # equal field counts, no *.tmp.* files anywhere. Prints the problems; exit status 0 when clean.
 csv_ok() {
-    [ -n "$PY" ] || return 0
+    [ -n "$PY" ] || { echo "csv_ok: python3 not found: cannot check the CSV files (tools/test-deps.sh)" >&2; return 1; }
     "$PY" - "$1" <<'EOF'
 import csv, os, sys
 H = {
@@ -59,8 +59,11 @@ J=$T/syn/p001/s1/front.jpg
 # EXIF orientation 3/6/8 on an 800 px JPEG: patch the orientation value of synth's EXIF block
 for o in 3 6 8; do
     cp $T/big/p001/s1/front.jpg $T/or$o.jpg
-    off=$(grep -obUaP '\x12\x01\x03\x00\x01\x00\x00\x00' $T/or$o.jpg 2>/dev/null | head -n 1 | cut -d: -f1)
-    if [ -n "$off" ]; then printf "\\x0$o" | dd of=$T/or$o.jpg bs=1 seek=$((off + 8)) conv=notrunc 2>/dev/null; fi
+    off=$(LC_ALL=C grep -obUaP '\x12\x01\x03\x00\x01\x00\x00\x00' $T/or$o.jpg 2>/dev/null | head -n 1 | cut -d: -f1)
+    # no silent skip: without the tag the EXIF checks below would test an unrotated photo
+    check "EXIF orientation tag found in synth's JPEG (offset '$off')" "[ -n '$off' ]"
+    [ -n "$off" ] && printf "\\x0$o" | dd of=$T/or$o.jpg bs=1 seek=$((off + 8)) conv=notrunc 2>/dev/null
+    check "EXIF orientation $o written" "[ -n '$off' ] && [ \$(od -An -tu1 -j \$(($off + 8)) -N1 $T/or$o.jpg) -eq $o ]"
 done
 D=$T/bad; mkdir -p $D
 : > $D/zero.jpg
