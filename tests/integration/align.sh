@@ -40,8 +40,9 @@ check "baseline transform: the canonical scale (px_per_mm / sqrt det of the phot
 check "ecc is reported" 'awk -F, "NR==3 && \$6 > 0.5 {f=1} END {exit !f}" "$T/out/alignment.csv"'
 check "before.png is 1600x2000" 'file "$T/out/before.png" | grep -q "1600 x 2000"'
 check "side_by_side.png is 3200x2000" 'file "$T/out/side_by_side.png" | grep -q "3200 x 2000"'
-check "after.png and difference.png are 1600x2000 too" \
-    'file "$T/out/after.png" | grep -q "1600 x 2000" && file "$T/out/difference.png" | grep -q "1600 x 2000"'
+check "after.png, difference.png and regions.png are 1600x2000 too" \
+    'file "$T/out/after.png" | grep -q "1600 x 2000" && file "$T/out/difference.png" | grep -q "1600 x 2000" &&
+     file "$T/out/regions.png" | grep -q "1600 x 2000"'
 check "blink.html shows before.png and after.png" 'grep -q "before.png" "$T/out/blink.html" && grep -q "after.png" "$T/out/blink.html"'
 check "the log names the status and the ECC" 'grep -Eq "status (ok|warn), ecc 0\.[5-9]" "$T/log.txt"'
 

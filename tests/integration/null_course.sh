@@ -13,7 +13,8 @@ ITEST_NAME=nullc; . "$(dirname "$0")/../lib/itest.sh"
 
 "$BIN" synth -o $T/in --kind patch --patients 4 --sessions 3 --seed 3 --size 384 --px-per-mm 15 \
     --effect-scale 0 >/dev/null; rc=$?
-check "synth --effect-scale 0 writes a course (rc $rc)" "[ $rc -eq 0 ] && [ -f $T/in/p004/s3/front.jpg ]"
+check "synth --effect-scale 0 writes a course: 4 patients x 3 sessions (rc $rc)" \
+    "[ $rc -eq 0 ] && [ \$(ls $T/in/p00[1-4]/s[1-3]/front.jpg | wc -l) -eq 12 ] && [ ! -e $T/in/p005 ] && [ ! -e $T/in/p001/s4 ]"
 check "truth.json records the scale and four responders, all 0" \
     "grep -q '\"effect_scale\": 0,' $T/in/truth.json && [ \$(grep -o '\"responder\": [0-9.]*' $T/in/truth.json | wc -l) -eq 4 ] &&
      ! grep -o '\"responder\": [0-9.]*' $T/in/truth.json | grep -vqx '\"responder\": 0.000000'"

@@ -53,7 +53,8 @@ EOF
 
 # ---- fixtures: synth patches (JPEG with an EXIF block) and hostile files
 "$BIN" synth -o $T/syn --size 160 --patients 3 --sessions 2 --seed 7 >/dev/null 2>&1
-check "synth fixtures written" "[ -s $T/syn/p001/s1/front.jpg ] && [ -s $T/syn/p003/s2/front.jpg ]"
+check "synth fixtures written: 3 patients x 2 sessions of 160 px" \
+    "[ \$(ls $T/syn/p00[1-3]/s[12]/front.jpg | wc -l) -eq 6 ] && file $T/syn/p003/s2/front.jpg | grep -q '160x160'"
 J=$T/syn/p001/s1/front.jpg
 "$BIN" synth -o $T/big --size 800 --patients 1 --sessions 1 --seed 3 >/dev/null 2>&1
 # EXIF orientation 3/6/8 on an 800 px JPEG: patch the orientation value of synth's EXIF block
