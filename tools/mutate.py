@@ -32,7 +32,7 @@ import argparse
 import os
 import random
 import re
-import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -194,6 +194,9 @@ def main():
     ap.add_argument("--out", default="-")
     ap.add_argument("--timeout", type=int, default=240)
     a = ap.parse_args()
+    # a kill (SIGTERM, SIGHUP) restores the mutated file through the `finally` below
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit(3))
     tree = os.path.abspath(a.tree)
     rng = random.Random(a.seed)
     total_quota = sum(QUOTA.values())
