@@ -52,6 +52,9 @@ static const Pin pins[] = {
     { "eggcrate_a0.08", "texture_glcm_entropy", 5.05883787 },
     { "eggcrate_noisy", "texture_roughness", 1.36358046 },
     { "noise_only", "texture_roughness", 0.813977388 },
+    { "groove_band_glabella", "wrinkle_density", 0 },
+    { "groove_band_glabella", "wrinkle_length_density", 0 },
+    { "groove_band_glabella", "wrinkle_severity", 0 },
     { "groove", "wrinkle_density", 2.69230769 },
     { "groove", "wrinkle_length_density", 3.68343195 },
     { "groove", "wrinkle_severity", 5.74936531 },
@@ -106,6 +109,18 @@ static const Pin pins[] = {
     { "patch_seed19", "pigment_spot_density", 1.97753906 },
     { "patch_seed19", "pigment_ita_sd", 2.96266077 },
     { "patch_seed19", "redness_unevenness", 1.00192604 },
+    { "patch_seed19_520px", "texture_roughness", 1.77225479 },
+    { "patch_seed19_520px", "texture_glcm_contrast", 1.55267365 },
+    { "patch_seed19_520px", "texture_glcm_homogeneity", 0.598285376 },
+    { "patch_seed19_520px", "texture_glcm_entropy", 5.12704804 },
+    { "patch_seed19_520px", "wrinkle_density", 14.3842456 },
+    { "patch_seed19_520px", "wrinkle_length_density", 44.0435398 },
+    { "patch_seed19_520px", "wrinkle_severity", 2.59187516 },
+    { "patch_seed19_520px", "pigment_unevenness", 1.54913061 },
+    { "patch_seed19_520px", "pigment_spot_area", 3.54178994 },
+    { "patch_seed19_520px", "pigment_spot_density", 1.75739645 },
+    { "patch_seed19_520px", "pigment_ita_sd", 3.81619223 },
+    { "patch_seed19_520px", "redness_unevenness", 0.960867953 },
 };
 /* ---- end of the pin table ---- */
 
@@ -404,6 +419,43 @@ static void test_wrinkle_groove(void)
     CHECKF(fabs(deep[SD_M_WRINKLE_SEVERITY] / one[SD_M_WRINKLE_SEVERITY] - 2) < 0.2, "severity %g at 2x depth vs %g",
            deep[SD_M_WRINKLE_SEVERITY], one[SD_M_WRINKLE_SEVERITY]);
     CHECK(deep[SD_M_WRINKLE_DENSITY] >= one[SD_M_WRINKLE_DENSITY]);
+    /* orientation priors on a region that does not start at x = 0 (columns 30..229): a groove along
+     * the prior scores as without it (2%); across it, less */
+    SdMask band;
+    CHECK_EQ_INT(sd_mask_create(&band, s.w, s.h), 0);
+    for (int y = 0; y < s.h; y++)
+        memset(band.data + (size_t)y * (size_t)band.stride + 30, 1, 200);
+    double h_none[SD_NMETRICS], h_fore[SD_NMETRICS], h_glab[SD_NMETRICS], v_none[SD_NMETRICS], v_glab[SD_NMETRICS];
+    s.depth = 0.15;
+    s.noise = 0.003;   /* so that the line direction off the groove varies (read at the right x?) */
+    s.seed = 77;
+    CHECK_EQ_INT(render(&s, &img), 0);   /* horizontal */
+    CHECK_EQ_INT(measure(&img, ppm, &band, NULL, h_none), 0);
+    CHECK_EQ_INT(measure(&img, ppm, &band, "forehead", h_fore), 0);
+    CHECK_EQ_INT(measure(&img, ppm, &band, "glabella", h_glab), 0);
+    sd_image_free(&img);
+    s.vertical = 1;
+    CHECK_EQ_INT(render(&s, &img), 0);
+    CHECK_EQ_INT(measure(&img, ppm, &band, NULL, v_none), 0);
+    CHECK_EQ_INT(measure(&img, ppm, &band, "glabella", v_glab), 0);
+    sd_image_free(&img);
+    s.vertical = 0;
+    s.noise = 0;
+    sd_mask_free(&band);
+    printf("  priors: horizontal groove %.4g, forehead prior %.4g, glabella prior %.4g; vertical %.4g, "
+           "glabella prior %.4g (severity)\n", h_none[SD_M_WRINKLE_SEVERITY], h_fore[SD_M_WRINKLE_SEVERITY],
+           h_glab[SD_M_WRINKLE_SEVERITY], v_none[SD_M_WRINKLE_SEVERITY], v_glab[SD_M_WRINKLE_SEVERITY]);
+    CHECK(h_none[SD_M_WRINKLE_SEVERITY] > 0 && v_none[SD_M_WRINKLE_SEVERITY] > 0);
+    CHECKF(fabs(h_fore[SD_M_WRINKLE_SEVERITY] / h_none[SD_M_WRINKLE_SEVERITY] - 1) < 0.02 &&
+           fabs(h_fore[SD_M_WRINKLE_DENSITY] / h_none[SD_M_WRINKLE_DENSITY] - 1) < 0.02,
+           "horizontal groove, horizontal prior: %g vs %g", h_fore[SD_M_WRINKLE_SEVERITY], h_none[SD_M_WRINKLE_SEVERITY]);
+    CHECKF(fabs(v_glab[SD_M_WRINKLE_SEVERITY] / v_none[SD_M_WRINKLE_SEVERITY] - 1) < 0.02 &&
+           fabs(v_glab[SD_M_WRINKLE_DENSITY] / v_none[SD_M_WRINKLE_DENSITY] - 1) < 0.02,
+           "vertical groove, vertical prior: %g vs %g", v_glab[SD_M_WRINKLE_SEVERITY], v_none[SD_M_WRINKLE_SEVERITY]);
+    CHECKF(h_glab[SD_M_WRINKLE_SEVERITY] < 0.9 * h_none[SD_M_WRINKLE_SEVERITY] ||
+           h_glab[SD_M_WRINKLE_DENSITY] < 0.9 * h_none[SD_M_WRINKLE_DENSITY],
+           "horizontal groove, vertical prior: %g vs %g", h_glab[SD_M_WRINKLE_SEVERITY], h_none[SD_M_WRINKLE_SEVERITY]);
+    pin_scene("groove_band_glabella", h_glab, "wrinkle_");
     /* a groove below the detection threshold is no wrinkle */
     CHECK_NEAR(faint[SD_M_WRINKLE_DENSITY], 0.0, 1e-12);
     CHECK_NEAR(faint[SD_M_WRINKLE_LENGTH_DENSITY], 0.0, 1e-12);
@@ -540,6 +592,14 @@ static void test_pigment_disc(void)
     pin_scene("haemoglobin_disc", h1, "redness_");
 }
 
+/* ITA of dark colours, where CIELAB's f(t) takes its linear branch (t <= 216/24389): values
+ * computed by hand from the CIE formulas (L* 3.867, b* 3.101; L* 2.093, b* 2.477). */
+static void test_ita_dark(void)
+{
+    CHECK_NEAR(sd_ita_deg(0.006, 0.004, 0.002), -86.1546209833535, 1e-9);
+    CHECK_NEAR(sd_ita_deg(0.004, 0.002, 0.0005), -87.0396929916284, 1e-9);
+}
+
 /* ---- the committed canonical image, whole and in a named region */
 static void test_pins_canonical(void)
 {
@@ -588,6 +648,14 @@ static void test_pins_phantom(void)
     pin_scene("patch_seed19", out, NULL);
     sd_image_free(&lin);
     sd_image_free(&cam);
+    /* a region of more than 250000 px (the spot statistics subsample it) */
+    p.size = 520;
+    CHECK_EQ_INT(sd_synth_patch_scene(&ctx, &p, &e, &lin), 0);
+    CHECK_EQ_INT(sd_synth_camera(&ctx, &lin, &n, &cam), 0);
+    CHECK_EQ_INT(measure(&cam, 12, NULL, NULL, out), 0);
+    pin_scene("patch_seed19_520px", out, NULL);
+    sd_image_free(&lin);
+    sd_image_free(&cam);
 }
 
 static const SdTestCase cases[] = {
@@ -597,5 +665,6 @@ static const SdTestCase cases[] = {
     { "pigment_disc", test_pigment_disc },
     { "pins_canonical", test_pins_canonical },
     { "pins_phantom", test_pins_phantom },
+    { "ita_dark", test_ita_dark },
 };
 SD_TEST_MAIN(cases)
