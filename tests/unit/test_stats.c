@@ -283,6 +283,9 @@ static void test_summary_ttest(void)
     SdTTest t;
     sd_ttest_paired(d, 6, &t);
     CHECK_EQ_INT(t.n, 5);
+    CHECK_NEAR(t.mean, 3.0, 1e-13);
+    CHECK_NEAR(t.sd, sqrt(2.5), 1e-13);
+    CHECK_NEAR(t.df, 4.0, 0);
     CHECK_NEAR(t.t, 3 * sqrt(2.0), 1e-13);
     const double tt = 3 * sqrt(2.0);
     CHECK_NEAR(t.p, 1 - tt * (tt * tt + 6) / pow(tt * tt + 4, 1.5), 1e-12);
