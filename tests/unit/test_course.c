@@ -136,6 +136,12 @@ static void test_tables_roundtrip(void)
         CHECK_EQ_INT(c2.v[1].beyond_noise, 1);
         CHECK(c2.v[1].mdc95 == 0.2);
         CHECK_EQ_INT(c2.v[1].better, -1);
+        /* every column back into its own field (the values differ column to column) */
+        const SdChangeRow *g = &c2.v[1];
+        CHECK(!strcmp(g->patient, "p1") && !strcmp(g->view, "frontal") && !strcmp(g->session, "s2"));
+        CHECK(!strcmp(g->region, "face") && !strcmp(g->metric, "wrinkle_density"));
+        CHECK(g->session_index == 1 && g->days == 30 && g->baseline == 2 && g->value == 1.5);
+        CHECK(g->delta == -0.5 && g->pct_change == -25 && g->improvement_pct == 25);
     }
     char *text = slurp(p);
     if (text) {
@@ -409,6 +415,34 @@ static void test_repeatability(void)
     }
     sd_repeat_free(&r);
     sd_meas_free(&m);
+    /* a tie of the design's size: 3 subjects x 2 repeats or 2 x 3 (both 6 values): the one with
+     * more subjects is taken */
+    SdMeasArray m2 = {0};
+    static const int nrep[3] = { 3, 3, 2 };
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < nrep[i]; j++) {
+            pat[0] = 'q'; pat[1] = (char)('0' + i); pat[2] = 0;
+            ses[0] = 's'; ses[1] = (char)('0' + j); ses[2] = 0;
+            push_meas(&m2, pat, ses, j, NAN, "face", "m", 1.0 + i + 0.1 * j, -1, NAN);
+        }
+    CHECK(sd_course_repeatability(&ctx, &m2, &r) == 0);
+    CHECK_EQ_INT(r.n, 1);
+    if (r.n == 1) {
+        CHECK_EQ_INT(r.v[0].n_subjects, 3);
+        CHECK_EQ_INT(r.v[0].n_repeats, 2);
+    }
+    sd_repeat_free(&r);
+    sd_meas_free(&m2);
+    /* a row pushed with a replicate count but no SD keeps no count (uncertainty.csv: NAN/0) */
+    SdMeasRow nb = { .patient = (char *)"p", .view = (char *)"v", .session = (char *)"s", .region = (char *)"r",
+                     .metric = (char *)"m", .unit = (char *)"%", .qc = (char *)"ok", .value = 1, .sd = NAN,
+                     .n_boot = 5 };
+    SdMeasArray m3 = {0};
+    CHECK(sd_meas_push(&m3, &nb) == 0);
+    nb.sd = 0.5;
+    CHECK(sd_meas_push(&m3, &nb) == 0);
+    CHECK(m3.n == 2 && m3.v[0].n_boot == 0 && m3.v[1].n_boot == 5);
+    sd_meas_free(&m3);
 }
 
 /* ---- merge: two shards equal the unsplit run */
