@@ -44,6 +44,8 @@ check "after.png, difference.png and regions.png are 1600x2000 too" \
     'file "$T/out/after.png" | grep -q "1600 x 2000" && file "$T/out/difference.png" | grep -q "1600 x 2000" &&
      file "$T/out/regions.png" | grep -q "1600 x 2000"'
 check "blink.html shows before.png and after.png" 'grep -q "before.png" "$T/out/blink.html" && grep -q "after.png" "$T/out/blink.html"'
+check "the log warns of the mostly masked perioral region (the open mouth)" \
+    'grep -Eq "^warning: region perioral is mostly masked out \([0-9]+ of [0-9]+ px\)" "$T/log.txt"'
 check "the log names the status and the ECC" 'grep -Eq "status (ok|warn), ecc 0\.[5-9]" "$T/log.txt"'
 
 # roi whole: the same pair (7 deg, x1.08, shifted) registered without landmarks
