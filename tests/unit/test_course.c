@@ -269,6 +269,15 @@ static void test_changes(void)
     SdCtx ctx = {0};
     SdMeasArray m = {0};
     SdChangeArray c = {0};
+    /* rows in any order: a follow-up pushed before its baseline still gets its change */
+    push_meas(&m, "p8", "s2", 1, 30, "face", "texture_roughness", 4, -1, NAN);
+    push_meas(&m, "p8", "s1", 0, 0, "face", "texture_roughness", 5, -1, NAN);
+    CHECK(sd_course_changes(&ctx, &m, NULL, &c) == 0);
+    CHECK(c.n == 1 && c.v[0].delta == -1 && !strcmp(c.v[0].patient, "p8"));
+    sd_change_free(&c);
+    sd_meas_free(&m);
+    memset(&c, 0, sizeof(c));
+    memset(&m, 0, sizeof(m));
     build_course(&m, 1);
     /* p4 has follow-ups only: no baseline, no change rows */
     push_meas(&m, "p4", "s1", 1, 30, "face", "texture_roughness", 5, -1, NAN);
