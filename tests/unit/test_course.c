@@ -278,6 +278,23 @@ static void test_changes(void)
     sd_meas_free(&m);
     memset(&c, 0, sizeof(c));
     memset(&m, 0, sizeof(m));
+    /* responders of rows read back without a direction (better 0): improvement_pct decides; a
+     * change beyond noise that worsens (improvement_pct < 0) is no responder */
+    {
+        SdChangeArray rb = {0};
+        SdCohortArray co = {0};
+        SdChangeRow w = { .patient = (char *)"a", .view = (char *)"front", .session = (char *)"s2",
+                          .session_index = 1, .days = NAN, .region = (char *)"face", .metric = (char *)"x",
+                          .baseline = 1, .value = 2, .delta = 1, .pct_change = 100, .improvement_pct = -100,
+                          .mdc95 = 0.1, .beyond_noise = 1, .better = 0 };
+        CHECK(sd_change_push(&rb, &w) == 0);
+        w.patient = (char *)"b"; w.value = 0.5; w.delta = -0.5; w.pct_change = -50; w.improvement_pct = 50;
+        CHECK(sd_change_push(&rb, &w) == 0);
+        CHECK(sd_course_cohort(&ctx, &rb, &co) == 0);
+        CHECK(co.n == 1 && co.v[0].n == 2 && co.v[0].responders_pct == 50);
+        sd_cohort_free(&co);
+        sd_change_free(&rb);
+    }
     build_course(&m, 1);
     /* p4 has follow-ups only: no baseline, no change rows */
     push_meas(&m, "p4", "s1", 1, 30, "face", "texture_roughness", 5, -1, NAN);
