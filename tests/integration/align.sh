@@ -53,6 +53,13 @@ check "the log names the status and the ECC" 'grep -Eq "status (ok|warn), ecc 0\
 check "roi whole exits 0" '[ $rc = 0 ]'
 check "roi whole: one region, no face score" '[ "$(sed -n 2p "$T/whole/alignment.csv" | cut -d, -f4)" = "" ]'
 check "roi whole: status not failed" '[ "$(sed -n 3p "$T/whole/alignment.csv" | cut -d, -f13)" != failed ]'
+# the overlap thresholds (this pair's skin overlap is 0.92): above it, fail or warn as asked
+"$BIN" align "$A" "$B" -o "$T/ofail" --roi whole --overlap-fail 0.95 > /dev/null; rc=$?
+check "--overlap-fail 0.95 above the overlap: status failed, exit 1 (rc $rc)" \
+    '[ $rc = 1 ] && [ "$(sed -n 3p "$T/ofail/alignment.csv" | cut -d, -f13)" = failed ]'
+"$BIN" align "$A" "$B" -o "$T/owarn" --roi whole --overlap-warn 0.95 > /dev/null; rc=$?
+check "--overlap-warn 0.95 above the overlap: status warn, exit 0 (rc $rc)" \
+    '[ $rc = 0 ] && [ "$(sed -n 3p "$T/owarn/alignment.csv" | cut -d, -f13)" = warn ]'
 F=$(awk -F, -v b=2 -v a=3 -f tests/lib/affine.awk "$T/whole/alignment.csv"); echo "  roi whole: F = $F"
 check "roi whole: the transform is the fixture's too (linear 0.01, shift 2 px)" \
     "echo '$F' | awk 'NR==FNR { n = split(\$0, g, \" \"); next } !/^#/ { for (i = 1; i <= 3; i++) w[++k] = \$i }

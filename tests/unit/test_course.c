@@ -137,6 +137,22 @@ static void test_tables_roundtrip(void)
         CHECK(c2.v[1].mdc95 == 0.2);
         CHECK_EQ_INT(c2.v[1].better, -1);
         /* every column back into its own field (the values differ column to column) */
+        SdChangeArray bad = {0};
+        char *t0 = slurp(p);
+        if (t0) {   /* a damaged copy: the error names the file */
+            const char *q = sd_test_path(dir, "changes_bad.csv");
+            char *nl = strchr(t0, '\n');
+            if (nl) {
+                nl[1] = 0;
+                char buf[1024];
+                snprintf(buf, sizeof(buf), "%sp1,frontal,s2,1,30,face,m,2,not-a-number,-0.5,-25,25,,-1\n", t0);
+                CHECK(sd_write_file_atomic(q, buf, strlen(buf)) == 0);
+                CHECK(sd_change_read(&ctx, q, &bad) < 0);
+                CHECKF(strstr(ctx.errmsg, q) != NULL, "error without the file name: %s", ctx.errmsg);
+            }
+            free(t0);
+        }
+        sd_change_free(&bad);
         const SdChangeRow *g = &c2.v[1];
         CHECK(!strcmp(g->patient, "p1") && !strcmp(g->view, "frontal") && !strcmp(g->session, "s2"));
         CHECK(!strcmp(g->region, "face") && !strcmp(g->metric, "wrinkle_density"));

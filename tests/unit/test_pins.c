@@ -368,6 +368,41 @@ static double roughness_raw(const SdImage *img, double ppm)
     return err ? NAN : out[SD_M_TEXTURE_ROUGHNESS];
 }
 
+/* The CURRENT noise floor of texture_roughness, term by term: the variance it removes is the luma
+ * noise estimate times the band gain of G(fine) - G(flat), the sigmas clamped to the filters'
+ * range (fine below 0.3 px: none; flat above 64 px: 64). At 10 px/mm and at 64.5 px/mm (where the
+ * flattening sigma is clamped). Changes with the definition. */
+static void test_texture_floor_terms(void)
+{
+    setup();
+    static const double ppms[2] = { 10.0, 64.5 };
+    SdMetricsOpts o;
+    sd_metrics_opts_default(&o);
+    for (int i = 0; i < 2; i++) {
+        Scene s = { .w = 160, .h = 160, .base = { skin[0], skin[1], skin[2] }, .noise = 0.05, .seed = 99 };
+        SdImage img;
+        SdMetricsState *st = NULL;
+        double corr[SD_NMETRICS], raw[SD_NMETRICS];
+        CHECK_EQ_INT(render(&s, &img), 0);
+        CHECK_EQ_INT(sd_metrics_prepare(&ctx, &img, NULL, ppms[i], NULL, &st), 0);
+        if (!st) {
+            sd_image_free(&img);
+            continue;
+        }
+        CHECK_EQ_INT(sd_metrics_region(&ctx, st, NULL, NULL, corr), 0);
+        const double nls = st->noise_ls;
+        st->noise_ls = 0;
+        CHECK_EQ_INT(sd_metrics_region(&ctx, st, NULL, NULL, raw), 0);
+        sd_metrics_free(st);
+        sd_image_free(&img);
+        double s0 = o.tex_fine_mm * ppms[i], s1 = o.tex_flat_mm * ppms[i];
+        const double want = nls * sd__mx_band_gain(s0 < 0.3 ? 0 : s0, s1 > 64 ? 64 : s1);
+        const double rc = corr[SD_M_TEXTURE_ROUGHNESS] / 100, rr = raw[SD_M_TEXTURE_ROUGHNESS] / 100;
+        CHECKF(nls > 0 && rc > 0 && fabs((rr * rr - rc * rc) / want - 1) < 1e-6,
+               "%g px/mm: the floor removed %.9g, noise x gain = %.9g", ppms[i], rr * rr - rc * rc, want);
+    }
+}
+
 /* The same relief plus white noise of known SD (6% per channel, natural log) whose band-passed
  * variance is of the order of the relief's: the noise floor must give back the noise-free
  * roughness.
@@ -760,5 +795,6 @@ static const SdTestCase cases[] = {
     { "pins_phantom", test_pins_phantom },
     { "ita_dark", test_ita_dark },
     { "band_gain", test_band_gain },
+    { "texture_floor_terms", test_texture_floor_terms },
 };
 SD_TEST_MAIN(cases)
