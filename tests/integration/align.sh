@@ -48,6 +48,12 @@ check "the log warns of the mostly masked perioral region (the open mouth)" \
     'grep -Eq "^warning: region perioral is mostly masked out \([0-9]+ of [0-9]+ px\)" "$T/log.txt"'
 check "the log names the status and the ECC" 'grep -Eq "status (ok|warn), ecc 0\.[5-9]" "$T/log.txt"'
 
+# a small frame (--iod 64: 160 x 200): side_by_side.png is before.png and after.png, pixel for pixel
+"$BIN" align "$A" "$B" -o "$T/small" --iod 64 > /dev/null; rc=$?
+check "--iod 64: a 160x200 frame (rc $rc)" '[ $rc = 0 ] && file "$T/small/before.png" | grep -q "160 x 200"'
+check "side_by_side.png is before.png | after.png, pixel for pixel" \
+    'python3 tests/lib/png_halves.py "$T/small/side_by_side.png" "$T/small/before.png" "$T/small/after.png"'
+
 # roi whole: the same pair (7 deg, x1.08, shifted) registered without landmarks
 "$BIN" align "$A" "$B" -o "$T/whole" --roi whole > "$T/whole.txt"; rc=$?
 check "roi whole exits 0" '[ $rc = 0 ]'
