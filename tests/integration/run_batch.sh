@@ -91,7 +91,13 @@ SKINDELTA_TEST_KILL_AFTER=2 "$BIN" run $IN -o $T/killed $OPTS --jobs 1 >/dev/nul
 { wait $!; rc=$?; } 2>/dev/null
 check "the killed run died by SIGKILL (exit $rc)" '[ $rc -eq 137 ]'
 check "the killed run left 2 finished patients and no top-level tables" "[ \$(ls $T/killed/patients/*/done.json | wc -l) -eq 2 ] && [ ! -e $T/killed/measurements.csv ]"
+# the finished patients are kept, not scored again (their files keep their inodes: atomic writes
+# would replace them)
+before_resume=$(stat -c '%n %i' $T/killed/patients/*/measurements.csv $T/killed/patients/*/done.json | sort)
 "$BIN" run $IN -o $T/killed $OPTS --resume >/dev/null 2>&1
+after_resume=$(stat -c '%n %i' $(echo "$before_resume" | cut -d' ' -f1) | sort)
+check "--resume keeps the 2 finished patients' files as they were" \
+    '[ -n "$before_resume" ] && [ "$before_resume" = "$after_resume" ] && [ $(echo "$before_resume" | wc -l) -eq 4 ]'
 for f in measurements.csv changes.csv cohort.csv alignment.csv errors.csv trends.csv uncertainty.csv; do
     check "kill -9 + --resume: $f equals the uninterrupted run" "cmp -s $T/out/$f $T/killed/$f"
 done

@@ -130,6 +130,13 @@ check "run without --mdc: mdc95 differs from the file's (on $d2 of $n2 rows)" "[
 check "--mdc changes only mdc95 and beyond_noise: measurements.csv identical" "cmp -s $T/plain/measurements.csv $T/mdc/measurements.csv"
 check "--mdc: run.json names the file" "grep -q 'repeatability.csv' $T/mdc/run.json && ! grep -q 'repeatability.csv' $T/plain/run.json"
 
+# ---- run.json records the settings that made the numbers
+check "run.json: px_per_mm_given null (not given), the QC thresholds, the detector's input sizes" \
+    "grep -q '\"px_per_mm_given\": null,' $T/plain/run.json && grep -q '\"qc_overlap_warn\": 0.9,' $T/plain/run.json &&
+     grep -q '\"qc_overlap_fail\": 0.6,' $T/plain/run.json && grep -q '\"face_input_sizes\": \[320, 416, 608\]' $T/plain/run.json"
+check "run.json: each model file's sha256 is the file's" \
+    "(n=0; for m in models/*.bin; do grep -q \"\\\"\$(basename \$m)\\\": \\\"sha256:\$(sha256sum \$m | cut -c1-64)\\\"\" $T/plain/run.json || exit 1; n=\$((n+1)); done; [ \$n -ge 3 ])"
+
 # ---- the scalar kernels against the default level, end to end
 # Tolerances (relative to the largest of the metric's spread over the 13 regions and the value
 # itself, so near-zero values do not demand exact equality): 0.5% for every metric but the GLCM
