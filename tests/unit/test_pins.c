@@ -53,6 +53,9 @@ static const Pin pins[] = {
     { "eggcrate_a0.08", "texture_glcm_entropy", 5.05883787 },
     { "eggcrate_noisy", "texture_roughness", 1.36358046 },
     { "noise_only", "texture_roughness", 0.813977388 },
+    { "groove_band_diagonal", "wrinkle_density", 3.618795 },
+    { "groove_band_diagonal", "wrinkle_length_density", 6.13301586 },
+    { "groove_band_diagonal", "wrinkle_severity", 5.22170614 },
     { "groove_band", "wrinkle_density", 2.69230769 },
     { "groove_band", "wrinkle_length_density", 3.63774157 },
     { "groove_band", "wrinkle_severity", 5.72771455 },
@@ -452,7 +455,8 @@ static void test_texture_noise_floor(void)
 /* ---- wrinkles: straight grooves, Gaussian cross-section of depth `depth` (natural log) */
 static double grooves(const Scene *s, int x, int y)
 {
-    const double t = s->vertical ? x : y, w = s->width_px;
+    /* vertical: 0 horizontal, 1 vertical, 2 diagonal (45 deg, through (y0, y0)) */
+    const double t = s->vertical == 2 ? (x - y) / M_SQRT2 + s->y0 : s->vertical ? x : y, w = s->width_px;
     double r = -s->depth * exp(-(t - s->y0) * (t - s->y0) / (2 * w * w));
     if (s->y1 > 0)
         r -= s->depth * exp(-(t - s->y1) * (t - s->y1) / (2 * w * w));
@@ -536,6 +540,15 @@ static void test_wrinkle_groove(void)
     CHECK_EQ_INT(measure(&img, ppm, &band, NULL, v_none), 0);
     CHECK_EQ_INT(measure(&img, ppm, &band, "glabella", v_glab), 0);
     sd_image_free(&img);
+    /* a diagonal groove through the band's right edge: its skeleton steps diagonally up to the
+     * box's last columns */
+    double d_band[SD_NMETRICS];
+    s.vertical = 2;
+    CHECK_EQ_INT(render(&s, &img), 0);
+    CHECK_EQ_INT(measure(&img, ppm, &band, NULL, d_band), 0);
+    sd_image_free(&img);
+    CHECK(d_band[SD_M_WRINKLE_LENGTH_DENSITY] > 0.8 * h_none[SD_M_WRINKLE_LENGTH_DENSITY]);
+    pin_scene("groove_band_diagonal", d_band, "wrinkle_");
     s.vertical = 0;
     s.noise = 0;
     sd_mask_free(&band);
