@@ -173,11 +173,11 @@ $(PCFILE): Makefile
 	@mkdir -p $(@D)
 	$(call write_pc,$@,$(PREFIX))
 
+# Test-only dependencies (tools/test-deps.sh: r-mathlib, python3 with numpy/pip/venv, file,
+# chromium): installed as root, otherwise make test stops with the apt-get line to run.
 test: test-deps all $(TEST_BIN) $(CHECKASM_BIN) $(FUZZ_BIN) $(HEADER_TEST_OBJ)
 	$(Q)BUILD=$(BUILD) ./tests/run.sh
 
-# What the tests need beyond the build: r-mathlib (test_rmath), python3 with numpy, pip and venv
-# (tests/integration/python.sh). Installed with apt-get when run as root.
 test-deps:
 	$(Q)./tools/test-deps.sh
 

@@ -1,6 +1,7 @@
 /* Replay main() for the fuzz targets, so any compiler can rerun a corpus or a crasher:
  *   build/tests/fuzz/fuzz_load FILE|DIR...   (no arguments: replays tests/fuzz/corpus/<target>
- *   and tests/fuzz/crashers/<target>). Prints "N passed, N failed" (a crash aborts the run). */
+ *   and tests/fuzz/crashers/<target>). Prints "N passed, N failed" (a crash aborts the run).
+ *   A corpus that is missing or empty is a failure: replaying nothing proves nothing. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,6 +59,11 @@ int main(int argc, char **argv)
         run_path(p);
         snprintf(p, sizeof(p), "tests/fuzz/crashers/%s", target);
         run_path(p);
+    }
+    if (n_run == 0) {
+        printf("not ok replay: no inputs found (is tests/fuzz/corpus/<target> missing? run from the "
+               "source root)\n0 passed, 1 failed\n");
+        return 1;
     }
     printf("replayed %d inputs without a crash\n%d passed, 0 failed\n", n_run, n_run);
     return 0;

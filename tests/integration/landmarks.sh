@@ -26,7 +26,7 @@ check "json run exits 0" '[ $rc = 0 ]'
 n=$(grep -oE '\[-?[0-9.]+,-?[0-9.]+\]' "$T/lm.json" | wc -l)
 check "json has 68 points ($n)" '[ "$n" = 68 ]'
 check "json reports faces and sizes" 'grep -q "\"faces_found\":1" "$T/lm.json" && grep -q "\"input_sizes\":\[320,416,608\]" "$T/lm.json"'
-check "overlay written" '[ -s "$T/overlay.png" ]'
+check "overlay written at the input's size" 'file "$T/overlay.png" | grep -q "$(file "$IMG" | grep -oE "[0-9]+ x [0-9]+")"'
 
 # A flat grey picture (binary PPM) has no face.
 { printf 'P6\n96 80\n255\n'; head -c $((96 * 80 * 3)) /dev/zero | tr '\0' '\200'; } > "$T/grey.ppm"

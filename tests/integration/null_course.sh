@@ -2,16 +2,22 @@
 # A null course (skindelta synth --effect-scale 0: capture nuisance, no treatment) scored with
 # `run --roi whole`: the per-follow-up MDC95 must not call the capture drift a change. With the
 # bootstrap's JPEG recapture (the default) fewer primary-metric changes are "beyond noise" than
-# without it (--no-recapture: jitter and noise only), and at most 40% of them (gamma 0.9-1.1 of
-# the phantoms' captures is not in the bootstrap, so the nominal 5% is not reached; see
-# docs/METRICS.md). run.json says which bootstrap ran; synth's truth.json records the scale.
+# without it (--no-recapture: jitter and noise only). The bound on false calls: a nominal 5% rate
+# over n = 24 changes allows at most 4 (binomial, P(X >= 5) = 0.004); the bootstrap does not reach
+# the nominal rate yet (gamma 0.9-1.1 of the phantoms' captures is not in it: docs/METRICS.md,
+# "Uncertainty on a null course", measured 5 of 24), so the check holds the measured 5 with one
+# of margin: at most 6 of 24 (25%). Said on a line of its own whenever the nominal limit is
+# exceeded. The course is fixed (seed 3), so the count is reproducible.
+# run.json says which bootstrap ran; synth's truth.json records the scale.
 ITEST_NAME=nullc; . "$(dirname "$0")/../lib/itest.sh"
 
 "$BIN" synth -o $T/in --kind patch --patients 4 --sessions 3 --seed 3 --size 384 --px-per-mm 15 \
     --effect-scale 0 >/dev/null; rc=$?
-check "synth --effect-scale 0 writes a course (rc $rc)" "[ $rc -eq 0 ] && [ -f $T/in/p004/s3/front.jpg ]"
-check "truth.json records the scale and zero responders" \
-    "grep -q '\"effect_scale\": 0,' $T/in/truth.json && ! grep '\"responder\"' $T/in/truth.json | grep -vq '\"responder\": 0.000000'"
+check "synth --effect-scale 0 writes a course: 4 patients x 3 sessions (rc $rc)" \
+    "[ $rc -eq 0 ] && [ \$(ls $T/in/p00[1-4]/s[1-3]/front.jpg | wc -l) -eq 12 ] && [ ! -e $T/in/p005 ] && [ ! -e $T/in/p001/s4 ]"
+check "truth.json records the scale and four responders, all 0" \
+    "grep -q '\"effect_scale\": 0,' $T/in/truth.json && [ \$(grep -o '\"responder\": [0-9.]*' $T/in/truth.json | wc -l) -eq 4 ] &&
+     ! grep -o '\"responder\": [0-9.]*' $T/in/truth.json | grep -vqx '\"responder\": 0.000000'"
 "$BIN" synth -o $T/bad --effect-scale 2 2>/dev/null; rc=$?
 check "--effect-scale out of 0..1 exits 2" "[ $rc -eq 2 ]"
 
@@ -29,7 +35,8 @@ read b1 n1 < <(beyond $T/rc)
 read b2 n2 < <(beyond $T/nr)
 echo "  beyond MDC95 on a null course, primary metrics: recapture $b1/$n1, jitter+noise only $b2/$n2"
 check "24 primary-metric changes each" "[ $n1 -eq 24 ] && [ $n2 -eq 24 ]"
-check "recapture: at most 40% beyond noise ($b1/$n1)" "[ $((b1 * 100)) -le $((40 * n1)) ]"
+[ $b1 -gt 4 ] && echo "  known limitation: $b1 of 24 null changes beyond noise, above the nominal 5% limit (4 of 24)"
+check "recapture: at most 6 of 24 beyond noise (measured 5; nominal 5% allows 4) ($b1/$n1)" "[ $n1 -eq 24 ] && [ $b1 -le 6 ]"
 check "recapture calls fewer null changes real than jitter+noise ($b1 < $b2)" "[ $b1 -lt $b2 ]"
 
 itest_end

@@ -16,7 +16,7 @@ WHOLE="--roi whole --px-per-mm 10 --bootstrap 0 --no-images --no-report --quiet 
 # Strict CSV check of a run folder: every contract file parses (strict quoting), exact headers,
 # equal field counts, no *.tmp.* files anywhere. Prints the problems; exit status 0 when clean.
 csv_ok() {
-    [ -n "$PY" ] || return 0
+    [ -n "$PY" ] || { echo "csv_ok: python3 not found: cannot check the CSV files (tools/test-deps.sh)" >&2; return 1; }
     "$PY" - "$1" <<'EOF'
 import csv, os, sys
 H = {
@@ -53,14 +53,18 @@ EOF
 
 # ---- fixtures: synth patches (JPEG with an EXIF block) and hostile files
 "$BIN" synth -o $T/syn --size 160 --patients 3 --sessions 2 --seed 7 >/dev/null 2>&1
-check "synth fixtures written" "[ -s $T/syn/p001/s1/front.jpg ] && [ -s $T/syn/p003/s2/front.jpg ]"
+check "synth fixtures written: 3 patients x 2 sessions of 160 px" \
+    "[ \$(ls $T/syn/p00[1-3]/s[12]/front.jpg | wc -l) -eq 6 ] && file $T/syn/p003/s2/front.jpg | grep -q '160x160'"
 J=$T/syn/p001/s1/front.jpg
 "$BIN" synth -o $T/big --size 800 --patients 1 --sessions 1 --seed 3 >/dev/null 2>&1
 # EXIF orientation 3/6/8 on an 800 px JPEG: patch the orientation value of synth's EXIF block
 for o in 3 6 8; do
     cp $T/big/p001/s1/front.jpg $T/or$o.jpg
-    off=$(grep -obUaP '\x12\x01\x03\x00\x01\x00\x00\x00' $T/or$o.jpg 2>/dev/null | head -n 1 | cut -d: -f1)
-    if [ -n "$off" ]; then printf "\\x0$o" | dd of=$T/or$o.jpg bs=1 seek=$((off + 8)) conv=notrunc 2>/dev/null; fi
+    off=$(LC_ALL=C grep -obUaP '\x12\x01\x03\x00\x01\x00\x00\x00' $T/or$o.jpg 2>/dev/null | head -n 1 | cut -d: -f1)
+    # no silent skip: without the tag the EXIF checks below would test an unrotated photo
+    check "EXIF orientation tag found in synth's JPEG (offset '$off')" "[ -n '$off' ]"
+    [ -n "$off" ] && printf "\\x0$o" | dd of=$T/or$o.jpg bs=1 seek=$((off + 8)) conv=notrunc 2>/dev/null
+    check "EXIF orientation $o written" "[ -n '$off' ] && [ \$(od -An -tu1 -j \$(($off + 8)) -N1 $T/or$o.jpg) -eq $o ]"
 done
 D=$T/bad; mkdir -p $D
 : > $D/zero.jpg

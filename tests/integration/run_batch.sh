@@ -21,9 +21,13 @@ OPTS="--iod 120 --bootstrap 2 --jobs 2 --quiet"
 "$BIN" run $IN -o $T/out $OPTS 2>$T/stderr.txt
 rc=$?
 check "run exits 1 when some inputs failed (got $rc)" '[ $rc -eq 1 ]'
-for f in measurements.csv changes.csv cohort.csv alignment.csv errors.csv run.json trends.csv uncertainty.csv; do
-    check "output $f exists" "[ -s $T/out/$f ]"
+for f in measurements.csv changes.csv cohort.csv alignment.csv errors.csv trends.csv uncertainty.csv; do
+    check "output $f has a header and rows" "[ \$(wc -l < $T/out/$f) -ge 2 ]"
 done
+check "run.json is JSON with the command line" "python3 -m json.tool $T/out/run.json >/dev/null && grep -q '\"command_line\": \"skindelta run ' $T/out/run.json"
+check "measurements: p1 has 13 regions x 12 metrics x 3 sessions" "[ \$(grep -c '^p1,front,' $T/out/measurements.csv) -eq 468 ]"
+check "changes: p1 has 13 x 12 rows for each follow-up" "[ \$(grep -c '^p1,front,s2,' $T/out/changes.csv) -eq 156 ] && [ \$(grep -c '^p1,front,s3,' $T/out/changes.csv) -eq 156 ]"
+check "errors.csv: one row per input not scored (6)" "[ \$(tail -n +2 $T/out/errors.csv | wc -l) -eq 6 ]"
 check "measurements.csv header" "head -1 $T/out/measurements.csv | grep -qx 'patient,view,session,session_index,days,region,metric,value,unit,better,qc'"
 check "changes.csv header" "head -1 $T/out/changes.csv | grep -qx 'patient,view,session,session_index,days,region,metric,baseline,value,delta,pct_change,improvement_pct,mdc95,beyond_noise,unit'"
 check "alignment.csv header starts with the contract" "head -1 $T/out/alignment.csv | grep -q '^patient,view,session,face_score,landmark_rms_px,ecc,a11,a12,tx,a21,a22,ty,status'"
@@ -38,8 +42,9 @@ check "no face reported as ENOFACE" "grep -q 'p5/a/front.png,face,ENOFACE' $T/ou
 check "stderr names failing files" "grep -q 'p2/s2/front.png' $T/stderr.txt"
 check "alignment row of p1 s2 has ecc and status ok|warn" "grep -E '^p1,front,s2,' $T/out/alignment.csv | cut -d, -f13 | grep -Eq '^(ok|warn)$'"
 check "run.json records cpu level, models and input hashes" "grep -q '\"cpu_level\"' $T/out/run.json && grep -q 'sha256' $T/out/run.json && grep -q 'stage_seconds' $T/out/run.json"
-check "aligned images written" "[ -s $T/out/aligned/p1/front_s1.png ] && [ -s $T/out/aligned/p1/front_s2.png ]"
-check "report written" "[ -s $T/out/report/index.html ]"
+check "aligned images written, both of the canonical frame's size" \
+    "[ -s $T/out/aligned/p1/front_s1.png ] && [ \"\$(file $T/out/aligned/p1/front_s1.png | grep -oE '[0-9]+ x [0-9]+')\" = \"\$(file $T/out/aligned/p1/front_s2.png | grep -oE '[0-9]+ x [0-9]+')\" ]"
+check "report written, listing p1 and p2" "grep -q 'p1' $T/out/report/index.html && grep -q 'p2' $T/out/report/index.html"
 check "report says where MDC95 came from" "grep -q 'MDC95 from a bootstrap of each photo (2 replicates: registration jitter, noise, each JPEG captured again' $T/out/report/index.html"
 check "uncertainty has bootstrap sd" "awk -F, 'NR>1 && \$7==2 {n++} END{exit !(n>0)}' $T/out/uncertainty.csv"
 
@@ -86,7 +91,13 @@ SKINDELTA_TEST_KILL_AFTER=2 "$BIN" run $IN -o $T/killed $OPTS --jobs 1 >/dev/nul
 { wait $!; rc=$?; } 2>/dev/null
 check "the killed run died by SIGKILL (exit $rc)" '[ $rc -eq 137 ]'
 check "the killed run left 2 finished patients and no top-level tables" "[ \$(ls $T/killed/patients/*/done.json | wc -l) -eq 2 ] && [ ! -e $T/killed/measurements.csv ]"
+# the finished patients are kept, not scored again (their files keep their inodes: atomic writes
+# would replace them)
+before_resume=$(stat -c '%n %i' $T/killed/patients/*/measurements.csv $T/killed/patients/*/done.json | sort)
 "$BIN" run $IN -o $T/killed $OPTS --resume >/dev/null 2>&1
+after_resume=$(stat -c '%n %i' $(echo "$before_resume" | cut -d' ' -f1) | sort)
+check "--resume keeps the 2 finished patients' files as they were" \
+    '[ -n "$before_resume" ] && [ "$before_resume" = "$after_resume" ] && [ $(echo "$before_resume" | wc -l) -eq 4 ]'
 for f in measurements.csv changes.csv cohort.csv alignment.csv errors.csv trends.csv uncertainty.csv; do
     check "kill -9 + --resume: $f equals the uninterrupted run" "cmp -s $T/out/$f $T/killed/$f"
 done

@@ -1,5 +1,5 @@
 /* Minimal unit-test harness: each tests/unit/test_*.c is one binary listing its cases;
- * tests/run.sh runs them all and prints the closing "N passed, N failed" line. */
+ * each prints the closing line "N passed, N failed, N skipped", which tests/run.sh sums. */
 #ifndef TESTS_LIB_TEST_H
 #define TESTS_LIB_TEST_H
 
@@ -15,6 +15,9 @@ extern int sd_test_failed_checks;   /* checks failed in the current case */
 
 void sd_test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Marks the current case skipped (a precondition outside the test is missing): it counts as
+ * neither passed nor failed, the runner reports it, and CI=1 turns it into a failure. */
+void sd_test_skip(const char *reason);
 int  sd_test_main(int argc, char **argv, const SdTestCase *cases, int n);
 /* Folder of test data (tests/data) and a scratch folder unique to this binary (created). */
 const char *sd_test_data_dir(void);

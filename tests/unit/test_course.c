@@ -136,6 +136,28 @@ static void test_tables_roundtrip(void)
         CHECK_EQ_INT(c2.v[1].beyond_noise, 1);
         CHECK(c2.v[1].mdc95 == 0.2);
         CHECK_EQ_INT(c2.v[1].better, -1);
+        /* every column back into its own field (the values differ column to column) */
+        SdChangeArray bad = {0};
+        char *t0 = slurp(p);
+        if (t0) {   /* a damaged copy: the error names the file */
+            const char *q = sd_test_path(dir, "changes_bad.csv");
+            char *nl = strchr(t0, '\n');
+            if (nl) {
+                nl[1] = 0;
+                char buf[1024];
+                snprintf(buf, sizeof(buf), "%sp1,frontal,s2,1,30,face,m,2,not-a-number,-0.5,-25,25,,-1\n", t0);
+                CHECK(sd_write_file_atomic(q, buf, strlen(buf)) == 0);
+                CHECK(sd_change_read(&ctx, q, &bad) < 0);
+                CHECKF(strstr(ctx.errmsg, q) != NULL, "error without the file name: %s", ctx.errmsg);
+            }
+            free(t0);
+        }
+        sd_change_free(&bad);
+        const SdChangeRow *g = &c2.v[1];
+        CHECK(!strcmp(g->patient, "p1") && !strcmp(g->view, "frontal") && !strcmp(g->session, "s2"));
+        CHECK(!strcmp(g->region, "face") && !strcmp(g->metric, "wrinkle_density"));
+        CHECK(g->session_index == 1 && g->days == 30 && g->baseline == 2 && g->value == 1.5);
+        CHECK(g->delta == -0.5 && g->pct_change == -25 && g->improvement_pct == 25);
     }
     char *text = slurp(p);
     if (text) {
@@ -263,6 +285,32 @@ static void test_changes(void)
     SdCtx ctx = {0};
     SdMeasArray m = {0};
     SdChangeArray c = {0};
+    /* rows in any order: a follow-up pushed before its baseline still gets its change */
+    push_meas(&m, "p8", "s2", 1, 30, "face", "texture_roughness", 4, -1, NAN);
+    push_meas(&m, "p8", "s1", 0, 0, "face", "texture_roughness", 5, -1, NAN);
+    CHECK(sd_course_changes(&ctx, &m, NULL, &c) == 0);
+    CHECK(c.n == 1 && c.v[0].delta == -1 && !strcmp(c.v[0].patient, "p8"));
+    sd_change_free(&c);
+    sd_meas_free(&m);
+    memset(&c, 0, sizeof(c));
+    memset(&m, 0, sizeof(m));
+    /* responders of rows read back without a direction (better 0): improvement_pct decides; a
+     * change beyond noise that worsens (improvement_pct < 0) is no responder */
+    {
+        SdChangeArray rb = {0};
+        SdCohortArray co = {0};
+        SdChangeRow w = { .patient = (char *)"a", .view = (char *)"front", .session = (char *)"s2",
+                          .session_index = 1, .days = NAN, .region = (char *)"face", .metric = (char *)"x",
+                          .baseline = 1, .value = 2, .delta = 1, .pct_change = 100, .improvement_pct = -100,
+                          .mdc95 = 0.1, .beyond_noise = 1, .better = 0 };
+        CHECK(sd_change_push(&rb, &w) == 0);
+        w.patient = (char *)"b"; w.value = 0.5; w.delta = -0.5; w.pct_change = -50; w.improvement_pct = 50;
+        CHECK(sd_change_push(&rb, &w) == 0);
+        CHECK(sd_course_cohort(&ctx, &rb, &co) == 0);
+        CHECK(co.n == 1 && co.v[0].n == 2 && co.v[0].responders_pct == 50);
+        sd_cohort_free(&co);
+        sd_change_free(&rb);
+    }
     build_course(&m, 1);
     /* p4 has follow-ups only: no baseline, no change rows */
     push_meas(&m, "p4", "s1", 1, 30, "face", "texture_roughness", 5, -1, NAN);
@@ -409,6 +457,34 @@ static void test_repeatability(void)
     }
     sd_repeat_free(&r);
     sd_meas_free(&m);
+    /* a tie of the design's size: 3 subjects x 2 repeats or 2 x 3 (both 6 values): the one with
+     * more subjects is taken */
+    SdMeasArray m2 = {0};
+    static const int nrep[3] = { 3, 3, 2 };
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < nrep[i]; j++) {
+            pat[0] = 'q'; pat[1] = (char)('0' + i); pat[2] = 0;
+            ses[0] = 's'; ses[1] = (char)('0' + j); ses[2] = 0;
+            push_meas(&m2, pat, ses, j, NAN, "face", "m", 1.0 + i + 0.1 * j, -1, NAN);
+        }
+    CHECK(sd_course_repeatability(&ctx, &m2, &r) == 0);
+    CHECK_EQ_INT(r.n, 1);
+    if (r.n == 1) {
+        CHECK_EQ_INT(r.v[0].n_subjects, 3);
+        CHECK_EQ_INT(r.v[0].n_repeats, 2);
+    }
+    sd_repeat_free(&r);
+    sd_meas_free(&m2);
+    /* a row pushed with a replicate count but no SD keeps no count (uncertainty.csv: NAN/0) */
+    SdMeasRow nb = { .patient = (char *)"p", .view = (char *)"v", .session = (char *)"s", .region = (char *)"r",
+                     .metric = (char *)"m", .unit = (char *)"%", .qc = (char *)"ok", .value = 1, .sd = NAN,
+                     .n_boot = 5 };
+    SdMeasArray m3 = {0};
+    CHECK(sd_meas_push(&m3, &nb) == 0);
+    nb.sd = 0.5;
+    CHECK(sd_meas_push(&m3, &nb) == 0);
+    CHECK(m3.n == 2 && m3.v[0].n_boot == 0 && m3.v[1].n_boot == 5);
+    sd_meas_free(&m3);
 }
 
 /* ---- merge: two shards equal the unsplit run */

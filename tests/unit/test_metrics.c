@@ -12,6 +12,7 @@
 #include "skindelta/metrics.h"
 #include "synth/synth.h"
 #include "src/core/core.h"
+#include "src/metrics/metrics_int.h"
 #include "tests/lib/test.h"
 
 static SdCtx ctx;
@@ -443,7 +444,82 @@ static void test_synth_course(void)
     }
 }
 
+/* The fused hysteresis + labelling of the wrinkle and spot detectors against the two-step
+ * reference (sd__mx_hysteresis, then sd__mx_label), and the reference against a hand-made case:
+ * random responses on odd sizes (row tails), components that touch every border, a region
+ * mask with holes. Same grown set, same number of components, same sizes as a multiset. */
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_hysteresis_label(void)
+{
+    /* by hand: 5 x 4, seeds (>= 2) at the corners, growth (>= 1) along the edges */
+    static const float hand[20] = { 2, 1, 0, 0, 2,
+                                    1, 0, 0, 0, 1,
+                                    0, 0, 1, 0, 1,
+                                    2, 0, 0, 1, 2 };
+    uint8_t all[20], out[20];
+    int32_t lab[20];
+    memset(all, 1, sizeof(all));
+    CHECK_EQ_INT(sd__mx_hysteresis(hand, all, 5, 4, 1.0f, 2.0f, out), 0);
+    /* the right seeds grow down the edge and diagonally into (2, 2); the bottom-left one stays alone */
+    static const uint8_t want[20] = { 1, 1, 0, 0, 1,  1, 0, 0, 0, 1,  0, 0, 1, 0, 1,  1, 0, 0, 1, 1 };
+    CHECK(!memcmp(out, want, sizeof(want)));
+    long *sz = NULL;
+    memset(lab, 0, sizeof(lab));
+    CHECK_EQ_INT(sd__mx_label(out, 5, 4, lab, &sz), 3);   /* top-left, right edge + bottom-right, bottom-left */
+    if (sz) {
+        long s3[3] = { sz[1], sz[2], sz[3] };
+        qsort(s3, 3, sizeof(long), cmp_long);
+        CHECK(s3[0] == 1 && s3[1] == 3 && s3[2] == 6);
+    }
+    free(sz);
+    uint64_t rng = 42;
+    static const int dims[][2] = { { 37, 23 }, { 64, 17 }, { 19, 41 }, { 133, 9 } };
+    for (int t = 0; t < 4; t++) {
+        const int w = dims[t][0], h = dims[t][1];
+        const size_t n = (size_t)w * (size_t)h;
+        float *resp = malloc(n * sizeof(float));
+        uint8_t *in = malloc(n), *o1 = calloc(n, 1), *o2 = calloc(n, 1);
+        int32_t *l1 = calloc(n, sizeof(int32_t)), *l2 = calloc(n, sizeof(int32_t));
+        if (!resp || !in || !o1 || !o2 || !l1 || !l2)
+            return;
+        for (size_t i = 0; i < n; i++) {
+            resp[i] = (float)sd_synth_uniform(&rng);
+            in[i] = sd_synth_uniform(&rng) < 0.9;
+        }
+        long *s1 = NULL, *s2 = NULL;
+        CHECK_EQ_INT(sd__mx_hysteresis(resp, in, w, h, 0.55f, 0.93f, o1), 0);
+        long c1 = sd__mx_label(o1, w, h, l1, &s1);
+        long c2 = sd__mx_hysteresis_label(resp, (ptrdiff_t)w * (ptrdiff_t)sizeof(float), in, w, h, 0.55f, 0.93f,
+                                          o2, l2, &s2);
+        CHECKF(!memcmp(o1, o2, n), "%dx%d: grown sets differ", w, h);
+        CHECKF(c1 == c2 && c1 > 3, "%dx%d: %ld vs %ld components", w, h, c1, c2);
+        long border = 0;
+        for (size_t i = 0; i < n; i++)
+            border += o1[i] && (i % (size_t)w == 0 || i % (size_t)w == (size_t)w - 1 || i < (size_t)w || i >= n - (size_t)w);
+        CHECK(border > 0);
+        if (s1 && s2 && c1 == c2) {
+            qsort(s1 + 1, (size_t)c1, sizeof(long), cmp_long);
+            qsort(s2 + 1, (size_t)c2, sizeof(long), cmp_long);
+            CHECKF(!memcmp(s1 + 1, s2 + 1, (size_t)c1 * sizeof(long)), "%dx%d: component sizes differ", w, h);
+            long tot = 0;
+            for (long k = 1; k <= c1; k++)
+                tot += s1[k];
+            long set = 0;
+            for (size_t i = 0; i < n; i++)
+                set += o1[i] != 0;
+            CHECK_EQ_INT(tot, set);
+        }
+        free(s1); free(s2); free(resp); free(in); free(o1); free(o2); free(l1); free(l2);
+    }
+}
+
 static const SdTestCase cases[] = {
+    { "hysteresis_label", test_hysteresis_label },
     { "glcm_haralick_0deg", test_glcm_haralick_0deg },
     { "glcm_directions_and_mask", test_glcm_directions_and_mask },
     { "ita_known", test_ita_known },

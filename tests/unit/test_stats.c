@@ -33,6 +33,12 @@ static void test_t_closed_forms(void)
                    "df=%g p=%g q=%.17g cdf=%.17g", dfs[i], ps[j], q, sd_t_cdf(q, dfs[i]));
         }
     CHECK_NEAR(sd_t_quantile(0.975, 1), tan(M_PI * 0.475), 1e-9);
+    /* the quartiles, closed form for df 1 (Cauchy: tan(pi/4) = 1) and 2 (t = 2p-1 / sqrt(2p(1-p))) */
+    CHECK_NEAR(sd_t_quantile(0.75, 1), 1.0, 1e-12);
+    CHECK_NEAR(sd_t_quantile(0.25, 1), -1.0, 1e-12);
+    CHECK_NEAR(sd_t_quantile(0.75, 2), 0.5 / sqrt(2 * 0.75 * 0.25), 1e-12);
+    CHECK(isnan(sd_t_quantile(1.5, 3)) && isnan(sd_t_quantile(-0.1, 3)) && isnan(sd_t_quantile(0.5, 0)));
+    CHECK(sd_t_quantile(0, 3) == -INFINITY && sd_t_quantile(1, 3) == INFINITY && sd_t_quantile(0.5, 3) == 0);
 }
 
 /* Reference values of the two-sided p = I_{df/(df+t^2)}(df/2, 1/2) computed with mpmath 1.3.0
@@ -277,6 +283,9 @@ static void test_summary_ttest(void)
     SdTTest t;
     sd_ttest_paired(d, 6, &t);
     CHECK_EQ_INT(t.n, 5);
+    CHECK_NEAR(t.mean, 3.0, 1e-13);
+    CHECK_NEAR(t.sd, sqrt(2.5), 1e-13);
+    CHECK_NEAR(t.df, 4.0, 0);
     CHECK_NEAR(t.t, 3 * sqrt(2.0), 1e-13);
     const double tt = 3 * sqrt(2.0);
     CHECK_NEAR(t.p, 1 - tt * (tt * tt + 6) / pow(tt * tt + 4, 1.5), 1e-12);
