@@ -10,7 +10,7 @@ static void help(FILE *f)
     fprintf(f,
         "usage: skindelta synth -o DIR [--kind patch|face] [--patients N] [--sessions K] [--seed S]\n"
         "                       [--size PX] [--px-per-mm X] [--rot-max DEG] [--effect-scale X]\n"
-        "                       [--face IMG]\n\n"
+        "                       [--capture random|consistent] [--bad-capture P:S] [--face IMG]\n\n"
         "Writes phantom photo courses with known ground truth:\n"
         "  DIR/<patient>/<session>/front.jpg   patients p001.., sessions s1..sK (s1 = baseline)\n"
         "  DIR/truth.json                      every effect and nuisance parameter per session\n"
@@ -33,6 +33,10 @@ static void help(FILE *f)
         "  --rot-max DEG   pose rotation range +-DEG (default 5)\n"
         "  --effect-scale X  every responder strength times X, 0..1 (default 1; 0 = a null\n"
         "                  course: capture nuisance only, for false-positive rates)\n"
+        "  --capture C     random (default: every session its own camera settings) or\n"
+        "                  consistent (one setting for the course, as a careful clinic)\n"
+        "  --bad-capture P:S  make patient P's session S (1-based) a bad capture: JPEG q70,\n"
+        "                  overexposed with a red cast, noisy (to show what QC catches)\n"
         "  --face IMG      face kind: the base portrait\n"
         "  -h, --help      this text\n"
         "exit: 0 written, 1 a write or render failed, 2 usage error\n");
@@ -80,6 +84,17 @@ int sd_cmd_synth(int argc, char **argv)
                 return sd_cli_usage_error("synth", "bad --effect-scale (0..1)");
             c.effect_scale = d;
             c.effect_scale_set = 1;
+        } else if (!strcmp(a, "--capture")) {
+            const char *k = argv[++i];
+            if (!strcmp(k, "consistent")) c.consistent = 1;
+            else if (!strcmp(k, "random")) c.consistent = 0;
+            else return sd_cli_usage_error("synth", "unknown --capture '%s' (random|consistent)", k);
+        } else if (!strcmp(a, "--bad-capture")) {
+            int bp = 0, bs = 0;
+            if (sscanf(argv[++i], "%d:%d", &bp, &bs) != 2 || bp < 1 || bs < 1)
+                return sd_cli_usage_error("synth", "bad --bad-capture (PATIENT:SESSION, 1-based)");
+            c.bad_patient = bp;
+            c.bad_session = bs;
         } else if (!strcmp(a, "--face")) {
             c.face_path = argv[++i];
         } else return sd_cli_usage_error("synth", "unknown option '%s'", a);

@@ -10,26 +10,13 @@
 #include "src/core/core.h"
 
 
-/* Improvement of a cohort row: mean_improvement_pct, else the mean from changes.csv. */
-static double coh_impr(const SdRepCohort *c)
-{
-    return !isnan(c->mean_impr) ? c->mean_impr : c->impr_n ? c->impr_mean : NAN;
-}
+#define coh_impr sd__rep_coh_impr
 
-static void verdict(FILE *f, const SdRepCohort *c)
+static int significant(const SdRep *r, const SdRepCohort *c, int dir)
 {
-    const double im = coh_impr(c);
-    if (c->holm_p < 0.05 && im > 0)
-        fprintf(f, "<span class=\"badge b-good\">Improved</span>");
-    else if (c->holm_p < 0.05 && im < 0)
-        fprintf(f, "<span class=\"badge b-bad\">Worse</span>");
-    else if (c->t_p < 0.05 || c->w_p < 0.05)
-        fprintf(f, "<span class=\"badge b-warn\" title=\"p &lt; 0.05 before, but not after, the "
-                "correction for testing many regions and metrics\">Not confirmed</span>");
-    else if (isnan(c->holm_p) && isnan(c->t_p))
-        fprintf(f, "<span class=\"badge b-none\">Not tested</span>");
-    else
-        fprintf(f, "<span class=\"badge b-none\">No clear change</span>");
+    SdRepVerdict v;
+    sd__rep_verdict(r, c, &v);
+    return v.sig && v.dir == dir;
 }
 
 static int face_region(const SdRep *r)
@@ -47,9 +34,8 @@ static void region_list(FILE *f, const SdRep *r, int view, int sidx, int m, int 
     char b[32];
     for (int j = 0; j < r->regions.n; j++) {
         const SdRepCohort *c = sd__rep_cohort(r, view, sidx, r->rorder[j], m);
-        if (!c || r->rorder[j] == skip || !(c->holm_p < 0.05)) continue;
+        if (!c || r->rorder[j] == skip || !significant(r, c, want_better ? 1 : -1)) continue;
         const double im = coh_impr(c);
-        if (want_better ? !(im > 0) : !(im < 0)) continue;
         fprintf(f, "%s", k++ ? ", " : "");
         sd__rep_esc(f, sd__rep_region_label(r, r->rorder[j]));
         fprintf(f, " <span class=\"%s\">%s</span>", want_better ? "good" : "bad",
@@ -71,9 +57,11 @@ static void headline(FILE *f, const SdRep *r, int view, int sidx)
             const SdRepCohort *c = sd__rep_cohort(r, view, sidx, r->rorder[j], m);
             if (!c || r->rorder[j] == face) continue;
             nreg++;
-            ntested += !isnan(c->holm_p);
-            if (c->holm_p < 0.05 && coh_impr(c) > 0) nbetter++;
-            if (c->holm_p < 0.05 && coh_impr(c) < 0) nworse++;
+            SdRepVerdict rv;
+            sd__rep_verdict(r, c, &rv);
+            ntested += rv.kind != SD_V_NOT_TESTED && rv.kind != SD_V_TOO_FEW;
+            nbetter += rv.sig && rv.dir > 0;
+            nworse += rv.sig && rv.dir < 0;
         }
         const SdRepCohort *c = face >= 0 ? sd__rep_cohort(r, view, sidx, face, m) : NULL;
         if (!nreg && !c) continue;
@@ -81,21 +69,32 @@ static void headline(FILE *f, const SdRep *r, int view, int sidx)
         sd__rep_esc(f, r->minfo[m].label);
         fprintf(f, "</b> \xe2\x80\x94 ");
         if (c) {
+            SdRepVerdict v;
+            sd__rep_verdict(r, c, &v);
             sd__rep_esc(f, sd__rep_region_label(r, face));
             fprintf(f, " ");
-            verdict(f, c);
-            fprintf(f, " <b>%s</b>", sd__rep_fmt_pct(b1, 32, coh_impr(c)));
-            if (!isnan(c->impr_lo))
-                fprintf(f, " [95%% CI %s to %s]", sd__rep_fmt_1(b2, 32, c->impr_lo),
-                        sd__rep_fmt_1(b3, 32, c->impr_hi));
+            sd__rep_verdict_badge(f, &v);
+            if (isfinite(v.impr)) {
+                fprintf(f, " mean improvement <b>%s</b>", sd__rep_fmt_pct(b1, 32, v.impr));
+                if (!isnan(c->impr_lo))
+                    fprintf(f, " (95%% CI %s to %s, one follow-up)", sd__rep_fmt_1(b2, 32, c->impr_lo),
+                            sd__rep_fmt_1(b3, 32, c->impr_hi));
+            } else {
+                fprintf(f, " mean change <b>%s</b>", sd__rep_fmt(b1, 32, c->mean_delta));
+            }
+            fprintf(f, " <span class=\"muted\">(");
+            sd__rep_esc(f, v.why);
+            fprintf(f, ")</span>");
             if (!isnan(c->resp))
-                fprintf(f, "; %s%% of patients improved beyond noise", sd__rep_fmt_1(b1, 32, c->resp));
+                fprintf(f, "; individually, %s%% of patients improved by more than their own "
+                        "measurement noise", sd__rep_fmt_1(b1, 32, c->resp));
             fprintf(f, ". ");
         }
         if (nreg && !ntested) {
-            fprintf(f, "No significance test for the %d regions (too few patients, no variation, "
-                    "or cohort.csv missing).", nreg);
+            fprintf(f, "Regions (exploratory): no region could be tested (too few patients, no "
+                    "variation, or cohort.csv missing).");
         } else if (nreg) {
+            fprintf(f, "Regions (exploratory): ");
             if (nbetter) {
                 fprintf(f, "<span class=\"good\">Improved</span> in %d of %d regions: ", nbetter, nreg);
                 region_list(f, r, view, sidx, m, 1, face);
@@ -110,8 +109,10 @@ static void headline(FILE *f, const SdRep *r, int view, int sidx)
         }
         fprintf(f, "</li>\n");
     }
-    fprintf(f, "</ul>\n<p class=\"muted\">Improved / worse = Holm-corrected p &lt; 0.05 for the "
-            "mean change across patients.</p>\n");
+    fprintf(f, "</ul>\n<p class=\"muted\">Improved / worse: the mean change across patients "
+            "differs from zero with p &lt; 0.05 after the correction of its family: Holm for the "
+            "confirmatory family (the primary metrics on the whole face), Benjamini-Hochberg for "
+            "the exploratory one (regions, other metrics).</p>\n");
 }
 
 static void cohort_table(FILE *f, const SdRep *r, int view, int sidx, int primary)
@@ -120,8 +121,9 @@ static void cohort_table(FILE *f, const SdRep *r, int view, int sidx, int primar
     fprintf(f, "<table class=\"cohort\">\n<tr><th class=\"l\">Region</th><th>n</th>"
             "<th>Mean change [95%% CI]</th><th>Mean improvement</th>"
             "<th title=\"patients improved beyond the measurement noise\">Responders</th>"
-            "<th>p (t-test)</th><th>p (Wilcoxon)</th><th>p (Holm)</th><th>d<sub>z</sub></th>"
-            "<th class=\"l\">Verdict</th></tr>\n");
+            "<th>p (t-test)</th><th>p (Wilcoxon)</th><th title=\"Holm for confirmatory rows, "
+            "Benjamini-Hochberg q for exploratory rows\">p (adjusted)</th><th>d<sub>z</sub></th>"
+            "<th class=\"l\">Family</th><th class=\"l\">Verdict</th></tr>\n");
     for (int a = 0; a < r->metrics.n; a++) {
         const int m = r->morder[a];
         const SdRepMetric *mi = &r->minfo[m];
@@ -132,7 +134,7 @@ static void cohort_table(FILE *f, const SdRep *r, int view, int sidx, int primar
             const SdRepCohort *c = sd__rep_cohort(r, view, sidx, g, m);
             if (!c) continue;
             if (!any++) {
-                fprintf(f, "<tr class=\"grp\"><td colspan=\"10\">");
+                fprintf(f, "<tr class=\"grp\"><td colspan=\"11\">");
                 sd__rep_esc(f, mi->label);
                 fprintf(f, " <span class=\"muted\">(");
                 sd__rep_esc(f, r->metrics.s[m]);
@@ -145,16 +147,18 @@ static void cohort_table(FILE *f, const SdRep *r, int view, int sidx, int primar
             fprintf(f, "</td><td>%s</td>", sd__rep_fmt_1(b1, 32, isnan(c->n) ? c->impr_n : c->n));
             fprintf(f, "<td>%s [%s, %s]</td>", sd__rep_fmt(b1, 32, c->mean_delta),
                     sd__rep_fmt(b2, 32, c->lo), sd__rep_fmt(b3, 32, c->hi));
-            const double im = coh_impr(c);
-            fprintf(f, "<td class=\"%s\">%s</td>", c->holm_p < 0.05 ? (im > 0 ? "good" : "bad") : "",
-                    sd__rep_fmt_pct(b1, 32, im));
+            SdRepVerdict v;
+            sd__rep_verdict(r, c, &v);
+            fprintf(f, "<td class=\"%s\">%s</td>", v.sig ? (v.dir > 0 ? "good" : "bad") : "",
+                    sd__rep_fmt_pct(b1, 32, v.impr));
             fprintf(f, "<td>%s%s</td>", sd__rep_fmt_1(b1, 32, c->resp), isnan(c->resp) ? "" : "%");
             fprintf(f, "<td>%s</td>", sd__rep_fmt_p(b1, 32, c->t_p));
             fprintf(f, "<td>%s</td>", sd__rep_fmt_p(b1, 32, c->w_p));
-            fprintf(f, "<td%s>%s</td>", c->holm_p < 0.05 ? " style=\"font-weight:700\"" : "",
-                    sd__rep_fmt_p(b1, 32, c->holm_p));
-            fprintf(f, "<td>%s</td><td class=\"l\">", sd__rep_fmt(b1, 32, c->dz));
-            verdict(f, c);
+            fprintf(f, "<td%s>%s</td>", v.sig ? " style=\"font-weight:700\"" : "",
+                    sd__rep_fmt_p(b1, 32, v.p_adj));
+            fprintf(f, "<td>%s</td><td class=\"l\">%s</td><td class=\"l\">", sd__rep_fmt(b1, 32, c->dz),
+                    c->confirmatory ? "confirmatory" : "exploratory");
+            sd__rep_verdict_badge(f, &v);
             fprintf(f, "</td></tr>\n");
         }
     }
@@ -170,9 +174,15 @@ static void legend(FILE *f, const SdRep *r)
         "roughness). A change is <b>beyond noise</b> (\xe2\x9c\x93) when it is larger than the "
         "smallest change the method detects reliably (MDC95); smaller changes may be measurement "
         "variation. For the cohort, p values test whether the mean change differs from zero "
-        "(paired t-test, Wilcoxon signed-rank); <b>Holm p</b> corrects for testing many regions and "
-        "metrics at once and is the one to use for conclusions (<i>Not confirmed</i> = p &lt; 0.05 "
-        "only before that correction). d<sub>z</sub> is the standardised "
+        "(paired t-test, Wilcoxon signed-rank). The tests are prespecified in two families: "
+        "<b>confirmatory</b> = the primary metrics (\xe2\x98\x85) on the whole face at each follow-up, "
+        "corrected by Holm; <b>exploratory</b> = every region and the other metrics, corrected by "
+        "Benjamini-Hochberg (a false discovery rate: hypotheses for the next study, not claims). "
+        "The adjusted p decides the verdict (<i>Not confirmed</i> = p &lt; 0.05 only before the "
+        "correction; <i>Too few patients</i> = with so few patients even a change in every patient "
+        "could not reach p &lt; 0.05 in a Wilcoxon test, whose smallest p is 2/2<sup>n</sup>: 0.125 "
+        "for 4). A percent change is shown only where the baseline is clearly above zero (above the "
+        "metric's floor and its MDC95); elsewhere \xce\x94 is the absolute change in the metric's unit. d<sub>z</sub> is the standardised "
         "effect size (about 0.2 small, 0.5 medium, 0.8 large; its sign follows the raw change). "
         "<b>Responders</b> = share of patients whose change was beyond noise in the better "
         "direction. Left and right are the patient's own.</p>\n<dl class=\"legend\">\n");
@@ -290,7 +300,7 @@ static void patients_table(FILE *f, const SdRep *r)
                 if (!r->minfo[m].primary) continue;
                 const SdRepChange *c = last >= 0 && face >= 0 ? sd__rep_change(r, last, face, m) : NULL;
                 fprintf(f, "<td>");
-                if (c) sd__rep_change_badge(f, c->impr, c->beyond);
+                if (c) sd__rep_change_badge2(f, r, c, m);
                 else fprintf(f, "<span class=\"muted\">\xe2\x80\x93</span>");
                 fprintf(f, "</td>");
             }

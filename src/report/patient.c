@@ -120,7 +120,7 @@ static void change_table(FILE *f, const SdRep *r, int base, int fu)
             nwarn += warn;
             fprintf(f, "<td>%s \xe2\x86\x92 %s</td><td>", sd__rep_fmt(b1, 32, c->baseline),
                     sd__rep_fmt(b2, 32, c->value));
-            sd__rep_change_badge(f, c->impr, c->beyond);
+            sd__rep_change_badge2(f, r, c, m);
             if (warn)
                 fprintf(f, " <span class=\"badge b-warn\" title=\"measurement quality warning "
                         "(qc column of measurements.csv)\">\xe2\x9a\xa0</span>");
@@ -231,7 +231,7 @@ static void patient_summary(FILE *f, const SdRep *r, const int *idx, int ns)
         if (c) {
             sd__rep_esc(f, sd__rep_region_label(r, face));
             fprintf(f, " ");
-            sd__rep_change_badge(f, c->impr, c->beyond);
+            sd__rep_change_badge2(f, r, c, m);
             fprintf(f, " (%s). ", c->beyond == 1 ? "beyond noise" : c->beyond == 0 ? "within noise"
                                                                                  : "noise unknown");
         }

@@ -86,7 +86,7 @@ int sd__rep_svg_forest(FILE *f, const SdRep *r, int view, int sidx, int primary)
             "<text x=\"%d\" y=\"38\" fill=\"" COL_GOOD "\" text-anchor=\"end\">better \xe2\x96\xb6</text>\n",
             X0, X1);
     fprintf(f, "<text x=\"%d\" y=\"38\" font-weight=\"600\">Mean [95%% CI]</text>"
-            "<text x=\"%d\" y=\"38\" font-weight=\"600\">Holm p</text>\n", X1 + 14, X1 + 196);
+            "<text x=\"%d\" y=\"38\" font-weight=\"600\">adj. p</text>\n", X1 + 14, X1 + 196);
     const int yb = TOP + (rows + heads) * RH;
     for (int k = 0; k <= 40 && lo + k * step <= hi + step * 1e-6; k++) {
         const double t = lo + k * step, x = XS(t);
@@ -117,7 +117,9 @@ int sd__rep_svg_forest(FILE *f, const SdRep *r, int view, int sidx, int primary)
             }
             double mean, clo, chi;
             forest_vals(c, &mean, &clo, &chi);
-            int sig = c->holm_p < 0.05;
+            SdRepVerdict v;
+            sd__rep_verdict(r, c, &v);
+            const int sig = v.sig;
             const char *col = clo > 0 ? COL_GOOD : chi < 0 ? COL_BAD : COL_NONE;
             if (isnan(clo)) col = sig ? (mean > 0 ? COL_GOOD : COL_BAD) : COL_NONE;
             const int yc = y + RH / 2;
@@ -135,7 +137,7 @@ int sd__rep_svg_forest(FILE *f, const SdRep *r, int view, int sidx, int primary)
                     col, sd__rep_fmt_pct(b1, 32, mean), sd__rep_fmt_1(b2, 32, clo),
                     sd__rep_fmt_1(b3, 32, chi));
             fprintf(f, "<text x=\"%d\" y=\"%d\"%s>%s</text>\n", X1 + 196, y + 15,
-                    sig ? " font-weight=\"700\"" : "", sd__rep_fmt_p(b4, 32, c->holm_p));
+                    sig ? " font-weight=\"700\"" : "", sd__rep_fmt_p(b4, 32, v.p_adj));
             y += RH;
         }
     }
