@@ -17,9 +17,11 @@ static const char run_options[] =
     "  --jobs N             patients processed in parallel (default: all cores)\n"
     "  --roi face|whole     face: detect, align and measure the 13 facial regions (default);\n"
     "                       whole: close-up skin photos, region `whole`, no face stage\n"
-    "  --bootstrap N        perturbation-bootstrap replicates per image for the uncertainty\n"
-    "                       (registration jitter +-0.5 px, noise 0.5/255, and a JPEG photo\n"
-    "                       captured again at its own quality; default 5, 0 = off)\n"
+    "  --noise-model FILE   the calibrated noise model behind MDC95 (default\n"
+    "                       models/noise_model.csv; `none`: no model)\n"
+    "  --bootstrap N        also re-measure each image N times (registration jitter +-0.5 px,\n"
+    "                       noise 0.5/255, a JPEG photo captured again at its own quality) and\n"
+    "                       widen the model's SD to the bootstrap's where larger (default 0 = off)\n"
     "  --no-recapture       bootstrap replicates keep the JPEG as it is (faster; the MDC95 then\n"
     "                       misses the JPEG drift between captures, several %% of a metric)\n"
     "  --photometry M       none | reference | chart (default reference: sclera/background)\n"
@@ -165,6 +167,7 @@ static int run_common(int argc, char **argv, enum mode mode)
             o.align.px_per_mm = d;
         } else if (!strcmp(a, "--no-images")) o.save_images = 0;
         else if (!strcmp(a, "--no-recapture")) o.bootstrap_recapture = 0;
+        else if (!strcmp(a, "--noise-model")) { NEED(); o.noise_model = v; }
         else if (!strcmp(a, "--no-report")) o.report = 0;
         else if (!strcmp(a, "--cpu")) { NEED(); cpu = v; }
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;

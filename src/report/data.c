@@ -59,8 +59,9 @@ static const char *const region_labels[] = {
 };
 #define NREGION_IDS (int)(sizeof(region_ids) / sizeof(region_ids[0]))
 
-const char *const sd__rep_img_suffix[SD_REP_NIMG] = {"", "_regions", "_wrinkles", "_spots"};
-const char *const sd__rep_img_label[SD_REP_NIMG] = {"Photo", "Regions", "Wrinkle map", "Spot map"};
+const char *const sd__rep_img_suffix[SD_REP_NIMG] = {"", "_regions", "_wrinkles", "_spots", "_change"};
+const char *const sd__rep_img_label[SD_REP_NIMG] = {"Photo", "Regions", "Wrinkle map", "Spot map",
+                                                    "Change map"};
 
 /* ---- interned strings */
 static unsigned hash_str(const char *s)

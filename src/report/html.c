@@ -281,7 +281,8 @@ static void patients_table(FILE *f, const SdRep *r)
             if (!rows) {
                 fprintf(f, "<a href=\"%s.html\">", r->patient_file[p]);
                 sd__rep_esc(f, r->patients.s[p]);
-                fprintf(f, "</a>");
+                fprintf(f, "</a> <a class=\"muted\" href=\"%s_summary.html\">(1 page)</a>",
+                        r->patient_file[p]);
             }
             fprintf(f, "</td><td class=\"l\">");
             sd__rep_esc(f, r->views.s[v]);
@@ -305,8 +306,8 @@ static void patients_table(FILE *f, const SdRep *r)
                 fprintf(f, "</td>");
             }
             fprintf(f, "<td class=\"l\">");
-            if (flagged) fprintf(f, "<span class=\"badge b-warn\">%d flagged</span> ", flagged);
-            if (failed) fprintf(f, "<span class=\"badge b-bad\">%d failed</span> ", failed);
+            if (flagged) fprintf(f, "<span class=\"badge b-warn\">%d warn</span> ", flagged);
+            if (failed) fprintf(f, "<span class=\"badge b-bad\">%d fail</span> ", failed);
             if (noqc) fprintf(f, "<span class=\"badge b-bad\">%d not aligned</span>", noqc);
             if (!flagged && !failed && !noqc) fprintf(f, "<span class=\"badge b-good\">all ok</span>");
             fprintf(f, "</td><td>%s%d%s</td></tr>\n", nerr && !rows ? "<b class=\"bad\">" : "",
@@ -366,7 +367,24 @@ static void capture_section(FILE *f, const SdRep *r)
 static void qc_section(FILE *f, const SdRep *r)
 {
     char b1[32], b2[32], b3[32];
-    fprintf(f, "<h2 id=\"qc\">Quality control</h2>\n<h3>Alignment</h3>\n");
+    fprintf(f, "<h2 id=\"qc\">Quality control</h2>\n");
+    {
+        /* three tiers: ok, warn (measured, read with care: the reason says why), fail (not
+         * measured: an input error, or a registration that failed its checks) */
+        int nok = 0, nwarn = 0, nfail = 0;
+        for (int i = 0; i < r->nses; i++) {
+            const char *why, *t = sd__rep_qc_tier(r, &r->ses[i], &why);
+            if (!strcmp(t, "ok")) nok++;
+            else if (!strcmp(t, "warn")) nwarn++;
+            else if (r->ses[i].has_align) nfail++;   /* no alignment row: counted by its error */
+        }
+        nfail += r->nerr;
+        fprintf(f, "<p class=\"qc-tiers\"><span class=\"badge b-good\">ok %d</span> measured, "
+                "nothing to note &middot; <span class=\"badge b-warn\">warn %d</span> measured, "
+                "read with care (the reason is given below) &middot; <span class=\"badge b-bad\">"
+                "fail %d</span> not measured</p>\n", nok, nwarn, nfail);
+    }
+    fprintf(f, "<h3>Alignment</h3>\n");
     double ew, ef, rw, rf, ow, of;
     if (sd__rep_json_num(r->run_json, "qc_ecc_warn", &ew) &&
         sd__rep_json_num(r->run_json, "qc_ecc_fail", &ef) &&
@@ -599,7 +617,10 @@ int sd_report_write(SdCtx *ctx, const char *out_dir)
     }
     if ((e = sd__rep_images(ctx, &r))) goto fail;
     if ((e = write_index(ctx, &r))) goto fail;
-    for (int p = 0; p < r.patients.n && !e; p++) e = sd__rep_write_patient(ctx, &r, p);
+    for (int p = 0; p < r.patients.n && !e; p++) {
+        e = sd__rep_write_patient(ctx, &r, p);
+        if (!e) e = sd__rep_write_summary(ctx, &r, p);
+    }
 fail:
     sd__rep_free(&r);
     return e;

@@ -19,7 +19,9 @@ int  sd__rep_intern(SdRepStrs *t, const char *s);       /* index >= 0, or SD_ENO
 int  sd__rep_find(const SdRepStrs *t, const char *s);   /* index or -1 */
 void sd__rep_strs_free(SdRepStrs *t);
 
-enum { SD_REP_IMG_PHOTO, SD_REP_IMG_REGIONS, SD_REP_IMG_WRINKLES, SD_REP_IMG_SPOTS, SD_REP_NIMG };
+enum { SD_REP_IMG_PHOTO, SD_REP_IMG_REGIONS, SD_REP_IMG_WRINKLES, SD_REP_IMG_SPOTS,
+       SD_REP_IMG_CHANGE,   /* follow-ups: where each primary metric improved or worsened */
+       SD_REP_NIMG };
 extern const char *const sd__rep_img_suffix[SD_REP_NIMG];   /* "", "_regions", ... */
 extern const char *const sd__rep_img_label[SD_REP_NIMG];
 
@@ -170,7 +172,14 @@ const char *sd__rep_region_colour(const SdRep *r, int region, char buf[8]);
 /* SVG figures (report_svg.c), written inline into an HTML page. primary: 1 primary metrics only,
  * 0 the others. */
 int  sd__rep_svg_forest(FILE *f, const SdRep *r, int view, int sidx, int primary);
-void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metric);
+void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metric, int only_region);
+/* QC tier of a session: "ok", "warn" (measured, read with care) or "fail" (not measured), and
+ * the one phrase why (reason of alignment.csv, or the error), "" when ok. */
+const char *sd__rep_qc_tier(const SdRep *r, const SdRepSession *s, const char **why);
+/* The one-page printable summary of a patient, OUT/report/<patient>_summary.html. */
+int  sd__rep_write_summary(SdCtx *ctx, const SdRep *r, int patient);
+/* The per-view "latest follow-up versus baseline" box (shared with the summary page). */
+void sd__rep_patient_summary(FILE *f, const SdRep *r, const int *idx, int ns);
 
 /* Patient pages (report_patient.c). */
 int  sd__rep_write_patient(SdCtx *ctx, const SdRep *r, int patient);
