@@ -79,6 +79,16 @@ SD_API int  sd_noise_predict_regions(SdCtx *ctx, const SdNoiseModel *m, const Sd
                                      double (*sd)[SD_NMETRICS], const char *trace_path,
                                      const char *patient, const char *view, const char *session);
 
+/* The change map of a follow-up, written as a PNG to path: the skin (mask, the baseline's
+ * region 0 restricted to what the follow-up covers) in 6 mm squares, each primary metric
+ * measured per square on the baseline's (sb) and the follow-up's (sf) metric state, the square
+ * coloured by better * delta / MDC95 of the square from the model (green >= 1 better, red <= -1
+ * worse, full colour at 2); one panel per primary metric, on the grey baseline at half size. */
+SD_API int  sd_change_map(SdCtx *ctx, const SdMetricsState *sb, const SdMetricsState *sf,
+                          const SdAligned *base, const SdAligned *fu, const SdMask *skin,
+                          const SdNoiseModel *model, const SdNoiseImage *ib,
+                          const SdNoiseImage *ifu, const char *path);
+
 /* Colour guard: 1 when the colour statistics of the skin (mask, on the capture before any
  * photometric correction) cannot be trusted for the colour metrics -- a grayscale or
  * near-grayscale photo (mean chroma max(R,G,B) - min(R,G,B) below 0.03), a clipped or crushed

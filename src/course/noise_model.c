@@ -146,5 +146,9 @@ double sd_noise_model_sd(const SdNoiseModel *m, const char *metric, const char *
         const double v = fmin(fmax(x[k], m->lo[k]), m->hi[k]);
         s += hit->b[1 + k] * v;
     }
+    /* a region smaller than any the model saw (a change map's square): the SD of a mean grows as
+     * 1 / sqrt(area), so extrapolate with that slope rather than clamp */
+    if (x[SD_NC_AREA] < m->lo[SD_NC_AREA])
+        s += 0.5 * (m->lo[SD_NC_AREA] - x[SD_NC_AREA]);
     return exp(s);
 }

@@ -7,6 +7,7 @@
 
 #include "skindelta/noise.h"
 #include "src/core/core.h"
+#include "src/measure/noise_int.h"
 
 static const char *const cov_names[SD_NCOV] = {
     "area", "jpeg", "subsample", "noise", "exposure", "exposure2", "registration", "clip",
@@ -80,13 +81,19 @@ void sd_noise_image_stats(const SdAligned *al, const SdMask *skin, SdNoiseImage 
 void sd_noise_covariates(const SdAligned *al, const SdMask *region, const SdNoiseImage *im,
                          double x[SD_NCOV])
 {
+    sd__noise_covariates_box(al, region, 0, 0, region->w, region->h, im, x);
+}
+
+void sd__noise_covariates_box(const SdAligned *al, const SdMask *region, int bx0, int by0,
+                              int bx1, int by1, const SdNoiseImage *im, double x[SD_NCOV])
+{
     long n = 0;
     double g = 0;
-    for (int y = 0; y < al->img.h && y < region->h; y++) {
+    for (int y = by0; y < by1 && y < al->img.h && y < region->h; y++) {
         const uint8_t *m = region->data + (size_t)y * (size_t)region->stride;
         const uint8_t *v = al->valid.data ? al->valid.data + (size_t)y * (size_t)al->valid.stride : NULL;
         const float *r1 = sd_image_rowf(&al->img, 1, y);
-        for (int xx = 0; xx < al->img.w && xx < region->w; xx++) {
+        for (int xx = bx0; xx < bx1 && xx < al->img.w && xx < region->w; xx++) {
             if (!m[xx] || (v && !v[xx])) continue;
             n++;
             g += r1[xx];
