@@ -222,6 +222,17 @@ static void legend(FILE *f, const SdRep *r)
         fprintf(f, " MDC95 from the repeatability study ");
         sd__rep_esc(f, mf);
         fprintf(f, ".");
+    } else if (sd__rep_json_str(par, "noise_model", mf, sizeof(mf))) {
+        const int boot = sd__rep_json_num(par, "bootstrap", &nb) && nb >= 2;
+        fprintf(f, " MDC95 from the calibrated noise model (<code>");
+        sd__rep_esc(f, mf);
+        fprintf(f, "</code>): the capture-to-capture spread of each metric and region predicted "
+                   "from what each photo shows (JPEG quality, noise, exposure, region size, "
+                   "registration, how its capture differs from the baseline's), fitted on phantom "
+                   "recaptures so that about 5%% of unchanged skin is called beyond noise%s. It "
+                   "does not see day-to-day changes of the skin itself: a repeatability study "
+                   "(<code>skindelta repeatability</code>, <code>run --mdc</code>) is the basis for "
+                   "claims.", boot ? "; widened where a per-photo bootstrap found more" : "");
     } else if (sd__rep_json_num(par, "bootstrap", &nb) && nb >= 2) {
         const int have = sd__rep_json_bool(par, "bootstrap_recapture", &recap);
         fprintf(f, " MDC95 from a bootstrap of each photo (%.0f replicates: registration jitter, "
