@@ -8,10 +8,11 @@
  * mean covariates of the two images, with one intercept per region (E ln chi^2_1 = -1.2704 and
  * the factor 2 of the two images corrected): ln sd = b0[region] + sum b_k x_k. A small ridge
  * keeps collinear covariates (JPEG quality and subsampling move together in the phantoms) from
- * trading huge opposite slopes. The model's level is then calibrated: all b0 of the metric move
+ * trading huge opposite slopes. The model's level is then calibrated: the b0 of the metric move
  * by ln c, c the Q-quantile (default 0.96) of |d| / (1.96 sqrt(sd_base^2 + sd_fu^2)) over the
- * fitting pairs, so that 1 - Q of them fire at the MDC95 -- the log-normal fit alone is a median
- * model and would fire too often where the residuals have heavy tails. Deterministic. */
+ * fitting changes, so that 1 - Q of them fire at the MDC95 -- the log-normal fit alone is a
+ * median model and would fire too often where the residuals have heavy tails. c is found
+ * separately for the face regions and for `whole` (close-ups). Deterministic. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,30 +281,36 @@ int main(int argc, char **argv)
     for (int mi = 0; mi < SD_NMETRICS; mi++) {
         Fit F;
         if (fit_metric(mi, &F)) continue;
-        /* the quantile of the standardised changes, then the level */
-        double *z = malloc((nobs + 1) * sizeof(double));
-        int q = 0;
-        for (size_t i = 0; i < nobs; i++) {
-            if (obs[i].metric != mi) continue;
-            const double sb = pred(F.beta, obs[i].region, obs[i].xb), sf = pred(F.beta, obs[i].region, obs[i].xf);
-            z[q++] = fabs(obs[i].d) / (1.96 * sqrt(sb * sb + sf * sf));
+        /* the quantile of the standardised changes, then the level: separately for close-ups
+         * (region `whole`) and faces (the regions), which the fit shares slopes between */
+        double *z = malloc((nobs + 1) * sizeof(double)), cg[2] = {1, 1};
+        for (int g = 0; g < 2; g++) {
+            int q = 0;
+            for (size_t i = 0; i < nobs; i++) {
+                if (obs[i].metric != mi || (strcmp(regions[obs[i].region], "whole") == 0) != g) continue;
+                const double sb = pred(F.beta, obs[i].region, obs[i].xb), sf = pred(F.beta, obs[i].region, obs[i].xf);
+                z[q++] = fabs(obs[i].d) / (1.96 * sqrt(sb * sb + sf * sf));
+            }
+            if (q < 10) continue;
+            qsort(z, (size_t)q, sizeof(double), cmp_dbl);
+            cg[g] = z[(int)floor(g_quantile * (q - 1))];
+            if (!(cg[g] > 0)) cg[g] = 1e-9;
         }
-        qsort(z, (size_t)q, sizeof(double), cmp_dbl);
-        const double c = z[(int)floor(g_quantile * (q - 1))];
         free(z);
-        const double lc = log(c > 0 ? c : 1e-9);
         double b0sum = 0;
         int nr = 0;
         for (int r = 0; r < nreg; r++) if (F.used[r]) { b0sum += F.beta[r]; nr++; }
         const char *mid = sd_metric_info(mi)->id;
         for (int r = 0; r <= nreg; r++) {
             if (r < nreg && !F.used[r]) continue;
+            const int whole = r < nreg && !strcmp(regions[r], "whole");
             fprintf(f, "%s,%s,%.6f", mid, r < nreg ? regions[r] : "*",
-                    (r < nreg ? F.beta[r] : b0sum / nr) + lc);
+                    (r < nreg ? F.beta[r] : b0sum / nr) + log(cg[whole]));
             for (int k = 0; k < SD_NCOV; k++) fprintf(f, ",%.6f", F.beta[MAXREG + k]);
             fprintf(f, "\n");
         }
-        fprintf(stderr, "bench_noise_fit: %-26s %5d pairs, level x%.3f\n", mid, F.n, c);
+        fprintf(stderr, "bench_noise_fit: %-26s %5d changes, level x%.3f (faces) x%.3f (whole)\n",
+                mid, F.n, cg[0], cg[1]);
     }
     if (sd_atomic_commit(&af)) { fprintf(stderr, "bench_noise_fit: %s: cannot write\n", out); return 1; }
     return 0;

@@ -157,8 +157,9 @@ SD_API int  sd_repeat_read(SdCtx *ctx, const char *path, SdRepeatArray *a);
 SD_API const char *sd_cohort_family(const char *region, const char *metric);
 
 /* Below this |baseline| a relative change is not reported (pct_change empty, the absolute delta
- * stands): the metric's detection floor (docs/STATISTICS.md lists them), raised to the change's
- * mdc95 when that is larger (a baseline within the noise of zero has no meaningful percent). */
+ * stands): the metric's detection floor (docs/STATISTICS.md lists them), raised to twice the
+ * change's mdc95 when that is larger (a baseline within the noise of zero has no meaningful
+ * percent). */
 SD_API double sd_pct_floor(const char *metric, double mdc95);
 
 /* Repeatability row for region x metric, NULL when absent (rep may be NULL). */

@@ -54,13 +54,14 @@ const SdRepeatRow *sd_repeat_find(const SdRepeatArray *rep, const char *region, 
 }
 
 /* Detection floors below which a metric's value is as good as zero (docs/STATISTICS.md,
- * "Relative change"): a few pixels of wrinkle or spot, a fraction of the smallest level the
+ * "Relative change"): a few pixels of wrinkle or spot (wrinkle density: the false detections of
+ * skin without wrinkles reach ~1-2 % of a region), a fraction of the smallest level the
  * texture and pigment maps resolve. A metric not listed (a renamed or new one) has floor 0 and
  * relies on its mdc95 alone. */
 static const struct { const char *metric; double floor; } pct_floors[] = {
     {"texture_roughness", 0.1},       {"texture_glcm_contrast", 0.01},
     {"texture_glcm_homogeneity", 0.01}, {"texture_glcm_entropy", 0.01},
-    {"wrinkle_density", 0.5},         {"wrinkle_length_density", 5.0},
+    {"wrinkle_density", 2.0},         {"wrinkle_length_density", 5.0},
     {"wrinkle_severity", 0.01},       {"pigment_unevenness", 0.1},
     {"pigment_spot_area", 0.5},       {"pigment_spot_density", 0.5},
     {"pigment_ita_sd", 0.5},          {"redness_unevenness", 0.1},
@@ -71,7 +72,8 @@ double sd_pct_floor(const char *metric, double mdc95)
     double f = 0;
     for (size_t i = 0; i < sizeof(pct_floors) / sizeof(pct_floors[0]); i++)
         if (!strcmp(pct_floors[i].metric, metric)) f = pct_floors[i].floor;
-    return isfinite(mdc95) && mdc95 > f ? mdc95 : f;
+    /* "clearly above": the baseline is at least twice the smallest change that can be detected */
+    return isfinite(mdc95) && 2 * mdc95 > f ? 2 * mdc95 : f;
 }
 
 const char *sd_cohort_family(const char *region, const char *metric)

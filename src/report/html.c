@@ -52,7 +52,8 @@ static void headline(FILE *f, const SdRep *r, int view, int sidx)
     for (int a = 0; a < r->metrics.n; a++) {
         const int m = r->morder[a];
         if (!r->minfo[m].primary) continue;
-        int nreg = 0, nbetter = 0, nworse = 0, ntested = 0;
+        int nreg = 0, nbetter = 0, nworse = 0, ntested = 0, ntoofew = 0;
+        double minp = NAN;
         for (int j = 0; j < r->regions.n; j++) {
             const SdRepCohort *c = sd__rep_cohort(r, view, sidx, r->rorder[j], m);
             if (!c || r->rorder[j] == face) continue;
@@ -60,6 +61,10 @@ static void headline(FILE *f, const SdRep *r, int view, int sidx)
             SdRepVerdict rv;
             sd__rep_verdict(r, c, &rv);
             ntested += rv.kind != SD_V_NOT_TESTED && rv.kind != SD_V_TOO_FEW;
+            if (rv.kind == SD_V_TOO_FEW) {
+                ntoofew++;
+                minp = c->min_p;
+            }
             nbetter += rv.sig && rv.dir > 0;
             nworse += rv.sig && rv.dir < 0;
         }
@@ -90,9 +95,12 @@ static void headline(FILE *f, const SdRep *r, int view, int sidx)
                         "measurement noise", sd__rep_fmt_1(b1, 32, c->resp));
             fprintf(f, ". ");
         }
-        if (nreg && !ntested) {
-            fprintf(f, "Regions (exploratory): no region could be tested (too few patients, no "
-                    "variation, or cohort.csv missing).");
+        if (nreg && !ntested && ntoofew) {
+            fprintf(f, "Regions (exploratory): too few patients for any region to reach "
+                    "significance (smallest attainable Wilcoxon p %s).", sd__rep_fmt_p(b1, 32, minp));
+        } else if (nreg && !ntested) {
+            fprintf(f, "Regions (exploratory): no region could be tested (no variation, or "
+                    "cohort.csv missing).");
         } else if (nreg) {
             fprintf(f, "Regions (exploratory): ");
             if (nbetter) {

@@ -61,6 +61,8 @@ static const char css[] =
     ".scale i{flex:1;height:12px;border:1px solid var(--line);"
     "background:linear-gradient(90deg,#b42318,#f2d0cc 40%,#fff 50%,#cfe9d6 60%,#1a7f37)}\n"
     ".qc-tiers .badge{margin-right:6px}\n"
+    ".cmlab{display:flex;font-size:12.5px;font-weight:600;color:#344054}"
+    ".cmlab span{flex:1;text-align:center}\n"
     "footer{color:var(--muted);font-size:12.5px;border-top:1px solid var(--line);margin-top:40px;"
     "padding-top:8px}\n"
     /* on paper: before and after one above the other, no toggle buttons */

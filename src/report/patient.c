@@ -273,7 +273,7 @@ static void region_legend(FILE *f, const SdRep *r)
 }
 
 /* The follow-up's change map with its colour scale, or a note why there is none. */
-static void change_map(FILE *f, const SdRepSession *s, const SdRepSession *base)
+static void change_map(FILE *f, const SdRep *r, const SdRepSession *s, const SdRepSession *base)
 {
     fprintf(f, "<div class=\"cmap\"><b>Change map</b> <span class=\"muted\">(on the baseline ");
     sd__rep_esc(f, base->name);
@@ -285,6 +285,7 @@ static void change_map(FILE *f, const SdRepSession *s, const SdRepSession *base)
         fprintf(f, "</code>).</p></div>\n");
         return;
     }
+    sd__rep_change_map_labels(f, r, "900px");
     fprintf(f, "<a href=\"%s\"><img class=\"cmapimg\" src=\"%s\" alt=\"change map, session ",
             s->img[SD_REP_IMG_CHANGE], s->img[SD_REP_IMG_CHANGE]);
     sd__rep_esc(f, s->name);
@@ -318,7 +319,7 @@ static void view_section(FILE *f, const SdRep *r, int p, int v, const int *idx, 
             figure(f, s->img[SD_REP_IMG_PHOTO] ? &r->ses[idx[0]] : s, SD_REP_IMG_PHOTO, NULL,
                    s->img[SD_REP_IMG_PHOTO] ? 0 : 1, 1);
         change_table(f, r, idx[0], idx[i]);
-        change_map(f, s, &r->ses[idx[0]]);
+        change_map(f, r, s, &r->ses[idx[0]]);
         fprintf(f, "</div>\n");
     }
     fprintf(f, "<h3>Maps</h3>\n<p class=\"muted\">Regions: the anatomical areas that are measured. "

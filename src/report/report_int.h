@@ -166,6 +166,8 @@ double sd__rep_coh_impr(const SdRepCohort *c);
 /* Badge of one patient's change: percent when defined, else the absolute change in the metric's
  * unit (a baseline near zero has no meaningful percent). */
 void sd__rep_change_badge2(FILE *f, const SdRep *r, const SdRepChange *c, int metric);
+/* Captions of the change map's panels (one per primary metric), for a map shown at width. */
+void sd__rep_change_map_labels(FILE *f, const SdRep *r, const char *width);
 /* Region colour of the regions overlay, as "#rrggbb" (NULL for an unknown region). */
 const char *sd__rep_region_colour(const SdRep *r, int region, char buf[8]);
 

@@ -50,7 +50,10 @@ static void view_summary(FILE *f, const SdRep *r, int p, int v, const int *idx, 
     photo(f, &r->ses[idx[0]], SD_REP_IMG_PHOTO, NULL, "Baseline");
     if (fu >= 0) {
         photo(f, &r->ses[fu], SD_REP_IMG_PHOTO, NULL, "Latest");
+        fprintf(f, "<div>");
+        if (r->ses[fu].img[SD_REP_IMG_CHANGE]) sd__rep_change_map_labels(f, r, "330px");
         photo(f, &r->ses[fu], SD_REP_IMG_CHANGE, "wide", "Change map");
+        fprintf(f, "</div>");
     }
     fprintf(f, "</div>\n");
     if (fu >= 0 && r->ses[fu].img[SD_REP_IMG_CHANGE])

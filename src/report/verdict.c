@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "skindelta/regions.h"
+#include "skindelta/metrics.h"
 #include "src/report/report_int.h"
 #include "src/course/stats.h"
 
@@ -99,4 +100,19 @@ const char *sd__rep_region_colour(const SdRep *r, int region, char buf[8])
     if (region < 0 || region >= r->regions.n || sd_region_colour(r->regions.s[region], rgb)) return NULL;
     snprintf(buf, 8, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
     return buf;
+}
+
+void sd__rep_change_map_labels(FILE *f, const SdRep *r, const char *width)
+{
+    /* the panels are the primary metrics in the metric table's order (sd_change_map) */
+    fprintf(f, "<div class=\"cmlab\" style=\"max-width:%s\">", width);
+    for (int k = 0; k < SD_NMETRICS; k++) {
+        const SdMetricInfo *mi = sd_metric_info(k);
+        if (!mi->primary) continue;
+        const int m = sd__rep_find(&r->metrics, mi->id);
+        fprintf(f, "<span>");
+        sd__rep_esc(f, m >= 0 ? r->minfo[m].label : mi->id);
+        fprintf(f, "</span>");
+    }
+    fprintf(f, "</div>\n");
 }
