@@ -158,9 +158,9 @@ SD_API const char *sd_cohort_family(const char *region, const char *metric);
 
 /* Below this |baseline| a relative change is not reported (pct_change empty, the absolute delta
  * stands): the metric's detection floor (docs/STATISTICS.md lists them), raised to twice the
- * change's mdc95 when that is larger (a baseline within the noise of zero has no meaningful
- * percent). */
-SD_API double sd_pct_floor(const char *metric, double mdc95);
+ * baseline's own MDC95 (1.96 sqrt2 sd_base, or the repeatability study's mdc95) when that is
+ * larger: a baseline within the noise of zero has no meaningful percent. */
+SD_API double sd_pct_floor(const char *metric, double base_mdc95);
 
 /* Repeatability row for region x metric, NULL when absent (rep may be NULL). */
 SD_API const SdRepeatRow *sd_repeat_find(const SdRepeatArray *rep, const char *region, const char *metric);

@@ -121,7 +121,11 @@ int sd_course_changes(SdCtx *ctx, const SdMeasArray *m, const SdRepeatArray *rep
             c.mdc95 = NAN;
         /* a percent of a baseline near zero explodes (0.37 -> 12.7 reads -3331%): relative
          * change only where the baseline is clearly above the metric's floor */
-        const double fl = sd_pct_floor(f->metric, c.mdc95);
+        /* (the baseline's own noise decides whether it is clearly above zero, not the pair's:
+         * a bad follow-up capture makes its change uncertain, not its baseline small) */
+        const double base_mdc = rr && isfinite(rr->mdc95) ? rr->mdc95
+                              : isfinite(b->sd) ? 1.96 * M_SQRT2 * b->sd : NAN;
+        const double fl = sd_pct_floor(f->metric, base_mdc);
         c.pct_change = fabs(b->value) > fl && b->value != 0 ? 100.0 * c.delta / fabs(b->value) : NAN;
         c.improvement_pct = c.better ? c.better * c.pct_change : NAN;
         c.beyond_noise = isfinite(c.mdc95) && isfinite(c.delta) ? fabs(c.delta) > c.mdc95 : -1;

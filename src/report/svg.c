@@ -30,13 +30,15 @@ static int forest_vals(const SdRepCohort *c, double *mean, double *lo, double *h
     return isfinite(*mean);
 }
 
-/* A row is drawn when its mean improvement rests on 2 or more patients' percent changes: a
+/* A row is drawn when its mean improvement rests on 2 or more patients' percent changes (a
  * percent exists only where the baseline is clearly above the metric's floor, and one patient's
- * percent is no cohort estimate. */
+ * percent is no cohort estimate) ... */
 static int forest_row_ok(const SdRepCohort *c)
 {
     double m, l, h;
-    return forest_vals(c, &m, &l, &h) && (c->impr_n >= 2 || (!c->impr_n && c->n >= 2));
+    /* ... and on every patient of the row: a mean over the subset with a percent is not the
+     * tested mean change */
+    return forest_vals(c, &m, &l, &h) && c->impr_n >= 2 && !(isfinite(c->n) && c->impr_n < c->n);
 }
 
 static double clampd(double v, double lo, double hi)

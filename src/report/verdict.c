@@ -18,13 +18,18 @@ void sd__rep_verdict(const SdRep *r, const SdRepCohort *c, SdRepVerdict *v)
 {
     memset(v, 0, sizeof(*v));
     v->impr = sd__rep_coh_impr(c);
+    const double n = isfinite(c->n) ? c->n : c->impr_n;
+    /* a mean percent over only some of the patients (the others' baselines too close to zero for
+     * a percent) is not the tested mean change: then the report shows the mean change itself */
+    if (isfinite(c->n) && c->impr_n > 0 && c->impr_n < c->n) v->impr = NAN;
     const int better = r->minfo[c->metric].better;
-    if (isfinite(v->impr) && v->impr != 0) v->dir = v->impr > 0 ? 1 : -1;
-    else if (better && isfinite(c->mean_delta) && c->mean_delta != 0)
+    /* the direction is that of the tested quantity, the mean delta */
+    if (better && isfinite(c->mean_delta) && c->mean_delta != 0)
         v->dir = better * c->mean_delta > 0 ? 1 : -1;
+    else if (isfinite(v->impr) && v->impr != 0)
+        v->dir = v->impr > 0 ? 1 : -1;
     /* exploratory rows of a cohort.csv without bh_q (an older run) fall back to holm_p */
     v->p_adj = c->confirmatory || isnan(c->bh_q) ? c->holm_p : c->bh_q;
-    const double n = isfinite(c->n) ? c->n : c->impr_n;
     const double minp = isfinite(c->min_p) ? c->min_p : sd_wilcoxon_min_p((int)n);
     const char *fam = c->confirmatory ? "Holm over the confirmatory family (the primary metrics "
                                         "on the whole face, per follow-up)"
