@@ -9,7 +9,7 @@
  * the factor 2 of the two images corrected): ln sd = b0[region] + sum b_k x_k. A small ridge
  * keeps collinear covariates (JPEG quality and subsampling move together in the phantoms) from
  * trading huge opposite slopes. The model's level is then calibrated: the b0 of the metric move
- * by ln c, c the Q-quantile (default 0.96) of |d| / (1.96 sqrt(sd_base^2 + sd_fu^2)) over the
+ * by ln c, c the Q-quantile (default 0.98) of |d| / (1.96 sqrt(sd_base^2 + sd_fu^2)) over the
  * fitting changes, so that 1 - Q of them fire at the MDC95 -- the log-normal fit alone is a
  * median model and would fire too often where the residuals have heavy tails. c is found
  * separately for the face regions and for `whole` (close-ups). Deterministic. */
@@ -236,7 +236,7 @@ static int fit_metric(int mi, Fit *F)
     return 0;
 }
 
-static double g_quantile = 0.96;
+static double g_quantile = 0.98;
 
 int main(int argc, char **argv)
 {

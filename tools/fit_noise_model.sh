@@ -26,14 +26,18 @@ course() {   # name, run options, synth options...
         --no-report --quiet $ropts 2>/dev/null || [ $? -eq 1 ]
     runs+=("$WORK/$name.out")
 }
-mkdir -p "$WORK/face.out" "$WORK/facec.out" "$WORK/patch.out" "$WORK/patchs.out"
+mkdir -p "$WORK/face.out" "$WORK/facec.out" "$WORK/patch.out" "$WORK/patchs.out" "$WORK/patch7105.out" \
+    "$WORK/patch7106.out"
 # faces: random capture settings per session (full nuisance), and a consistent clinic's capture
 course face ""  --kind face --patients 10 --sessions 4 --seed 7101
 course facec "" --kind face --patients 4 --sessions 3 --seed 7102 --capture consistent
-# close-up patches (--roi whole): the default 1024 px at 10 px/mm and small 384 px at 15 px/mm
+# close-up patches (--roi whole): the default 1024 px at 10 px/mm (three courses: the level of
+# `whole` is calibrated on its own, and its tail needs data) and small 384 px at 15 px/mm
 course patch "--roi whole"  --kind patch --patients 16 --sessions 4 --seed 7103
 course patchs "--roi whole" --kind patch --patients 16 --sessions 3 --seed 7104 --size 384 --px-per-mm 15
-"$BUILD/bench/bench_noise_fit" -o "$OUT" --quantile 0.96 \
-    --note "courses: face 10x4 seed 7101, face consistent 4x3 seed 7102, patch 16x4 seed 7103, patch 384px 16x3 seed 7104 (tools/fit_noise_model.sh)" \
+course patch7105 "--roi whole" --kind patch --patients 16 --sessions 4 --seed 7105
+course patch7106 "--roi whole" --kind patch --patients 16 --sessions 4 --seed 7106
+"$BUILD/bench/bench_noise_fit" -o "$OUT" --quantile 0.98 \
+    --note "courses: face 10x4 seed 7101, face consistent 4x3 seed 7102, patch 16x4 seeds 7103 7105 7106, patch 384px 16x3 seed 7104 (tools/fit_noise_model.sh)" \
     "${runs[@]}"
 echo "fit_noise_model: wrote $OUT"
