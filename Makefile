@@ -195,8 +195,11 @@ demo: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/include/skindelta \
-	  $(DESTDIR)$(PREFIX)/share/skindelta/models $(DESTDIR)$(PREFIX)/share/skindelta/samples/faces
+	  $(DESTDIR)$(PREFIX)/share/skindelta/models $(DESTDIR)$(PREFIX)/share/skindelta/samples/faces \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/skindelta
+	install -m 644 docs/skindelta.1 $(DESTDIR)$(PREFIX)/share/man/man1/skindelta.1
+	install -m 644 contrib/completion/skindelta.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/skindelta
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libskindelta.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libskindelta.so.$(SOVERSION)
@@ -208,7 +211,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/skindelta $(DESTDIR)$(PREFIX)/lib/libskindelta.* \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/skindelta.pc
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/skindelta.pc $(DESTDIR)$(PREFIX)/share/man/man1/skindelta.1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/skindelta
 	rm -rf $(DESTDIR)$(PREFIX)/include/skindelta $(DESTDIR)$(PREFIX)/share/skindelta
 
 clean:

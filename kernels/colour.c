@@ -6,13 +6,11 @@
 #include "kernels/cpu.h"
 
 #include "kernels/rows.h"
+#include "src/core/core.h"
 
 float sd_srgb_to_linear(float v)
 {
-    const double c = v;
-    if (c <= 0.04045)
-        return (float)(c / 12.92);
-    return (float)pow((c + 0.055) / 1.055, 2.4);
+    return (float)sd_srgb_decode(v);
 }
 
 static void srgb8_to_lin_c(float *const dst[3], ptrdiff_t dst_stride, const uint8_t *src,

@@ -5,6 +5,7 @@
 
 #include "kernels/tone.h"
 #include "kernels/cpu.h"
+#include "src/core/core.h"
 
 #define NDEC SD_TONE_NDEC   /* decode: uniform in the encoded value */
 #define NENC SD_TONE_NENC   /* encode: uniform in sqrt(linear) */
@@ -15,11 +16,11 @@ static void build_tables(void)
 {
     for (int i = 0; i <= NDEC; i++) {
         const double v = (double)i / NDEC;
-        dec_tab[i] = (float)(v <= 0.04045 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4));
+        dec_tab[i] = (float)sd_srgb_decode(v);
     }
     for (int i = 0; i <= NENC; i++) {
         const double s = (double)i / NENC, v = s * s;
-        enc_tab[i] = (float)(v <= 0.0031308 ? 12.92 * v : 1.055 * pow(v, 1 / 2.4) - 0.055);
+        enc_tab[i] = (float)sd_srgb_encode(v);   /* (v is in [0, 1]: the clamp is a no-op) */
     }
 }
 

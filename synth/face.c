@@ -21,10 +21,6 @@ void sd__synth_face_free(SdSynthFaceBase *b)
     memset(b, 0, sizeof(*b));
 }
 
-static float srgb_dec(float v)
-{
-    return v <= 0.04045f ? v / 12.92f : powf((v + 0.055f) / 1.055f, 2.4f);
-}
 
 static void eye_centre(const SdLandmarks *lm, int first, double *x, double *y)
 {
@@ -97,7 +93,7 @@ int sd__synth_face_init(SdCtx *ctx, const char *path, int size, SdSynthFaceBase 
         for (int y = 0; y < img.h; y++) {
             float *r = sd_image_rowf(&img, c, y);
             for (int x = 0; x < img.w; x++)
-                r[x] = srgb_dec(r[x]);
+                r[x] = sd_srgb_decodef(r[x]);
         }
     const double tx = 0.5 * W - s * ex, ty = 0.4 * H - s * ey;
     SdTransform T = { { s, 0, tx, 0, s, ty, 0, 0, 1 } };

@@ -10,21 +10,18 @@
 
 #define SD_MEAS_HEADER    "patient,view,session,session_index,days,region,metric,value,unit,better,qc"
 #define SD_UNCERT_HEADER  "patient,view,session,region,metric,sd,n_boot"
+/* changes.csv and cohort.csv end with the metric's unit (that of baseline, value, delta, mdc95;
+ * of mean_delta, sd_delta and the CI), from the metric table: the codebook's, ASCII. */
 #define SD_CHANGE_HEADER  "patient,view,session,session_index,days,region,metric,baseline,value," \
-                          "delta,pct_change,improvement_pct,mdc95,beyond_noise"
+                          "delta,pct_change,improvement_pct,mdc95,beyond_noise,unit"
 #define SD_TREND_HEADER   "patient,view,region,metric,n_sessions,slope,slope_unit,ci95_low,ci95_high"
 #define SD_COHORT_HEADER  "view,session_index,region,metric,n,mean_delta,sd_delta,ci95_low," \
                           "ci95_high,t_p,wilcoxon_p,holm_p,cohens_dz,responders_pct," \
-                          "mean_pct_change,mean_improvement_pct,family,bh_q,min_wilcoxon_p"
+                          "mean_pct_change,mean_improvement_pct,unit,family,bh_q,min_wilcoxon_p"
 #define SD_REPEAT_HEADER  "region,metric,n_subjects,n_repeats,icc31,cv_w_pct,sem,mdc95"
 
-/* Direction of improvement (DESIGN.md §5): written as the words "higher" / "lower". */
-#ifndef SD_BETTER_HIGHER   /* shared with course.h / metrics.h */
-#ifndef SD_BETTER_HIGHER   /* shared with metrics.h */
-#define SD_BETTER_HIGHER  1
-#define SD_BETTER_LOWER  (-1)
-#endif
-#endif
+/* Direction of improvement: SD_BETTER_HIGHER / SD_BETTER_LOWER (skindelta.h), written as the
+ * words "higher" / "lower" (DESIGN.md §5). */
 
 /* All string fields of every row are owned by the array holding the row (deep copies made by
  * the push functions), so a caller fills a row with borrowed pointers and pushes it.

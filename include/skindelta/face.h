@@ -76,6 +76,14 @@ static inline int sd_face_landmarks(SdCtx *ctx, const SdImage *img, const SdFace
 SD_API int sd_face_find(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts, SdLandmarks *lm,
                  int *nfaces);
 
+/* sd_face_find for the follow-up of a baseline whose face box was `like` in a like_w x like_h
+ * photo: among several faces, the one whose box (as a fraction of its photo: centre and size) is
+ * closest to it, not the best-scoring one (a second person in the frame). like NULL: the
+ * best-scoring face. *nfaces: faces found; *picked: the index taken (0 = the best-scoring). */
+SD_API int sd_face_find_like(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts,
+                             const SdFace *like, int like_w, int like_h, SdLandmarks *lm,
+                             int *nfaces, int *picked);
+
 /* Large photos: load path shrunk on load (JPEG DCT scaling) to at least SD_FACE_LOAD_MAX pixels
  * on the long side, run sd_face_find on it, and return the landmarks (and box) in the pixels
  * of the full-size, upright image. info (may be NULL) receives the loader's report. */

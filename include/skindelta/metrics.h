@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "skindelta.h"
 
@@ -25,17 +26,13 @@ enum sd_metric_id {
     SD_NMETRICS
 };
 
-#ifndef SD_BETTER_HIGHER   /* shared with course.h / metrics.h */
-#define SD_BETTER_HIGHER  1
-#define SD_BETTER_LOWER  (-1)
-#endif
 
 typedef struct SdMetricInfo {
     const char *id;      /* contract name, e.g. "texture_roughness" */
-    const char *unit;    /* "%", "-", "mm/cm²", "1/cm²", "OD x100", "deg" */
+    const char *unit;    /* ASCII: "%", "-", "mm/cm2", "1/cm2", "OD x100", "deg" */
     int better;          /* SD_BETTER_LOWER or SD_BETTER_HIGHER */
     int primary;         /* 1 for the three the mission names */
-    const char *what;    /* one line for reports */
+    const char *what;    /* one-line definition (the codebook's) */
 } SdMetricInfo;
 
 /* Table entry for metric i (0 <= i < SD_NMETRICS), NULL when out of range. */
@@ -44,6 +41,14 @@ SD_API const SdMetricInfo *sd_metric_info(int i);
 SD_API int sd_metric_index(const char *id);
 /* "lower" / "higher" */
 SD_API const char *sd_metric_better_name(int better);
+
+/* The codebook: the table above as CSV, one row per metric, under SD_CODEBOOK_HEADER (primary is
+ * 1 or 0). sd_codebook_csv writes it to a stream (0, or SD_EIO on a write error);
+ * sd_codebook_write to out_dir/codebook.csv, atomically. */
+#define SD_CODEBOOK_HEADER "metric,unit,better,primary,definition"
+#define SD_CODEBOOK_FILE   "codebook.csv"
+SD_API int  sd_codebook_csv(FILE *f);
+SD_API int  sd_codebook_write(SdCtx *ctx, const char *out_dir);
 
 /* Parameters. All lengths in millimetres; converted with px_per_mm. Defaults are documented in
  * docs/METRICS.md and chosen on the phantoms; change them only together with that page. */

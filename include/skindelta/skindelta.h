@@ -34,6 +34,10 @@ SD_API const char *sd_strerror(int err);
 /* Short stable name of an error code ("EFORMAT"), for CSV columns. */
 SD_API const char *sd_errname(int err);
 
+/* Direction of improvement of a metric (DESIGN.md §5), shared by metrics.h and course.h. */
+#define SD_BETTER_HIGHER  1
+#define SD_BETTER_LOWER  (-1)
+
 /* ---- context: error detail + CPU level; one per thread */
 #define SD_ERRMSG_MAX 1024
 typedef struct SdCtx {
@@ -93,10 +97,12 @@ SD_API int  sd_image_copy(const SdImage *src, SdImage *dst);
 /* Luminance (Rec.709 weights on the stored values) of a 3-channel F32 image into a 1-channel one. */
 SD_API int  sd_image_luma(const SdImage *src, SdImage *dst);
 
+/* The loader's default pixel limit; the batch run bounds its canonical frame by it too. */
+#define SD_MAX_PIXELS_DEFAULT 120000000ull
 typedef struct SdLoadOpts {
     double   scale;        /* desired scale <= 1 (e.g. 0.25): JPEG shrink-on-load; 1 = full size */
     int      target_max;   /* if > 0: shrink so that max(w,h) >= target_max at the smallest size */
-    uint64_t max_pixels;   /* 0 = default 120e6 */
+    uint64_t max_pixels;   /* 0 = default SD_MAX_PIXELS_DEFAULT */
     uint64_t max_bytes;    /* 0 = default 512 MiB */
     enum sd_fmt fmt;       /* SD_FMT_F32 (default) or SD_FMT_U8 (8-bit RGB) */
 } SdLoadOpts;

@@ -13,33 +13,18 @@
 #include "skindelta/regions.h"
 #include "skindelta/util.h"
 
-static void help(FILE *f)
-{
-    fprintf(f,
-        "usage: skindelta align BEFORE AFTER -o OUT [options]\n\n"
-        "Puts BEFORE into the canonical face frame (similarity from the 68 landmarks: eye centres\n"
-        "fixed, IOD 640 px, frame 1600x2000) and registers AFTER onto it (landmark start, then\n"
-        "masked coarse-to-fine ECC on band-passed luminance); each photo is resampled once.\n\n"
-        "writes OUT/before.png, OUT/after.png, OUT/side_by_side.png, OUT/blink.html,\n"
-        "OUT/difference.png, OUT/regions.png and OUT/alignment.csv.\n\n"
-        "options:\n"
-        "  -o DIR              output folder (created)\n"
-        "  --roi face|whole    whole: no face; the whole image, shift/rotation/scale found by\n"
-        "                      log-polar phase correlation, region `whole` (default face)\n"
-        "  --motion M          translation|euclidean|affine|homography (default affine)\n"
-        "  --iod PX            canonical inter-ocular distance (default 640)\n"
-        "  --px-per-mm X       camera calibration in photo px per mm (default: IOD = 63 mm)\n"
-        "  --photometry MODE   none|reference|chart (default reference: sclera + background)\n"
-        "  --chart X,Y,W,H     ColorChecker 24 rectangle in the canonical frame (with chart)\n"
-        "  --ecc-warn R, --ecc-fail R           QC thresholds on the ECC correlation (0.50, 0.20)\n"
-        "  --overlap-warn F, --overlap-fail F   on the skin overlap fraction (0.90, 0.60)\n"
-        "  --lm-warn F, --lm-fail F             on landmark RMS / IOD (0.04, 0.10)\n"
-        "  --cpu LEVEL         scalar, avx2 or avx512\n"
-        "  -h, --help          this text\n"
-        "QC status: failed when ecc < ecc-fail, landmark RMS > lm-fail x IOD or overlap <\n"
-        "overlap-fail; warn on the *-warn values; ok otherwise.\n"
-        "exit: 0 aligned (ok or warn), 1 failed (no face, unreadable, QC failed), 2 usage error\n");
-}
+static const SdCmdSpec spec = {
+    "align",
+    "BEFORE AFTER -o OUT [options]",
+    "Puts BEFORE into the canonical face frame (similarity from the 68 landmarks: eye centres\n"
+    "fixed, IOD 640 px, frame 1600x2000) and registers AFTER onto it (landmark start, then\n"
+    "masked coarse-to-fine ECC on band-passed luminance); each photo is resampled once.\n\n"
+    "writes OUT/before.png, OUT/after.png, OUT/side_by_side.png, OUT/blink.html,\n"
+    "OUT/difference.png, OUT/regions.png and OUT/alignment.csv.\n",
+    "\nQC status: failed when ecc < ecc-fail, landmark RMS > lm-fail x IOD or overlap <\n"
+    "overlap-fail; warn on the *-warn values; ok otherwise.\n"
+    "exit: 0 aligned (ok or warn), 1 failed (no face, unreadable, QC failed), 2 usage error\n",
+};
 
 /* Load path into the canonical frame: landmarks on a shrunk copy, then the photo decoded at the
  * smallest scale that still holds the canonical detail (JPEG shrink-on-load). */
@@ -161,65 +146,126 @@ fail:
     return err;
 }
 
-static int parse_chart(const char *s, double r[4])
+typedef struct ChartArg {
+    double r[4];
+    int set;
+} ChartArg;
+
+static int parse_chart(const char *s, void *dst)
 {
-    return sscanf(s, "%lf,%lf,%lf,%lf", &r[0], &r[1], &r[2], &r[3]) == 4 && r[2] > 0 && r[3] > 0 ? 0 : -1;
+    ChartArg *c = dst;
+    char extra;
+    if (sscanf(s, "%lf,%lf,%lf,%lf%c", &c->r[0], &c->r[1], &c->r[2], &c->r[3], &extra) != 4 ||
+        !(c->r[2] > 0) || !(c->r[3] > 0))
+        return -1;
+    c->set = 1;
+    return 0;
+}
+
+/* A QC threshold: a number in [lo, hi] (lo excluded when open). */
+#define QC_OPT(name, metavar, help, dst, lo_, hi_, open) \
+    { (name), 0, SD_ARG_DOUBLE, (metavar), (help), (dst), .lo = (lo_), .hi = (hi_), .lo_open = (open) }
+
+typedef struct AlignArgs {
+    const char *in[2], *out, *cpu;
+    SdAlignOpts ao;
+    SdPhotoOpts po;
+} AlignArgs;
+
+static int parse_align_args(int argc, char **argv, AlignArgs *a)
+{
+    const char *cmd = "align", *photo = "reference";
+    SdAlignOpts *ao = &a->ao;
+    sd_align_opts_default(ao);
+    sd_photo_opts_default(&a->po);
+    int motion = (int)ao->motion, nin = 0;
+    ChartArg chart = {{0}, 0};
+    const SdOpt opts[] = {
+        SD_OPT_OUT(&a->out, "DIR", "output folder (created)"),
+        SD_OPT_ROI(&ao->roi_whole, "whole: no face; the whole image, shift/rotation/scale found by\n"
+                                   "log-polar phase correlation, region `whole` (default face)"),
+        SD_OPT_MOTION(&motion),
+        SD_OPT_IOD(&ao->iod_px),
+        SD_OPT_PX_PER_MM(&ao->px_per_mm, "camera calibration in photo px per mm (default: IOD = 63 mm)"),
+        SD_OPT_PHOTOMETRY(&photo, "none | reference | chart (default reference: sclera + background)"),
+        { "chart", 0, SD_ARG_FN, "X,Y,W,H", "ColorChecker 24 rectangle in the canonical frame (with chart)",
+          &chart, .parse = parse_chart, .expect = "X,Y,W,H with W, H > 0" },
+        QC_OPT("ecc-warn", "R", "QC: warn below this ECC correlation, -1..1 (default 0.50)", &ao->ecc_warn, -1, 1, 0),
+        QC_OPT("ecc-fail", "R", "QC: fail below this ECC correlation, -1..1 (default 0.20)", &ao->ecc_fail, -1, 1, 0),
+        QC_OPT("overlap-warn", "F", "QC: warn below this skin overlap fraction, 0..1 (default 0.90)",
+               &ao->overlap_warn, 0, 1, 0),
+        QC_OPT("overlap-fail", "F", "QC: fail below this skin overlap fraction, 0..1 (default 0.60)",
+               &ao->overlap_fail, 0, 1, 0),
+        QC_OPT("lm-warn", "F", "QC: warn above this landmark RMS / IOD, > 0 (default 0.04)", &ao->lm_rms_warn, 0, 10, 1),
+        QC_OPT("lm-fail", "F", "QC: fail above this landmark RMS / IOD, > 0 (default 0.10)", &ao->lm_rms_fail, 0, 10, 1),
+        SD_OPT_CPU(&a->cpu),
+    };
+    const int rc = sd_cli_parse(&spec, opts, SD_NOPTS(opts), argc, argv, a->in, 2, &nin);
+    if (rc != SD_CLI_CONTINUE) return rc;
+    if (nin != 2) return sd_cli_usage_error(cmd, "needs BEFORE and AFTER images");
+    if (!a->out) return sd_cli_usage_error(cmd, "-o OUT is required");
+    ao->motion = (SdMotion)motion;
+    a->po.mode = (SdPhotoMode)sd_photo_mode_parse(photo);
+    memcpy(a->po.chart, chart.r, sizeof(chart.r));
+    if (a->po.mode == SD_PHOTO_CHART && !chart.set)
+        return sd_cli_usage_error(cmd, "--photometry chart needs --chart X,Y,W,H");
+    return SD_CLI_CONTINUE;
+}
+
+/* The aligned pair, regions overlay, composites, blink page and alignment.csv into OUT. */
+static int write_outputs(SdCtx *ctx, const AlignArgs *a, const SdAligned al[2], const double scale[2][2],
+                         const SdAlignQC *qc, const SdPhotometry *ph, const SdRegions *rg)
+{
+    static const char *const files[2] = { "before.png", "after.png" };
+    int err = 0;
+    for (int i = 0; i < 2 && !err; i++) {
+        char *p = sd_path_join(a->out, files[i]);
+        err = p ? sd_image_save(ctx, &al[i].img, p, 0) : SD_ENOMEM;
+        free(p);
+    }
+    if (err) return err;
+    char *p = sd_path_join(a->out, "regions.png");
+    err = p ? sd_regions_overlay(ctx, &al[0].img, rg, p) : SD_ENOMEM;
+    free(p);
+    if (err || (err = write_composites(ctx, a->out, &al[0], &al[1]))) return err;
+    p = sd_path_join(a->out, "blink.html");
+    err = p ? write_blink(p) : SD_ENOMEM;
+    free(p);
+    if (err) {
+        snprintf(ctx->errmsg, sizeof(ctx->errmsg), "%s/blink.html: cannot write", a->out);
+        return err;
+    }
+    const char *names[2] = { a->in[0], a->in[1] };
+    const SdAligned *ap[2] = { &al[0], &al[1] };
+    p = sd_path_join(a->out, "alignment.csv");
+    err = p ? write_csv(p, names, ap, scale, qc, ph) : SD_ENOMEM;
+    free(p);
+    if (err) snprintf(ctx->errmsg, sizeof(ctx->errmsg), "%s/alignment.csv: cannot write", a->out);
+    return err;
+}
+
+static void print_result(const AlignArgs *a, double seconds, const SdAlignQC *qc, const SdPhotometry *ph,
+                         const SdRegions *rg)
+{
+    printf("aligned %s -> %s in %.2f s: status %s%s%s%s, ecc %.4f, landmark RMS %.2f px, overlap %.3f, "
+           "%d iterations over %d levels; photometry: %s\n",
+           a->in[1], a->in[0], seconds, sd_align_status_name(qc->status), qc->reason[0] ? " (" : "",
+           qc->reason[0] ? qc->reason : "", qc->reason[0] ? ")" : "", qc->ecc, qc->lm_rms_px, qc->overlap,
+           qc->iterations, qc->levels, ph->summary);
+    for (int r = 0; r < rg->n; r++)
+        if (rg->warn[r])
+            printf("warning: region %s is mostly masked out (%ld of %ld px)\n", rg->name[r], rg->area[r],
+                   rg->poly_area[r]);
 }
 
 int sd_cmd_align(int argc, char **argv)
 {
-    const char *cmd = "align", *in[2] = { NULL, NULL }, *out = NULL, *cpu = NULL;
-    SdAlignOpts ao;
-    sd_align_opts_default(&ao);
-    SdPhotoOpts po;
-    sd_photo_opts_default(&po);
-    int nin = 0, have_chart = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        double d;
-        if (sd_cli_is_help(a)) { help(stdout); return SD_EXIT_OK; }
-        if (a[0] != '-' || !a[1]) {
-            if (nin == 2) return sd_cli_usage_error(cmd, "one BEFORE and one AFTER image, got a third: %s", a);
-            in[nin++] = a;
-            continue;
-        }
-        if (!v) return sd_cli_usage_error(cmd, "%s needs a value", a);
-        i++;
-        if (!strcmp(a, "-o")) out = v;
-        else if (!strcmp(a, "--cpu")) cpu = v;
-        else if (!strcmp(a, "--roi")) {
-            if (!strcmp(v, "whole")) ao.roi_whole = 1;
-            else if (strcmp(v, "face")) return sd_cli_usage_error(cmd, "--roi face|whole, not '%s'", v);
-        } else if (!strcmp(a, "--motion")) {
-            const int m = sd_motion_parse(v);
-            if (m < 0) return sd_cli_usage_error(cmd, "--motion translation|euclidean|affine|homography, not '%s'", v);
-            ao.motion = (SdMotion)m;
-        } else if (!strcmp(a, "--photometry")) {
-            const int m = sd_photo_mode_parse(v);
-            if (m < 0) return sd_cli_usage_error(cmd, "--photometry none|reference|chart, not '%s'", v);
-            po.mode = (SdPhotoMode)m;
-        } else if (!strcmp(a, "--chart")) {
-            if (parse_chart(v, po.chart)) return sd_cli_usage_error(cmd, "--chart X,Y,W,H (W, H > 0), not '%s'", v);
-            have_chart = 1;
-        } else {
-            if (sd_cli_parse_double(v, &d)) return sd_cli_usage_error(cmd, "%s: not a number: '%s'", a, v);
-            if (!strcmp(a, "--iod") && d >= 32 && d <= 4096) ao.iod_px = d;
-            else if (!strcmp(a, "--px-per-mm") && d > 0) ao.px_per_mm = d;
-            else if (!strcmp(a, "--ecc-warn") && d >= -1 && d <= 1) ao.ecc_warn = d;
-            else if (!strcmp(a, "--ecc-fail") && d >= -1 && d <= 1) ao.ecc_fail = d;
-            else if (!strcmp(a, "--overlap-warn") && d >= 0 && d <= 1) ao.overlap_warn = d;
-            else if (!strcmp(a, "--overlap-fail") && d >= 0 && d <= 1) ao.overlap_fail = d;
-            else if (!strcmp(a, "--lm-warn") && d > 0) ao.lm_rms_warn = d;
-            else if (!strcmp(a, "--lm-fail") && d > 0) ao.lm_rms_fail = d;
-            else return sd_cli_usage_error(cmd, "unknown option or value out of range: %s %s", a, v);
-        }
-    }
-    if (nin != 2) return sd_cli_usage_error(cmd, "needs BEFORE and AFTER images");
-    if (!out) return sd_cli_usage_error(cmd, "needs -o OUT");
-    if (po.mode == SD_PHOTO_CHART && !have_chart) return sd_cli_usage_error(cmd, "--photometry chart needs --chart X,Y,W,H");
-
+    AlignArgs a = { .out = NULL };
+    int rc = parse_align_args(argc, argv, &a);
+    if (rc != SD_CLI_CONTINUE) return rc;
+    const SdAlignOpts *ao = &a.ao;
     SdCtx ctx;
-    if (sd_cli_setup(&ctx, cpu)) return SD_EXIT_USAGE;
+    if (sd_cli_setup(&ctx, a.cpu)) return SD_EXIT_USAGE;
     SdImage photo = {0};
     SdLandmarks lm[2];
     double scale[2][2] = { { 1, 1 }, { 1, 1 } };
@@ -230,63 +276,34 @@ int sd_cmd_align(int argc, char **argv)
     memset(al, 0, sizeof(al));
     memset(&rg, 0, sizeof(rg));
     memset(&qc, 0, sizeof(qc));
-    int err, rc = SD_EXIT_PARTIAL;
-    const char *stage = "load";
+    int err;
+    rc = SD_EXIT_PARTIAL;
     const double t0 = sd_now();
-    if (sd_mkdir_p(out)) {
-        fprintf(stderr, "skindelta align: %s: cannot create the output folder\n", out);
+    if (sd_mkdir_p(a.out)) {
+        fprintf(stderr, "skindelta align: %s: cannot create the output folder\n", a.out);
         return SD_EXIT_PARTIAL;
     }
-    stage = "load";   /* load_photo also finds the face: its errors say which */
-    if ((err = load_photo(&ctx, in[0], ao.roi_whole, &ao, &photo, &lm[0], scale[0])))
+    const char *stage = "load";   /* load_photo also finds the face: its errors say which */
+    if ((err = load_photo(&ctx, a.in[0], ao->roi_whole, ao, &photo, &lm[0], scale[0])))
         goto fail;
     stage = "frame";
-    if ((err = sd_align_canonical(&ctx, &photo, ao.roi_whole ? NULL : &lm[0], &ao, &al[0])))
+    if ((err = sd_align_canonical(&ctx, &photo, ao->roi_whole ? NULL : &lm[0], ao, &al[0])))
         goto fail;
     sd_image_free(&photo);
     stage = "load";
-    if ((err = load_photo(&ctx, in[1], ao.roi_whole, &ao, &photo, &lm[1], scale[1])))
+    if ((err = load_photo(&ctx, a.in[1], ao->roi_whole, ao, &photo, &lm[1], scale[1])))
         goto fail;
     stage = "register";
-    if ((err = sd_align_followup(&ctx, &al[0], &photo, ao.roi_whole ? NULL : &lm[1], &ao, &al[1], &qc)))
+    if ((err = sd_align_followup(&ctx, &al[0], &photo, ao->roi_whole ? NULL : &lm[1], ao, &al[1], &qc)))
         goto fail;
     sd_image_free(&photo);
     stage = "photometry";
-    if ((err = sd_photometry_correct(&ctx, &al[0], &al[1], &po, &ph))) goto fail;
+    if ((err = sd_photometry_correct(&ctx, &al[0], &al[1], &a.po, &ph))) goto fail;
     stage = "regions";
     if ((err = sd_regions_build(&ctx, &al[0], &al[1].valid, &rg))) goto fail;
     stage = "write";
-    {
-        static const char *const files[2] = { "before.png", "after.png" };
-        for (int i = 0; i < 2; i++) {
-            char *p = sd_path_join(out, files[i]);
-            err = p ? sd_image_save(&ctx, &al[i].img, p, 0) : SD_ENOMEM;
-            free(p);
-            if (err) goto fail;
-        }
-        char *p = sd_path_join(out, "regions.png");
-        err = p ? sd_regions_overlay(&ctx, &al[0].img, &rg, p) : SD_ENOMEM;
-        free(p);
-        if (err || (err = write_composites(&ctx, out, &al[0], &al[1]))) goto fail;
-        p = sd_path_join(out, "blink.html");
-        err = p ? write_blink(p) : SD_ENOMEM;
-        free(p);
-        if (err) { snprintf(ctx.errmsg, sizeof(ctx.errmsg), "%s/blink.html: cannot write", out); goto fail; }
-        const char *names[2] = { in[0], in[1] };
-        const SdAligned *ap[2] = { &al[0], &al[1] };
-        p = sd_path_join(out, "alignment.csv");
-        err = p ? write_csv(p, names, ap, (const double (*)[2])scale, &qc, &ph) : SD_ENOMEM;
-        free(p);
-        if (err) { snprintf(ctx.errmsg, sizeof(ctx.errmsg), "%s/alignment.csv: cannot write", out); goto fail; }
-    }
-    printf("aligned %s -> %s in %.2f s: status %s%s%s%s, ecc %.4f, landmark RMS %.2f px, overlap %.3f, "
-           "%d iterations over %d levels; photometry: %s\n",
-           in[1], in[0], sd_now() - t0, sd_align_status_name(qc.status), qc.reason[0] ? " (" : "",
-           qc.reason[0] ? qc.reason : "", qc.reason[0] ? ")" : "", qc.ecc, qc.lm_rms_px, qc.overlap, qc.iterations, qc.levels,
-           ph.summary);
-    for (int r = 0; r < rg.n; r++)
-        if (rg.warn[r])
-            printf("warning: region %s is mostly masked out (%ld of %ld px)\n", rg.name[r], rg.area[r], rg.poly_area[r]);
+    if ((err = write_outputs(&ctx, &a, al, (const double (*)[2])scale, &qc, &ph, &rg))) goto fail;
+    print_result(&a, sd_now() - t0, &qc, &ph, &rg);
     rc = qc.status == SD_ALIGN_FAILED ? SD_EXIT_PARTIAL : SD_EXIT_OK;
     goto done;
 fail:

@@ -8,48 +8,37 @@
 #include "skindelta/catalog.h"
 #include "skindelta/util.h"
 
-static void help(FILE *f)
-{
-    fprintf(f,
-        "usage: skindelta catalog ROOT [options]\n"
-        "       skindelta catalog --manifest FILE.csv [options]\n\n"
-        "Lists the patients, views and sessions a batch would score. Layout:\n"
-        "  ROOT/<patient>/<session>/<view>.{jpg,jpeg,png,tif,tiff}   sessions in natural order,\n"
-        "  the first is the baseline; or a manifest CSV with header patient,session,date,view,path\n"
-        "  (date ISO 8601, optional; path relative to the manifest's folder).\n"
-        "Days since baseline come from the manifest date, else EXIF DateTimeOriginal.\n\n"
-        "options:\n"
-        "  --manifest FILE   read the manifest instead of walking a folder\n"
-        "  --csv             machine-readable CSV on stdout (problems still on stderr)\n"
-        "  --no-exif         do not open images to read EXIF dates (faster)\n"
-        "  -h, --help        this text\n"
-        "exit: 0 listed (warnings allowed), 1 some entries had errors, 2 usage or unreadable root\n");
-}
+static const SdCmdSpec spec = {
+    "catalog",
+    "ROOT [options]\n--manifest FILE.csv [options]",
+    "Lists the patients, views and sessions a batch would score. Layout:\n"
+    "  ROOT/<patient>/<session>/<view>.{jpg,jpeg,png,tif,tiff}   sessions in natural order,\n"
+    "  the first is the baseline; or a manifest CSV with header patient,session,date,view,path\n"
+    "  (date ISO 8601, optional; path relative to the manifest's folder).\n"
+    "Days since baseline come from the manifest date, else EXIF DateTimeOriginal.\n",
+    "\nexit: 0 listed (warnings allowed), 1 some entries had errors, 2 usage or unreadable root\n",
+};
 
 int sd_cmd_catalog(int argc, char **argv)
 {
     const char *root = NULL, *manifest = NULL;
     int csv = 0;
-    SdCatalogOpts opts = {1};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (sd_cli_is_help(a)) { help(stdout); return SD_EXIT_OK; }
-        else if (!strcmp(a, "--manifest")) {
-            if (++i >= argc) return sd_cli_usage_error("catalog", "--manifest needs a file");
-            manifest = argv[i];
-        } else if (!strcmp(a, "--csv")) csv = 1;
-        else if (!strcmp(a, "--no-exif")) opts.read_exif_dates = 0;
-        else if (a[0] == '-' && a[1]) return sd_cli_usage_error("catalog", "unknown option '%s'", a);
-        else if (!root) root = a;
-        else return sd_cli_usage_error("catalog", "more than one ROOT given ('%s')", a);
-    }
+    SdCatalogOpts copts = {1};
+    const SdOpt opts[] = {
+        SD_OPT_MANIFEST(&manifest),
+        SD_OPT_FLAG("csv", 0, "machine-readable CSV on stdout (problems still on stderr)", &csv, 1),
+        SD_OPT_FLAG("no-exif", 0, "do not open images to read EXIF dates (faster)", &copts.read_exif_dates, 0),
+    };
+    int npos = 0;
+    const int rc = sd_cli_parse(&spec, opts, SD_NOPTS(opts), argc, argv, &root, 1, &npos);
+    if (rc != SD_CLI_CONTINUE) return rc;
     if (!root == !manifest)
         return sd_cli_usage_error("catalog", "give exactly one of ROOT or --manifest FILE");
     SdCtx ctx;
     if (sd_cli_setup(&ctx, NULL)) return SD_EXIT_USAGE;
     SdCatalog cat;
-    int err = manifest ? sd_catalog_manifest(&ctx, manifest, &opts, &cat)
-                       : sd_catalog_scan(&ctx, root, &opts, &cat);
+    int err = manifest ? sd_catalog_manifest(&ctx, manifest, &copts, &cat)
+                       : sd_catalog_scan(&ctx, root, &copts, &cat);
     if (err) {
         fprintf(stderr, "skindelta catalog: %s\n", ctx.errmsg);
         return SD_EXIT_USAGE;

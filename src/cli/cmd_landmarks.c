@@ -10,24 +10,25 @@
 #include "skindelta/face.h"
 #include "skindelta/util.h"
 
-static void help(FILE *f)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static const SdCmdSpec spec = {
+    "landmarks",
+    "IMG [options]",
+    "Finds the face (TinyFaceDetector at input sizes 320, 416 and 608, best score wins) and\n"
+    "its 68 landmarks (iBUG-68 order), in the pixels of the upright full-size image. Large\n"
+    "JPEGs are shrunk on load to >= " STR(SD_FACE_LOAD_MAX) " px for the nets.\n",
+    "\nexit: 0 face found, 1 no face or unreadable image, 2 usage error\n",
+};
+
+static int parse_input_size(const char *v, void *dst)
 {
-    fprintf(f,
-        "usage: skindelta landmarks IMG [options]\n\n"
-        "Finds the face (TinyFaceDetector at input sizes 320, 416 and 608, best score wins) and\n"
-        "its 68 landmarks (iBUG-68 order), in the pixels of the upright full-size image. Large\n"
-        "JPEGs are shrunk on load to >= %d px for the nets.\n\n"
-        "options:\n"
-        "  --json            JSON on stdout instead of text\n"
-        "  -o FILE           draw box and points onto the image (.png or .jpg)\n"
-        "  --input-size N    one detector input size (multiple of 32, 64..1024)\n"
-        "  --tiny            the tiny landmark net\n"
-        "  --compat          the reference package's exact behaviour (one size, default 416;\n"
-        "                    no re-crop; its border shift quirk included)\n"
-        "  --bench N         only time the stage over N runs, with and without decoding\n"
-        "  --cpu LEVEL       scalar, avx2 or avx512\n"
-        "  -h, --help        this text\n"
-        "exit: 0 face found, 1 no face or unreadable image, 2 usage error\n", SD_FACE_LOAD_MAX);
+    char *end;
+    const long l = strtol(v, &end, 10);
+    if (!*v || *end || l < 64 || l > 1024 || l % 32) return -1;
+    *(long *)dst = l;
+    return 0;
 }
 
 static double thread_cpu(void)
@@ -175,28 +176,21 @@ int sd_cmd_landmarks(int argc, char **argv)
     int json = 0;
     long bench = 0, size = 0;
     SdFaceOpts o = {0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (sd_cli_is_help(a)) { help(stdout); return SD_EXIT_OK; }
-        else if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "--tiny")) o.tiny_landmarks = 1;
-        else if (!strcmp(a, "--compat")) o.compat = 1;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--input-size") || !strcmp(a, "--bench") ||
-                 !strcmp(a, "--cpu")) {
-            if (++i >= argc)
-                return sd_cli_usage_error("landmarks", "%s needs a value", a);
-            if (!strcmp(a, "-o")) out = argv[i];
-            else if (!strcmp(a, "--cpu")) cpu = argv[i];
-            else if (!strcmp(a, "--bench")) {
-                if (sd_cli_parse_int(argv[i], 1, 100000, &bench))
-                    return sd_cli_usage_error("landmarks", "--bench needs a count >= 1");
-            } else if (sd_cli_parse_int(argv[i], 64, 1024, &size) || size % 32)
-                return sd_cli_usage_error("landmarks", "--input-size must be a multiple of 32 "
-                                          "in 64..1024");
-        } else if (a[0] == '-' && a[1]) return sd_cli_usage_error("landmarks", "unknown option '%s'", a);
-        else if (!path) path = a;
-        else return sd_cli_usage_error("landmarks", "more than one image given ('%s')", a);
-    }
+    const SdOpt opts[] = {
+        SD_OPT_FLAG("json", 0, "JSON on stdout instead of text", &json, 1),
+        SD_OPT_OUT(&out, "FILE", "draw box and points onto the image (.png or .jpg)"),
+        { "input-size", 0, SD_ARG_FN, "N", "one detector input size (multiple of 32, 64..1024)", &size,
+          .parse = parse_input_size, .expect = "a multiple of 32 in 64..1024" },
+        SD_OPT_FLAG("tiny", 0, "the tiny landmark net", &o.tiny_landmarks, 1),
+        SD_OPT_FLAG("compat", 0, "the reference package's exact behaviour (one size, default 416;\n"
+                                 "no re-crop; its border shift quirk included)", &o.compat, 1),
+        { "bench", 0, SD_ARG_LONG, "N", "only time the stage over N runs, with and without decoding", &bench,
+          .lo = 1, .hi = 100000 },
+        SD_OPT_CPU(&cpu),
+    };
+    int npos = 0;
+    const int rc = sd_cli_parse(&spec, opts, SD_NOPTS(opts), argc, argv, &path, 1, &npos);
+    if (rc != SD_CLI_CONTINUE) return rc;
     if (!path)
         return sd_cli_usage_error("landmarks", "no image given");
     if (out && !sd_strcasesuffix(out, ".png") && !sd_strcasesuffix(out, ".jpg") &&

@@ -12,64 +12,6 @@
 #include "skindelta/course.h"
 #include "skindelta/util.h"
 
-static const char run_options[] =
-    "  -o, --out DIR        output folder (created; results of finished patients are kept)\n"
-    "  --jobs N             patients processed in parallel (default: all cores)\n"
-    "  --roi face|whole     face: detect, align and measure the 13 facial regions (default);\n"
-    "                       whole: close-up skin photos, region `whole`, no face stage\n"
-    "  --noise-model FILE   the calibrated noise model behind MDC95 (default\n"
-    "                       models/noise_model.csv; `none`: no model)\n"
-    "  --bootstrap N        also re-measure each image N times (registration jitter +-0.5 px,\n"
-    "                       noise 0.5/255, a JPEG photo captured again at its own quality) and\n"
-    "                       widen the model's SD to the bootstrap's where larger (default 0 = off)\n"
-    "  --no-recapture       bootstrap replicates keep the JPEG as it is (faster; the MDC95 then\n"
-    "                       misses the JPEG drift between captures, several %% of a metric)\n"
-    "  --photometry M       none | reference | chart (default reference: sclera/background)\n"
-    "  --motion M           translation | euclidean | affine | homography (default affine)\n"
-    "  --iod PX             canonical inter-ocular distance in px (default 640)\n"
-    "  --px-per-mm X        physical scale of the canonical frame (default: IOD = 63 mm)\n"
-    "  --no-images          do not write aligned images and overlays (faster)\n"
-    "  --no-report          do not write OUT/report\n"
-    "  --cpu LEVEL          scalar | avx2 | avx512 (default: best this CPU has)\n"
-    "  --quiet              no progress output\n";
-
-static void help_run(FILE *f)
-{
-    fprintf(f,
-        "usage: skindelta run ROOT -o OUT [options]\n"
-        "       skindelta run --manifest FILE.csv -o OUT [options]\n\n"
-        "Scores every patient's course: each follow-up against the same view of the baseline\n"
-        "(first session in natural order). Input: ROOT/<patient>/<session>/<view>.{jpg,png,tif}\n"
-        "or a manifest CSV patient,session,date,view,path.\n\n"
-        "options:\n%s"
-        "  --manifest FILE      read the manifest instead of walking ROOT\n"
-        "  --shard I/N          score only patients with index %% N == I (0-based); join with merge\n"
-        "  --mdc FILE           repeatability.csv (from `skindelta repeatability`) for MDC95\n"
-        "  --resume             skip patients whose results in OUT are complete and valid\n\n"
-        "outputs in OUT: measurements.csv changes.csv cohort.csv trends.csv uncertainty.csv\n"
-        "  alignment.csv errors.csv run.json report/index.html aligned/ patients/\n"
-        "exit: 0 all scored, 1 some inputs failed (errors.csv), 2 usage error\n", run_options);
-}
-
-static void help_compare(FILE *f)
-{
-    fprintf(f,
-        "usage: skindelta compare BEFORE AFTER -o OUT [options]\n\n"
-        "Scores one before/after pair (patient `pair`, view `front`, sessions `before`/`after`)\n"
-        "with the same outputs as run.\n\noptions:\n%s", run_options);
-}
-
-static void help_repeat(FILE *f)
-{
-    fprintf(f,
-        "usage: skindelta repeatability ROOT -o OUT [options]\n"
-        "       skindelta repeatability --manifest FILE.csv -o OUT [options]\n\n"
-        "A repeatability study: each patient's sessions are repeat captures with no treatment in\n"
-        "between. Measures every image, then writes OUT/repeatability.csv with ICC(3,1), CV_w,\n"
-        "SEM and MDC95 = 1.96*sqrt(2)*SEM per region x metric (use it with run --mdc).\n\n"
-        "options:\n%s", run_options);
-}
-
 typedef struct Progress {
     int tty, quiet;
     double last_print;
@@ -105,210 +47,312 @@ static void progress_cb(void *user, const SdRunProgress *p)
 
 enum mode { MODE_RUN, MODE_COMPARE, MODE_REPEAT };
 
-static int run_common(int argc, char **argv, enum mode mode)
-{
-    const char *cmd = argv[0];
+/* What the command line asked for, filled by the option table. */
+typedef struct RunArgs {
+    enum mode mode;
+    const char *cmd;
     SdRunOpts o;
-    sd_run_opts_default(&o);
-    const char *pos[3] = {0};
-    int npos = 0, quiet = 0;
-    const char *cpu = NULL, *manifest = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long l;
-        double d;
-#define NEED() do { if (!v) return sd_cli_usage_error(cmd, "%s needs a value", a); i++; } while (0)
-        if (sd_cli_is_help(a)) {
-            if (mode == MODE_RUN) help_run(stdout);
-            else if (mode == MODE_COMPARE) help_compare(stdout);
-            else help_repeat(stdout);
-            return SD_EXIT_OK;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--out")) { NEED(); o.out_dir = v; }
-        else if (!strcmp(a, "--jobs") || !strcmp(a, "-j")) {
-            NEED();
-            if (sd_cli_parse_int(v, 1, 256, &l)) return sd_cli_usage_error(cmd, "--jobs takes 1..256, not '%s'", v);
-            o.jobs = (int)l;
-        } else if (!strcmp(a, "--shard") && mode == MODE_RUN) {
-            NEED();
-            int si, sn; char extra;
-            if (sscanf(v, "%d/%d%c", &si, &sn, &extra) != 2 || sn < 1 || si < 0 || si >= sn)
-                return sd_cli_usage_error(cmd, "--shard takes I/N with 0 <= I < N, not '%s'", v);
-            o.shard_i = si; o.shard_n = sn;
-        } else if (!strcmp(a, "--roi")) {
-            NEED();
-            if (!strcmp(v, "whole")) o.roi_whole = 1;
-            else if (!strcmp(v, "face")) o.roi_whole = 0;
-            else return sd_cli_usage_error(cmd, "--roi takes face or whole, not '%s'", v);
-        } else if (!strcmp(a, "--mdc") && mode == MODE_RUN) { NEED(); o.mdc_file = v; }
-        else if (!strcmp(a, "--resume") && mode == MODE_RUN) o.resume = 1;
-        else if (!strcmp(a, "--manifest") && mode != MODE_COMPARE) { NEED(); manifest = v; }
-        else if (!strcmp(a, "--bootstrap")) {
-            NEED();
-            if (sd_cli_parse_int(v, 0, 200, &l) || l == 1) return sd_cli_usage_error(cmd, "--bootstrap takes 0 or 2..200, not '%s'", v);
-            o.bootstrap = (int)l;
-        } else if (!strcmp(a, "--photometry")) {
-            NEED();
-            if (strcmp(v, "none") && strcmp(v, "reference") && strcmp(v, "chart"))
-                return sd_cli_usage_error(cmd, "--photometry takes none, reference or chart, not '%s'", v);
-            o.photometry = v;
-        } else if (!strcmp(a, "--motion")) {
-            NEED();
-            int m = sd_motion_parse(v);
-            if (m < 0) return sd_cli_usage_error(cmd, "--motion takes translation, euclidean, affine or homography, not '%s'", v);
-            o.align.motion = (SdMotion)m;
-        } else if (!strcmp(a, "--iod")) {
-            NEED();
-            if (sd_cli_parse_double(v, &d) || d < 64 || d > 4000) return sd_cli_usage_error(cmd, "--iod takes 64..4000 px, not '%s'", v);
-            o.align.iod_px = d;
-        } else if (!strcmp(a, "--px-per-mm")) {
-            NEED();
-            if (sd_cli_parse_double(v, &d) || d <= 0.5 || d > 1000) return sd_cli_usage_error(cmd, "--px-per-mm takes a number in (0.5, 1000], not '%s'", v);
-            o.align.px_per_mm = d;
-        } else if (!strcmp(a, "--no-images")) o.save_images = 0;
-        else if (!strcmp(a, "--no-recapture")) o.bootstrap_recapture = 0;
-        else if (!strcmp(a, "--noise-model")) { NEED(); o.noise_model = v; }
-        else if (!strcmp(a, "--no-report")) o.report = 0;
-        else if (!strcmp(a, "--cpu")) { NEED(); cpu = v; }
-        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
-        else if (a[0] == '-' && a[1]) return sd_cli_usage_error(cmd, "unknown option '%s'", a);
-        else if (npos < 3) pos[npos++] = a;
-        else return sd_cli_usage_error(cmd, "too many arguments ('%s')", a);
-#undef NEED
+    const char *pos[2];
+    int npos, quiet, motion;
+    const char *cpu, *manifest;
+} RunArgs;
+
+static const SdCmdSpec spec_run = {
+    "run",
+    "ROOT -o OUT [options]\n--manifest FILE.csv -o OUT [options]",
+    "Scores every patient's course: each follow-up against the same view of the baseline\n"
+    "(first session in natural order). Input: ROOT/<patient>/<session>/<view>.{jpg,png,tif}\n"
+    "or a manifest CSV patient,session,date,view,path.\n",
+    "\noutputs in OUT: measurements.csv changes.csv cohort.csv trends.csv uncertainty.csv\n"
+    "  alignment.csv errors.csv run.json report/index.html aligned/ patients/\n"
+    "exit: 0 all scored, 1 some inputs failed (errors.csv), 2 usage error\n",
+};
+
+static const SdCmdSpec spec_compare = {
+    "compare",
+    "BEFORE AFTER -o OUT [options]",
+    "Scores one before/after pair (patient `pair`, view `front`, sessions `before`/`after`)\n"
+    "with the same outputs as run.\n",
+    "\nexit: 0 scored, 1 an input failed (errors.csv), 2 usage error\n",
+};
+
+static const SdCmdSpec spec_repeat = {
+    "repeatability",
+    "ROOT -o OUT [options]\n--manifest FILE.csv -o OUT [options]",
+    "A repeatability study: each patient's sessions are repeat captures with no treatment in\n"
+    "between. Measures every image, then writes OUT/repeatability.csv with ICC(3,1), CV_w,\n"
+    "SEM and MDC95 = 1.96*sqrt(2)*SEM per region x metric (use it with run --mdc).\n",
+    "\nexit: 0 written, 1 some inputs failed or no patient has repeat captures, 2 usage error\n",
+};
+
+static int parse_shard(const char *v, void *dst)
+{
+    SdRunOpts *o = dst;
+    int si, sn;
+    char extra;
+    if (sscanf(v, "%d/%d%c", &si, &sn, &extra) != 2 || sn < 1 || si < 0 || si >= sn) return -1;
+    o->shard_i = si;
+    o->shard_n = sn;
+    return 0;
+}
+
+static int parse_bootstrap(const char *v, void *dst)
+{
+    char *end;
+    const long l = strtol(v, &end, 10);
+    if (!*v || *end || l < 0 || l == 1 || l > 200) return -1;
+    *(int *)dst = (int)l;
+    return 0;
+}
+
+/* The options of each of the three commands, in help order; returns the count. */
+static int run_table(RunArgs *a, SdOpt *t)
+{
+    SdRunOpts *o = &a->o;
+    const enum mode m = a->mode;
+    int n = 0;
+    t[n++] = (SdOpt)SD_OPT_OUT(&o->out_dir, "DIR", m == MODE_RUN
+             ? "output folder (created; results of finished patients are kept)" : "output folder (created)");
+    if (m != MODE_COMPARE) t[n++] = (SdOpt)SD_OPT_JOBS(&o->jobs);
+    t[n++] = (SdOpt)SD_OPT_ROI(&o->roi_whole,
+             "face: detect, align and measure the 13 facial regions (default);\n"
+             "whole: close-up skin photos, region `whole`, no face stage");
+    if (m != MODE_REPEAT) {
+        t[n++] = (SdOpt)SD_OPT_STR("noise-model", 0, "FILE",
+                 "the calibrated noise model behind MDC95 (default\n"
+                 "models/noise_model.csv; `none`: no model)", &o->noise_model);
+        t[n++] = (SdOpt){ "bootstrap", 0, SD_ARG_FN, "N",
+                 "also re-measure each image N times (registration jitter +-0.5 px,\n"
+                 "noise 0.5/255, a JPEG photo captured again at its own quality) and\n"
+                 "widen the model's SD to the bootstrap's where larger (default 0 = off)",
+                 &o->bootstrap, .parse = parse_bootstrap, .expect = "0 or 2..200" };
+        t[n++] = (SdOpt){ "no-recapture", 0, SD_ARG_FLAG, NULL,
+                 "bootstrap replicates keep the JPEG as it is (faster; the MDC95 then\n"
+                 "misses the JPEG drift between captures, several % of a metric)",
+                 &o->bootstrap_recapture, .ival = 0 };
+    } else {   /* accepted so that run's command line serves here too */
+        t[n++] = (SdOpt){ "bootstrap", 0, SD_ARG_FN, "N",
+                 "accepted as in run and ignored: the repeat captures are the uncertainty",
+                 &o->bootstrap, .parse = parse_bootstrap, .expect = "0 or 2..200" };
     }
-    if (!o.out_dir) return sd_cli_usage_error(cmd, "-o OUT is required");
-    if (mode == MODE_COMPARE && npos != 2) return sd_cli_usage_error(cmd, "give BEFORE and AFTER images");
-    if (mode != MODE_COMPARE && (npos > 1 || (npos == 1) == (manifest != NULL)))
-        return sd_cli_usage_error(cmd, "give exactly one of ROOT or --manifest FILE");
-    if (!strcmp(o.photometry, "chart"))
-        return sd_cli_usage_error(cmd, "--photometry chart needs the chart position, which the batch "
-                                       "runner cannot take yet; use `skindelta align --chart` per pair");
-    if (mode == MODE_REPEAT) { o.bootstrap = 0; }
-    o.align.roi_whole = o.roi_whole;
-    if (o.roi_whole && o.align.px_per_mm <= 0) {
+    t[n++] = (SdOpt)SD_OPT_PHOTOMETRY(&o->photometry,
+             "none | reference | chart (default reference: sclera/background)");
+    t[n++] = (SdOpt)SD_OPT_MOTION(&a->motion);
+    t[n++] = (SdOpt)SD_OPT_IOD(&o->align.iod_px);
+    t[n++] = (SdOpt)SD_OPT_PX_PER_MM(&o->align.px_per_mm,
+             "physical scale of the canonical frame (default: IOD = 63 mm)");
+    t[n++] = (SdOpt){ "no-images", 0, SD_ARG_FLAG, NULL, "do not write aligned images and overlays (faster)",
+                      &o->save_images, .ival = 0 };
+    t[n++] = (SdOpt){ "no-report", 0, SD_ARG_FLAG, NULL, "do not write OUT/report", &o->report, .ival = 0 };
+    t[n++] = (SdOpt)SD_OPT_CPU(&a->cpu);
+    t[n++] = (SdOpt)SD_OPT_QUIET(&a->quiet, "no progress output");
+    if (m != MODE_COMPARE) t[n++] = (SdOpt)SD_OPT_MANIFEST(&a->manifest);
+    if (m == MODE_RUN) {
+        t[n++] = (SdOpt){ "shard", 0, SD_ARG_FN, "I/N",
+                 "score only patients with index mod N == I (0-based); join with merge",
+                 o, .parse = parse_shard, .expect = "I/N with 0 <= I < N" };
+        t[n++] = (SdOpt)SD_OPT_STR("mdc", 0, "FILE",
+                 "repeatability.csv (from `skindelta repeatability`) for MDC95", &o->mdc_file);
+        t[n++] = (SdOpt){ "resume", 0, SD_ARG_FLAG, NULL,
+                 "skip patients whose results in OUT are complete and valid", &o->resume, .ival = 1 };
+    }
+    return n;
+}
+
+/* Step 1: the options into a, and the checks that need no file. */
+static int parse_run_args(int argc, char **argv, RunArgs *a)
+{
+    SdOpt table[24];
+    const int n = run_table(a, table);
+    const SdCmdSpec *spec = a->mode == MODE_RUN ? &spec_run : a->mode == MODE_COMPARE ? &spec_compare
+                                                                                       : &spec_repeat;
+    const int rc = sd_cli_parse(spec, table, n, argc, argv, a->pos, a->mode == MODE_COMPARE ? 2 : 1, &a->npos);
+    if (rc != SD_CLI_CONTINUE) return rc;
+    SdRunOpts *o = &a->o;
+    o->align.motion = (SdMotion)a->motion;
+    if (!o->out_dir) return sd_cli_usage_error(a->cmd, "-o OUT is required");
+    if (a->mode == MODE_COMPARE && a->npos != 2) return sd_cli_usage_error(a->cmd, "give BEFORE and AFTER images");
+    if (a->mode != MODE_COMPARE && (a->npos > 1 || (a->npos == 1) == (a->manifest != NULL)))
+        return sd_cli_usage_error(a->cmd, "give exactly one of ROOT or --manifest FILE");
+    if (!strcmp(o->photometry, "chart"))
+        return sd_cli_usage_error(a->cmd, "--photometry chart needs the chart position, which the batch "
+                                          "runner cannot take yet; use `skindelta align --chart` per pair");
+    if (a->mode == MODE_REPEAT) o->bootstrap = 0;
+    o->align.roi_whole = o->roi_whole;
+    if (o->roi_whole && o->align.px_per_mm <= 0) {
         /* close-up photos carry no anatomical scale: assume a typical close-up and say so */
-        o.align.px_per_mm = SD_WHOLE_DEFAULT_PX_PER_MM;
-        o.px_per_mm_assumed = 1;
-        if (!quiet)
+        o->align.px_per_mm = SD_WHOLE_DEFAULT_PX_PER_MM;
+        o->px_per_mm_assumed = 1;
+        if (!a->quiet)
             fprintf(stderr, "skindelta %s: --roi whole without --px-per-mm: assuming %g px/mm in the photos "
-                            "(per-area figures depend on it; give the real scale)\n", cmd, SD_WHOLE_DEFAULT_PX_PER_MM);
+                            "(per-area figures depend on it; give the real scale)\n", a->cmd, SD_WHOLE_DEFAULT_PX_PER_MM);
     }
+    return SD_CLI_CONTINUE;
+}
 
-    SdCtx ctx;
-    if (sd_cli_setup(&ctx, cpu)) return SD_EXIT_USAGE;
-    if (o.jobs == 0) o.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    /* Problems with OUT or --mdc are usage errors found before any photo is scored, not
-     * failures at the end of a long batch. */
-    if (!o.out_dir[0])
-        return sd_cli_usage_error(cmd, "-o needs a folder name");
-    if (sd_file_exists(o.out_dir) && !sd_is_dir(o.out_dir))
-        return sd_cli_usage_error(cmd, "%s: the output folder exists and is not a folder", o.out_dir);
-    if (npos == 1 && mode != MODE_COMPARE) {   /* OUT == ROOT: its aligned/ would be patients next time */
-        char *ro = realpath(pos[0], NULL), *ou = realpath(o.out_dir, NULL);
+/* Step 2: problems with OUT or --mdc are usage errors found before any photo is scored, not
+ * failures at the end of a long batch. */
+static int check_out_and_mdc(SdCtx *ctx, const RunArgs *a)
+{
+    const char *out = a->o.out_dir;
+    if (sd_file_exists(out) && !sd_is_dir(out))
+        return sd_cli_usage_error(a->cmd, "%s: the output folder exists and is not a folder", out);
+    if (a->npos == 1 && a->mode != MODE_COMPARE) {   /* OUT == ROOT: its aligned/ would be patients next time */
+        char *ro = realpath(a->pos[0], NULL), *ou = realpath(out, NULL);
         const int same = ro && ou && !strcmp(ro, ou);
-        free(ro); free(ou);
+        free(ro);
+        free(ou);
         if (same)
-            return sd_cli_usage_error(cmd, "%s: the output folder is the input folder; give another -o", o.out_dir);
+            return sd_cli_usage_error(a->cmd, "%s: the output folder is the input folder; give another -o", out);
     }
-    if (o.mdc_file) {
+    if (a->o.mdc_file) {
         SdRepeatArray rep = {0};
-        int rerr = sd_repeat_read(&ctx, o.mdc_file, &rep);
+        const int err = sd_repeat_read(ctx, a->o.mdc_file, &rep);
         sd_repeat_free(&rep);
-        if (rerr) return sd_cli_usage_error(cmd, "--mdc: %s", ctx.errmsg);
+        if (err) return sd_cli_usage_error(a->cmd, "--mdc: %s", ctx->errmsg);
     }
+    return SD_CLI_CONTINUE;
+}
 
-    /* command line for run.json */
-    size_t cl = 0;
-    for (int i = 0; i < argc; i++) cl += strlen(argv[i]) + 1;
-    char *cmdline = malloc(cl + 16);
-    if (cmdline) {
-        strcpy(cmdline, "skindelta");
-        for (int i = 0; i < argc; i++) { strcat(cmdline, " "); strcat(cmdline, argv[i]); }
+/* "skindelta run ROOT -o OUT ..." as typed, for run.json (NULL when out of memory). */
+static char *command_line(int argc, char **argv)
+{
+    size_t len = sizeof("skindelta");
+    for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
+    char *s = malloc(len);
+    if (!s) return NULL;
+    strcpy(s, "skindelta");
+    for (int i = 0; i < argc; i++) {
+        strcat(s, " ");
+        strcat(s, argv[i]);
     }
-    o.command_line = cmdline;
-    o.manifest = manifest;
-    o.input_root = npos ? pos[0] : NULL;
+    return s;
+}
 
-    SdCatalog cat;
+/* Step 3: the catalog of the inputs, its problems on stderr. Returns SD_CLI_CONTINUE with cat
+ * filled (and freed otherwise), or the exit code. */
+static int load_catalog(SdCtx *ctx, const RunArgs *a, SdCatalog *cat, int *nerrors)
+{
     SdCatalogOpts co = {1};
     int err;
-    if (mode == MODE_COMPARE) err = sd_catalog_pair(&ctx, pos[0], pos[1], &cat);
-    else if (manifest) err = sd_catalog_manifest(&ctx, manifest, &co, &cat);
-    else err = sd_catalog_scan(&ctx, pos[0], &co, &cat);
+    if (a->mode == MODE_COMPARE) err = sd_catalog_pair(ctx, a->pos[0], a->pos[1], cat);
+    else if (a->manifest) err = sd_catalog_manifest(ctx, a->manifest, &co, cat);
+    else err = sd_catalog_scan(ctx, a->pos[0], &co, cat);
     if (err) {
-        fprintf(stderr, "skindelta %s: %s\n", cmd, ctx.errmsg);
-        free(cmdline);
+        fprintf(stderr, "skindelta %s: %s\n", a->cmd, ctx->errmsg);
         return SD_EXIT_USAGE;
     }
-    for (int i = 0; i < cat.nissues; i++)
-        fprintf(stderr, "skindelta: %s: %s: %s\n", cat.issues[i].level == SD_CAT_ERROR ? "error" : "warning",
-                cat.issues[i].path, cat.issues[i].message);
-    int nerrors = 0;
-    for (int i = 0; i < cat.nissues; i++) nerrors += cat.issues[i].level == SD_CAT_ERROR;
-    if (cat.nentries == 0 && nerrors == 0) {   /* with catalog errors: go on, they go to errors.csv */
-        fprintf(stderr, "skindelta %s: no images found in %s\n", cmd, manifest ? manifest : pos[0]);
-        sd_catalog_free(&cat);
-        free(cmdline);
+    *nerrors = 0;
+    for (int i = 0; i < cat->nissues; i++) {
+        const SdCatIssue *is = &cat->issues[i];
+        fprintf(stderr, "skindelta: %s: %s: %s\n", is->level == SD_CAT_ERROR ? "error" : "warning",
+                is->path, is->message);
+        *nerrors += is->level == SD_CAT_ERROR;
+    }
+    if (cat->nentries == 0 && *nerrors == 0) {   /* with catalog errors: go on, they go to errors.csv */
+        fprintf(stderr, "skindelta %s: no images found in %s\n", a->cmd, a->manifest ? a->manifest : a->pos[0]);
+        sd_catalog_free(cat);
         return SD_EXIT_PARTIAL;
     }
-    Progress pr = {isatty(2), quiet, 0};
-    o.progress = progress_cb;
-    o.progress_user = &pr;
-    if (!quiet) {
-        int np = 0, ni = 0;   /* this shard's share */
-        for (int p = 0; p < cat.npatients; p++)
-            if (o.shard_n <= 1 || p % o.shard_n == o.shard_i) { np++; ni += cat.patients[p].count; }
-        fprintf(stderr, "skindelta %s: %d patients, %d images, %d jobs, kernels %s -> %s\n", cmd,
-                np, ni, o.jobs, sd_ctx_cpu_name(&ctx), o.out_dir);
+    return SD_CLI_CONTINUE;
+}
+
+/* Step 4: say what is about to run (this shard's share) and make OUT. */
+static int prepare_out(const SdCtx *ctx, const RunArgs *a, const SdCatalog *cat)
+{
+    const SdRunOpts *o = &a->o;
+    if (!a->quiet) {
+        int np = 0, ni = 0;
+        for (int p = 0; p < cat->npatients; p++)
+            if (o->shard_n <= 1 || p % o->shard_n == o->shard_i) { np++; ni += cat->patients[p].count; }
+        fprintf(stderr, "skindelta %s: %d patients, %d images, %d jobs, kernels %s -> %s\n", a->cmd,
+                np, ni, o->jobs, sd_ctx_cpu_name(ctx), o->out_dir);
     }
-    if (sd_mkdir_p(o.out_dir) || access(o.out_dir, W_OK)) {
-        int r = sd_cli_usage_error(cmd, "%s: cannot create or write the output folder: %s", o.out_dir,
-                                   strerror(errno));
-        sd_catalog_free(&cat);
-        free(cmdline);
-        return r;
-    }
-    SdRunSummary sum;
-    int catalog_errors = 0;
-    for (int i = 0; i < cat.nissues; i++) catalog_errors += cat.issues[i].level == SD_CAT_ERROR;
-    err = sd_run_batch(&ctx, &cat, &o, &sum);
-    sd_catalog_free(&cat);
-    free(cmdline);
+    if (sd_mkdir_p(o->out_dir) || access(o->out_dir, W_OK))
+        return sd_cli_usage_error(a->cmd, "%s: cannot create or write the output folder: %s", o->out_dir,
+                                  strerror(errno));
+    return SD_CLI_CONTINUE;
+}
+
+/* Step 6 (repeatability): OUT/repeatability.csv from the measurements just written. */
+static int write_repeatability(SdCtx *ctx, const RunArgs *a)
+{
+    char mp[4200], up[4200], rp[4200];
+    snprintf(mp, sizeof(mp), "%s/measurements.csv", a->o.out_dir);
+    snprintf(up, sizeof(up), "%s/uncertainty.csv", a->o.out_dir);
+    snprintf(rp, sizeof(rp), "%s/repeatability.csv", a->o.out_dir);
+    SdMeasArray m = {0};
+    SdRepeatArray rep = {0};
+    int err = sd_meas_read(ctx, mp, up, &m);
+    if (!err) err = sd_course_repeatability(ctx, &m, &rep);
+    if (!err) err = sd_repeat_write(ctx, rp, &rep);
+    if (!err && !a->quiet) fprintf(stderr, "skindelta repeatability: %zu region x metric rows -> %s\n", rep.n, rp);
+    const int empty = !err && rep.n == 0;
+    if (empty)
+        fprintf(stderr, "skindelta repeatability: %s is empty: no patient has two or more scored "
+                        "sessions of a view (repeat captures are needed)\n", rp);
+    sd_meas_free(&m);
+    sd_repeat_free(&rep);
+    if (err) fprintf(stderr, "skindelta repeatability: %s\n", ctx->errmsg);
+    return err || empty ? SD_EXIT_PARTIAL : SD_CLI_CONTINUE;
+}
+
+static void print_summary(const RunArgs *a, const SdRunSummary *sum)
+{
+    if (a->quiet) return;
+    fprintf(stderr, "skindelta %s: %d patients (%d resumed), %d images, %d failed, %d pairs scored (%d flagged) in %.1f s\n",
+            a->cmd, sum->patients, sum->patients_skipped, sum->images, sum->images_failed,
+            sum->pairs_scored, sum->pairs_warn, sum->seconds);
+    fprintf(stderr, "results: %s/measurements.csv, changes.csv, cohort.csv%s\n", a->o.out_dir,
+            a->o.report ? ", report/index.html" : "");
+}
+
+/* Step 5: score the catalogued photos. */
+static int score(SdCtx *ctx, RunArgs *a, SdCatalog *cat, SdRunSummary *sum)
+{
+    Progress pr = {isatty(2), a->quiet, 0};
+    a->o.progress = progress_cb;
+    a->o.progress_user = &pr;
+    const int err = sd_run_batch(ctx, cat, &a->o, sum);
+    a->o.progress = NULL;
+    a->o.progress_user = NULL;
     if (err) {
-        fprintf(stderr, "skindelta %s: %s\n", cmd, ctx.errmsg);
-        return SD_EXIT_PARTIAL;
+        fprintf(stderr, "skindelta %s: %s\n", a->cmd, ctx->errmsg);
+        /* SD_EINVAL: OUT refused before anything was scored (inside ROOT, locked, frame too large) */
+        return err == SD_EINVAL ? SD_EXIT_USAGE : SD_EXIT_PARTIAL;
     }
-    if (mode == MODE_REPEAT) {
-        char mp[4200], up[4200], rp[4200];
-        snprintf(mp, sizeof(mp), "%s/measurements.csv", o.out_dir);
-        snprintf(up, sizeof(up), "%s/uncertainty.csv", o.out_dir);
-        snprintf(rp, sizeof(rp), "%s/repeatability.csv", o.out_dir);
-        SdMeasArray m = {0};
-        SdRepeatArray rep = {0};
-        err = sd_meas_read(&ctx, mp, up, &m);
-        if (!err) err = sd_course_repeatability(&ctx, &m, &rep);
-        if (!err) err = sd_repeat_write(&ctx, rp, &rep);
-        if (!err && !quiet) fprintf(stderr, "skindelta repeatability: %zu region x metric rows -> %s\n", rep.n, rp);
-        const int empty = !err && rep.n == 0;
-        if (empty)
-            fprintf(stderr, "skindelta repeatability: %s is empty: no patient has two or more scored "
-                            "sessions of a view (repeat captures are needed)\n", rp);
-        sd_meas_free(&m);
-        sd_repeat_free(&rep);
-        if (err) {
-            fprintf(stderr, "skindelta repeatability: %s\n", ctx.errmsg);
-            return SD_EXIT_PARTIAL;
-        }
-        if (empty) return SD_EXIT_PARTIAL;
-    }
-    if (!quiet) {
-        fprintf(stderr, "skindelta %s: %d patients (%d resumed), %d images, %d failed, %d pairs scored (%d flagged) in %.1f s\n",
-                cmd, sum.patients, sum.patients_skipped, sum.images, sum.images_failed,
-                sum.pairs_scored, sum.pairs_warn, sum.seconds);
-        fprintf(stderr, "results: %s/measurements.csv, changes.csv, cohort.csv%s\n", o.out_dir,
-                o.report ? ", report/index.html" : "");
-    }
-    return (sum.images_failed || catalog_errors || sum.write_errors) ? SD_EXIT_PARTIAL : SD_EXIT_OK;
+    return SD_CLI_CONTINUE;
+}
+
+static int run_common(int argc, char **argv, enum mode mode)
+{
+    RunArgs a = { .mode = mode, .cmd = argv[0] };
+    sd_run_opts_default(&a.o);
+    a.motion = (int)a.o.align.motion;
+    int rc = parse_run_args(argc, argv, &a);
+    if (rc != SD_CLI_CONTINUE) return rc;
+    SdCtx ctx;
+    if (sd_cli_setup(&ctx, a.cpu)) return SD_EXIT_USAGE;
+    if (a.o.jobs == 0) a.o.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if ((rc = check_out_and_mdc(&ctx, &a)) != SD_CLI_CONTINUE) return rc;
+
+    char *cmdline = command_line(argc, argv);
+    a.o.command_line = cmdline;
+    a.o.manifest = a.manifest;
+    a.o.input_root = a.npos ? a.pos[0] : NULL;
+    SdCatalog cat;
+    int catalog_errors = 0;
+    SdRunSummary sum;
+    if ((rc = load_catalog(&ctx, &a, &cat, &catalog_errors)) != SD_CLI_CONTINUE) goto done;
+    if ((rc = prepare_out(&ctx, &a, &cat)) == SD_CLI_CONTINUE) rc = score(&ctx, &a, &cat, &sum);
+    sd_catalog_free(&cat);
+    if (rc == SD_CLI_CONTINUE && mode == MODE_REPEAT) rc = write_repeatability(&ctx, &a);
+    if (rc != SD_CLI_CONTINUE) goto done;
+    print_summary(&a, &sum);
+    rc = (sum.images_failed || catalog_errors || sum.write_errors) ? SD_EXIT_PARTIAL : SD_EXIT_OK;
+done:
+    free(cmdline);
+    return rc;
 }
 
 int sd_cmd_run(int argc, char **argv) { return run_common(argc, argv, MODE_RUN); }

@@ -1,12 +1,9 @@
 /* skindelta CLI entry: global --help/--version and dispatch to the commands of DESIGN.md §7. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
 
 #include "src/cli/cli.h"
-#include "sd_version.h"
 
 typedef struct Cmd {
     const char *name;
@@ -17,6 +14,7 @@ typedef struct Cmd {
 static const Cmd cmds[] = {
     {"run",           sd_cmd_run,           "score a batch: ROOT -o OUT (catalog, align, measure, course, cohort, report)"},
     {"compare",       sd_cmd_compare,       "score one before/after pair: BEFORE AFTER -o OUT"},
+    {"measure",       sd_cmd_measure,       "per-image metrics without a course: IMG... -o OUT"},
     {"catalog",       sd_cmd_catalog,       "list what a batch would see: ROOT | --manifest FILE"},
     {"landmarks",     sd_cmd_landmarks,     "face box, score and 68 landmarks of one image"},
     {"align",         sd_cmd_align,         "put BEFORE and AFTER in the canonical frame, with QC and overlays"},
@@ -25,6 +23,7 @@ static const Cmd cmds[] = {
     {"synth",         sd_cmd_synth,         "write phantom courses with known ground truth (truth.json)"},
     {"bench",         sd_cmd_bench,         "kernel and pipeline benchmarks"},
     {"report",        sd_cmd_report,        "(re)build OUT/report/ from the CSV files of a run"},
+    {"metrics",       sd_cmd_metrics,       "the codebook: metric ids, units, better direction, definitions"},
 };
 #define NCMDS (int)(sizeof(cmds) / sizeof(cmds[0]))
 
@@ -46,56 +45,6 @@ static void usage(FILE *f)
         "exit codes: 0 all done, 1 some inputs failed (see errors.csv), 2 usage error\n");
 }
 
-int sd_cli_usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "skindelta %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\ntry 'skindelta %s --help'\n", cmd);
-    return SD_EXIT_USAGE;
-}
-
-int sd_cli_is_help(const char *a)
-{
-    return a && (!strcmp(a, "--help") || !strcmp(a, "-h"));
-}
-
-int sd_cli_parse_int(const char *s, long lo, long hi, long *out)
-{
-    if (!s || !*s) return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
-
-int sd_cli_parse_double(const char *s, double *out)
-{
-    if (!s || !*s) return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || v != v) return -1;
-    *out = v;
-    return 0;
-}
-
-int sd_cli_setup(SdCtx *ctx, const char *cpu)
-{
-    int err = sd_ctx_init(ctx);
-    if (!err) err = sd_init(ctx, "skindelta");
-    if (!err && cpu) err = sd_ctx_set_cpu(ctx, cpu);
-    if (err) {
-        fprintf(stderr, "skindelta: %s: %s\n", sd_strerror(err), ctx->errmsg);
-        return err;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -113,7 +62,7 @@ int main(int argc, char **argv)
         return SD_EXIT_OK;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-        printf("skindelta %s (git %s)\n", sd_version(), SD_GIT_REV);
+        sd_cli_print_version(stdout);
         return SD_EXIT_OK;
     }
     for (int i = 0; i < NCMDS; i++)

@@ -13,7 +13,7 @@
 #include "skindelta/skindelta.h"
 #include "src/core/core.h"
 
-#define DEFAULT_MAX_PIXELS 120000000ull
+#define DEFAULT_MAX_PIXELS SD_MAX_PIXELS_DEFAULT
 #define DEFAULT_MAX_BYTES  (512ull << 20)
 
 static pthread_once_t vips_once = PTHREAD_ONCE_INIT;

@@ -266,6 +266,38 @@ int sd_face_find(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts, SdLandm
     return err;
 }
 
+/* How far a face box is from another photo's box, both as fractions of their photo: centre
+ * distance plus the log ratio of the sizes. */
+static double box_distance(const SdFace *a, int aw, int ah, const SdFace *b, int bw, int bh)
+{
+    const double ax = (a->x + 0.5 * a->w) / aw, ay = (a->y + 0.5 * a->h) / ah;
+    const double bx = (b->x + 0.5 * b->w) / bw, by = (b->y + 0.5 * b->h) / bh;
+    const double as = a->w / (double)aw, bs = b->w / (double)bw;
+    return hypot(ax - bx, ay - by) + (as > 0 && bs > 0 ? fabs(log(as / bs)) : 10.0);
+}
+
+int sd_face_find_like(SdCtx *ctx, const SdImage *img, const SdFaceOpts *opts, const SdFace *like,
+                       int like_w, int like_h, SdLandmarks *lm, int *nfaces, int *picked)
+{
+    SdFaces *faces = malloc(sizeof(*faces));
+    int err;
+    *nfaces = 0;
+    *picked = 0;
+    if (!faces)
+        return sd_fail(ctx, SD_ENOMEM, "face: out of memory");
+    if (!(err = sd_face_detect(ctx, img, opts, faces))) {
+        *nfaces = faces->n_found;
+        if (like && like_w > 0 && like_h > 0)
+            for (int i = 1; i < faces->n; i++)
+                if (box_distance(&faces->face[i], img->w, img->h, like, like_w, like_h) <
+                    box_distance(&faces->face[*picked], img->w, img->h, like, like_w, like_h))
+                    *picked = i;
+        err = sd_face_landmarks_opts(ctx, img, &faces->face[*picked], opts, lm);
+    }
+    free(faces);
+    return err;
+}
+
 void sd_face_landmarks_rescale(SdLandmarks *lm, double sx, double sy)
 {
     for (int i = 0; i < SD_NLANDMARKS; i++) {

@@ -15,123 +15,6 @@ const char *const sd_region_names[SD_NREGIONS] = {
     "cheek_l", "cheek_r", "nasolabial_l", "nasolabial_r", "perioral", "chin",
 };
 
-/* ---- a small JSON reader (the template is ours, but it is still parsed defensively) */
-
-enum { J_NULL, J_NUM, J_STR, J_ARR, J_OBJ, J_BOOL };
-typedef struct JVal JVal;
-struct JVal {
-    int type;
-    double num;
-    char *str;
-    int n;
-    JVal *items;     /* array items or object values */
-    char **keys;     /* object keys */
-};
-
-static void jfree(JVal *v)
-{
-    for (int i = 0; i < v->n; i++) {
-        jfree(&v->items[i]);
-        if (v->keys) free(v->keys[i]);
-    }
-    free(v->items);
-    free(v->keys);
-    free(v->str);
-    memset(v, 0, sizeof(*v));
-}
-
-static void jws(const char **p)
-{
-    while (**p == ' ' || **p == '\n' || **p == '\r' || **p == '\t') (*p)++;
-}
-
-static int jparse(const char **p, JVal *v, int depth);
-
-static int jstring(const char **p, char **out)
-{
-    const char *s = *p + 1, *e = s;
-    while (*e && *e != '"') {
-        if (*e == '\\' && e[1]) e++;
-        e++;
-    }
-    if (*e != '"') return -1;
-    *out = malloc((size_t)(e - s) + 1);
-    if (!*out) return -1;
-    size_t k = 0;
-    for (const char *c = s; c < e; c++) {
-        if (*c == '\\') c++;
-        (*out)[k++] = *c;
-    }
-    (*out)[k] = 0;
-    *p = e + 1;
-    return 0;
-}
-
-static int jparse(const char **p, JVal *v, int depth)
-{
-    memset(v, 0, sizeof(*v));
-    if (depth > 32) return -1;
-    jws(p);
-    const char c = **p;
-    if (c == '"') { v->type = J_STR; return jstring(p, &v->str); }
-    if (c == '[' || c == '{') {
-        const int obj = c == '{';
-        v->type = obj ? J_OBJ : J_ARR;
-        (*p)++;
-        jws(p);
-        if (**p == (obj ? '}' : ']')) { (*p)++; return 0; }
-        int cap = 0;
-        for (;;) {
-            if (v->n == cap) {
-                cap = cap ? 2 * cap : 8;
-                JVal *ni = realloc(v->items, sizeof(JVal) * (size_t)cap);
-                if (!ni) return -1;
-                v->items = ni;
-                if (obj) {
-                    char **nk = realloc(v->keys, sizeof(char *) * (size_t)cap);
-                    if (!nk) return -1;
-                    v->keys = nk;
-                }
-            }
-            if (obj) {
-                jws(p);
-                v->keys[v->n] = NULL;
-                memset(&v->items[v->n], 0, sizeof(JVal));
-                if (**p != '"') { v->n++; return -1; }
-                if (jstring(p, &v->keys[v->n])) { v->n++; return -1; }
-                jws(p);
-                if (**p != ':') { v->n++; return -1; }
-                (*p)++;
-            }
-            const int r = jparse(p, &v->items[v->n], depth + 1);
-            v->n++;
-            if (r) return -1;
-            jws(p);
-            if (**p == ',') { (*p)++; continue; }
-            if (**p == (obj ? '}' : ']')) { (*p)++; return 0; }
-            return -1;
-        }
-    }
-    if (!strncmp(*p, "true", 4) || !strncmp(*p, "false", 5)) {
-        v->type = J_BOOL; v->num = **p == 't'; *p += **p == 't' ? 4 : 5; return 0;
-    }
-    if (!strncmp(*p, "null", 4)) { *p += 4; return 0; }
-    char *end;
-    v->num = strtod(*p, &end);
-    if (end == *p) return -1;
-    v->type = J_NUM;
-    *p = end;
-    return 0;
-}
-
-static const JVal *jget(const JVal *o, const char *key)
-{
-    if (!o || o->type != J_OBJ) return NULL;
-    for (int i = 0; i < o->n; i++)
-        if (o->keys[i] && !strcmp(o->keys[i], key)) return &o->items[i];
-    return NULL;
-}
-
 /* ---- template */
 
 #define MAXV 64
@@ -151,19 +34,19 @@ typedef struct Template {
     int region_is_skin[SD_NREGIONS];
 } Template;
 
-static int parse_poly(const JVal *a, Poly *p)
+static int parse_poly(const SdJson *a, Poly *p)
 {
-    if (!a || a->type != J_ARR || a->n < 3 || a->n > MAXV) return -1;
+    if (!a || a->type != SD_JSON_ARR || a->n < 3 || a->n > MAXV) return -1;
     p->n = a->n;
     for (int i = 0; i < a->n; i++) {
-        const JVal *v = &a->items[i];
-        if (v->type != J_ARR || v->n != 3 || v->items[0].type != J_ARR || v->items[0].n < 1 ||
-            v->items[0].n > 4 || v->items[1].type != J_NUM || v->items[2].type != J_NUM)
+        const SdJson *v = &a->items[i];
+        if (v->type != SD_JSON_ARR || v->n != 3 || v->items[0].type != SD_JSON_ARR || v->items[0].n < 1 ||
+            v->items[0].n > 4 || v->items[1].type != SD_JSON_NUM || v->items[2].type != SD_JSON_NUM)
             return -1;
         p->nidx[i] = v->items[0].n;
         for (int k = 0; k < v->items[0].n; k++) {
-            const JVal *ix = &v->items[0].items[k];
-            if (ix->type != J_NUM || ix->num < 0 || ix->num >= SD_NLANDMARKS) return -1;
+            const SdJson *ix = &v->items[0].items[k];
+            if (ix->type != SD_JSON_NUM || ix->num < 0 || ix->num >= SD_NLANDMARKS) return -1;
             p->idx[i][k] = (int)ix->num;
         }
         p->dx[i] = v->items[1].num;
@@ -178,37 +61,33 @@ static int load_template(SdCtx *ctx, Template *t)
     memset(t, 0, sizeof(*t));
     if (sd_model_file("regions.json", path, sizeof(path)))
         return sd_fail(ctx, SD_EIO, "regions template models/regions.json not found (set SKINDELTA_MODELS)");
-    char *text = NULL;
-    size_t len;
-    int err = sd_read_file(path, 1 << 20, &text, &len);
-    if (err) return sd_fail(ctx, err, "%s: cannot read", path);
-    JVal root;
-    const char *p = text;
-    int bad = jparse(&p, &root, 0);
-    const JVal *skin = jget(&root, "skin"), *regs = jget(&root, "regions");
-    const JVal *mf = jget(&root, "min_area_frac"), *mm = jget(&root, "min_area_mm2");
-    const JVal *holes = jget(skin, "holes");
-    if (bad || !skin || !regs || regs->type != J_ARR || regs->n != SD_NREGIONS ||
-        parse_poly(jget(skin, "outline"), &t->outline) || !holes || holes->type != J_ARR || holes->n > 16)
+    SdJson root;
+    int err = sd__json_load(ctx, path, 1 << 20, &root);
+    if (err) return err;
+    int bad = 0;
+    const SdJson *skin = sd__json_get(&root, "skin"), *regs = sd__json_get(&root, "regions");
+    const SdJson *mf = sd__json_get(&root, "min_area_frac"), *mm = sd__json_get(&root, "min_area_mm2");
+    const SdJson *holes = sd__json_get(skin, "holes");
+    if (bad || !skin || !regs || regs->type != SD_JSON_ARR || regs->n != SD_NREGIONS ||
+        parse_poly(sd__json_get(skin, "outline"), &t->outline) || !holes || holes->type != SD_JSON_ARR || holes->n > 16)
         bad = 1;
-    t->min_frac = mf && mf->type == J_NUM ? mf->num : 0.4;
-    t->min_mm2 = mm && mm->type == J_NUM ? mm->num : 40;
+    t->min_frac = mf && mf->type == SD_JSON_NUM ? mf->num : 0.4;
+    t->min_mm2 = mm && mm->type == SD_JSON_NUM ? mm->num : 40;
     for (int i = 0; !bad && i < holes->n; i++) {
-        const JVal *g = jget(&holes->items[i], "grow");
-        if (parse_poly(jget(&holes->items[i], "poly"), &t->holes[i])) bad = 1;
-        t->holes[i].grow = g && g->type == J_NUM ? g->num : 0;
+        const SdJson *g = sd__json_get(&holes->items[i], "grow");
+        if (parse_poly(sd__json_get(&holes->items[i], "poly"), &t->holes[i])) bad = 1;
+        t->holes[i].grow = g && g->type == SD_JSON_NUM ? g->num : 0;
     }
     if (!bad) t->nholes = holes->n;
     for (int i = 0; !bad && i < SD_NREGIONS; i++) {
-        const JVal *id = jget(&regs->items[i], "id"), *poly = jget(&regs->items[i], "poly");
-        if (!id || id->type != J_STR || strcmp(id->str, sd_region_names[i]) || !poly) { bad = 1; break; }
-        if (poly->type == J_STR && !strcmp(poly->str, "skin"))
+        const SdJson *id = sd__json_get(&regs->items[i], "id"), *poly = sd__json_get(&regs->items[i], "poly");
+        if (!id || id->type != SD_JSON_STR || strcmp(id->str, sd_region_names[i]) || !poly) { bad = 1; break; }
+        if (poly->type == SD_JSON_STR && !strcmp(poly->str, "skin"))
             t->region_is_skin[i] = 1;
         else if (parse_poly(poly, &t->region[i]))
             bad = 1;
     }
-    jfree(&root);
-    free(text);
+    sd__json_free(&root);
     if (bad)
         return sd_fail(ctx, SD_EFORMAT, "%s: not a valid region template (13 regions in the order "
                        "of DESIGN.md §4, vertices [[landmarks], dx, dy])", path);

@@ -12,22 +12,33 @@
 #include "src/metrics/metrics_int.h"
 #include "src/core/core.h"
 
+/* Units are ASCII ("1/cm2", not "1/cm²"): the CSVs carry them, and a spreadsheet that guesses a
+ * legacy code page garbles UTF-8 without a BOM. `what` is the codebook's one-line definition. */
 static const SdMetricInfo metric_table[SD_NMETRICS] = {
     { "texture_roughness", "%", SD_BETTER_LOWER, 1,
-      "Rq of the illumination-flattened log-luminance band (0.1-1 mm detail)" },
-    { "texture_glcm_contrast", "-", SD_BETTER_LOWER, 0, "Haralick GLCM contrast of the texture band" },
+      "Rq (RMS) of the illumination-flattened log-luminance band (0.1-1 mm detail), in % of the luminance" },
+    { "texture_glcm_contrast", "-", SD_BETTER_LOWER, 0,
+      "Haralick GLCM contrast of the texture band (32 levels, 4 directions averaged)" },
     { "texture_glcm_homogeneity", "-", SD_BETTER_HIGHER, 0,
-      "Haralick GLCM homogeneity of the texture band" },
-    { "texture_glcm_entropy", "-", SD_BETTER_LOWER, 0, "Haralick GLCM entropy of the texture band" },
-    { "wrinkle_density", "%", SD_BETTER_LOWER, 1, "% of region area on detected wrinkles" },
-    { "wrinkle_length_density", "mm/cm²", SD_BETTER_LOWER, 0, "wrinkle skeleton length per area" },
-    { "wrinkle_severity", "-", SD_BETTER_LOWER, 0, "mean ridge response on wrinkle pixels" },
+      "Haralick GLCM homogeneity of the texture band (32 levels, 4 directions averaged)" },
+    { "texture_glcm_entropy", "-", SD_BETTER_LOWER, 0,
+      "Haralick GLCM entropy of the texture band in bits (32 levels, 4 directions averaged)" },
+    { "wrinkle_density", "%", SD_BETTER_LOWER, 1,
+      "share of the region's area on detected wrinkles (multi-scale Hessian ridges, >= 2 mm long)" },
+    { "wrinkle_length_density", "mm/cm2", SD_BETTER_LOWER, 0,
+      "wrinkle skeleton length per region area" },
+    { "wrinkle_severity", "-", SD_BETTER_LOWER, 0,
+      "100 x mean ridge response on the wrinkle skeleton (a groove depth proxy)" },
     { "pigment_unevenness", "OD x100", SD_BETTER_LOWER, 1,
-      "SD of the melanin map band-passed to 0.5-3 mm, x100" },
-    { "pigment_spot_area", "%", SD_BETTER_LOWER, 0, "% area of pigment spots" },
-    { "pigment_spot_density", "1/cm²", SD_BETTER_LOWER, 0, "pigment spots per cm²" },
-    { "pigment_ita_sd", "deg", SD_BETTER_LOWER, 0, "SD of the individual typology angle" },
-    { "redness_unevenness", "OD x100", SD_BETTER_LOWER, 0, "SD of the haemoglobin map, x100" },
+      "SD of the melanin optical-density map band-passed to 0.5-3 mm, x100" },
+    { "pigment_spot_area", "%", SD_BETTER_LOWER, 0,
+      "share of the region's area on pigment spots (melanin blobs >= 0.5 mm above their surround)" },
+    { "pigment_spot_density", "1/cm2", SD_BETTER_LOWER, 0,
+      "pigment spots per region area" },
+    { "pigment_ita_sd", "deg", SD_BETTER_LOWER, 0,
+      "SD of the individual typology angle (ITA, Chardon 1991) over the region" },
+    { "redness_unevenness", "OD x100", SD_BETTER_LOWER, 0,
+      "SD of the haemoglobin optical-density map band-passed to 0.5-3 mm, x100" },
 };
 
 const SdMetricInfo *sd_metric_info(int i)

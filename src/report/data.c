@@ -167,12 +167,15 @@ char *sd__rep_safe_name(const char *s)
     return o;
 }
 
-static double num(const char *s)
+/* A number field; empty is "no value" (NAN). Anything else that is not a number is kept as the
+ * first bad field of the table being read: sd__rep_load then refuses the file. */
+static double num(SdRep *r, const char *s)
 {
     if (!s || !*s) return NAN;
     char *e;
     double v = strtod(s, &e);
     while (*e == ' ') e++;
+    if (*e && !r->bad_num[0]) snprintf(r->bad_num, sizeof(r->bad_num), "%s", s);
     return *e ? NAN : v;
 }
 
@@ -249,7 +252,7 @@ static int row_session(SdRep *r, const SdCsv *c, int i, const int *col, int csi,
     int e = session_of(r, sd_csv_get(c, i, col[0]), sd_csv_get(c, i, col[1]), sd_csv_get(c, i, col[2]), s);
     if (e)
         return e;
-    const double si = num(sd_csv_get(c, i, csi)), d = num(sd_csv_get(c, i, cd));
+    const double si = num(r, sd_csv_get(c, i, csi)), d = num(r, sd_csv_get(c, i, cd));
     if (si >= 0 && si < 1e6) r->ses[*s].index = (int)si;
     if (isfinite(d) && fabs(d) < 1e7) r->ses[*s].days = d;   /* days: plausible only */
     return 0;
@@ -271,7 +274,7 @@ static int load_measurements(SdCtx *ctx, SdRep *r, const SdCsv *c)
         if (reg < 0 || m < 0) return SD_ENOMEM;
         if ((e = grow(&r->meas, &r->cmeas, r->nmeas, sizeof(SdRepMeas)))) return e;
         const char *q = sd_csv_get(c, i, cq);
-        r->meas[r->nmeas++] = (SdRepMeas){s, reg, m, num(sd_csv_get(c, i, col[5])),
+        r->meas[r->nmeas++] = (SdRepMeas){s, reg, m, num(r, sd_csv_get(c, i, col[5])),
                                           *q && strcasecmp(q, "ok") != 0};
     }
     return 0;
@@ -297,9 +300,9 @@ static int load_changes(SdCtx *ctx, SdRep *r, const SdCsv *c)
         if (reg < 0 || m < 0) return SD_ENOMEM;
         if ((e = grow(&r->chg, &r->cchg, r->nchg, sizeof(SdRepChange)))) return e;
         r->chg[r->nchg++] = (SdRepChange){
-            s, reg, m, num(sd_csv_get(c, i, cb)), num(sd_csv_get(c, i, cv)),
-            num(sd_csv_get(c, i, cdl)), num(sd_csv_get(c, i, cp)), num(sd_csv_get(c, i, ci)),
-            num(sd_csv_get(c, i, cm)), flag(sd_csv_get(c, i, cn))};
+            s, reg, m, num(r, sd_csv_get(c, i, cb)), num(r, sd_csv_get(c, i, cv)),
+            num(r, sd_csv_get(c, i, cdl)), num(r, sd_csv_get(c, i, cp)), num(r, sd_csv_get(c, i, ci)),
+            num(r, sd_csv_get(c, i, cm)), flag(sd_csv_get(c, i, cn))};
     }
     return 0;
 }
@@ -321,11 +324,11 @@ static int load_alignment(SdCtx *ctx, SdRep *r, const SdCsv *c)
             return e;
         SdRepSession *x = &r->ses[s];
         x->has_align = 1;
-        x->face_score = num(sd_csv_get(c, i, cf));
-        x->rms = num(sd_csv_get(c, i, cr));
-        x->ecc = num(sd_csv_get(c, i, ce));
-        for (int k = 0; k < 6; k++) x->a[k] = num(sd_csv_get(c, i, ca[k]));
-        x->overlap = num(sd_csv_get(c, i, co));
+        x->face_score = num(r, sd_csv_get(c, i, cf));
+        x->rms = num(r, sd_csv_get(c, i, cr));
+        x->ecc = num(r, sd_csv_get(c, i, ce));
+        for (int k = 0; k < 6; k++) x->a[k] = num(r, sd_csv_get(c, i, ca[k]));
+        x->overlap = num(r, sd_csv_get(c, i, co));
         free(x->status);
         free(x->reason);
         if (!(x->status = sd_strdup(sd_csv_get(c, i, cs))) ||
@@ -347,7 +350,7 @@ static int load_cohort(SdCtx *ctx, SdRep *r, const SdCsv *c)
     const int cfam = sd_csv_col(c, "family"), cbh = sd_csv_col(c, "bh_q"),
               cmin = sd_csv_col(c, "min_wilcoxon_p");
     for (int i = 0; i < c->nrows; i++) {
-        double si = num(sd_csv_get(c, i, col[1]));
+        double si = num(r, sd_csv_get(c, i, col[1]));
         if (!(si >= 0 && si < 1e6)) continue;
         int v = sd__rep_intern(&r->views, sd_csv_get(c, i, col[0]));
         int reg = sd__rep_intern(&r->regions, sd_csv_get(c, i, col[2]));
@@ -356,15 +359,15 @@ static int load_cohort(SdCtx *ctx, SdRep *r, const SdCsv *c)
         if ((e = grow(&r->coh, &r->ccoh, r->ncoh, sizeof(SdRepCohort)))) return e;
         SdRepCohort *o = &r->coh[r->ncoh++];
         double x[12];
-        for (int k = 0; k < 12; k++) x[k] = num(sd_csv_get(c, i, cv[k]));
+        for (int k = 0; k < 12; k++) x[k] = num(r, sd_csv_get(c, i, cv[k]));
         *o = (SdRepCohort){v, (int)si, reg, m, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7],
                            x[8], x[9], x[10], x[11], 0, NAN, NAN, NAN, 0, NAN, NAN};
         const char *fam = cfam >= 0 ? sd_csv_get(c, i, cfam) : "";
         o->confirmatory = *fam ? !strcmp(fam, "confirmatory")
                                : !strcmp(sd_cohort_family(sd_csv_get(c, i, col[2]),
                                                           sd_csv_get(c, i, col[3])), "confirmatory");
-        o->bh_q = num(sd_csv_get(c, i, cbh));
-        o->min_p = num(sd_csv_get(c, i, cmin));
+        o->bh_q = num(r, sd_csv_get(c, i, cbh));
+        o->min_p = num(r, sd_csv_get(c, i, cmin));
     }
     return 0;
 }
@@ -383,10 +386,10 @@ static int load_trends(SdCtx *ctx, SdRep *r, const SdCsv *c)
         int m = metric_of(r, sd_csv_get(c, i, col[3]));
         if (p < 0 || v < 0 || reg < 0 || m < 0) return SD_ENOMEM;
         if ((e = grow(&r->trd, &r->ctrd, r->ntrd, sizeof(SdRepTrend)))) return e;
-        double n = num(sd_csv_get(c, i, cn));
+        double n = num(r, sd_csv_get(c, i, cn));
         SdRepTrend *t = &r->trd[r->ntrd++];
-        *t = (SdRepTrend){p, v, reg, m, n >= 0 && n < 1e9 ? (int)n : 0, num(sd_csv_get(c, i, col[4])),
-                          num(sd_csv_get(c, i, cl)), num(sd_csv_get(c, i, ch)), NULL};
+        *t = (SdRepTrend){p, v, reg, m, n >= 0 && n < 1e9 ? (int)n : 0, num(r, sd_csv_get(c, i, col[4])),
+                          num(r, sd_csv_get(c, i, cl)), num(r, sd_csv_get(c, i, ch)), NULL};
         if (!(t->unit = sd_strdup(sd_csv_get(c, i, cu)))) return SD_ENOMEM;
     }
     return 0;
@@ -522,20 +525,28 @@ int sd__rep_load(SdCtx *ctx, const char *out_dir, SdRep *r)
     int e = 0, any = 0;
     memset(csv, 0, sizeof(csv));
     r->out_dir = out_dir;
+    /* the tables and run.json of one run, never a mix */
+    if ((e = sd__out_check(ctx, out_dir))) return e;
     for (int k = 0; k < 6 && !e; k++) {
         e = load_csv(ctx, out_dir, files[k], &csv[k]);
         if (e > 0) {
             *have[k] = 1;
             any = 1;
             e = loader[k](ctx, r, &csv[k]);
+            if (!e && r->bad_num[0])
+                e = sd_fail(ctx, SD_EFORMAT, "%s/%s: '%s' where a number belongs: not a table skindelta "
+                            "wrote (edited?)", out_dir, files[k], r->bad_num);
         }
     }
     if (e) goto fail;
     char *rj = sd_path_join(out_dir, "run.json");
     if (!rj) { e = SD_ENOMEM; goto fail; }
-    size_t n;
-    if (sd_file_exists(rj) && !sd_read_file(rj, 1 << 20, &r->run_json, &n)) r->have_run = any = 1;
+    if (sd_file_exists(rj)) {
+        e = sd__json_load(ctx, rj, 1 << 24, &r->run);
+        if (!e) r->have_run = any = 1;
+    }
     free(rj);
+    if (e) goto fail;
     if (!any) {
         e = sd_fail(ctx, SD_EIO, "%s: not a skindelta output folder (no measurements.csv, "
                     "changes.csv, alignment.csv, cohort.csv, trends.csv, errors.csv or run.json)",
@@ -597,7 +608,7 @@ void sd__rep_free(SdRep *r)
     free(r->porder); free(r->rorder); free(r->morder);
     free(r->ses); free(r->meas); free(r->chg); free(r->coh); free(r->trd); free(r->err);
     free(r->meas_at); free(r->chg_at); free(r->trd_at); free(r->coh_at);
-    free(r->run_json); free(r->rep_dir);
+    sd__json_free(&r->run); free(r->rep_dir);
     sd__rep_strs_free(&r->patients); sd__rep_strs_free(&r->views);
     sd__rep_strs_free(&r->regions); sd__rep_strs_free(&r->metrics);
     sd__rep_strs_free(&r->skeys);

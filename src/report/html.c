@@ -208,10 +208,11 @@ static void legend(FILE *f, const SdRep *r)
     }
     fprintf(f, "</dl>\n<p class=\"muted\">\xe2\x98\x85 = primary outcome.");
     double ppm;
-    char src[160];
-    if (sd__rep_json_num(r->run_json, "px_per_mm", &ppm)) {
+    const SdJson *par = sd__json_get(&r->run, "parameters");
+    const char *src = sd__json_str(par, "px_per_mm_source"), *mf;
+    if (sd__json_num(par, "px_per_mm", &ppm)) {
         fprintf(f, " Physical scale used for mm and cm\xc2\xb2 figures: %.3g px/mm", ppm);
-        if (sd__rep_json_str(r->run_json, "px_per_mm_source", src, sizeof(src))) {
+        if (src) {
             fprintf(f, " (");
             sd__rep_esc(f, src);
             fprintf(f, ")");
@@ -219,19 +220,16 @@ static void legend(FILE *f, const SdRep *r)
         fprintf(f, ".");
     }
     /* where MDC95 (the beyond-noise line) came from */
-    char mf[512];
     double nb;
     int recap = 0;
-    /* (the keys of run.json's "parameters": "bootstrap" is also a stage in "stage_seconds") */
-    const char *par = r->run_json ? strstr(r->run_json, "\"parameters\"") : NULL;
     if (!par) {
         /* no run.json parameters: nothing to say */
-    } else if (sd__rep_json_str(par, "mdc_file", mf, sizeof(mf))) {
+    } else if ((mf = sd__json_str(par, "mdc_file"))) {
         fprintf(f, " MDC95 from the repeatability study ");
         sd__rep_esc(f, mf);
         fprintf(f, ".");
-    } else if (sd__rep_json_str(par, "noise_model", mf, sizeof(mf))) {
-        const int boot = sd__rep_json_num(par, "bootstrap", &nb) && nb >= 2;
+    } else if ((mf = sd__json_str(par, "noise_model"))) {
+        const int boot = sd__json_num(par, "bootstrap", &nb) && nb >= 2;
         fprintf(f, " MDC95 from the calibrated noise model (<code>");
         sd__rep_esc(f, mf);
         fprintf(f, "</code>): the capture-to-capture spread of each metric and region predicted "
@@ -241,8 +239,8 @@ static void legend(FILE *f, const SdRep *r)
                    "does not see day-to-day changes of the skin itself: a repeatability study "
                    "(<code>skindelta repeatability</code>, <code>run --mdc</code>) is the basis for "
                    "claims.", boot ? "; widened where a per-photo bootstrap found more" : "");
-    } else if (sd__rep_json_num(par, "bootstrap", &nb) && nb >= 2) {
-        const int have = sd__rep_json_bool(par, "bootstrap_recapture", &recap);
+    } else if (sd__json_num(par, "bootstrap", &nb) && nb >= 2) {
+        const int have = sd__json_bool(par, "bootstrap_recapture", &recap);
         fprintf(f, " MDC95 from a bootstrap of each photo (%.0f replicates: registration jitter, "
                    "noise%s); it does not see changes of pose, lighting or skin from day to day, so "
                    "\xe2\x9c\x93 is a screening flag: a repeatability study (<code>skindelta "
@@ -405,12 +403,11 @@ static void qc_section(FILE *f, const SdRep *r)
     }
     fprintf(f, "<h3>Alignment</h3>\n");
     double ew, ef, rw, rf, ow, of;
-    if (sd__rep_json_num(r->run_json, "qc_ecc_warn", &ew) &&
-        sd__rep_json_num(r->run_json, "qc_ecc_fail", &ef) &&
-        sd__rep_json_num(r->run_json, "qc_landmark_rms_warn_iod", &rw) &&
-        sd__rep_json_num(r->run_json, "qc_landmark_rms_fail_iod", &rf) &&
-        sd__rep_json_num(r->run_json, "qc_overlap_warn", &ow) &&
-        sd__rep_json_num(r->run_json, "qc_overlap_fail", &of))
+    const SdJson *par = sd__json_get(&r->run, "parameters");
+    if (sd__json_num(par, "qc_ecc_warn", &ew) && sd__json_num(par, "qc_ecc_fail", &ef) &&
+        sd__json_num(par, "qc_landmark_rms_warn_iod", &rw) &&
+        sd__json_num(par, "qc_landmark_rms_fail_iod", &rf) &&
+        sd__json_num(par, "qc_overlap_warn", &ow) && sd__json_num(par, "qc_overlap_fail", &of))
         fprintf(f, "<p class=\"muted\">Thresholds of this run: a pair is flagged when ECC &lt; %g, "
                 "landmark RMS &gt; %g &times; the inter-ocular distance or skin overlap &lt; %g; it "
                 "fails when ECC &lt; %g, RMS &gt; %g &times; IOD or overlap &lt; %g.</p>\n",
@@ -548,6 +545,23 @@ static void followup_section(FILE *f, const SdRep *r, int v, int sidx)
     fprintf(f, "</details>\n");
 }
 
+/* A merge with shards missing (merge --allow-partial): the cohort covers only some patients. */
+static void partial_note(FILE *f, const SdRep *r)
+{
+    int partial = 0;
+    if (!sd__json_bool(&r->run, "partial", &partial) || !partial) return;
+    const SdJson *sh = sd__json_get(&r->run, "shards"), *miss = sd__json_get(sh, "missing");
+    double count = 0;
+    fprintf(f, "<p class=\"b-warn\"><strong>Partial merge:</strong> shard");
+    if (miss && miss->type == SD_JSON_ARR) {
+        fprintf(f, "%s", miss->n > 1 ? "s" : "");
+        for (int i = 0; i < miss->n; i++)
+            fprintf(f, "%s%.0f", i ? ", " : " ", miss->items[i].type == SD_JSON_NUM ? miss->items[i].num : -1);
+    }
+    if (sd__json_num(sh, "count", &count)) fprintf(f, " of %.0f", count);
+    fprintf(f, " missing: the cohort statistics cover only the patients of the merged shards.</p>\n");
+}
+
 static int write_index(SdCtx *ctx, const SdRep *r)
 {
     char *path = sd_path_join(r->rep_dir, "index.html");
@@ -565,6 +579,7 @@ static int write_index(SdCtx *ctx, const SdRep *r)
              r->patients.n, r->patients.n == 1 ? "" : "s", nfollow, nfollow == 1 ? "" : "s",
              r->views.n, r->views.n == 1 ? "" : "s");
     sd__rep_page_head(f, "Treatment course report", sub, 0);
+    partial_note(f, r);
     fprintf(f, "<p>Contents: ");
     for (int v = 0; v < r->views.n; v++) {
         int n = 0;

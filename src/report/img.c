@@ -1,7 +1,5 @@
 /* Report images: each session's aligned photo and overlays, copied into report/img/ as downscaled
  * JPEGs so the report folder stands alone, on all cores. A copy newer than its source is reused. */
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -86,14 +84,14 @@ typedef struct ImgPool {
     SdCtx base;
     ImgTask *t;
     int n;
-    atomic_int next;
+    int next;                  /* next task, taken with __atomic_fetch_add */
 } ImgPool;
 
 static void *img_worker(void *arg)
 {
     ImgPool *p = arg;
     SdCtx ctx = p->base;
-    for (int i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
+    for (int i; (i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED)) < p->n;) {
         ImgTask *t = &p->t[i];
         ctx.errmsg[0] = 0;
         t->rc = copy_image(&ctx, t->src, t->dst);
@@ -106,15 +104,11 @@ static void *img_worker(void *arg)
 static void run_pool(const SdCtx *ctx, ImgTask *t, int n)
 {
     ImgPool pool = {*ctx, t, n, 0};
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int nt = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
-    if (nt > n) nt = n;
-    pthread_t th[8];
-    int started = 0;
-    for (int i = 1; i < nt; i++)
-        if (!pthread_create(&th[started], NULL, img_worker, &pool)) started++;
+    SdPool th;
+    /* (this thread is one of the workers) */
+    sd__pool_start(&th, sd__pool_threads(0, n, 8) - 1, 0, img_worker, &pool);
     img_worker(&pool);
-    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    sd__pool_join(&th);
 }
 
 int sd__rep_images(SdCtx *ctx, SdRep *r)

@@ -81,62 +81,20 @@ void sd__rep_page_head(FILE *f, const char *title, const char *subtitle_html, in
             back_link ? " &middot; <a href=\"index.html\">&larr; cohort overview</a>" : "");
 }
 
-/* A string value of a top-level-looking key in run.json (no full parser: provenance only). */
-static const char *json_value(const char *js, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\"", key);
-    const char *p = js ? strstr(js, pat) : NULL;
-    if (!p) return NULL;
-    p += strlen(pat);
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
-    if (*p++ != ':') return NULL;
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
-    return p;
-}
-
-int sd__rep_json_num(const char *js, const char *key, double *v)
-{
-    const char *p = json_value(js, key);
-    char *e;
-    if (!p) return 0;
-    *v = strtod(p, &e);
-    return e != p && isfinite(*v);
-}
-
-int sd__rep_json_bool(const char *js, const char *key, int *v)
-{
-    const char *p = json_value(js, key);
-    if (!p) return 0;
-    if (!strncmp(p, "true", 4)) { *v = 1; return 1; }
-    if (!strncmp(p, "false", 5)) { *v = 0; return 1; }
-    return 0;
-}
-
-int sd__rep_json_str(const char *js, const char *key, char *out, size_t n)
-{
-    const char *p = json_value(js, key);
-    if (!p || *p != '"') return 0;
-    size_t k = 0;
-    for (p++; *p && *p != '"' && k + 1 < n; p++) {
-        if (*p == '\\' && p[1]) p++;
-        out[k++] = *p;
-    }
-    out[k] = 0;
-    return 1;
-}
-
 void sd__rep_page_foot(FILE *f, const SdRep *r)
 {
     static const char *const keys[] = {"version", "git_revision", "cpu_level", "finished_utc"};
     fprintf(f, "<footer>Report written by skindelta %s from the CSV files of the run", sd_version());
-    char v[128];
     int k = 0;
-    for (int i = 0; i < (int)(sizeof(keys) / sizeof(keys[0])); i++)
-        if (sd__rep_json_str(r->run_json, keys[i], v, sizeof(v))) {
+    for (int i = 0; i < (int)(sizeof(keys) / sizeof(keys[0])); i++) {
+        const char *v = sd__json_str(&r->run, keys[i]);
+        if (v) {
+            char cut[128];   /* (provenance: a long value is cut, as it always was) */
+            snprintf(cut, sizeof(cut), "%s", v);
             fprintf(f, "%s%s ", k++ ? ", " : " (run: ", keys[i]);
-            sd__rep_esc(f, v);
+            sd__rep_esc(f, cut);
         }
+    }
     if (k) fprintf(f, ")");
     fprintf(f, ". Research software: the numbers are measurements from photographs, not a "
             "diagnosis.</footer>\n</main>\n</body>\n</html>\n");

@@ -100,7 +100,8 @@ typedef struct SdRep {
     int *meas_at, *chg_at;      /* [session][region][metric] -> row + 1, 0 = none */
     int *trd_at;                /* [patient][view][region][metric] -> row + 1 (NULL: scan) */
     int *coh_at, coh_nsidx;     /* [view][sidx][region][metric] -> row + 1 (NULL: scan) */
-    char *run_json;             /* raw run.json text or NULL */
+    SdJson run;                 /* run.json (type SD_JSON_NULL when absent) */
+    char bad_num[64];           /* the first non-numeric text of a number field read */
     int nimg_missing;
 } SdRep;
 
@@ -136,9 +137,6 @@ double sd__rep_sidx_days(const SdRep *r, int view, int sidx);
 int  sd__rep_page_open(SdCtx *ctx, SdAtomicFile *af, const char *path);
 int  sd__rep_page_close(SdCtx *ctx, SdAtomicFile *af, const char *path);
 /* A number / string value of a key in run.json (first occurrence; provenance only, no parser). */
-int  sd__rep_json_num(const char *js, const char *key, double *v);
-int  sd__rep_json_str(const char *js, const char *key, char *out, size_t n);
-int  sd__rep_json_bool(const char *js, const char *key, int *v);   /* true/false; 0 = absent */
 /* Page parts shared by index and patient pages (report_page.c). */
 void sd__rep_page_head(FILE *f, const char *title, const char *subtitle_html, int back_link);
 void sd__rep_page_foot(FILE *f, const SdRep *r);

@@ -205,10 +205,49 @@ double sd_days_between(const char *a, const char *b)
     return (double)(days_from_civil(y2, m2, d2) - days_from_civil(y1, m1, d1));
 }
 
+/* View names match without regard to case ("Front" == "front"): every spelling of a view takes
+ * the one seen first (the first patient's baseline in a folder walk), so a course and the cohort
+ * see one view, still spelled as the user wrote it. Each other spelling is one warning, naming
+ * the first file that used it. Views are few: two short lists keep this linear in the entries. */
+static int unify_view_case(SdCatalog *cat)
+{
+    const char **seen = NULL;   /* [0, nseen): the spelling each view keeps; then those renamed */
+    int nseen = 0, nother = 0, err = 0;
+    for (int i = 0; i < cat->nentries && !err; i++) {
+        SdCatEntry *e = &cat->entries[i];
+        int k = 0, o = 0;
+        while (k < nseen && strcasecmp(seen[k], e->view)) k++;
+        if (k < nseen && !strcmp(seen[k], e->view)) continue;
+        const char **v = realloc(seen, sizeof(*v) * (size_t)(nseen + nother + 1));
+        if (!v) { err = SD_ENOMEM; break; }
+        seen = v;
+        if (k == nseen) {   /* a new view: it keeps this spelling */
+            memmove(seen + nseen + 1, seen + nseen, sizeof(*seen) * (size_t)nother);
+            seen[nseen++] = e->view;
+            continue;
+        }
+        char *canon = sd_strdup(seen[k]);
+        if (!canon) { err = SD_ENOMEM; break; }
+        while (o < nother && strcmp(seen[nseen + o], e->view)) o++;
+        if (o == nother) {   /* the list keeps the other spelling (freed below) */
+            seen[nseen + nother++] = e->view;
+            err = add_issue(cat, SD_CAT_WARN, 0, e->path,
+                            "view '%s' is read as '%s' (view names match without regard to case)", e->view, canon);
+        } else {
+            free(e->view);
+        }
+        e->view = canon;
+    }
+    for (int o = 0; o < nother; o++) free((char *)seen[nseen + o]);
+    free(seen);
+    return err;
+}
+
 /* Sort, drop duplicates, index sessions, group patients, compute days, report gaps. */
 static int finish(SdCtx *ctx, SdCatalog *cat, const SdCatalogOpts *opts)
 {
-    int err = 0;
+    int err = unify_view_case(cat);
+    if (err) return err;
     if (cat->nentries > 1)
         qsort(cat->entries, (size_t)cat->nentries, sizeof(SdCatEntry), cmp_entry);
     /* duplicates: same patient/session/view twice (front.jpg + front.png, or a repeated manifest row) */
@@ -219,9 +258,16 @@ static int finish(SdCtx *ctx, SdCatalog *cat, const SdCatalogOpts *opts)
             SdCatEntry *p = &cat->entries[w - 1];
             if (!strcmp(p->patient, e->patient) && !strcmp(p->session, e->session) &&
                 !strcmp(p->view, e->view)) {
-                if ((err = add_issue(cat, SD_CAT_WARN, 0, e->path,
-                        "duplicate entry for patient %s, session %s, view %s (keeping %s)",
-                        e->patient, e->session, e->view, p->path)))
+                /* the same file twice is harmless; two files for one photo is a question only
+                 * the user can answer */
+                const int same = !strcmp(p->path, e->path);
+                if ((err = same ? add_issue(cat, SD_CAT_WARN, 0, e->path,
+                                            "duplicate entry for patient %s, session %s, view %s (kept once)",
+                                            e->patient, e->session, e->view)
+                                : add_issue(cat, SD_CAT_ERROR, SD_EINVAL, e->path,
+                                            "duplicate entry for patient %s, session %s, view %s with another "
+                                            "file than %s: not scored (the first is kept); remove one",
+                                            e->patient, e->session, e->view, p->path)))
                     return err;
                 free(e->patient); free(e->session); free(e->view); free(e->path);
                 continue;
@@ -320,6 +366,25 @@ static int finish(SdCtx *ctx, SdCatalog *cat, const SdCatalogOpts *opts)
     return 0;
 }
 
+/* A folder below dir (other than a run's aligned/, patients/, report/) holds an image file: dir
+ * is a patient folder, whatever else was written into it. */
+static int holds_photos(const char *dir)
+{
+    char **subs; int nsubs, yes = 0;
+    if (list_dir(dir, &subs, &nsubs)) return 0;
+    for (int i = 0; i < nsubs && !yes; i++) {
+        if (!strcmp(subs[i], "aligned") || !strcmp(subs[i], "patients") || !strcmp(subs[i], "report")) continue;
+        char *sd = sd_path_join(dir, subs[i]), **files; int nfiles;
+        if (sd && sd_is_dir(sd) && !list_dir(sd, &files, &nfiles)) {
+            for (int f = 0; f < nfiles && !yes; f++) yes = is_image_name(files[f]);
+            free_names(files, nfiles);
+        }
+        free(sd);
+    }
+    free_names(subs, nsubs);
+    return yes;
+}
+
 int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, SdCatalog *cat)
 {
     SdCatalogOpts opts = {1};
@@ -359,7 +424,13 @@ int sd_catalog_scan(SdCtx *ctx, const char *root, const SdCatalogOpts *opts_in, 
             continue;
         }
         if (is_output_dir(pdir)) {
-            err = add_issue(cat, SD_CAT_WARN, 0, pdir, "a skindelta output folder, not a patient (ignored)");
+            /* a patient's photos must never leave the tables without a row saying so */
+            if (holds_photos(pdir))
+                err = add_issue(cat, SD_CAT_ERROR, SD_EINVAL, pdir, "holds photos and the output of a skindelta "
+                                "run (-o inside this patient folder?): patient not scored; move run.json, "
+                                "patients/, aligned/ and report/ out of it");
+            else
+                err = add_issue(cat, SD_CAT_WARN, 0, pdir, "a skindelta output folder, not a patient (ignored)");
             free(pdir);
             continue;
         }
@@ -457,6 +528,17 @@ static int manifest_col(const SdCsv *csv, const char *name)
     return -1;
 }
 
+static int manifest_col_count(const SdCsv *csv, const char *name)
+{
+    int n = 0;
+    SdCsv one = *csv;
+    for (int c; (c = manifest_col(&one, name)) >= 0; n++) {   /* count by looking past each match */
+        one.header += c + 1;
+        one.ncols -= c + 1;
+    }
+    return n;
+}
+
 int sd_catalog_manifest(SdCtx *ctx, const char *manifest, const SdCatalogOpts *opts_in, SdCatalog *cat)
 {
     SdCatalogOpts opts = {1};
@@ -465,6 +547,12 @@ int sd_catalog_manifest(SdCtx *ctx, const char *manifest, const SdCatalogOpts *o
     SdCsv csv;
     int err = sd_csv_load(ctx, manifest, &csv);
     if (err) return err;
+    static const char *const known[] = {"patient", "session", "date", "view", "path"};
+    for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+        if (manifest_col_count(&csv, known[k]) > 1) {
+            sd_csv_free(&csv);
+            return sd_fail(ctx, SD_EFORMAT, "%s:1: the column '%s' appears twice in the header", manifest, known[k]);
+        }
     const int cp = manifest_col(&csv, "patient"), cs = manifest_col(&csv, "session"),
               cd = manifest_col(&csv, "date"), cv = manifest_col(&csv, "view"),
               cpath = manifest_col(&csv, "path");

@@ -88,6 +88,12 @@ void sd_run_patient_key(const SdCatalog *cat, int p, const SdRunOpts *o, char ke
     free(buf);
 }
 
+/* A patient's tables, each hashed into its done.json. */
+#define SD_PATIENT_NTABLES 5
+static const char *const patient_tables[SD_PATIENT_NTABLES] = {
+    "measurements.csv", "uncertainty.csv", "alignment.csv", "errors.csv", "inputs.csv",
+};
+
 static char *patient_dir(const char *out_dir, const char *id)
 {
     char *p = NULL;
@@ -95,35 +101,61 @@ static char *patient_dir(const char *out_dir, const char *id)
     return p;
 }
 
+/* OUT/patients/<id>/done.json parsed (0), or non-zero when absent or not valid JSON. */
+static int read_done(const char *dir, SdJson *done)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/done.json", dir);
+    SdCtx tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    return sd_file_exists(path) ? sd__json_load(&tmp, path, 1 << 20, done) : SD_EIO;
+}
+
+/* Every table done.json hashed is as it was written: a folder whose files come from two runs
+ * (or were edited) is scored again, not trusted. (done.json of older versions has no hashes.) */
+static int hashes_match(const char *dir, const SdJson *sha)
+{
+    if (!sha) return 1;
+    if (sha->type != SD_JSON_OBJ) return 0;
+    for (int i = 0; i < SD_PATIENT_NTABLES; i++) {
+        const char *want = sd__json_str(sha, patient_tables[i]);
+        char tp[4400], hex[65];
+        snprintf(tp, sizeof(tp), "%s/%s", dir, patient_tables[i]);
+        if (!want || sd_sha256_file(tp, hex) || strcmp(hex, want)) return 0;
+    }
+    return 1;
+}
+
 int sd_run_patient_done(const char *out_dir, const char *id, const char *key)
 {
     char *dir = patient_dir(out_dir, id);
     if (!dir) return 0;
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/done.json", dir);
-    char *data = NULL;
+    SdJson done;
+    double want_rows = -1, want_err = -1;
     int ok = 0;
-    if (sd_read_file(path, 1 << 20, &data, NULL) == 0 && strstr(data, key)) {
-        /* present, parseable, every record complete, and as many rows as done.json recorded
-         * (a table damaged after the patient finished is re-scored, not trusted) */
-        static const char *const need[] = {"measurements.csv", "uncertainty.csv", "alignment.csv", "errors.csv"};
-        const char *rk = strstr(data, "\"rows\": "), *ek = strstr(data, "\"errors\": ");
-        const long want_rows = rk ? atol(rk + 8) : -1, want_err = ek ? atol(ek + 10) : -1;
-        ok = 1;
-        for (size_t i = 0; i < sizeof(need) / sizeof(need[0]) && ok; i++) {
-            snprintf(path, sizeof(path), "%s/%s", dir, need[i]);
-            SdCtx tmp;
-            SdCsv csv;
-            memset(&tmp, 0, sizeof(tmp));
-            if (!sd_file_exists(path) || sd_csv_load(&tmp, path, &csv)) { ok = 0; break; }
-            for (int r = 0; r < csv.nrows; r++)
-                if (csv.rows[r].n != csv.ncols) ok = 0;
-            if (i == 0 && csv.nrows != want_rows) ok = 0;
-            if (i == 3 && csv.nrows != want_err) ok = 0;
-            sd_csv_free(&csv);
-        }
+    if (read_done(dir, &done) == 0) {
+        const char *k = sd__json_str(&done, "key");
+        ok = k && !strcmp(k, key) && hashes_match(dir, sd__json_get(&done, "sha256"));
+        if (!sd__json_num(&done, "rows", &want_rows)) want_rows = -1;
+        if (!sd__json_num(&done, "errors", &want_err)) want_err = -1;
+        sd__json_free(&done);
     }
-    free(data);
+    /* present, parseable, every record complete, and as many rows as done.json recorded (a
+     * table damaged after the patient finished is re-scored, not trusted) */
+    static const char *const need[] = {"measurements.csv", "uncertainty.csv", "alignment.csv", "errors.csv"};
+    for (size_t i = 0; i < sizeof(need) / sizeof(need[0]) && ok; i++) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/%s", dir, need[i]);
+        SdCtx tmp;
+        SdCsv csv;
+        memset(&tmp, 0, sizeof(tmp));
+        if (!sd_file_exists(path) || sd_csv_load(&tmp, path, &csv)) { ok = 0; break; }
+        for (int r = 0; r < csv.nrows; r++)
+            if (csv.rows[r].n != csv.ncols) ok = 0;
+        if (i == 0 && csv.nrows != want_rows) ok = 0;
+        if (i == 3 && csv.nrows != want_err) ok = 0;
+        sd_csv_free(&csv);
+    }
     free(dir);
     return ok;
 }
@@ -175,21 +207,18 @@ int sd_run_patient_errors(const char *out_dir, const char *id)
 {
     char *dir = patient_dir(out_dir, id);
     if (!dir) return 0;
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/done.json", dir);
-    free(dir);
-    char *data = NULL;
-    int n = 0;
-    if (sd_read_file(path, 1 << 20, &data, NULL) == 0) {
-        const char *e = strstr(data, "\"errors\": ");
-        if (e) n = atoi(e + 10);
+    SdJson done;
+    double n = 0;
+    if (read_done(dir, &done) == 0) {
+        if (!sd__json_num(&done, "errors", &n)) n = 0;
+        sd__json_free(&done);
     }
-    free(data);
-    return n > 0 ? n : 0;
+    free(dir);
+    return n > 0 && n < 1e9 ? (int)n : 0;
 }
 
 int sd_run_patient_write(SdCtx *ctx, const char *out_dir, const char *id, const char *key,
-                         const SdMeasArray *meas, const SdRowList *align_rows,
+                         const char *run_id, const SdMeasArray *meas, const SdRowList *align_rows,
                          const SdRowList *error_rows, const SdRowList *inputs)
 {
     char *dir = patient_dir(out_dir, id);
@@ -215,8 +244,19 @@ int sd_run_patient_write(SdCtx *ctx, const char *out_dir, const char *id, const 
         if (sd_atomic_open(&af, path)) { err = sd_fail(ctx, SD_EIO, "%s: cannot write", path); goto out; }
         fputs("{\"patient\": ", af.f);
         sd_json_string(af.f, id);
-        fprintf(af.f, ", \"key\": \"%s\", \"rows\": %zu, \"errors\": %zu}\n", key, meas->n, error_rows->n);
-        if (sd_atomic_commit(&af)) err = sd_fail(ctx, SD_EIO, "%s: write failed", path);
+        fprintf(af.f, ", \"key\": \"%s\", \"run_id\": ", key);
+        sd_json_string(af.f, run_id ? run_id : "");
+        fprintf(af.f, ", \"rows\": %zu, \"errors\": %zu, \"sha256\": {", meas->n, error_rows->n);
+        /* the tables as written: a reader trusts the folder only while they are these */
+        for (int i = 0; i < SD_PATIENT_NTABLES && !err; i++) {
+            char tp[4400], hex[65];
+            snprintf(tp, sizeof(tp), "%s/%s", dir, patient_tables[i]);
+            if (sd_sha256_file(tp, hex)) err = sd_fail(ctx, SD_EIO, "%s: cannot read back: %s", tp, strerror(errno));
+            else fprintf(af.f, "%s\"%s\": \"%s\"", i ? ", " : "", patient_tables[i], hex);
+        }
+        fputs("}}\n", af.f);
+        if (err) sd_atomic_abort(&af);
+        else if (sd_atomic_commit(&af)) err = sd_fail(ctx, SD_EIO, "%s: write failed", path);
     }
 out:
     free(dir);
@@ -245,10 +285,12 @@ static void json_kv_num(FILE *f, const char *k, double v, int comma)
     fputs(comma ? ",\n" : "\n", f);
 }
 
-int sd_run_write_json(SdCtx *ctx, const SdRunOpts *o, const SdCatalog *cat, double seconds,
-                      const char *const *stage_names, const double *stage_s, int nstages)
+int sd_run_write_json(SdCtx *ctx, const SdRunOpts *o, const SdCatalog *cat, const char *run_id,
+                      double seconds, const char *const *stage_names, const double *stage_s, int nstages)
 {
     char path[4200];
+    int err = sd_codebook_write(ctx, o->out_dir);   /* the units and directions beside the tables */
+    if (err) return err;
     snprintf(path, sizeof(path), "%s/run.json", o->out_dir);
     SdAtomicFile af;
     if (sd_atomic_open(&af, path))
@@ -259,10 +301,13 @@ int sd_run_write_json(SdCtx *ctx, const SdRunOpts *o, const SdCatalog *cat, doub
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     fprintf(f, "{\n  \"program\": \"skindelta\",\n  \"version\": \"%s\",\n  \"git_revision\": \"%s\",\n",
             SD_VERSION, SD_GIT_REV);
+    fputs("  \"run_id\": ", f); sd_json_string(f, run_id); fputs(",\n", f);
     fprintf(f, "  \"finished_utc\": \"%s\",\n  \"seconds\": %.3f,\n", ts, seconds);
     fputs("  \"command_line\": ", f); sd_json_string(f, o->command_line ? o->command_line : ""); fputs(",\n", f);
     fputs("  \"input\": ", f); sd_json_string(f, o->manifest ? o->manifest : o->input_root ? o->input_root : ""); fputs(",\n", f);
+    fputs("  ", f); sd__run_json_abspath(f, "input_absolute", o->manifest ? o->manifest : o->input_root); fputs(",\n", f);
     fprintf(f, "  \"cpu_level\": \"%s\",\n", sd_ctx_cpu_name(ctx));
+    sd__run_provenance_json(f);
     fputs("  \"stage_seconds\": {", f);   /* summed over worker threads, this run only */
     for (int i = 0; i < nstages; i++)
         fprintf(f, "%s\"%s\": %.3f", i ? ", " : "", stage_names[i], stage_s[i]);
@@ -345,6 +390,8 @@ int sd_run_write_json(SdCtx *ctx, const SdRunOpts *o, const SdCatalog *cat, doub
             fputs(first ? "\n    {\"path\": " : ",\n    {\"path\": ", f);
             first = 0;
             sd_json_string(f, sd_csv_get(&csv, r, 0));
+            fputs(", ", f);
+            sd__run_json_abspath(f, "absolute_path", sd_csv_get(&csv, r, 0));
             fprintf(f, ", \"sha256\": \"%s\"", sd_csv_get(&csv, r, 1));
             /* JPEG compression (absent for lossless inputs and for outputs of older versions) */
             const char *q = csv.ncols > 3 ? sd_csv_get(&csv, r, 2) : "";
@@ -418,21 +465,32 @@ static int list_patients(const char *out_dir, char ***ids, int *n)
 }
 
 static int aggregate(SdCtx *ctx, const char *out_dir, char **ids, int n, const char *mdc_file,
-                     int report);
+                     int report, const char *run_id);
 
 int sd_run_aggregate(SdCtx *ctx, const char *out_dir, const char *mdc_file, int report)
 {
-    char **ids = NULL;
-    int n = 0, err = list_patients(out_dir, &ids, &n);
-    if (err) return sd_fail(ctx, err, "%s: cannot list patients", out_dir);
-    err = aggregate(ctx, out_dir, ids, n, mdc_file, report);
+    char **ids = NULL, *rj = sd_path_join(out_dir, "run.json"), *run_id = NULL;
+    SdJson run;
+    memset(&run, 0, sizeof(run));
+    /* the tables re-derived belong to the run run.json names (none: an older folder) */
+    int n = 0, err = !rj ? SD_ENOMEM : sd_file_exists(rj) ? sd__json_load(ctx, rj, 1 << 26, &run) : 0;
+    free(rj);
+    if (err) return err;
+    if (sd__json_str(&run, "run_id")) run_id = sd_strdup(sd__json_str(&run, "run_id"));
+    sd__json_free(&run);
+    if ((err = list_patients(out_dir, &ids, &n))) {
+        free(run_id);
+        return sd_fail(ctx, err, "%s: cannot list patients", out_dir);
+    }
+    err = aggregate(ctx, out_dir, ids, n, mdc_file, report, run_id);
+    free(run_id);
     for (int i = 0; i < n; i++) free(ids[i]);
     free(ids);
     return err;
 }
 
 int sd_run_aggregate_catalog(SdCtx *ctx, const char *out_dir, const SdCatalog *cat,
-                             const char *mdc_file, int report)
+                             const char *mdc_file, int report, const char *run_id)
 {
     char **ids = calloc((size_t)(cat->npatients > 0 ? cat->npatients : 1), sizeof(*ids));
     if (!ids) return sd_fail(ctx, SD_ENOMEM, "out of memory");
@@ -444,13 +502,13 @@ int sd_run_aggregate_catalog(SdCtx *ctx, const char *out_dir, const SdCatalog *c
         free(done);
         free(dir);
     }
-    int err = aggregate(ctx, out_dir, ids, n, mdc_file, report);
+    int err = aggregate(ctx, out_dir, ids, n, mdc_file, report, run_id);
     free(ids);
     return err;
 }
 
 static int aggregate(SdCtx *ctx, const char *out_dir, char **ids, int n, const char *mdc_file,
-                     int report)
+                     int report, const char *run_id)
 {
     int err = 0;
     SdMeasArray meas = {0};
@@ -460,6 +518,7 @@ static int aggregate(SdCtx *ctx, const char *out_dir, char **ids, int n, const c
     SdTrendArray tr = {0};
     SdCohortArray co = {0};
     char path[4400], path2[4400];
+    if ((err = sd__out_uncommit(ctx, out_dir))) return err;
     snprintf(path, sizeof(path), "%s/catalog_errors.csv", out_dir);
     if ((err = append_csv_rows(ctx, path, SD_ERROR_HEADER, &er))) goto out;
     for (int i = 0; i < n && !err; i++) {
@@ -486,6 +545,8 @@ static int aggregate(SdCtx *ctx, const char *out_dir, char **ids, int n, const c
     if ((err = sd_trend_write(ctx, OUTP("trends.csv"), &tr))) goto out;
     if ((err = sd_cohort_write(ctx, OUTP("cohort.csv"), &co))) goto out;
 #undef OUTP
+    /* the tables are complete: commit them (the report reads them back and checks) */
+    if (run_id && (err = sd__out_commit(ctx, out_dir, run_id))) goto out;
     if (report) err = sd_report_write(ctx, out_dir);
 out:
     sd_meas_free(&meas);

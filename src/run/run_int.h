@@ -3,7 +3,10 @@
 #ifndef SRC_RUN_FILES_H
 #define SRC_RUN_FILES_H
 
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include "skindelta/skindelta.h"
 #include "skindelta/catalog.h"
 #include "skindelta/course.h"
@@ -32,15 +35,115 @@ int  sd_run_patient_errors(const char *out_dir, const char *id);
 /* sd_run_aggregate restricted to the catalog's patients (a reused OUT may hold patients of an
  * earlier run on other inputs; they must not enter this run's tables). */
 int  sd_run_aggregate_catalog(SdCtx *ctx, const char *out_dir, const SdCatalog *cat,
-                              const char *mdc_file, int report);
+                              const char *mdc_file, int report, const char *run_id);
 /* Write a patient's tables (measurements, uncertainty, alignment, errors, inputs) then done.json. */
 int  sd_run_patient_write(SdCtx *ctx, const char *out_dir, const char *id, const char *key,
-                          const SdMeasArray *meas, const SdRowList *align_rows,
+                          const char *run_id, const SdMeasArray *meas, const SdRowList *align_rows,
                           const SdRowList *error_rows, const SdRowList *inputs);
 /* Catalog problems of level error (malformed manifest lines, unreadable folders) -> OUT/catalog_errors.csv */
 int  sd_run_write_catalog_errors(SdCtx *ctx, const char *out_dir, const SdCatalog *cat);
+/* run.json's "environment" object (OS, CPU model, compiler, libvips, OpenBLAS, libjpeg-turbo),
+ * and `"key": "<absolute path>"` (null when the path cannot be resolved). provenance.c */
+void sd__run_provenance_json(FILE *f);
+void sd__run_json_abspath(FILE *f, const char *key, const char *path);
 /* run.json: version, git revision, parameters, CPU level, models, input hashes, timings. */
-int  sd_run_write_json(SdCtx *ctx, const struct SdRunOpts *o, const SdCatalog *cat, double seconds,
-                       const char *const *stage_names, const double *stage_s, int nstages);
+int  sd_run_write_json(SdCtx *ctx, const struct SdRunOpts *o, const SdCatalog *cat,
+                       const char *run_id, double seconds, const char *const *stage_names,
+                       const double *stage_s, int nstages);
+
+/* ---- the batch runner, split by step: pipeline.c (the batch and its workers), view.c (one view
+ * of one patient: baseline, follow-ups), bootstrap.c (the per-image uncertainty), rows.c (table
+ * rows), checks.c (compression and clipping checks), turn.c (quarter turns). */
+#include "skindelta/align.h"
+#include "skindelta/regions.h"
+#include "skindelta/metrics.h"
+#include "skindelta/run.h"
+
+enum { SD_ST_LOAD, SD_ST_FACE, SD_ST_FRAME, SD_ST_REGISTER, SD_ST_PHOTOMETRY, SD_ST_REGIONS,
+       SD_ST_METRICS, SD_ST_BOOTSTRAP, SD_ST_WRITE, SD_ST_N };
+
+/* What one patient's views produced, written by sd_run_patient_write. */
+typedef struct SdPatientOut {
+    double t[SD_ST_N];       /* seconds spent per stage */
+    SdMeasArray meas;
+    SdRowList align_rows;    /* alignment.csv lines */
+    SdRowList error_rows;    /* errors.csv lines */
+    int images, failed, pairs, warn, write_errors;
+    SdRowList inputs;        /* "path,sha256" for run.json */
+} SdPatientOut;
+
+/* Time a statement into po->t[stage]. */
+#define SD_TIMED(po, stage, stmt) do { double t0_ = sd_now(); stmt; (po)->t[stage] += sd_now() - t0_; } while (0)
+
+/* The state the worker threads share. */
+typedef struct SdRunWorker {
+    SdCatalog *cat;
+    const SdRunOpts *o;
+    pthread_mutex_t lock;
+    int next;                   /* next patient index */
+    int done, images_done, images_failed;   /* images_*: __atomic_add_fetch from the views */
+    int skipped, pairs, warn;
+    double stage_s[SD_ST_N];
+    int written, kill_after;
+    const char *last;
+    int fatal;                  /* an error writing outputs: stop handing out work */
+    int exited;                 /* workers that have returned (after a fatal error, patients
+                                   remain undone: the wait must not count on `done`) */
+    int write_errors;
+    char fatal_msg[SD_ERRMSG_MAX];
+    unsigned cpu_flags;
+    const char *run_id;         /* recorded in each patient's done.json */
+} SdRunWorker;
+
+/* JPEG compression of an input as read from its markers (quality 0 and chroma "" when not a JPEG). */
+typedef struct SdCompression {
+    int jpeg_quality;
+    char chroma[8];
+} SdCompression;
+
+/* Free-text note of an alignment row (photo turned, compression differs, skin clipped). */
+#define SD_NOTE_LEN 320
+
+/* view.c: one view of one patient (entries sharing patient and view, sorted by session). */
+void sd__run_view(SdCtx *ctx, SdRunWorker *w, const SdCatEntry *ents, int n, SdPatientOut *po);
+/* Every region of an aligned image measured: values[r][m]; *keep (may be NULL) gets the state. */
+int  sd__run_measure(SdCtx *ctx, const SdAligned *al, const SdRegions *rg, const SdRunOpts *o,
+                     double (*values)[SD_NMETRICS], SdMetricsState **keep);
+
+/* bootstrap.c */
+uint64_t sd__run_seed(const char *patient, const char *view, const char *session);
+int  sd__run_bootstrap_sd(SdCtx *ctx, const SdImage *photo, const SdAligned *al,
+                          const SdAligned *photometry_base, const SdRegions *rg,
+                          const SdRunOpts *o, const SdCompression *comp, uint64_t seed,
+                          double (*sd)[SD_NMETRICS]);
+
+/* rows.c */
+void sd__run_add_error(SdPatientOut *po, const char *path, const char *stage, int code, const char *msg);
+void sd__run_push_values(SdPatientOut *po, const SdCatEntry *e, const SdRegions *rg,
+                         double (*val)[SD_NMETRICS], double (*sd)[SD_NMETRICS], int nboot,
+                         const char *qc);
+void sd__run_alignment_row(SdPatientOut *po, const SdCatEntry *e, const SdAligned *al,
+                           const SdTransform *P, const SdAlignQC *qc, const char *status,
+                           const char *photometry, const char *note);
+void sd__run_note_add(char *note, size_t cap, const char *text);
+
+/* checks.c */
+int  sd__run_compression_differs(const SdCompression *b, const SdCompression *f, char *msg, size_t n);
+int  sd__run_clip_note(const SdAligned *al, const SdMask *region, char *note, size_t cap);
+
+/* turn.c: a quarter turn (k = 1: 90 deg clockwise, 2: 180, 3: 90 counter-clockwise) of a planar
+ * float image; R gets the pixel map src -> dst. */
+int  sd__run_rotate_quarter(const SdImage *src, int k, SdImage *dst, SdTransform *R);
+
+/* outdir.c: checks and care of OUT before a run (errors SD_EINVAL: refused, nothing written) */
+int  sd__run_check_paths(SdCtx *ctx, const SdRunOpts *o);   /* OUT inside ROOT or ROOT inside OUT */
+int  sd__run_check_frame(SdCtx *ctx, const SdRunOpts *o);   /* canonical frame within the pixel limit */
+/* An exclusive lock on OUT (flock on OUT/.skindelta.lock, holding the pid) for the run's lifetime;
+ * SD_EINVAL naming the holder's pid when another run has it. */
+int  sd__run_lock(SdCtx *ctx, const char *out_dir, int *fd);
+void sd__run_unlock(int fd);
+/* Removes what an earlier run left in OUT that this run would not rewrite: patients/<id> and
+ * aligned/<id> of patients not in cat, and report/ (written again at the end). */
+int  sd__run_clear_stale(SdCtx *ctx, const char *out_dir, const SdCatalog *cat);
 
 #endif

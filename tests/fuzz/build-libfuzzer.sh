@@ -11,7 +11,7 @@ make --no-print-directory BUILD=$OUT CC=clang EXTRA_CFLAGS="$SAN" EXTRA_LDFLAGS=
 LIBS="$(pkg-config --libs vips openblas libpng libjpeg) -llapacke -lm -lpthread"
 for src in tests/fuzz/fuzz_*.c; do
     t=$(basename "$src" .c)
-    clang -std=c11 -D_GNU_SOURCE -I. $(pkg-config --cflags vips) -fsanitize=fuzzer,address,undefined -g -O1 \
+    clang -std=c11 -D_GNU_SOURCE -Iinclude -I. $(pkg-config --cflags vips) -fsanitize=fuzzer,address,undefined -g -O1 \
         -o "$OUT/$t" "$src" "$OUT/libskindelta.a" $LIBS
     echo "built $OUT/$t"
 done

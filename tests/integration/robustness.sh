@@ -21,8 +21,8 @@ csv_ok() {
 import csv, os, sys
 H = {
  'measurements.csv': 'patient,view,session,session_index,days,region,metric,value,unit,better,qc',
- 'changes.csv': 'patient,view,session,session_index,days,region,metric,baseline,value,delta,pct_change,improvement_pct,mdc95,beyond_noise',
- 'cohort.csv': 'view,session_index,region,metric,n,mean_delta,sd_delta,ci95_low,ci95_high,t_p,wilcoxon_p,holm_p,cohens_dz,responders_pct,mean_pct_change,mean_improvement_pct',
+ 'changes.csv': 'patient,view,session,session_index,days,region,metric,baseline,value,delta,pct_change,improvement_pct,mdc95,beyond_noise,unit',
+ 'cohort.csv': 'view,session_index,region,metric,n,mean_delta,sd_delta,ci95_low,ci95_high,t_p,wilcoxon_p,holm_p,cohens_dz,responders_pct,mean_pct_change,mean_improvement_pct,unit',
  'alignment.csv': 'patient,view,session,face_score,landmark_rms_px,ecc,a11,a12,tx,a21,a22,ty,status',
  'errors.csv': 'path,stage,code,message',
  'trends.csv': 'patient,view,region,metric,n_sessions,slope,slope_unit,ci95_low,ci95_high',
@@ -143,13 +143,15 @@ timeout 50 "$BIN" run $R -o $T/out $WHOLE --resume 2>$T/res.err; rc=$?
 check "--resume re-scores a patient whose table was damaged (rc $rc)" \
       "[ $rc -eq 1 ] && ! grep -q 'fields, expected' $T/res.err && csv_ok $T/out >&2 && [ \$(grep -c '^p001,' $T/out/measurements.csv) -gt 4 ]"
 
-# OUT inside ROOT: the second run must not treat OUT as a patient
+# OUT inside ROOT is refused (issue 16: tests/integration/reliability.sh); an output folder an
+# earlier version left inside ROOT is skipped with one warning, not taken for a patient
 timeout 50 "$BIN" run $T/syn -o $T/syn/OUT $WHOLE 2>/dev/null; rc1=$?
-timeout 50 "$BIN" run $T/syn -o $T/syn/OUT $WHOLE 2>$T/in.err; rc2=$?
-check "OUT inside ROOT: both runs exit 0 ($rc1, $rc2)" "[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ]"
+timeout 50 "$BIN" run $T/syn -o $T/out0 $WHOLE 2>/dev/null; cp -r $T/out0 $T/syn/OUT
+timeout 50 "$BIN" run $T/syn -o $T/out1 $WHOLE 2>$T/in.err; rc2=$?
+check "OUT inside ROOT: refused, then an old output folder in ROOT is no patient ($rc1, $rc2)" "[ $rc1 -eq 2 ] && [ $rc2 -eq 0 ]"
 check "OUT inside ROOT: OUT is skipped with one warning, not a patient" \
-      "[ \$(grep -c 'OUT' $T/in.err) -eq 1 ] && ! grep -q '^OUT,' $T/syn/OUT/measurements.csv"
-rm -rf $T/syn/OUT
+      "[ \$(grep -c 'OUT' $T/in.err) -eq 1 ] && ! grep -q '^OUT,' $T/out1/measurements.csv"
+rm -rf $T/syn/OUT $T/out0 $T/out1
 
 # A reused OUT holds only this run's patients
 mkdir -p $T/r2/q1; cp -r $T/syn/p001/* $T/r2/q1/

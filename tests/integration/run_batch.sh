@@ -25,7 +25,7 @@ for f in measurements.csv changes.csv cohort.csv alignment.csv errors.csv run.js
     check "output $f exists" "[ -s $T/out/$f ]"
 done
 check "measurements.csv header" "head -1 $T/out/measurements.csv | grep -qx 'patient,view,session,session_index,days,region,metric,value,unit,better,qc'"
-check "changes.csv header" "head -1 $T/out/changes.csv | grep -qx 'patient,view,session,session_index,days,region,metric,baseline,value,delta,pct_change,improvement_pct,mdc95,beyond_noise'"
+check "changes.csv header" "head -1 $T/out/changes.csv | grep -qx 'patient,view,session,session_index,days,region,metric,baseline,value,delta,pct_change,improvement_pct,mdc95,beyond_noise,unit'"
 check "alignment.csv header starts with the contract" "head -1 $T/out/alignment.csv | grep -q '^patient,view,session,face_score,landmark_rms_px,ecc,a11,a12,tx,a21,a22,ty,status'"
 check "errors.csv header" "head -1 $T/out/errors.csv | grep -qx 'path,stage,code,message'"
 check "p1 follow-ups scored (changes rows for s2 and s3)" "grep -q '^p1,front,s2,1,' $T/out/changes.csv && grep -q '^p1,front,s3,2,' $T/out/changes.csv"

@@ -142,7 +142,7 @@ static void test_tables_roundtrip(void)
         char h[512];
         first_line(text, h, sizeof(h));
         CHECK(!strcmp(h, "patient,view,session,session_index,days,region,metric,baseline,value,delta,"
-                         "pct_change,improvement_pct,mdc95,beyond_noise"));
+                         "pct_change,improvement_pct,mdc95,beyond_noise,unit"));
     }
     free(text);
     sd_change_free(&c); sd_change_free(&c2);
@@ -190,7 +190,7 @@ static void test_tables_roundtrip(void)
         first_line(text, h, sizeof(h));
         CHECK(!strcmp(h, "view,session_index,region,metric,n,mean_delta,sd_delta,ci95_low,ci95_high,"
                          "t_p,wilcoxon_p,holm_p,cohens_dz,responders_pct,mean_pct_change,"
-                         "mean_improvement_pct,family,bh_q,min_wilcoxon_p"));
+                         "mean_improvement_pct,unit,family,bh_q,min_wilcoxon_p"));
     }
     free(text);
     sd_cohort_free(&k); sd_cohort_free(&k2);

@@ -165,11 +165,11 @@ static void test_table_contract(void)
         { "texture_glcm_homogeneity", "-", SD_BETTER_HIGHER },
         { "texture_glcm_entropy", "-", SD_BETTER_LOWER },
         { "wrinkle_density", "%", SD_BETTER_LOWER },
-        { "wrinkle_length_density", "mm/cm²", SD_BETTER_LOWER },
+        { "wrinkle_length_density", "mm/cm2", SD_BETTER_LOWER },
         { "wrinkle_severity", "-", SD_BETTER_LOWER },
         { "pigment_unevenness", "OD x100", SD_BETTER_LOWER },
         { "pigment_spot_area", "%", SD_BETTER_LOWER },
-        { "pigment_spot_density", "1/cm²", SD_BETTER_LOWER },
+        { "pigment_spot_density", "1/cm2", SD_BETTER_LOWER },
         { "pigment_ita_sd", "deg", SD_BETTER_LOWER },
         { "redness_unevenness", "OD x100", SD_BETTER_LOWER },
     };

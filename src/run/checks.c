@@ -1,0 +1,62 @@
+/* Checks of a scored image that flag a pair without failing it: a follow-up compressed unlike its
+ * baseline, skin clipped by overexposure. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/run/run_int.h"
+#include "src/core/core.h"
+
+/* A follow-up whose compression differs from its baseline's carries JPEG drift in the skin metrics
+ * (several % at q85-95: docs/METRICS.md); say so. Returns 1 and fills msg when they differ: another
+ * chroma subsampling, JPEG against lossless, or IJG qualities 5 or more apart. */
+int sd__run_compression_differs(const SdCompression *b, const SdCompression *f, char *msg, size_t n)
+{
+    const int bj = b->jpeg_quality > 0, fj = f->jpeg_quality > 0;
+    if (!bj && !fj)
+        return 0;
+    if (bj && fj && !strcmp(b->chroma, f->chroma) && abs(b->jpeg_quality - f->jpeg_quality) < 5)
+        return 0;
+    char bs[32], fs[32];
+    if (bj) snprintf(bs, sizeof(bs), "JPEG q%d %s", b->jpeg_quality, b->chroma);
+    else snprintf(bs, sizeof(bs), "lossless");
+    if (fj) snprintf(fs, sizeof(fs), "JPEG q%d %s", f->jpeg_quality, f->chroma);
+    else snprintf(fs, sizeof(fs), "lossless");
+    snprintf(msg, n, "compression differs from the baseline (%s vs %s): texture, wrinkle and pigment "
+             "changes include JPEG drift", fs, bs);
+    return 1;
+}
+
+/* Share of the measured skin (region 0, `face` or `whole`, and covered by the photo) that is
+ * clipped: any channel at 0.99 of full scale or more (8-bit 253+). An overexposed channel loses
+ * the pigment and relief it would show: optical density is wrong where a channel saturates (a
+ * patch phantom at gain 1.29 with red +7%: pigment_unevenness +3.8%, losslessly). */
+static double clipped_share(const SdAligned *al, const SdMask *region)
+{
+    long n = 0, c = 0;
+    for (int y = 0; y < al->img.h && y < region->h; y++) {
+        const uint8_t *m = region->data + (size_t)y * (size_t)region->stride;
+        const uint8_t *v = al->valid.data ? al->valid.data + (size_t)y * (size_t)al->valid.stride : NULL;
+        const float *r = sd_image_rowf(&al->img, 0, y), *g = sd_image_rowf(&al->img, 1, y),
+                    *b = sd_image_rowf(&al->img, 2, y);
+        for (int x = 0; x < al->img.w && x < region->w; x++) {
+            if (!m[x] || (v && !v[x])) continue;
+            n++;
+            c += r[x] >= 0.99f || g[x] >= 0.99f || b[x] >= 0.99f;
+        }
+    }
+    return n ? (double)c / (double)n : 0.0;
+}
+
+/* Appends the clipping note to note[] and returns 1 when more than 1% of the skin is clipped. */
+#define SD_CLIP_WARN 0.01
+int sd__run_clip_note(const SdAligned *al, const SdMask *region, char *note, size_t cap)
+{
+    const double f = clipped_share(al, region);
+    if (!(f > SD_CLIP_WARN)) return 0;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "%.1f%% of the skin clipped (overexposed channel): pigment and texture there are not measured correctly",
+             100 * f);
+    sd__run_note_add(note, cap, msg);
+    return 1;
+}
