@@ -40,7 +40,7 @@ check "alignment row of p1 s2 has ecc and status ok|warn" "grep -E '^p1,front,s2
 check "run.json records cpu level, models and input hashes" "grep -q '\"cpu_level\"' $T/out/run.json && grep -q 'sha256' $T/out/run.json && grep -q 'stage_seconds' $T/out/run.json"
 check "aligned images written" "[ -s $T/out/aligned/p1/front_s1.png ] && [ -s $T/out/aligned/p1/front_s2.png ]"
 check "report written" "[ -s $T/out/report/index.html ]"
-check "report says where MDC95 came from" "grep -q 'MDC95 from a bootstrap of each photo (2 replicates: registration jitter, noise, each JPEG captured again' $T/out/report/index.html"
+check "report says where MDC95 came from" "grep -q 'MDC95 from the calibrated noise model' $T/out/report/index.html && grep -q 'widened where a per-photo bootstrap found more' $T/out/report/index.html"
 check "uncertainty has bootstrap sd" "awk -F, 'NR>1 && \$7==2 {n++} END{exit !(n>0)}' $T/out/uncertainty.csv"
 
 # a follow-up turned 90 deg without an EXIF tag: the face is found in a quarter turn and scored
