@@ -17,7 +17,7 @@
 #define SD_TREND_HEADER   "patient,view,region,metric,n_sessions,slope,slope_unit,ci95_low,ci95_high"
 #define SD_COHORT_HEADER  "view,session_index,region,metric,n,mean_delta,sd_delta,ci95_low," \
                           "ci95_high,t_p,wilcoxon_p,holm_p,cohens_dz,responders_pct," \
-                          "mean_pct_change,mean_improvement_pct,unit,family,bh_q,min_wilcoxon_p"
+                          "mean_pct_change,mean_improvement_pct,family,bh_q,min_wilcoxon_p,unit"
 #define SD_REPEAT_HEADER  "region,metric,n_subjects,n_repeats,icc31,cv_w_pct,sem,mdc95"
 
 /* Direction of improvement: SD_BETTER_HIGHER / SD_BETTER_LOWER (skindelta.h), written as the

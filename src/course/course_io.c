@@ -382,9 +382,9 @@ int sd_cohort_write(SdCtx *ctx, const char *path, const SdCohortArray *a)
             if (j) SEP(f);
             sd_csv_num(f, v[j]);
         }
-        SEP(f); sd_csv_field(f, metric_unit(r->metric));
         SEP(f); fputs(r->family ? r->family : sd_cohort_family(r->region, r->metric), f);
         SEP(f); sd_csv_num(f, r->bh_q); SEP(f); sd_csv_num(f, r->min_wilcoxon_p);
+        SEP(f); sd_csv_field(f, metric_unit(r->metric));
         fputc('\n', f);
     }
     return close_out(ctx, &af, path);
@@ -659,14 +659,14 @@ int sd_cohort_read(SdCtx *ctx, const char *path, SdCohortArray *a)
                         &c.wilcoxon_p, &c.holm_p, &c.cohens_dz, &c.responders_pct,
                         &c.mean_pct_change, &c.mean_improvement_pct };
         for (int k = 0; k < (int)(sizeof(f) / sizeof(f[0])); k++) *f[k] = num(&rd, 5 + k);
-        const char *fam = cell(&rd, 17);   /* (16: unit, from the metric table) */
+        const char *fam = cell(&rd, 16);   /* (19: unit, from the metric table) */
         c.family = !strcmp(fam, "confirmatory") ? "confirmatory" :
                    !strcmp(fam, "exploratory") ? "exploratory" : NULL;
         if (!c.family && !rd.err)
             rd.err = sd_fail(ctx, SD_EFORMAT, "%s:%d: column family: '%s' is neither "
                              "'confirmatory' nor 'exploratory'", path, line_of(&rd), fam);
-        c.bh_q = num(&rd, 18);
-        c.min_wilcoxon_p = num(&rd, 19);
+        c.bh_q = num(&rd, 17);
+        c.min_wilcoxon_p = num(&rd, 18);
         if (rd.err) break;
         if ((err = sd_cohort_push(a, &c))) { rd.err = err; break; }
     }

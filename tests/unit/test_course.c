@@ -190,7 +190,7 @@ static void test_tables_roundtrip(void)
         first_line(text, h, sizeof(h));
         CHECK(!strcmp(h, "view,session_index,region,metric,n,mean_delta,sd_delta,ci95_low,ci95_high,"
                          "t_p,wilcoxon_p,holm_p,cohens_dz,responders_pct,mean_pct_change,"
-                         "mean_improvement_pct,unit,family,bh_q,min_wilcoxon_p"));
+                         "mean_improvement_pct,family,bh_q,min_wilcoxon_p,unit"));
     }
     free(text);
     sd_cohort_free(&k); sd_cohort_free(&k2);
