@@ -710,6 +710,20 @@ int sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir)
             snprintf(rel, sizeof rel, "%s/%s/front.jpg", pid, sid);
             effect_for(resp, t, &e);
             sd_synth_nuisance_random(&rng, rot, &n);
+            if (c->consistent) {   /* (after the random draw: the pose and the rng stay the same) */
+                uint64_t cr = n.noise_seed ^ 0xC0FFEEull;
+                n.gain = 1.0 + 0.06 * (sd_synth_uniform(&cr) - 0.5);
+                for (int k = 0; k < 3; k++) n.wb[k] = 1.0 + 0.04 * (sd_synth_uniform(&cr) - 0.5);
+                n.gamma = 1.0;
+                n.noise_sd = 0.003;
+                n.jpeg_q = 92;
+            }
+            if (c->bad_patient == p + 1 && c->bad_session == s + 1) {
+                n.gain = 1.4;
+                n.wb[0] = 1.12; n.wb[1] = 1.0; n.wb[2] = 0.92;
+                n.noise_sd = 0.012;
+                n.jpeg_q = 70;
+            }
             if (c->kind == SD_SYNTH_PATCH) {
                 SdSynthPatch pp = { .size = size, .px_per_mm = ppm, .seed = pseed };
                 SdImage lin;

@@ -78,6 +78,11 @@ typedef struct SdSynthCourse {
     const char *face_path;  /* face kind: base portrait (default samples/faces/astronaut.png) */
     double effect_scale;    /* responder strengths times this, 0..1 (used when effect_scale_set) */
     int effect_scale_set;   /* 0: scale 1 (so a zeroed struct keeps the full effects) */
+    int consistent;         /* 1: a careful clinic's capture: one camera setting for the course
+                               (JPEG q92, gain 1 +-3%, white balance +-2%, gamma 1, noise 0.003),
+                               only the pose varies as usual */
+    int bad_patient, bad_session;   /* 1-based; > 0: that one capture is made badly (JPEG q70,
+                                       overexposed x1.4 with a red cast, noise 0.012) */
 } SdSynthCourse;
 
 int  sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir);

@@ -83,11 +83,12 @@ out:
 }
 
 static int run_once(SdCtx *ctx, SdCatalog *cat, const char *out, int jobs, int bootstrap,
-                    double *seconds)
+                    const char *noise_model, double *seconds)
 {
     SdRunOpts o;
     sd_run_opts_default(&o);
     if (bootstrap >= 0) o.bootstrap = bootstrap;
+    o.noise_model = noise_model;
     o.out_dir = out;
     o.jobs = jobs;
     o.save_images = 0;
@@ -137,21 +138,33 @@ int sd_bench_pipeline(SdCtx *ctx, const char *dir, const char *face_png, FILE *f
     for (int r = 0; r < 2; r++) {   /* best of 2 (the first also warms the models) */
         if ((err = sd_catalog_pair(ctx, before, after, &cat))) return err;
         snprintf(out, sizeof(out), "%s/out-1thread", dir);
-        err = run_once(ctx, &cat, out, 1, -1, &s);
+        err = run_once(ctx, &cat, out, 1, -1, NULL, &s);
         sd_catalog_free(&cat);
         if (err) return err;
         if (s < pipe) pipe = s;
     }
-    /* the same without the perturbation bootstrap (5 re-measurements per image by default) */
-    double nob = INFINITY;
+    /* the same without any uncertainty (no noise model, no bootstrap), and with the optional
+     * 5-replicate bootstrap on top of the model: what the uncertainty costs, in one run */
+    double nob = INFINITY, boot = INFINITY;
+    for (int r = 0; r < 2; r++) {
+        if ((err = sd_catalog_pair(ctx, before, after, &cat))) return err;
+        snprintf(out, sizeof(out), "%s/out-1thread-nouncert", dir);
+        err = run_once(ctx, &cat, out, 1, 0, "none", &s);
+        sd_catalog_free(&cat);
+        if (err) return err;
+        if (s < nob) nob = s;
+    }
     if ((err = sd_catalog_pair(ctx, before, after, &cat))) return err;
-    snprintf(out, sizeof(out), "%s/out-1thread-noboot", dir);
-    err = run_once(ctx, &cat, out, 1, 0, &nob);
+    snprintf(out, sizeof(out), "%s/out-1thread-boot5", dir);
+    err = run_once(ctx, &cat, out, 1, 5, NULL, &boot);
     sd_catalog_free(&cat);
     if (err) return err;
-    fprintf(f, "pipeline (1 thread, pair incl. decode, --bootstrap 0): %.1f ms (ratio %.2f)\n",
+    fprintf(f, "pipeline (1 thread, pair incl. decode, no uncertainty: --noise-model none): %.1f ms (ratio %.2f)\n",
             nob * 1e3, nob / dec);
-    fprintf(f, "pipeline (1 thread, pair incl. decode, default --bootstrap 5): %.1f ms\n", pipe * 1e3);
+    fprintf(f, "pipeline (1 thread, pair incl. decode, default: calibrated noise model): %.1f ms\n", pipe * 1e3);
+    fprintf(f, "pipeline (1 thread, pair incl. decode, model + --bootstrap 5): %.1f ms\n", boot * 1e3);
+    fprintf(f, "uncertainty_cost_pct=%.1f (default vs none; with --bootstrap 5: %.1f)\n",
+            100.0 * (pipe - nob) / nob, 100.0 * (boot - nob) / nob);
 
     /* throughput: 4 patients with the same pair on 2 worker threads */
     SdCatalog many;
@@ -170,7 +183,7 @@ int sd_bench_pipeline(SdCtx *ctx, const char *dir, const char *face_png, FILE *f
     SdCatalogOpts co = {0};
     if ((err = sd_catalog_manifest(ctx, mf, &co, &many))) return err;
     snprintf(out, sizeof(out), "%s/out-2threads", dir);
-    err = run_once(ctx, &many, out, 2, -1, &s);
+    err = run_once(ctx, &many, out, 2, -1, NULL, &s);
     sd_catalog_free(&many);
     if (err) return err;
     const double ppm = npairs / s * 60.0;

@@ -17,7 +17,7 @@
 #define SD_TREND_HEADER   "patient,view,region,metric,n_sessions,slope,slope_unit,ci95_low,ci95_high"
 #define SD_COHORT_HEADER  "view,session_index,region,metric,n,mean_delta,sd_delta,ci95_low," \
                           "ci95_high,t_p,wilcoxon_p,holm_p,cohens_dz,responders_pct," \
-                          "mean_pct_change,mean_improvement_pct,unit"
+                          "mean_pct_change,mean_improvement_pct,family,bh_q,min_wilcoxon_p,unit"
 #define SD_REPEAT_HEADER  "region,metric,n_subjects,n_repeats,icc31,cv_w_pct,sem,mdc95"
 
 /* Direction of improvement: SD_BETTER_HIGHER / SD_BETTER_LOWER (skindelta.h), written as the
@@ -51,7 +51,8 @@ typedef struct SdChangeRow {
     char *region, *metric;
     double baseline, value;
     double delta;           /* value - baseline */
-    double pct_change;      /* 100 * delta / |baseline|, NAN when baseline == 0 */
+    double pct_change;      /* 100 * delta / |baseline|; NAN unless |baseline| is clearly above
+                               the metric's floor (sd_pct_floor) */
     double improvement_pct; /* better * pct_change: positive = improvement */
     double mdc95;           /* minimal detectable change (95 %), NAN when unknown */
     int beyond_noise;       /* 1 when |delta| > mdc95, 0 when not, -1 when mdc95 unknown */
@@ -77,11 +78,15 @@ typedef struct SdCohortRow {
     double mean_delta, sd_delta, ci95_low, ci95_high;   /* CI of the mean delta (t-based) */
     double t_p;             /* paired t test, two-sided */
     double wilcoxon_p;      /* Wilcoxon signed-rank, two-sided (see stats.h for zeros/ties) */
-    double holm_p;          /* Holm-adjusted t_p across all region x metric rows of the same
-                               view x session_index */
+    double holm_p;          /* confirmatory rows: Holm-adjusted t_p across the confirmatory
+                               rows of the same view x session_index; NAN for exploratory rows */
     double cohens_dz;       /* mean_delta / sd_delta */
     double responders_pct;  /* % of n improving by more than MDC95 (NAN when no mdc95 known) */
     double mean_pct_change, mean_improvement_pct;
+    const char *family;     /* static string: "confirmatory" or "exploratory" (sd_cohort_family) */
+    double bh_q;            /* exploratory rows: Benjamini-Hochberg q of t_p across the exploratory
+                               rows of the same view x session_index; NAN for confirmatory rows */
+    double min_wilcoxon_p;  /* smallest p the Wilcoxon test can reach with this n (2 / 2^n) */
 } SdCohortRow;
 
 /* One region x metric repeatability summary from repeat captures. */
@@ -141,6 +146,18 @@ SD_API int  sd_cohort_read(SdCtx *ctx, const char *path, SdCohortArray *a);
 SD_API int  sd_repeat_read(SdCtx *ctx, const char *path, SdRepeatArray *a);
 
 /* ---- statistics over the tables (src/course/) */
+
+/* The prespecified families of the cohort tests: "confirmatory" for the primary metrics
+ * (sd_metric_info()->primary) on the whole measured skin (region `face`, or `whole` with
+ * --roi whole), Holm within each view x follow-up session; "exploratory" for every other region
+ * and metric, Benjamini-Hochberg. */
+SD_API const char *sd_cohort_family(const char *region, const char *metric);
+
+/* Below this |baseline| a relative change is not reported (pct_change empty, the absolute delta
+ * stands): the metric's detection floor (docs/STATISTICS.md lists them), raised to twice the
+ * baseline's own MDC95 (1.96 sqrt2 sd_base, or the repeatability study's mdc95) when that is
+ * larger: a baseline within the noise of zero has no meaningful percent. */
+SD_API double sd_pct_floor(const char *metric, double base_mdc95);
 
 /* Repeatability row for region x metric, NULL when absent (rep may be NULL). */
 SD_API const SdRepeatRow *sd_repeat_find(const SdRepeatArray *rep, const char *region, const char *metric);

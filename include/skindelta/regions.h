@@ -32,6 +32,9 @@ SD_API int  sd_regions_build(SdCtx *ctx, const SdAligned *base, const SdMask *re
                       SdRegions *out);
 SD_API void sd_regions_free(SdRegions *r);
 
+/* Colour of a region in the overlay (sd_regions_overlay): 0, or -1 for an unknown name. */
+SD_API int  sd_region_colour(const char *name, uint8_t rgb[3]);
+
 /* PNG/JPEG of img with each region's outline and a tint, the skin mask dimmed outside. */
 SD_API int  sd_regions_overlay(SdCtx *ctx, const SdImage *img, const SdRegions *r, const char *path);
 

@@ -31,6 +31,8 @@ typedef struct SdRunOpts {
     int roi_whole;              /* no face stage; region `whole` */
     int bootstrap;              /* perturbation-bootstrap replicates per image (0 = none) */
     int bootstrap_recapture;    /* replicates of a JPEG photo re-capture it (1, default): see pipeline.c */
+    const char *noise_model;    /* the calibrated noise model for MDC95: NULL = models/noise_model.csv,
+                                   "none" = no model (then only the bootstrap, when asked for) */
     int save_images;            /* aligned images + overlays under OUT/aligned (1) */
     int report;                 /* write OUT/report (1) */
     const char *mdc_file;       /* repeatability.csv to take MDC95 from, or NULL */

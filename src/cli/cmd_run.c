@@ -118,10 +118,13 @@ static int run_table(RunArgs *a, SdOpt *t)
              "face: detect, align and measure the 13 facial regions (default);\n"
              "whole: close-up skin photos, region `whole`, no face stage");
     if (m != MODE_REPEAT) {
+        t[n++] = (SdOpt)SD_OPT_STR("noise-model", 0, "FILE",
+                 "the calibrated noise model behind MDC95 (default\n"
+                 "models/noise_model.csv; `none`: no model)", &o->noise_model);
         t[n++] = (SdOpt){ "bootstrap", 0, SD_ARG_FN, "N",
-                 "perturbation-bootstrap replicates per image for the uncertainty\n"
-                 "(registration jitter +-0.5 px, noise 0.5/255, and a JPEG photo\n"
-                 "captured again at its own quality; default 5, 0 = off)",
+                 "also re-measure each image N times (registration jitter +-0.5 px,\n"
+                 "noise 0.5/255, a JPEG photo captured again at its own quality) and\n"
+                 "widen the model's SD to the bootstrap's where larger (default 0 = off)",
                  &o->bootstrap, .parse = parse_bootstrap, .expect = "0 or 2..200" };
         t[n++] = (SdOpt){ "no-recapture", 0, SD_ARG_FLAG, NULL,
                  "bootstrap replicates keep the JPEG as it is (faster; the MDC95 then\n"

@@ -34,6 +34,17 @@ static int parse_effect_scale(const char *v, void *dst)
     return 0;
 }
 
+static int parse_bad_capture(const char *v, void *dst)
+{
+    SdSynthCourse *c = dst;
+    int p = 0, s = 0;
+    char extra;
+    if (sscanf(v, "%d:%d%c", &p, &s, &extra) != 2 || p < 1 || s < 1) return -1;
+    c->bad_patient = p;
+    c->bad_session = s;
+    return 0;
+}
+
 int sd_cmd_synth(int argc, char **argv)
 {
     SdSynthCourse c = { .kind = SD_SYNTH_PATCH, .patients = 3, .sessions = 3, .seed = 1 };
@@ -55,6 +66,12 @@ int sd_cmd_synth(int argc, char **argv)
         { "effect-scale", 0, SD_ARG_FN, "X", "every responder strength times X, 0..1 (default 1; 0 = a null\n"
           "course: capture nuisance only, for false-positive rates)", &c,
           .parse = parse_effect_scale, .expect = "a number in 0..1" },
+        { "capture", 0, SD_ARG_CHOICE, NULL, "random (default: every session its own camera settings) or\n"
+          "consistent (one setting for the course, as a careful clinic)", &c.consistent,
+          .choices = "random|consistent" },
+        { "bad-capture", 0, SD_ARG_FN, "P:S", "make patient P's session S (1-based) a bad capture: JPEG\n"
+          "q70, overexposed with a red cast, noisy (to show what QC catches)", &c,
+          .parse = parse_bad_capture, .expect = "PATIENT:SESSION, 1-based" },
         SD_OPT_STR("face", 0, "IMG", "face kind: the base portrait", &c.face_path),
     };
     int npos = 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "skindelta/course.h"
+#include "skindelta/metrics.h"
 #include "src/course/stats.h"
 #include "src/core/core.h"
 
@@ -52,6 +53,37 @@ const SdRepeatRow *sd_repeat_find(const SdRepeatArray *rep, const char *region, 
     return NULL;
 }
 
+/* Detection floors below which a metric's value is as good as zero (docs/STATISTICS.md,
+ * "Relative change"): a few pixels of wrinkle or spot (wrinkle density: the false detections of
+ * skin without wrinkles reach ~1-2 % of a region), a fraction of the smallest level the
+ * texture and pigment maps resolve. A metric not listed (a renamed or new one) has floor 0 and
+ * relies on its mdc95 alone. */
+static const struct { const char *metric; double floor; } pct_floors[] = {
+    {"texture_roughness", 0.1},       {"texture_glcm_contrast", 0.01},
+    {"texture_glcm_homogeneity", 0.01}, {"texture_glcm_entropy", 0.01},
+    {"wrinkle_density", 2.0},         {"wrinkle_length_density", 5.0},
+    {"wrinkle_severity", 0.01},       {"pigment_unevenness", 0.1},
+    {"pigment_spot_area", 0.5},       {"pigment_spot_density", 0.5},
+    {"pigment_ita_sd", 0.5},          {"redness_unevenness", 0.1},
+};
+
+double sd_pct_floor(const char *metric, double mdc95)
+{
+    double f = 0;
+    for (size_t i = 0; i < sizeof(pct_floors) / sizeof(pct_floors[0]); i++)
+        if (!strcmp(pct_floors[i].metric, metric)) f = pct_floors[i].floor;
+    /* "clearly above": the baseline is at least twice the smallest change that can be detected */
+    return isfinite(mdc95) && 2 * mdc95 > f ? 2 * mdc95 : f;
+}
+
+const char *sd_cohort_family(const char *region, const char *metric)
+{
+    const int mi = sd_metric_index(metric);
+    const SdMetricInfo *in = mi >= 0 ? sd_metric_info(mi) : NULL;
+    const int whole = !strcmp(region, "face") || !strcmp(region, "whole");
+    return in && in->primary && whole ? "confirmatory" : "exploratory";
+}
+
 int sd_course_changes(SdCtx *ctx, const SdMeasArray *m, const SdRepeatArray *rep,
                       SdChangeArray *out)
 {
@@ -80,8 +112,6 @@ int sd_course_changes(SdCtx *ctx, const SdMeasArray *m, const SdRepeatArray *rep
             .better = f->better ? f->better : b->better,
         };
         c.delta = f->value - b->value;
-        c.pct_change = b->value != 0 ? 100.0 * c.delta / fabs(b->value) : NAN;
-        c.improvement_pct = c.better ? c.better * c.pct_change : NAN;
         const SdRepeatRow *rr = sd_repeat_find(rep, f->region, f->metric);
         if (rr && isfinite(rr->mdc95))
             c.mdc95 = rr->mdc95;
@@ -89,6 +119,15 @@ int sd_course_changes(SdCtx *ctx, const SdMeasArray *m, const SdRepeatArray *rep
             c.mdc95 = 1.96 * sqrt(b->sd * b->sd + f->sd * f->sd);
         else
             c.mdc95 = NAN;
+        /* a percent of a baseline near zero explodes (0.37 -> 12.7 reads -3331%): relative
+         * change only where the baseline is clearly above the metric's floor */
+        /* (the baseline's own noise decides whether it is clearly above zero, not the pair's:
+         * a bad follow-up capture makes its change uncertain, not its baseline small) */
+        const double base_mdc = rr && isfinite(rr->mdc95) ? rr->mdc95
+                              : isfinite(b->sd) ? 1.96 * M_SQRT2 * b->sd : NAN;
+        const double fl = sd_pct_floor(f->metric, base_mdc);
+        c.pct_change = fabs(b->value) > fl && b->value != 0 ? 100.0 * c.delta / fabs(b->value) : NAN;
+        c.improvement_pct = c.better ? c.better * c.pct_change : NAN;
         c.beyond_noise = isfinite(c.mdc95) && isfinite(c.delta) ? fabs(c.delta) > c.mdc95 : -1;
         if ((err = sd_change_push(out, &c))) {
             err = sd_fail(ctx, err, "course changes: out of memory");
@@ -241,6 +280,9 @@ static int cohort_cell(const CRef *c, size_t len, double *d, double *pc, double 
     row->responders_pct = with_mdc ? 100.0 * responders / with_mdc : NAN;
     row->mean_pct_change = mean_finite(pc, n);
     row->mean_improvement_pct = mean_finite(ip, n);
+    row->family = sd_cohort_family(row->region, row->metric);
+    row->bh_q = NAN;
+    row->min_wilcoxon_p = n ? sd_wilcoxon_min_p(w.n_used) : NAN;
     return 0;
 }
 
@@ -278,7 +320,8 @@ int sd_course_cohort(SdCtx *ctx, const SdChangeArray *c, SdCohortArray *out)
         if ((err = sd_cohort_push(out, &row))) goto nomem;
         g = e;
     }
-    /* Holm across the region x metric rows of each view x session_index */
+    /* per view x session_index: Holm across the confirmatory rows, Benjamini-Hochberg across
+     * the exploratory ones (the families are prespecified: sd_cohort_family) */
     p = sd_calloc_checked(out->n - out_first + 1, sizeof(double));
     if (!p) goto nomem;
     for (size_t g = out_first; g < out->n;) {
@@ -286,17 +329,22 @@ int sd_course_cohort(SdCtx *ctx, const SdChangeArray *c, SdCohortArray *out)
         while (e < out->n && !strcmp(out->v[e].view, out->v[g].view) &&
                out->v[e].session_index == out->v[g].session_index)
             e++;
-        for (size_t k = g; k < e; k++) p[k - g] = out->v[k].t_p;
-        if ((err = sd_holm(p, (int)(e - g), p))) goto nomem;
-        for (size_t k = g; k < e; k++) {
-            /* stored rounded like every other number (see course.h) */
-            SdCohortRow *r = &out->v[k];
-            char b[40];
-            if (isfinite(p[k - g])) {
-                snprintf(b, sizeof(b), "%.9g", p[k - g]);
-                r->holm_p = strtod(b, NULL);
-            } else {
-                r->holm_p = NAN;
+        for (int fam = 0; fam < 2; fam++) {
+            const char *name = fam ? "exploratory" : "confirmatory";
+            for (size_t k = g; k < e; k++)
+                p[k - g] = !strcmp(out->v[k].family, name) ? out->v[k].t_p : NAN;
+            if ((err = fam ? sd_bh(p, (int)(e - g), p) : sd_holm(p, (int)(e - g), p))) goto nomem;
+            for (size_t k = g; k < e; k++) {
+                if (strcmp(out->v[k].family, name)) continue;
+                /* stored rounded like every other number (see course.h) */
+                double *dst = fam ? &out->v[k].bh_q : &out->v[k].holm_p;
+                char b[40];
+                if (isfinite(p[k - g])) {
+                    snprintf(b, sizeof(b), "%.9g", p[k - g]);
+                    *dst = strtod(b, NULL);
+                } else {
+                    *dst = NAN;
+                }
             }
         }
         g = e;

@@ -168,8 +168,9 @@ int sd_cohort_push(SdCohortArray *a, const SdCohortRow *r)
     }
     double *f[] = { &d->mean_delta, &d->sd_delta, &d->ci95_low, &d->ci95_high, &d->t_p,
                     &d->wilcoxon_p, &d->holm_p, &d->cohens_dz, &d->responders_pct,
-                    &d->mean_pct_change, &d->mean_improvement_pct };
+                    &d->mean_pct_change, &d->mean_improvement_pct, &d->bh_q, &d->min_wilcoxon_p };
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) *f[i] = r9(*f[i]);
+    if (!d->family) d->family = sd_cohort_family(d->region, d->metric);
     a->n++;
     return 0;
 }
@@ -381,6 +382,8 @@ int sd_cohort_write(SdCtx *ctx, const char *path, const SdCohortArray *a)
             if (j) SEP(f);
             sd_csv_num(f, v[j]);
         }
+        SEP(f); fputs(r->family ? r->family : sd_cohort_family(r->region, r->metric), f);
+        SEP(f); sd_csv_num(f, r->bh_q); SEP(f); sd_csv_num(f, r->min_wilcoxon_p);
         SEP(f); sd_csv_field(f, metric_unit(r->metric));
         fputc('\n', f);
     }
@@ -594,7 +597,9 @@ int sd_change_read(SdCtx *ctx, const char *path, SdChangeArray *a)
         c.mdc95 = num(&rd, 12);
         c.beyond_noise = (int)integer(&rd, 13, 0, 1, 1, -1);
         c.better = 0;
-        if (isfinite(c.pct_change) && isfinite(c.improvement_pct) && c.pct_change != 0 &&
+        const int mi = sd_metric_index(c.metric);
+        if (mi >= 0) c.better = sd_metric_info(mi)->better;
+        else if (isfinite(c.pct_change) && isfinite(c.improvement_pct) && c.pct_change != 0 &&
             c.improvement_pct != 0)
             c.better = (c.pct_change > 0) == (c.improvement_pct > 0) ? 1 : -1;
         if (rd.err) break;
@@ -654,6 +659,14 @@ int sd_cohort_read(SdCtx *ctx, const char *path, SdCohortArray *a)
                         &c.wilcoxon_p, &c.holm_p, &c.cohens_dz, &c.responders_pct,
                         &c.mean_pct_change, &c.mean_improvement_pct };
         for (int k = 0; k < (int)(sizeof(f) / sizeof(f[0])); k++) *f[k] = num(&rd, 5 + k);
+        const char *fam = cell(&rd, 16);   /* (19: unit, from the metric table) */
+        c.family = !strcmp(fam, "confirmatory") ? "confirmatory" :
+                   !strcmp(fam, "exploratory") ? "exploratory" : NULL;
+        if (!c.family && !rd.err)
+            rd.err = sd_fail(ctx, SD_EFORMAT, "%s:%d: column family: '%s' is neither "
+                             "'confirmatory' nor 'exploratory'", path, line_of(&rd), fam);
+        c.bh_q = num(&rd, 17);
+        c.min_wilcoxon_p = num(&rd, 18);
         if (rd.err) break;
         if ((err = sd_cohort_push(a, &c))) { rd.err = err; break; }
     }

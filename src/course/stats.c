@@ -377,6 +377,33 @@ int sd_holm(const double *p, int n, double *adj)
     return 0;
 }
 
+int sd_bh(const double *p, int n, double *adj)
+{
+    if (n <= 0) return 0;
+    PIdx *s = sd_calloc_checked((size_t)n, sizeof(*s));
+    if (!s) return SD_ENOMEM;
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(p[i])) { s[m].p = p[i]; s[m].i = i; m++; }
+    qsort(s, (size_t)m, sizeof(*s), cmp_pidx);
+    for (int i = 0; i < n; i++)
+        if (!isfinite(p[i])) adj[i] = NAN;
+    /* step-up: q(i) = min over j >= i of m p(j) / j (1-based ranks), from the largest p down */
+    double run = 1.0;
+    for (int r = m - 1; r >= 0; r--) {
+        run = fmin(run, (double)m * s[r].p / (double)(r + 1));
+        adj[s[r].i] = run;
+    }
+    free(s);
+    return 0;
+}
+
+double sd_wilcoxon_min_p(int n)
+{
+    if (n <= 0) return 1.0;
+    return n >= 60 ? 0.0 : fmin(1.0, 2.0 / ldexp(1.0, n));
+}
+
 void sd_ols(const double *x, const double *y, int n, double level, SdOls *out)
 {
     memset(out, 0, sizeof(*out));

@@ -66,6 +66,14 @@ double sd_wilcoxon_exact_cdf(int n, double w);
  * (m = number of finite p) and come out NAN. adj may alias p. 0 or SD_ENOMEM. */
 int  sd_holm(const double *p, int n, double *adj);
 
+/* Benjamini-Hochberg (1995) step-up adjustment (q-values controlling the false discovery rate);
+ * NAN entries are left out as in sd_holm. adj may alias p. 0 or SD_ENOMEM. */
+int  sd_bh(const double *p, int n, double *adj);
+
+/* Smallest two-sided p the exact Wilcoxon signed-rank test can give with n non-zero differences:
+ * 2 / 2^n (all signs alike); 0.125 for n = 4, below 0.05 only from n = 6. */
+double sd_wilcoxon_min_p(int n);
+
 /* OLS fit y = a + b x with a t-based CI of the slope (n-2 df). slope NAN when n < 2 or x is
  * constant; se/CI NAN when n < 3. Pairs with a non-finite x or y are skipped. */
 typedef struct SdOls {

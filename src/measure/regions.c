@@ -308,6 +308,17 @@ static const uint8_t palette[SD_NREGIONS][3] = {
     { 213, 94, 0 }, { 204, 121, 167 }, { 150, 150, 255 },
 };
 
+int sd_region_colour(const char *name, uint8_t rgb[3])
+{
+    int i = -1;
+    for (int k = 0; k < SD_NREGIONS; k++)
+        if (!strcmp(sd_region_names[k], name)) i = k;
+    if (!strcmp(name, "whole")) i = 0;
+    if (i < 0) return -1;
+    memcpy(rgb, palette[i], 3);
+    return 0;
+}
+
 int sd_regions_overlay(SdCtx *ctx, const SdImage *img, const SdRegions *r, const char *path)
 {
     SdImage u8 = {0};

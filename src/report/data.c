@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "src/core/csv.h"
+#include "skindelta/course.h"
 #include "src/report/report_int.h"
 #include "src/course/stats.h"
 #include "src/core/core.h"
@@ -58,8 +59,9 @@ static const char *const region_labels[] = {
 };
 #define NREGION_IDS (int)(sizeof(region_ids) / sizeof(region_ids[0]))
 
-const char *const sd__rep_img_suffix[SD_REP_NIMG] = {"", "_regions", "_wrinkles", "_spots"};
-const char *const sd__rep_img_label[SD_REP_NIMG] = {"Photo", "Regions", "Wrinkle map", "Spot map"};
+const char *const sd__rep_img_suffix[SD_REP_NIMG] = {"", "_regions", "_wrinkles", "_spots", "_change"};
+const char *const sd__rep_img_label[SD_REP_NIMG] = {"Photo", "Regions", "Wrinkle map", "Spot map",
+                                                    "Change map"};
 
 /* ---- interned strings */
 static unsigned hash_str(const char *s)
@@ -345,6 +347,8 @@ static int load_cohort(SdCtx *ctx, SdRep *r, const SdCsv *c)
     int col[4], cv[12], e;
     if ((e = need(ctx, c, "cohort.csv", names, col, 4))) return e;
     for (int k = 0; k < 12; k++) cv[k] = sd_csv_col(c, vn[k]);
+    const int cfam = sd_csv_col(c, "family"), cbh = sd_csv_col(c, "bh_q"),
+              cmin = sd_csv_col(c, "min_wilcoxon_p");
     for (int i = 0; i < c->nrows; i++) {
         double si = num(r, sd_csv_get(c, i, col[1]));
         if (!(si >= 0 && si < 1e6)) continue;
@@ -357,7 +361,13 @@ static int load_cohort(SdCtx *ctx, SdRep *r, const SdCsv *c)
         double x[12];
         for (int k = 0; k < 12; k++) x[k] = num(r, sd_csv_get(c, i, cv[k]));
         *o = (SdRepCohort){v, (int)si, reg, m, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7],
-                           x[8], x[9], x[10], x[11], 0, NAN, NAN, NAN};
+                           x[8], x[9], x[10], x[11], 0, NAN, NAN, NAN, 0, NAN, NAN};
+        const char *fam = cfam >= 0 ? sd_csv_get(c, i, cfam) : "";
+        o->confirmatory = *fam ? !strcmp(fam, "confirmatory")
+                               : !strcmp(sd_cohort_family(sd_csv_get(c, i, col[2]),
+                                                          sd_csv_get(c, i, col[3])), "confirmatory");
+        o->bh_q = num(r, sd_csv_get(c, i, cbh));
+        o->min_p = num(r, sd_csv_get(c, i, cmin));
     }
     return 0;
 }

@@ -10,26 +10,13 @@
 #include "src/core/core.h"
 
 
-/* Improvement of a cohort row: mean_improvement_pct, else the mean from changes.csv. */
-static double coh_impr(const SdRepCohort *c)
-{
-    return !isnan(c->mean_impr) ? c->mean_impr : c->impr_n ? c->impr_mean : NAN;
-}
+#define coh_impr sd__rep_coh_impr
 
-static void verdict(FILE *f, const SdRepCohort *c)
+static int significant(const SdRep *r, const SdRepCohort *c, int dir)
 {
-    const double im = coh_impr(c);
-    if (c->holm_p < 0.05 && im > 0)
-        fprintf(f, "<span class=\"badge b-good\">Improved</span>");
-    else if (c->holm_p < 0.05 && im < 0)
-        fprintf(f, "<span class=\"badge b-bad\">Worse</span>");
-    else if (c->t_p < 0.05 || c->w_p < 0.05)
-        fprintf(f, "<span class=\"badge b-warn\" title=\"p &lt; 0.05 before, but not after, the "
-                "correction for testing many regions and metrics\">Not confirmed</span>");
-    else if (isnan(c->holm_p) && isnan(c->t_p))
-        fprintf(f, "<span class=\"badge b-none\">Not tested</span>");
-    else
-        fprintf(f, "<span class=\"badge b-none\">No clear change</span>");
+    SdRepVerdict v;
+    sd__rep_verdict(r, c, &v);
+    return v.sig && v.dir == dir;
 }
 
 static int face_region(const SdRep *r)
@@ -47,9 +34,8 @@ static void region_list(FILE *f, const SdRep *r, int view, int sidx, int m, int 
     char b[32];
     for (int j = 0; j < r->regions.n; j++) {
         const SdRepCohort *c = sd__rep_cohort(r, view, sidx, r->rorder[j], m);
-        if (!c || r->rorder[j] == skip || !(c->holm_p < 0.05)) continue;
+        if (!c || r->rorder[j] == skip || !significant(r, c, want_better ? 1 : -1)) continue;
         const double im = coh_impr(c);
-        if (want_better ? !(im > 0) : !(im < 0)) continue;
         fprintf(f, "%s", k++ ? ", " : "");
         sd__rep_esc(f, sd__rep_region_label(r, r->rorder[j]));
         fprintf(f, " <span class=\"%s\">%s</span>", want_better ? "good" : "bad",
@@ -66,14 +52,21 @@ static void headline(FILE *f, const SdRep *r, int view, int sidx)
     for (int a = 0; a < r->metrics.n; a++) {
         const int m = r->morder[a];
         if (!r->minfo[m].primary) continue;
-        int nreg = 0, nbetter = 0, nworse = 0, ntested = 0;
+        int nreg = 0, nbetter = 0, nworse = 0, ntested = 0, ntoofew = 0;
+        double minp = NAN;
         for (int j = 0; j < r->regions.n; j++) {
             const SdRepCohort *c = sd__rep_cohort(r, view, sidx, r->rorder[j], m);
             if (!c || r->rorder[j] == face) continue;
             nreg++;
-            ntested += !isnan(c->holm_p);
-            if (c->holm_p < 0.05 && coh_impr(c) > 0) nbetter++;
-            if (c->holm_p < 0.05 && coh_impr(c) < 0) nworse++;
+            SdRepVerdict rv;
+            sd__rep_verdict(r, c, &rv);
+            ntested += rv.kind != SD_V_NOT_TESTED && rv.kind != SD_V_TOO_FEW;
+            if (rv.kind == SD_V_TOO_FEW) {
+                ntoofew++;
+                minp = c->min_p;
+            }
+            nbetter += rv.sig && rv.dir > 0;
+            nworse += rv.sig && rv.dir < 0;
         }
         const SdRepCohort *c = face >= 0 ? sd__rep_cohort(r, view, sidx, face, m) : NULL;
         if (!nreg && !c) continue;
@@ -81,21 +74,35 @@ static void headline(FILE *f, const SdRep *r, int view, int sidx)
         sd__rep_esc(f, r->minfo[m].label);
         fprintf(f, "</b> \xe2\x80\x94 ");
         if (c) {
+            SdRepVerdict v;
+            sd__rep_verdict(r, c, &v);
             sd__rep_esc(f, sd__rep_region_label(r, face));
             fprintf(f, " ");
-            verdict(f, c);
-            fprintf(f, " <b>%s</b>", sd__rep_fmt_pct(b1, 32, coh_impr(c)));
-            if (!isnan(c->impr_lo))
-                fprintf(f, " [95%% CI %s to %s]", sd__rep_fmt_1(b2, 32, c->impr_lo),
-                        sd__rep_fmt_1(b3, 32, c->impr_hi));
+            sd__rep_verdict_badge(f, &v);
+            if (isfinite(v.impr)) {
+                fprintf(f, " mean improvement <b>%s</b>", sd__rep_fmt_pct(b1, 32, v.impr));
+                if (!isnan(c->impr_lo))
+                    fprintf(f, " (95%% CI %s to %s, one follow-up)", sd__rep_fmt_1(b2, 32, c->impr_lo),
+                            sd__rep_fmt_1(b3, 32, c->impr_hi));
+            } else {
+                fprintf(f, " mean change <b>%s</b>", sd__rep_fmt(b1, 32, c->mean_delta));
+            }
+            fprintf(f, " <span class=\"muted\">(");
+            sd__rep_esc(f, v.why);
+            fprintf(f, ")</span>");
             if (!isnan(c->resp))
-                fprintf(f, "; %s%% of patients improved beyond noise", sd__rep_fmt_1(b1, 32, c->resp));
+                fprintf(f, "; individually, %s%% of patients improved by more than their own "
+                        "measurement noise", sd__rep_fmt_1(b1, 32, c->resp));
             fprintf(f, ". ");
         }
-        if (nreg && !ntested) {
-            fprintf(f, "No significance test for the %d regions (too few patients, no variation, "
-                    "or cohort.csv missing).", nreg);
+        if (nreg && !ntested && ntoofew) {
+            fprintf(f, "Regions (exploratory): too few patients for any region to reach "
+                    "significance (smallest attainable Wilcoxon p %s).", sd__rep_fmt_p(b1, 32, minp));
+        } else if (nreg && !ntested) {
+            fprintf(f, "Regions (exploratory): no region could be tested (no variation, or "
+                    "cohort.csv missing).");
         } else if (nreg) {
+            fprintf(f, "Regions (exploratory): ");
             if (nbetter) {
                 fprintf(f, "<span class=\"good\">Improved</span> in %d of %d regions: ", nbetter, nreg);
                 region_list(f, r, view, sidx, m, 1, face);
@@ -110,8 +117,10 @@ static void headline(FILE *f, const SdRep *r, int view, int sidx)
         }
         fprintf(f, "</li>\n");
     }
-    fprintf(f, "</ul>\n<p class=\"muted\">Improved / worse = Holm-corrected p &lt; 0.05 for the "
-            "mean change across patients.</p>\n");
+    fprintf(f, "</ul>\n<p class=\"muted\">Improved / worse: the mean change across patients "
+            "differs from zero with p &lt; 0.05 after the correction of its family: Holm for the "
+            "confirmatory family (the primary metrics on the whole face), Benjamini-Hochberg for "
+            "the exploratory one (regions, other metrics).</p>\n");
 }
 
 static void cohort_table(FILE *f, const SdRep *r, int view, int sidx, int primary)
@@ -120,8 +129,9 @@ static void cohort_table(FILE *f, const SdRep *r, int view, int sidx, int primar
     fprintf(f, "<table class=\"cohort\">\n<tr><th class=\"l\">Region</th><th>n</th>"
             "<th>Mean change [95%% CI]</th><th>Mean improvement</th>"
             "<th title=\"patients improved beyond the measurement noise\">Responders</th>"
-            "<th>p (t-test)</th><th>p (Wilcoxon)</th><th>p (Holm)</th><th>d<sub>z</sub></th>"
-            "<th class=\"l\">Verdict</th></tr>\n");
+            "<th>p (t-test)</th><th>p (Wilcoxon)</th><th title=\"Holm for confirmatory rows, "
+            "Benjamini-Hochberg q for exploratory rows\">p (adjusted)</th><th>d<sub>z</sub></th>"
+            "<th class=\"l\">Family</th><th class=\"l\">Verdict</th></tr>\n");
     for (int a = 0; a < r->metrics.n; a++) {
         const int m = r->morder[a];
         const SdRepMetric *mi = &r->minfo[m];
@@ -132,7 +142,7 @@ static void cohort_table(FILE *f, const SdRep *r, int view, int sidx, int primar
             const SdRepCohort *c = sd__rep_cohort(r, view, sidx, g, m);
             if (!c) continue;
             if (!any++) {
-                fprintf(f, "<tr class=\"grp\"><td colspan=\"10\">");
+                fprintf(f, "<tr class=\"grp\"><td colspan=\"11\">");
                 sd__rep_esc(f, mi->label);
                 fprintf(f, " <span class=\"muted\">(");
                 sd__rep_esc(f, r->metrics.s[m]);
@@ -145,16 +155,18 @@ static void cohort_table(FILE *f, const SdRep *r, int view, int sidx, int primar
             fprintf(f, "</td><td>%s</td>", sd__rep_fmt_1(b1, 32, isnan(c->n) ? c->impr_n : c->n));
             fprintf(f, "<td>%s [%s, %s]</td>", sd__rep_fmt(b1, 32, c->mean_delta),
                     sd__rep_fmt(b2, 32, c->lo), sd__rep_fmt(b3, 32, c->hi));
-            const double im = coh_impr(c);
-            fprintf(f, "<td class=\"%s\">%s</td>", c->holm_p < 0.05 ? (im > 0 ? "good" : "bad") : "",
-                    sd__rep_fmt_pct(b1, 32, im));
+            SdRepVerdict v;
+            sd__rep_verdict(r, c, &v);
+            fprintf(f, "<td class=\"%s\">%s</td>", v.sig ? (v.dir > 0 ? "good" : "bad") : "",
+                    sd__rep_fmt_pct(b1, 32, v.impr));
             fprintf(f, "<td>%s%s</td>", sd__rep_fmt_1(b1, 32, c->resp), isnan(c->resp) ? "" : "%");
             fprintf(f, "<td>%s</td>", sd__rep_fmt_p(b1, 32, c->t_p));
             fprintf(f, "<td>%s</td>", sd__rep_fmt_p(b1, 32, c->w_p));
-            fprintf(f, "<td%s>%s</td>", c->holm_p < 0.05 ? " style=\"font-weight:700\"" : "",
-                    sd__rep_fmt_p(b1, 32, c->holm_p));
-            fprintf(f, "<td>%s</td><td class=\"l\">", sd__rep_fmt(b1, 32, c->dz));
-            verdict(f, c);
+            fprintf(f, "<td%s>%s</td>", v.sig ? " style=\"font-weight:700\"" : "",
+                    sd__rep_fmt_p(b1, 32, v.p_adj));
+            fprintf(f, "<td>%s</td><td class=\"l\">%s</td><td class=\"l\">", sd__rep_fmt(b1, 32, c->dz),
+                    c->confirmatory ? "confirmatory" : "exploratory");
+            sd__rep_verdict_badge(f, &v);
             fprintf(f, "</td></tr>\n");
         }
     }
@@ -170,9 +182,15 @@ static void legend(FILE *f, const SdRep *r)
         "roughness). A change is <b>beyond noise</b> (\xe2\x9c\x93) when it is larger than the "
         "smallest change the method detects reliably (MDC95); smaller changes may be measurement "
         "variation. For the cohort, p values test whether the mean change differs from zero "
-        "(paired t-test, Wilcoxon signed-rank); <b>Holm p</b> corrects for testing many regions and "
-        "metrics at once and is the one to use for conclusions (<i>Not confirmed</i> = p &lt; 0.05 "
-        "only before that correction). d<sub>z</sub> is the standardised "
+        "(paired t-test, Wilcoxon signed-rank). The tests are prespecified in two families: "
+        "<b>confirmatory</b> = the primary metrics (\xe2\x98\x85) on the whole face at each follow-up, "
+        "corrected by Holm; <b>exploratory</b> = every region and the other metrics, corrected by "
+        "Benjamini-Hochberg (a false discovery rate: hypotheses for the next study, not claims). "
+        "The adjusted p decides the verdict (<i>Not confirmed</i> = p &lt; 0.05 only before the "
+        "correction; <i>Too few patients</i> = with so few patients even a change in every patient "
+        "could not reach p &lt; 0.05 in a Wilcoxon test, whose smallest p is 2/2<sup>n</sup>: 0.125 "
+        "for 4). A percent change is shown only where the baseline is clearly above zero (above the "
+        "metric's floor and its MDC95); elsewhere \xce\x94 is the absolute change in the metric's unit. d<sub>z</sub> is the standardised "
         "effect size (about 0.2 small, 0.5 medium, 0.8 large; its sign follows the raw change). "
         "<b>Responders</b> = share of patients whose change was beyond noise in the better "
         "direction. Left and right are the patient's own.</p>\n<dl class=\"legend\">\n");
@@ -210,6 +228,17 @@ static void legend(FILE *f, const SdRep *r)
         fprintf(f, " MDC95 from the repeatability study ");
         sd__rep_esc(f, mf);
         fprintf(f, ".");
+    } else if ((mf = sd__json_str(par, "noise_model"))) {
+        const int boot = sd__json_num(par, "bootstrap", &nb) && nb >= 2;
+        fprintf(f, " MDC95 from the calibrated noise model (<code>");
+        sd__rep_esc(f, mf);
+        fprintf(f, "</code>): the capture-to-capture spread of each metric and region predicted "
+                   "from what each photo shows (JPEG quality, noise, exposure, region size, "
+                   "registration, how its capture differs from the baseline's), fitted on phantom "
+                   "recaptures so that about 5%% of unchanged skin is called beyond noise%s. It "
+                   "does not see day-to-day changes of the skin itself: a repeatability study "
+                   "(<code>skindelta repeatability</code>, <code>run --mdc</code>) is the basis for "
+                   "claims.", boot ? "; widened where a per-photo bootstrap found more" : "");
     } else if (sd__json_num(par, "bootstrap", &nb) && nb >= 2) {
         const int have = sd__json_bool(par, "bootstrap_recapture", &recap);
         fprintf(f, " MDC95 from a bootstrap of each photo (%.0f replicates: registration jitter, "
@@ -269,7 +298,8 @@ static void patients_table(FILE *f, const SdRep *r)
             if (!rows) {
                 fprintf(f, "<a href=\"%s.html\">", r->patient_file[p]);
                 sd__rep_esc(f, r->patients.s[p]);
-                fprintf(f, "</a>");
+                fprintf(f, "</a> <a class=\"muted\" href=\"%s_summary.html\">(1 page)</a>",
+                        r->patient_file[p]);
             }
             fprintf(f, "</td><td class=\"l\">");
             sd__rep_esc(f, r->views.s[v]);
@@ -288,13 +318,13 @@ static void patients_table(FILE *f, const SdRep *r)
                 if (!r->minfo[m].primary) continue;
                 const SdRepChange *c = last >= 0 && face >= 0 ? sd__rep_change(r, last, face, m) : NULL;
                 fprintf(f, "<td>");
-                if (c) sd__rep_change_badge(f, c->impr, c->beyond);
+                if (c) sd__rep_change_badge2(f, r, c, m);
                 else fprintf(f, "<span class=\"muted\">\xe2\x80\x93</span>");
                 fprintf(f, "</td>");
             }
             fprintf(f, "<td class=\"l\">");
-            if (flagged) fprintf(f, "<span class=\"badge b-warn\">%d flagged</span> ", flagged);
-            if (failed) fprintf(f, "<span class=\"badge b-bad\">%d failed</span> ", failed);
+            if (flagged) fprintf(f, "<span class=\"badge b-warn\">%d warn</span> ", flagged);
+            if (failed) fprintf(f, "<span class=\"badge b-bad\">%d fail</span> ", failed);
             if (noqc) fprintf(f, "<span class=\"badge b-bad\">%d not aligned</span>", noqc);
             if (!flagged && !failed && !noqc) fprintf(f, "<span class=\"badge b-good\">all ok</span>");
             fprintf(f, "</td><td>%s%d%s</td></tr>\n", nerr && !rows ? "<b class=\"bad\">" : "",
@@ -354,7 +384,24 @@ static void capture_section(FILE *f, const SdRep *r)
 static void qc_section(FILE *f, const SdRep *r)
 {
     char b1[32], b2[32], b3[32];
-    fprintf(f, "<h2 id=\"qc\">Quality control</h2>\n<h3>Alignment</h3>\n");
+    fprintf(f, "<h2 id=\"qc\">Quality control</h2>\n");
+    {
+        /* three tiers: ok, warn (measured, read with care: the reason says why), fail (not
+         * measured: an input error, or a registration that failed its checks) */
+        int nok = 0, nwarn = 0, nfail = 0;
+        for (int i = 0; i < r->nses; i++) {
+            const char *why, *t = sd__rep_qc_tier(r, &r->ses[i], &why);
+            if (!strcmp(t, "ok")) nok++;
+            else if (!strcmp(t, "warn")) nwarn++;
+            else if (r->ses[i].has_align) nfail++;   /* no alignment row: counted by its error */
+        }
+        nfail += r->nerr;
+        fprintf(f, "<p class=\"qc-tiers\"><span class=\"badge b-good\">ok %d</span> measured, "
+                "nothing to note &middot; <span class=\"badge b-warn\">warn %d</span> measured, "
+                "read with care (the reason is given below) &middot; <span class=\"badge b-bad\">"
+                "fail %d</span> not measured</p>\n", nok, nwarn, nfail);
+    }
+    fprintf(f, "<h3>Alignment</h3>\n");
     double ew, ef, rw, rf, ow, of;
     const SdJson *par = sd__json_get(&r->run, "parameters");
     if (sd__json_num(par, "qc_ecc_warn", &ew) && sd__json_num(par, "qc_ecc_fail", &ef) &&
@@ -604,7 +651,10 @@ int sd_report_write(SdCtx *ctx, const char *out_dir)
     }
     if ((e = sd__rep_images(ctx, &r))) goto fail;
     if ((e = write_index(ctx, &r))) goto fail;
-    for (int p = 0; p < r.patients.n && !e; p++) e = sd__rep_write_patient(ctx, &r, p);
+    for (int p = 0; p < r.patients.n && !e; p++) {
+        e = sd__rep_write_patient(ctx, &r, p);
+        if (!e) e = sd__rep_write_summary(ctx, &r, p);
+    }
 fail:
     sd__rep_free(&r);
     return e;

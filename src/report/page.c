@@ -53,6 +53,16 @@ static const char css[] =
     ".tag{position:absolute;top:6px;left:6px;background:rgba(29,53,87,.85);color:#fff;"
     "padding:2px 8px;border-radius:4px;font-size:13px}\n"
     "svg{max-width:100%;height:auto}\n"
+    ".rlegend span{display:inline-block;margin:0 12px 4px 0;white-space:nowrap}"
+    ".rlegend i{display:inline-block;width:12px;height:12px;border:1px solid #667085;"
+    "margin-right:4px;vertical-align:-1px}\n"
+    ".cmap{flex:1 1 100%}.cmapimg{width:100%;max-width:900px;display:block;border:1px solid var(--line)}"
+    ".scale{display:flex;align-items:center;gap:8px;margin:6px 0;font-size:13px;max-width:420px}"
+    ".scale i{flex:1;height:12px;border:1px solid var(--line);"
+    "background:linear-gradient(90deg,#b42318,#f2d0cc 40%,#fff 50%,#cfe9d6 60%,#1a7f37)}\n"
+    ".qc-tiers .badge{margin-right:6px}\n"
+    ".cmlab{display:flex;font-size:12.5px;font-weight:600;color:#344054}"
+    ".cmlab span{flex:1;text-align:center}\n"
     "footer{color:var(--muted);font-size:12.5px;border-top:1px solid var(--line);margin-top:40px;"
     "padding-top:8px}\n"
     /* on paper: before and after one above the other, no toggle buttons */
@@ -96,6 +106,20 @@ const char *sd__rep_status_class(const char *status)
     if (!strcmp(status, "ok")) return "b-good";
     if (strstr(status, "fail") || strstr(status, "error")) return "b-bad";
     return "b-warn";
+}
+
+const char *sd__rep_qc_tier(const SdRep *r, const SdRepSession *s, const char **why)
+{
+    (void)r;
+    *why = "";
+    if (!s->has_align || !s->status) {
+        *why = "not aligned: see the input errors";
+        return "fail";
+    }
+    if (!strcmp(s->status, "ok")) return "ok";
+    *why = s->reason && *s->reason ? s->reason : s->status;
+    if (strstr(s->status, "fail") || strstr(s->status, "error")) return "fail";
+    return "warn";
 }
 
 void sd__rep_change_badge(FILE *f, double impr, int beyond)

@@ -115,24 +115,29 @@ static void change_table(FILE *f, const SdRep *r, int base, int fu)
             if (!r->minfo[m].primary) continue;
             const SdRepChange *c = sd__rep_change(r, fu, g, m);
             if (!c) { fprintf(f, "<td class=\"muted\">\xe2\x80\x93</td><td></td>"); continue; }
-            const SdRepMeas *mb = sd__rep_meas(r, base, g, m), *mf = sd__rep_meas(r, fu, g, m);
-            const int warn = (mb && mb->qc_warn) || (mf && mf->qc_warn);
-            nwarn += warn;
             fprintf(f, "<td>%s \xe2\x86\x92 %s</td><td>", sd__rep_fmt(b1, 32, c->baseline),
                     sd__rep_fmt(b2, 32, c->value));
-            sd__rep_change_badge(f, c->impr, c->beyond);
-            if (warn)
-                fprintf(f, " <span class=\"badge b-warn\" title=\"measurement quality warning "
-                        "(qc column of measurements.csv)\">\xe2\x9a\xa0</span>");
+            sd__rep_change_badge2(f, r, c, m);
             fprintf(f, "</td>");
         }
         fprintf(f, "</tr>\n");
     }
     fprintf(f, "</table>\n");
-    if (nwarn)
-        fprintf(f, "<p><span class=\"badge b-warn\">\xe2\x9a\xa0</span> %d value%s measured with "
-                "a quality warning (for example little usable skin in the region): read with "
-                "care.</p>\n", nwarn, nwarn == 1 ? " was" : "s were");
+    /* one QC line per pair (the tiers of both photos), not a sign on every cell */
+    const int ids[2] = {base, fu};
+    for (int k = 0; k < 2; k++) {
+        const char *why = "", *tier = sd__rep_qc_tier(r, &r->ses[ids[k]], &why);
+        if (!strcmp(tier, "ok")) continue;
+        nwarn++;
+        fprintf(f, "<p><span class=\"badge %s\">QC %s</span> %s ", !strcmp(tier, "warn") ? "b-warn" : "b-bad",
+                tier, k ? "follow-up" : "baseline");
+        sd__rep_esc(f, r->ses[ids[k]].name);
+        fprintf(f, ": ");
+        sd__rep_esc(f, why);
+        fprintf(f, "%s</p>\n", !strcmp(tier, "warn") ? " (measured; read these changes with care)" : "");
+    }
+    if (!nwarn)
+        fprintf(f, "<p><span class=\"badge b-good\">QC ok</span> both photos passed every check.</p>\n");
     fprintf(f, "<p class=\"muted\">Improvement: positive = better. "
             "<span class=\"badge b-good\">green \xe2\x9c\x93</span> better and "
             "<span class=\"badge b-bad\">red \xe2\x9c\x93</span> worse beyond the measurement "
@@ -198,7 +203,7 @@ static int noise_list(FILE *f, const SdRep *r, int fu, int m, int face, int bett
 }
 
 /* The latest follow-up of this view in one sentence per primary metric. */
-static void patient_summary(FILE *f, const SdRep *r, const int *idx, int ns)
+void sd__rep_patient_summary(FILE *f, const SdRep *r, const int *idx, int ns)
 {
     int fu = -1;
     for (int i = ns - 1; i >= 1 && fu < 0; i--)
@@ -231,7 +236,7 @@ static void patient_summary(FILE *f, const SdRep *r, const int *idx, int ns)
         if (c) {
             sd__rep_esc(f, sd__rep_region_label(r, face));
             fprintf(f, " ");
-            sd__rep_change_badge(f, c->impr, c->beyond);
+            sd__rep_change_badge2(f, r, c, m);
             fprintf(f, " (%s). ", c->beyond == 1 ? "beyond noise" : c->beyond == 0 ? "within noise"
                                                                                  : "noise unknown");
         }
@@ -251,12 +256,52 @@ static void patient_summary(FILE *f, const SdRep *r, const int *idx, int ns)
     fprintf(f, "</ul></div>\n");
 }
 
+/* Colour key of the regions overlay: one swatch per region of this run. */
+static void region_legend(FILE *f, const SdRep *r)
+{
+    int k = 0;
+    char col[8];
+    for (int j = 0; j < r->regions.n; j++) {
+        const int g = r->rorder[j];
+        if (!sd__rep_region_colour(r, g, col)) continue;
+        if (!k++) fprintf(f, "<p class=\"rlegend\"><b>Region colours:</b> ");
+        fprintf(f, "<span><i style=\"background:%s\"></i>", col);
+        sd__rep_esc(f, sd__rep_region_label(r, g));
+        fprintf(f, "</span> ");
+    }
+    if (k) fprintf(f, "</p>\n");
+}
+
+/* The follow-up's change map with its colour scale, or a note why there is none. */
+static void change_map(FILE *f, const SdRep *r, const SdRepSession *s, const SdRepSession *base)
+{
+    fprintf(f, "<div class=\"cmap\"><b>Change map</b> <span class=\"muted\">(on the baseline ");
+    sd__rep_esc(f, base->name);
+    fprintf(f, "; one panel per primary metric)</span>\n");
+    if (!s->img[SD_REP_IMG_CHANGE]) {
+        fprintf(f, "<p class=\"muted\">No change map for this follow-up (run with images; "
+                "<code>");
+        sd__rep_esc(f, s->src[SD_REP_IMG_CHANGE] ? s->src[SD_REP_IMG_CHANGE] : "");
+        fprintf(f, "</code>).</p></div>\n");
+        return;
+    }
+    sd__rep_change_map_labels(f, r, "900px");
+    fprintf(f, "<a href=\"%s\"><img class=\"cmapimg\" src=\"%s\" alt=\"change map, session ",
+            s->img[SD_REP_IMG_CHANGE], s->img[SD_REP_IMG_CHANGE]);
+    sd__rep_esc(f, s->name);
+    fprintf(f, "\"></a>\n<div class=\"scale\"><span class=\"bad\">worse</span><i></i>"
+            "<span class=\"good\">better</span></div>\n<p class=\"muted\">Each 6 mm square of "
+            "skin is measured in both photos: red = worse, green = better, in steps of the square's "
+            "own measurement noise (full colour at 2 &times; its MDC95); uncoloured = within noise "
+            "or not measured there.</p></div>\n");
+}
+
 static void view_section(FILE *f, const SdRep *r, int p, int v, const int *idx, int ns, int *cid)
 {
     fprintf(f, "<h2>");
     sd__rep_esc(f, r->views.s[v]);
     fprintf(f, " view</h2>\n");
-    patient_summary(f, r, idx, ns);
+    sd__rep_patient_summary(f, r, idx, ns);
     fprintf(f, "<h3>Photos in the common frame <span class=\"muted\">(follow-ups registered onto "
             "the baseline)</span></h3>\n<div class=\"figs\">\n");
     for (int i = 0; i < ns; i++) figure(f, &r->ses[idx[i]], SD_REP_IMG_PHOTO, NULL, i, 1);
@@ -274,6 +319,7 @@ static void view_section(FILE *f, const SdRep *r, int p, int v, const int *idx, 
             figure(f, s->img[SD_REP_IMG_PHOTO] ? &r->ses[idx[0]] : s, SD_REP_IMG_PHOTO, NULL,
                    s->img[SD_REP_IMG_PHOTO] ? 0 : 1, 1);
         change_table(f, r, idx[0], idx[i]);
+        change_map(f, r, s, &r->ses[idx[0]]);
         fprintf(f, "</div>\n");
     }
     fprintf(f, "<h3>Maps</h3>\n<p class=\"muted\">Regions: the anatomical areas that are measured. "
@@ -285,7 +331,7 @@ static void view_section(FILE *f, const SdRep *r, int p, int v, const int *idx, 
         fprintf(f, "</th>");
     }
     fprintf(f, "</tr>\n");
-    for (int k = SD_REP_IMG_REGIONS; k < SD_REP_NIMG; k++) {
+    for (int k = SD_REP_IMG_REGIONS; k < SD_REP_IMG_CHANGE; k++) {
         fprintf(f, "<tr><th>%s</th>", sd__rep_img_label[k]);
         for (int i = 0; i < ns; i++) {
             fprintf(f, "<td>");
@@ -295,6 +341,7 @@ static void view_section(FILE *f, const SdRep *r, int p, int v, const int *idx, 
         fprintf(f, "</tr>\n");
     }
     fprintf(f, "</table>\n");
+    region_legend(f, r);
     const SdRepTrend *t = NULL;
     for (int k = 0; k < r->ntrd && !t; k++)
         if (r->trd[k].patient == p && r->trd[k].view == v && r->trd[k].unit[0]) t = &r->trd[k];
@@ -316,7 +363,7 @@ static void view_section(FILE *f, const SdRep *r, int p, int v, const int *idx, 
         fprintf(f, " <span class=\"muted\">(");
         if (mi->unit) { sd__rep_esc(f, mi->unit); fprintf(f, ", "); }
         fprintf(f, "%s is better)</span></h4>\n", mi->better > 0 ? "higher" : "lower");
-        sd__rep_svg_trend(f, r, p, v, m);
+        sd__rep_svg_trend(f, r, p, v, m, -1);
     }
     fprintf(f, "<h3>Alignment quality</h3>\n");
     qc_table(f, r, idx, ns);
@@ -367,6 +414,8 @@ int sd__rep_write_patient(SdCtx *ctx, const SdRep *r, int p)
         }
         fprintf(f, "</ul></div>\n");
     }
+    fprintf(f, "<p><a href=\"%s_summary.html\">One-page summary for printing</a></p>\n",
+            r->patient_file[p]);
     int cid = 0, views = 0;
     for (int v = 0; v < r->views.n; v++) {
         const int ns = sd__rep_sessions(r, p, v, idx, r->nses + 1);

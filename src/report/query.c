@@ -71,7 +71,7 @@ SdRepCohort *sd__rep_cohort_get(SdRep *r, int view, int sidx, int region, int me
     }
     o = &r->coh[r->ncoh++];
     *o = (SdRepCohort){view, sidx, region, metric, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN,
-                       NAN, NAN, NAN, 0, NAN, NAN, NAN};
+                       NAN, NAN, NAN, 0, NAN, NAN, NAN, 0, NAN, NAN};
     int *slot = coh_slot(r, view, sidx, region, metric);
     if (slot) *slot = r->ncoh;
     return o;

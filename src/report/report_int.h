@@ -19,7 +19,9 @@ int  sd__rep_intern(SdRepStrs *t, const char *s);       /* index >= 0, or SD_ENO
 int  sd__rep_find(const SdRepStrs *t, const char *s);   /* index or -1 */
 void sd__rep_strs_free(SdRepStrs *t);
 
-enum { SD_REP_IMG_PHOTO, SD_REP_IMG_REGIONS, SD_REP_IMG_WRINKLES, SD_REP_IMG_SPOTS, SD_REP_NIMG };
+enum { SD_REP_IMG_PHOTO, SD_REP_IMG_REGIONS, SD_REP_IMG_WRINKLES, SD_REP_IMG_SPOTS,
+       SD_REP_IMG_CHANGE,   /* follow-ups: where each primary metric improved or worsened */
+       SD_REP_NIMG };
 extern const char *const sd__rep_img_suffix[SD_REP_NIMG];   /* "", "_regions", ... */
 extern const char *const sd__rep_img_label[SD_REP_NIMG];
 
@@ -56,6 +58,10 @@ typedef struct SdRepCohort {
     /* improvement_pct across patients, from changes.csv (forest plot) */
     int impr_n;
     double impr_mean, impr_lo, impr_hi;
+    /* the test family (cohort.csv `family`; from sd_cohort_family when the column is absent),
+     * its Benjamini-Hochberg q (exploratory rows) and the smallest attainable Wilcoxon p */
+    int confirmatory;
+    double bh_q, min_p;
 } SdRepCohort;
 
 typedef struct SdRepTrend {
@@ -139,10 +145,41 @@ const char *sd__rep_status_class(const char *status);
 /* Badge for an improvement: class by direction and significance, text given. */
 void sd__rep_change_badge(FILE *f, double impr, int beyond);
 
+/* THE verdict of a cohort row: every label, colour and "significant" mark of the report (the
+ * headline, the cohort tables, the forest plots) comes from this one function (verdict.c). */
+enum { SD_V_IMPROVED, SD_V_WORSE, SD_V_NOT_CONFIRMED, SD_V_NO_CHANGE, SD_V_TOO_FEW, SD_V_NOT_TESTED };
+typedef struct SdRepVerdict {
+    int kind;
+    int sig;                /* 1: improved or worse after the family's correction */
+    double impr;            /* mean improvement (%), NAN when not defined */
+    int dir;                /* +1 better, -1 worse, 0 unknown: the direction of the mean change */
+    double p_adj;           /* the family's adjusted p (Holm or BH) */
+    const char *label, *cls;
+    char why[240];          /* one sentence: which test, which family, what it would take */
+} SdRepVerdict;
+void sd__rep_verdict(const SdRep *r, const SdRepCohort *c, SdRepVerdict *v);
+void sd__rep_verdict_badge(FILE *f, const SdRepVerdict *v);
+/* Mean improvement of a cohort row: mean_improvement_pct, else the mean from changes.csv. */
+double sd__rep_coh_impr(const SdRepCohort *c);
+/* Badge of one patient's change: percent when defined, else the absolute change in the metric's
+ * unit (a baseline near zero has no meaningful percent). */
+void sd__rep_change_badge2(FILE *f, const SdRep *r, const SdRepChange *c, int metric);
+/* Captions of the change map's panels (one per primary metric), for a map shown at width. */
+void sd__rep_change_map_labels(FILE *f, const SdRep *r, const char *width);
+/* Region colour of the regions overlay, as "#rrggbb" (NULL for an unknown region). */
+const char *sd__rep_region_colour(const SdRep *r, int region, char buf[8]);
+
 /* SVG figures (report_svg.c), written inline into an HTML page. primary: 1 primary metrics only,
  * 0 the others. */
 int  sd__rep_svg_forest(FILE *f, const SdRep *r, int view, int sidx, int primary);
-void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metric);
+void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metric, int only_region);
+/* QC tier of a session: "ok", "warn" (measured, read with care) or "fail" (not measured), and
+ * the one phrase why (reason of alignment.csv, or the error), "" when ok. */
+const char *sd__rep_qc_tier(const SdRep *r, const SdRepSession *s, const char **why);
+/* The one-page printable summary of a patient, OUT/report/<patient>_summary.html. */
+int  sd__rep_write_summary(SdCtx *ctx, const SdRep *r, int patient);
+/* The per-view "latest follow-up versus baseline" box (shared with the summary page). */
+void sd__rep_patient_summary(FILE *f, const SdRep *r, const int *idx, int ns);
 
 /* Patient pages (report_patient.c). */
 int  sd__rep_write_patient(SdCtx *ctx, const SdRep *r, int patient);

@@ -18,7 +18,7 @@ static double nice_step(double span, int want)
     return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
 }
 
-#define SD_REP_FOREST_MAX 300.0   /* axis limit (%): values beyond are clamped when drawn */
+#define SD_REP_FOREST_MAX 100.0   /* axis limit (%): values beyond are clamped when drawn */
 
 /* Mean improvement and CI of a forest row; the CI is NAN unless both ends are finite. */
 static int forest_vals(const SdRepCohort *c, double *mean, double *lo, double *hi)
@@ -30,10 +30,15 @@ static int forest_vals(const SdRepCohort *c, double *mean, double *lo, double *h
     return isfinite(*mean);
 }
 
+/* A row is drawn when its mean improvement rests on 2 or more patients' percent changes (a
+ * percent exists only where the baseline is clearly above the metric's floor, and one patient's
+ * percent is no cohort estimate) ... */
 static int forest_row_ok(const SdRepCohort *c)
 {
     double m, l, h;
-    return forest_vals(c, &m, &l, &h);
+    /* ... and on every patient of the row: a mean over the subset with a percent is not the
+     * tested mean change */
+    return forest_vals(c, &m, &l, &h) && c->impr_n >= 2 && !(isfinite(c->n) && c->impr_n < c->n);
 }
 
 static double clampd(double v, double lo, double hi)
@@ -86,7 +91,7 @@ int sd__rep_svg_forest(FILE *f, const SdRep *r, int view, int sidx, int primary)
             "<text x=\"%d\" y=\"38\" fill=\"" COL_GOOD "\" text-anchor=\"end\">better \xe2\x96\xb6</text>\n",
             X0, X1);
     fprintf(f, "<text x=\"%d\" y=\"38\" font-weight=\"600\">Mean [95%% CI]</text>"
-            "<text x=\"%d\" y=\"38\" font-weight=\"600\">Holm p</text>\n", X1 + 14, X1 + 196);
+            "<text x=\"%d\" y=\"38\" font-weight=\"600\">adj. p</text>\n", X1 + 14, X1 + 196);
     const int yb = TOP + (rows + heads) * RH;
     for (int k = 0; k <= 40 && lo + k * step <= hi + step * 1e-6; k++) {
         const double t = lo + k * step, x = XS(t);
@@ -117,7 +122,9 @@ int sd__rep_svg_forest(FILE *f, const SdRep *r, int view, int sidx, int primary)
             }
             double mean, clo, chi;
             forest_vals(c, &mean, &clo, &chi);
-            int sig = c->holm_p < 0.05;
+            SdRepVerdict v;
+            sd__rep_verdict(r, c, &v);
+            const int sig = v.sig;
             const char *col = clo > 0 ? COL_GOOD : chi < 0 ? COL_BAD : COL_NONE;
             if (isnan(clo)) col = sig ? (mean > 0 ? COL_GOOD : COL_BAD) : COL_NONE;
             const int yc = y + RH / 2;
@@ -135,7 +142,7 @@ int sd__rep_svg_forest(FILE *f, const SdRep *r, int view, int sidx, int primary)
                     col, sd__rep_fmt_pct(b1, 32, mean), sd__rep_fmt_1(b2, 32, clo),
                     sd__rep_fmt_1(b3, 32, chi));
             fprintf(f, "<text x=\"%d\" y=\"%d\"%s>%s</text>\n", X1 + 196, y + 15,
-                    sig ? " font-weight=\"700\"" : "", sd__rep_fmt_p(b4, 32, c->holm_p));
+                    sig ? " font-weight=\"700\"" : "", sd__rep_fmt_p(b4, 32, v.p_adj));
             y += RH;
         }
     }
@@ -152,7 +159,7 @@ static const char *kind_col(int kind)
     return kind == 0 ? "#1d2939" : kind == 1 ? COL_GOOD : kind == 2 ? COL_BAD : COL_NONE;
 }
 
-void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metric)
+void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metric, int only_region)
 {
     int idx[256];
     const int ns = sd__rep_sessions(r, patient, view, idx, 256);
@@ -160,6 +167,7 @@ void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metri
     int by_days = 1, panels = 0;
     for (int b = 0; b < r->regions.n; b++) {
         int g = r->rorder[b], k = 0;
+        if (only_region >= 0 && g != only_region) continue;
         for (int i = 0; i < ns; i++)
             if (sd__rep_meas(r, idx[i], g, metric)) {
                 k++;
@@ -171,7 +179,7 @@ void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metri
         fprintf(f, "<p class=\"muted\">No measurements of this metric.</p>\n");
         return;
     }
-    const int PW = 200, PH = 132, COLS = 5, rowsn = (panels + COLS - 1) / COLS;
+    const int PW = 200, PH = 132, COLS = panels < 5 ? panels : 5, rowsn = (panels + COLS - 1) / COLS;
     const int W = COLS * PW, H = rowsn * PH;
     fprintf(f, "<svg class=\"trend\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
             "viewBox=\"0 0 %d %d\" role=\"img\" font-family=\"system-ui,sans-serif\" font-size=\"11\">\n",
@@ -184,6 +192,8 @@ void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metri
     int p = 0;
     for (int b = 0; b < r->regions.n; b++) {
         int g = r->rorder[b], n = 0;
+        const char *lab[256];
+        if (only_region >= 0 && g != only_region) continue;
         double ymin = INFINITY, ymax = -INFINITY, xmin = INFINITY, xmax = -INFINITY, base = NAN;
         for (int i = 0; i < ns; i++) {
             const SdRepSession *s = &r->ses[idx[i]];
@@ -194,6 +204,7 @@ void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metri
             int kind = 3;
             if (i == 0 || s->index == 0) { kind = 0; base = m->value; }
             else if (c && c->beyond == 1) kind = c->impr > 0 ? 1 : 2;
+            lab[n] = s->name;
             pts[n] = (Pt){by_days ? s->days : (s->index >= 0 ? s->index : i), m->value, kind};
             if (pts[n].y < ymin) ymin = pts[n].y;
             if (pts[n].y > ymax) ymax = pts[n].y;
@@ -225,14 +236,19 @@ void sd__rep_svg_trend(FILE *f, const SdRep *r, int patient, int view, int metri
         if (dmax > dmin)
             fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#475467\">%s</text>",
                     L - 7, PY(dmin) + 4, sd__rep_fmt(b2, 32, dmin));
-        /* x labels at the first and last session: day numbers, else baseline / follow-up k */
-        for (int e = 0; e < (dxmax > dxmin ? 2 : 1); e++) {
-            const double xv = e ? dxmax : dxmin;
+        /* a tick and a label under every session: its day since baseline when every session is
+         * dated, else "session <name>" (at most 4 labels: first, last and two between) */
+        (void)dxmin; (void)dxmax;
+        for (int i = 0; i < n; i++) {
+            const int show = n <= 4 || i == 0 || i == n - 1 || i == n / 3 || i == 2 * n / 3;
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#98a2b3\"/>",
+                    PX(pts[i].x), B, PX(pts[i].x), B + 3);
+            if (!show) continue;
             fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" fill=\"#475467\">",
-                    PX(xv), B + 12, e ? "end" : dxmax > dxmin ? "start" : "middle");
-            if (by_days) fprintf(f, "day %g</text>", xv);
-            else if (xv == 0) fprintf(f, "baseline</text>");
-            else fprintf(f, "follow-up %g</text>", xv);
+                    PX(pts[i].x), B + 13, n == 1 ? "middle" : i == 0 ? "start" : i == n - 1 ? "end" : "middle");
+            if (by_days) fprintf(f, "day %g", pts[i].x);
+            else sd__rep_esc(f, lab[i]);
+            fprintf(f, "</text>");
         }
         if (!isnan(base))
             fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#98a2b3\" "

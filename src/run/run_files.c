@@ -44,6 +44,16 @@ void sd_rowlist_free(SdRowList *l)
     memset(l, 0, sizeof(*l));
 }
 
+/* The noise model file a run uses and its sha256 (both "" for --noise-model none or none found). */
+static void noise_model_id(const SdRunOpts *o, char *path, size_t n, char hex[65])
+{
+    path[0] = hex[0] = 0;
+    if (o->noise_model && !strcmp(o->noise_model, "none")) return;
+    if (o->noise_model) snprintf(path, n, "%s", o->noise_model);
+    else if (sd_model_file("noise_model.csv", path, n)) path[0] = 0;
+    if (path[0] && sd_sha256_file(path, hex)) path[0] = hex[0] = 0;
+}
+
 static void params_string(const SdRunOpts *o, char *buf, size_t n)
 {
     const SdAlignOpts *a = &o->align;
@@ -56,6 +66,10 @@ static void params_string(const SdRunOpts *o, char *buf, size_t n)
         a->ecc_warn, a->ecc_fail, a->lm_rms_warn, a->lm_rms_fail, a->overlap_warn, a->overlap_fail,
         o->face.input_sizes[0], o->face.input_sizes[1], o->face.input_sizes[2], o->face.input_sizes[3],
         o->face.score_threshold, o->face.refine, o->face.tiny_landmarks, o->save_images);
+    char mp[4096], hex[65];   /* results under another noise model are not reused */
+    noise_model_id(o, mp, sizeof(mp), hex);
+    const size_t k = strlen(buf);
+    snprintf(buf + k, n - k, ";noise_model=%s", hex);
 }
 
 void sd_run_patient_key(const SdCatalog *cat, int p, const SdRunOpts *o, char key[65])
@@ -322,6 +336,18 @@ int sd_run_write_json(SdCtx *ctx, const SdRunOpts *o, const SdCatalog *cat, cons
     fputs("    \"mdc_file\": ", f);
     if (o->mdc_file) sd_json_string(f, o->mdc_file); else fputs("null", f);
     fputs(",\n", f);
+    {   /* the noise model by file name and content (shards of one run must agree on both) */
+        char mp[4096], hex[65];
+        noise_model_id(o, mp, sizeof(mp), hex);
+        const char *base = strrchr(mp, '/');
+        fputs("    \"noise_model\": ", f);
+        if (mp[0]) {
+            sd_json_string(f, base ? base + 1 : mp);
+            fprintf(f, ",\n    \"noise_model_sha256\": \"%s\",\n", hex);
+        } else {
+            fputs("null,\n    \"noise_model_sha256\": null,\n", f);
+        }
+    }
     json_kv_num(f, "iod_px", o->align.iod_px, 1);
     json_kv_num(f, "iod_mm", o->align.iod_mm, 1);
     json_kv_num(f, "px_per_mm_given", o->align.px_per_mm > 0 ? o->align.px_per_mm : NAN, 1);

@@ -93,6 +93,7 @@ typedef struct SdRunWorker {
     char fatal_msg[SD_ERRMSG_MAX];
     unsigned cpu_flags;
     const char *run_id;         /* recorded in each patient's done.json */
+    struct SdNoiseModel *model; /* the calibrated noise model (noise_hook.c), NULL when none */
 } SdRunWorker;
 
 /* JPEG compression of an input as read from its markers (quality 0 and chroma "" when not a JPEG). */

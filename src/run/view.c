@@ -8,6 +8,7 @@
 
 #include "skindelta/face.h"
 #include "src/run/run_int.h"
+#include "src/run/noise_hook.h"
 #include "src/core/core.h"
 
 /* Measure every region of an aligned image: values[r][m]. */
@@ -169,6 +170,10 @@ typedef struct View {
     SdAligned base;                  /* the baseline in the canonical frame */
     SdRegions rg;                    /* its regions */
     double (*val)[SD_NMETRICS], (*sd)[SD_NMETRICS];   /* per region; reused by the follow-ups */
+    double (*msd)[SD_NMETRICS];      /* the SDs written: the noise model's, widened by sd */
+    SdNoiseImage bim;                /* what the noise model sees of the baseline */
+    SdMetricsState *bst;             /* the baseline's metric state, kept for the change maps */
+    int bguard;                      /* the colour guard emptied the baseline's colour metrics */
     SdTransform bP;                  /* original baseline photo px -> loaded px */
     char bnote[SD_NOTE_LEN];
     SdCompression bcomp;
@@ -215,11 +220,17 @@ static int score_baseline(View *v, SdMetricsState **st)
     if (err) { sd__run_add_error(po, b->path, "regions", err, ctx->errmsg); goto fail; }
     v->val = calloc((size_t)v->rg.n, sizeof(*v->val));
     v->sd = calloc((size_t)v->rg.n, sizeof(*v->sd));
-    if (!v->val || !v->sd) { err = SD_ENOMEM; sd__run_add_error(po, b->path, "metrics", SD_ENOMEM, "out of memory"); goto fail; }
+    v->msd = calloc((size_t)v->rg.n, sizeof(*v->msd));
+    if (!v->val || !v->sd || !v->msd) { err = SD_ENOMEM; sd__run_add_error(po, b->path, "metrics", SD_ENOMEM, "out of memory"); goto fail; }
     SD_TIMED(po, SD_ST_METRICS, err = sd__run_measure(ctx, &v->base, &v->rg, o, v->val, st));
     if (!err && o->bootstrap > 1)
         SD_TIMED(po, SD_ST_BOOTSTRAP, err = sd__run_bootstrap_sd(ctx, &photo, &v->base, NULL, &v->rg, o, &v->bcomp,
                                                                 sd__run_seed(b->patient, b->view, b->session), v->sd));
+    sd__run_noise_image(&v->base, &v->rg.mask[0], v->bcomp.jpeg_quality, v->bcomp.chroma, NAN, NULL, &v->bim);
+    if (!err)
+        SD_TIMED(po, SD_ST_BOOTSTRAP, err = sd__run_noise_sd(ctx, v->w->model, &v->base, &v->rg, &v->bim,
+                                                            o->bootstrap > 1 ? v->sd : NULL, v->msd,
+                                                            b->patient, b->view, b->session));
     if (err) sd__run_add_error(po, b->path, "metrics", err, ctx->errmsg);
 fail:
     sd_image_free(&photo);
@@ -235,6 +246,12 @@ static void baseline_rows(View *v)
     memset(&bq, 0, sizeof(bq));
     bq.ecc = bq.lm_rms_px = bq.overlap = NAN;
     const char *bstatus = sd__run_clip_note(&v->base, &v->rg.mask[0], v->bnote, sizeof(v->bnote)) ? "warn" : "ok";
+    char cwhy[200];
+    if ((v->bguard = sd__run_colour_guard(&v->base, &v->rg.mask[0], cwhy, sizeof(cwhy)))) {
+        sd__run_colour_blank(&v->rg, v->val);
+        sd__run_note_add(v->bnote, sizeof(v->bnote), cwhy);
+        bstatus = "warn";
+    }
     if (v->nfaces > 1) {
         faces_note(v->bnote, v->nfaces, 0);
         bstatus = "warn";
@@ -244,13 +261,17 @@ static void baseline_rows(View *v)
         const double ix0 = fmax(fb->x, 0), iy0 = fmax(fb->y, 0);
         const double ix1 = fmin(fb->x + fb->w, v->base.photo_w), iy1 = fmin(fb->y + fb->h, v->base.photo_h);
         const double inside = fmax(0, ix1 - ix0) * fmax(0, iy1 - iy0), area = (double)fb->w * fb->h;
-        if (area > 0 && inside < 0.9 * area) {
+        int lm_out = 0;   /* the box reaching out is harmless while every landmark is inside */
+        for (int k = 0; k < SD_NLANDMARKS; k++)
+            lm_out |= v->lm.pt[k].x < 0 || v->lm.pt[k].y < 0 || v->lm.pt[k].x > v->base.photo_w - 1 ||
+                      v->lm.pt[k].y > v->base.photo_h - 1;
+        if (area > 0 && inside < 0.9 * area && lm_out) {
             bstatus = "warn";
             snprintf(bq.reason, sizeof(bq.reason), "face box %.0f%% outside the photo: landmarks partly extrapolated",
                      100 * (1 - inside / area));
         }
     }
-    sd__run_push_values(v->po, v->b, &v->rg, v->val, o->bootstrap > 1 ? v->sd : NULL, o->bootstrap, bstatus);
+    sd__run_push_values(v->po, v->b, &v->rg, v->val, v->msd, o->bootstrap > 1 ? o->bootstrap : 0, bstatus);
     sd__run_alignment_row(v->po, v->b, &v->base, &v->bP, bq.reason[0] ? &bq : NULL, bstatus, "baseline", v->bnote);
 }
 
@@ -295,6 +316,11 @@ static int score_followup(View *v, const SdCatEntry *e)
     }
     /* (on the follow-up as captured, before its exposure is matched to the baseline's) */
     const int clipped = sd__run_clip_note(&fu, &v->rg.mask[0], fnote, sizeof(fnote));
+    SdNoiseImage fim;
+    sd__run_noise_image(&fu, &v->rg.mask[0], fcomp.jpeg_quality, fcomp.chroma, qc.ecc, &v->bim, &fim);
+    char fwhy[200];
+    const int fguard = sd__run_colour_guard(&fu, &v->rg.mask[0], fwhy, sizeof(fwhy));
+    if (fguard) sd__run_note_add(fnote, sizeof(fnote), fwhy);
     SD_TIMED(po, SD_ST_PHOTOMETRY, err = sd_photometry_apply(ctx, &v->base, &fu, o->photometry, &ph));
     if (err) { sd__run_add_error(po, e->path, "photometry", err, ctx->errmsg); goto out; }
     /* the baseline's anatomy, restricted to what the follow-up covers */
@@ -304,21 +330,34 @@ static int score_followup(View *v, const SdCatEntry *e)
     if (!err && o->bootstrap > 1)
         SD_TIMED(po, SD_ST_BOOTSTRAP, err = sd__run_bootstrap_sd(ctx, &photo, &fu, &v->base, &frg, o, &fcomp,
                                                                 sd__run_seed(e->patient, e->view, e->session), v->sd));
+    if (!err)
+        SD_TIMED(po, SD_ST_BOOTSTRAP, err = sd__run_noise_sd(ctx, v->w->model, &fu, &frg, &fim,
+                                                            o->bootstrap > 1 ? v->sd : NULL, v->msd,
+                                                            e->patient, e->view, e->session));
     if (err) { sd__run_add_error(po, e->path, "metrics", err, ctx->errmsg); goto out; }
+    if (fguard) sd__run_colour_blank(&frg, v->val);
     sd_image_free(&photo);
     /* a pair is flagged (qc and alignment status "warn") when the registration was weak, the
      * follow-up's JPEG compression differs from the baseline's, its skin is clipped or it shows
      * several faces: each moves the metrics without any change of the skin (the reason says
      * which) */
-    const int warn = qc.status == SD_ALIGN_WARN || comp_diff || clipped || nfaces > 1;
+    const int warn = qc.status == SD_ALIGN_WARN || comp_diff || clipped || nfaces > 1 || fguard;
     const char *status = warn ? "warn" : "ok";
-    sd__run_push_values(po, e, &frg, v->val, o->bootstrap > 1 ? v->sd : NULL, o->bootstrap, status);
+    sd__run_push_values(po, e, &frg, v->val, v->msd, o->bootstrap > 1 ? o->bootstrap : 0, status);
     sd__run_alignment_row(po, e, &fu, &fP, &qc, status, ph.summary, fnote);
     po->pairs++;
     po->warn += warn;
     /* an image whose aligned copy or overlays could not be written is counted as failed: it has
      * a row in errors.csv (its measurements are kept) */
     SD_TIMED(po, SD_ST_WRITE, err = save_images(ctx, o, e, &fu, &frg, st, po));
+    if (!err && v->bst && st) {   /* the change map, on the baseline (noise_hook.h) */
+        char cpath[4400];
+        snprintf(cpath, sizeof(cpath), "%s/aligned/%s/%s_%s_change.png", o->out_dir, e->patient,
+                 e->view, e->session);
+        SD_TIMED(po, SD_ST_WRITE, err = sd_change_map(ctx, v->bst, st, &v->base, &fu, &frg.mask[0],
+                                                      v->w->model, &v->bim, &fim, cpath));
+        if (err) { sd__run_add_error(po, e->path, "write", err, ctx->errmsg); po->write_errors++; }
+    }
 out:
     sd_metrics_free(st);
     sd_regions_free(&frg);
@@ -357,7 +396,9 @@ void sd__run_view(SdCtx *ctx, SdRunWorker *w, const SdCatEntry *ents, int n, SdP
         baseline_rows(&v);
         int werr;
         SD_TIMED(po, SD_ST_WRITE, werr = save_images(ctx, v.o, v.b, &v.base, &v.rg, st, po));
-        sd_metrics_free(st); st = NULL;
+        if (v.o->save_images && w->model) v.bst = st;   /* kept for the follow-ups' change maps */
+        else sd_metrics_free(st);
+        st = NULL;
         count_image(w, werr != 0);   /* (as for a follow-up: a row in errors.csv) */
         for (int i = 1; i < n; i++) {
             po->images++;
@@ -365,8 +406,10 @@ void sd__run_view(SdCtx *ctx, SdRunWorker *w, const SdCatEntry *ents, int n, SdP
         }
     }
     sd_metrics_free(st);
+    sd_metrics_free(v.bst);
     sd_regions_free(&v.rg);
     sd_aligned_free(&v.base);
     free(v.val);
     free(v.sd);
+    free(v.msd);
 }

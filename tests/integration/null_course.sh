@@ -26,8 +26,9 @@ beyond() {   # out -> "beyond rows" over the three primary metrics
         $c["metric"]=="texture_roughness"||$c["metric"]=="wrinkle_density"||$c["metric"]=="pigment_unevenness" {
         n++; b+=($c["beyond_noise"]==1)} END{print b+0, n+0}' "$1/changes.csv"
 }
-"$BIN" run $T/in -o $T/rc --roi whole --px-per-mm 15 --jobs 2 --no-images --no-report --quiet 2>/dev/null; rc1=$?
-"$BIN" run $T/in -o $T/nr --roi whole --px-per-mm 15 --jobs 2 --no-images --no-report --quiet --no-recapture 2>/dev/null; rc2=$?
+# (the bootstrap alone, as it was the default before the noise model: --bootstrap 5 --noise-model none)
+"$BIN" run $T/in -o $T/rc --roi whole --px-per-mm 15 --jobs 2 --no-images --no-report --quiet --bootstrap 5 --noise-model none 2>/dev/null; rc1=$?
+"$BIN" run $T/in -o $T/nr --roi whole --px-per-mm 15 --jobs 2 --no-images --no-report --quiet --no-recapture --bootstrap 5 --noise-model none 2>/dev/null; rc2=$?
 check "both runs score everything (rc $rc1, $rc2)" "[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ]"
 check "run.json names the bootstrap" \
     "grep -q '\"bootstrap_recapture\": true' $T/rc/run.json && grep -q '\"bootstrap_recapture\": false' $T/nr/run.json"

@@ -22,7 +22,7 @@ import csv, os, sys
 H = {
  'measurements.csv': 'patient,view,session,session_index,days,region,metric,value,unit,better,qc',
  'changes.csv': 'patient,view,session,session_index,days,region,metric,baseline,value,delta,pct_change,improvement_pct,mdc95,beyond_noise,unit',
- 'cohort.csv': 'view,session_index,region,metric,n,mean_delta,sd_delta,ci95_low,ci95_high,t_p,wilcoxon_p,holm_p,cohens_dz,responders_pct,mean_pct_change,mean_improvement_pct,unit',
+ 'cohort.csv': 'view,session_index,region,metric,n,mean_delta,sd_delta,ci95_low,ci95_high,t_p,wilcoxon_p,holm_p,cohens_dz,responders_pct,mean_pct_change,mean_improvement_pct,family,bh_q,min_wilcoxon_p,unit',
  'alignment.csv': 'patient,view,session,face_score,landmark_rms_px,ecc,a11,a12,tx,a21,a22,ty,status',
  'errors.csv': 'path,stage,code,message',
  'trends.csv': 'patient,view,region,metric,n_sessions,slope,slope_unit,ci95_low,ci95_high',

@@ -45,7 +45,7 @@ check "run.json records cpu level, models and input hashes" "grep -q '\"cpu_leve
 check "aligned images written, both of the canonical frame's size" \
     "[ -s $T/out/aligned/p1/front_s1.png ] && [ \"\$(file $T/out/aligned/p1/front_s1.png | grep -oE '[0-9]+ x [0-9]+')\" = \"\$(file $T/out/aligned/p1/front_s2.png | grep -oE '[0-9]+ x [0-9]+')\" ]"
 check "report written, listing p1 and p2" "grep -q 'p1' $T/out/report/index.html && grep -q 'p2' $T/out/report/index.html"
-check "report says where MDC95 came from" "grep -q 'MDC95 from a bootstrap of each photo (2 replicates: registration jitter, noise, each JPEG captured again' $T/out/report/index.html"
+check "report says where MDC95 came from" "grep -q 'MDC95 from the calibrated noise model' $T/out/report/index.html && grep -q 'widened where a per-photo bootstrap found more' $T/out/report/index.html"
 check "uncertainty has bootstrap sd" "awk -F, 'NR>1 && \$7==2 {n++} END{exit !(n>0)}' $T/out/uncertainty.csv"
 
 # a follow-up turned 90 deg without an EXIF tag: the face is found in a quarter turn and scored

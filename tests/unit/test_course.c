@@ -212,7 +212,7 @@ static void test_tables_roundtrip(void)
         first_line(text, h, sizeof(h));
         CHECK(!strcmp(h, "view,session_index,region,metric,n,mean_delta,sd_delta,ci95_low,ci95_high,"
                          "t_p,wilcoxon_p,holm_p,cohens_dz,responders_pct,mean_pct_change,"
-                         "mean_improvement_pct,unit"));
+                         "mean_improvement_pct,family,bh_q,min_wilcoxon_p,unit"));
     }
     free(text);
     sd_cohort_free(&k); sd_cohort_free(&k2);
@@ -415,11 +415,13 @@ static void test_cohort(void)
     CHECK_NEAR(r->responders_pct, 100, 0);                         /* all beyond 0.98, improving */
     CHECK_NEAR(r->mean_pct_change, -20, 1e-9);
     CHECK_NEAR(r->mean_improvement_pct, 20, 1e-9);
-    /* Holm inside session 1 over the two rows */
-    const double p0 = k.v[0].t_p, p1 = k.v[1].t_p;
-    const double lo = fmin(p0, p1), hi = fmax(p0, p1);
-    CHECK_NEAR(fmin(k.v[0].holm_p, k.v[1].holm_p), fmin(1, 2 * lo), 1e-8);
-    CHECK_NEAR(fmax(k.v[0].holm_p, k.v[1].holm_p), fmax(fmin(1, 2 * lo), hi), 1e-8);
+    /* families: roughness (primary) on the whole face is confirmatory, alone in its Holm family;
+     * homogeneity (secondary) is exploratory, alone in its BH family */
+    CHECK(!strcmp(k.v[0].family, "confirmatory") && !strcmp(k.v[1].family, "exploratory"));
+    CHECK_NEAR(k.v[0].holm_p, k.v[0].t_p, 1e-8);
+    CHECK(isnan(k.v[0].bh_q) && isnan(k.v[1].holm_p));
+    CHECK_NEAR(k.v[1].bh_q, k.v[1].t_p, 1e-8);
+    CHECK_NEAR(k.v[0].min_wilcoxon_p, 0.25, 1e-12);   /* 3 patients: 2 / 2^3 */
     CHECK(isnan(k.v[1].responders_pct));    /* no mdc95 for homogeneity */
     sd_cohort_free(&k);
     sd_change_free(&c);

@@ -1,0 +1,317 @@
+/* Fits the noise model (models/noise_model.csv) on null phantom courses; tools/fit_noise_model.sh
+ * makes the courses, scores them and calls this:
+ *   build/bench/bench_noise_fit -o OUT.csv [--quantile Q] [--note TEXT] RUN_DIR...
+ * Each RUN_DIR is a `skindelta run` output made with SKINDELTA_NOISE_TRACE=RUN_DIR/noise_trace.csv
+ * (the covariates the pipeline saw per image x region). Method (docs/STATISTICS.md, "The noise
+ * model"): every follow-up of a null course is a recapture of its baseline, so its change d is
+ * pure capture noise with Var d = sd_base^2 + sd_fu^2. Per metric, ln(d^2) is regressed on the
+ * mean covariates of the two images, with one intercept per region (E ln chi^2_1 = -1.2704 and
+ * the factor 2 of the two images corrected): ln sd = b0[region] + sum b_k x_k. A small ridge
+ * keeps collinear covariates (JPEG quality and subsampling move together in the phantoms) from
+ * trading huge opposite slopes. The model's level is then calibrated: the b0 of the metric move
+ * by ln c, c the Q-quantile (default 0.98) of |d| / (1.96 sqrt(sd_base^2 + sd_fu^2)) over the
+ * fitting changes, so that 1 - Q of them fire at the MDC95 -- the log-normal fit alone is a
+ * median model and would fire too often where the residuals have heavy tails. c is found
+ * separately for the face regions and for `whole` (close-ups). Deterministic. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "skindelta/skindelta.h"
+#include "skindelta/course.h"
+#include "skindelta/metrics.h"
+#include "skindelta/noise.h"
+#include "skindelta/util.h"
+#include "src/core/csv.h"
+
+#define MAXREG 32
+#define NP (MAXREG + SD_NCOV)
+
+typedef struct Img { char *key; double x[SD_NCOV]; } Img;
+typedef struct Obs { int metric, region; double y, xb[SD_NCOV], xf[SD_NCOV], d; } Obs;
+
+static Img *imgs; static size_t nimg, capimg;
+static Obs *obs; static size_t nobs, capobs;
+static char regions[MAXREG][32]; static int nreg;
+
+static int cmp_img(const void *a, const void *b)
+{
+    return strcmp(((const Img *)a)->key, ((const Img *)b)->key);
+}
+
+static char *mkkey(int run, const char *p, const char *v, const char *s, const char *r)
+{
+    size_t n = strlen(p) + strlen(v) + strlen(s) + strlen(r) + 32;
+    char *k = malloc(n);
+    if (k) snprintf(k, n, "%d\x1f%s\x1f%s\x1f%s\x1f%s", run, p, v, s, r);
+    return k;
+}
+
+static const Img *find_img(const char *key)
+{
+    Img q = { (char *)key, {0} };
+    return bsearch(&q, imgs, nimg, sizeof(Img), cmp_img);
+}
+
+static int region_id(const char *r)
+{
+    for (int i = 0; i < nreg; i++) if (!strcmp(regions[i], r)) return i;
+    if (nreg == MAXREG) return -1;
+    snprintf(regions[nreg], sizeof(regions[0]), "%s", r);
+    return nreg++;
+}
+
+static int load_trace(SdCtx *ctx, int run, const char *dir)
+{
+    char *path = sd_path_join(dir, "noise_trace.csv");
+    SdCsv c;
+    memset(&c, 0, sizeof(c));
+    int err = path ? sd_csv_load(ctx, path, &c) : SD_ENOMEM;
+    if (err) { fprintf(stderr, "bench_noise_fit: %s: %s\n", path ? path : dir, ctx->errmsg); free(path); return err; }
+    int cp = sd_csv_col(&c, "patient"), cv = sd_csv_col(&c, "view"), cs = sd_csv_col(&c, "session"),
+        cr = sd_csv_col(&c, "region"), ck[SD_NCOV];
+    for (int k = 0; k < SD_NCOV; k++) ck[k] = sd_csv_col(&c, sd_noise_cov_name(k));
+    for (int k = 0; k < SD_NCOV; k++)
+        if (ck[k] < 0 || cp < 0 || cr < 0) {
+            fprintf(stderr, "bench_noise_fit: %s: header lacks a covariate column\n", path);
+            sd_csv_free(&c); free(path); return SD_EFORMAT;
+        }
+    for (int r = 0; r < c.nrows; r++) {
+        if (nimg == capimg) {
+            capimg = capimg ? 2 * capimg : 1024;
+            imgs = realloc(imgs, capimg * sizeof(Img));
+            if (!imgs) return SD_ENOMEM;
+        }
+        Img *im = &imgs[nimg++];
+        im->key = mkkey(run, sd_csv_get(&c, r, cp), sd_csv_get(&c, r, cv), sd_csv_get(&c, r, cs),
+                        sd_csv_get(&c, r, cr));
+        for (int k = 0; k < SD_NCOV; k++) im->x[k] = strtod(sd_csv_get(&c, r, ck[k]), NULL);
+    }
+    sd_csv_free(&c);
+    free(path);
+    return 0;
+}
+
+static int load_run(SdCtx *ctx, int run, const char *dir)
+{
+    int err = load_trace(ctx, run, dir);
+    if (err) return err;
+    qsort(imgs, nimg, sizeof(Img), cmp_img);
+    char *mp = sd_path_join(dir, "measurements.csv");
+    SdMeasArray m = {0};
+    SdChangeArray ch = {0};
+    if ((err = sd_meas_read(ctx, mp, NULL, &m)) || (err = sd_course_changes(ctx, &m, NULL, &ch))) {
+        fprintf(stderr, "bench_noise_fit: %s: %s\n", mp, ctx->errmsg);
+        goto out;
+    }
+    /* the baseline session of each change: the session_index 0 row of the same course */
+    for (size_t i = 0; i < ch.n; i++) {
+        const SdChangeRow *c = &ch.v[i];
+        const int mi = sd_metric_index(c->metric);
+        if (mi < 0 || !isfinite(c->delta)) continue;
+        const char *bs = NULL;
+        for (size_t j = 0; j < m.n && !bs; j++)
+            if (m.v[j].session_index == 0 && !strcmp(m.v[j].patient, c->patient) &&
+                !strcmp(m.v[j].view, c->view))
+                bs = m.v[j].session;
+        if (!bs) continue;
+        char *kf = mkkey(run, c->patient, c->view, c->session, c->region);
+        char *kb = mkkey(run, c->patient, c->view, bs, c->region);
+        const Img *f = find_img(kf), *b = find_img(kb);
+        free(kf); free(kb);
+        const int ri = region_id(c->region);
+        if (!f || !b || ri < 0) continue;
+        if (nobs == capobs) {
+            capobs = capobs ? 2 * capobs : 4096;
+            obs = realloc(obs, capobs * sizeof(Obs));
+            if (!obs) { err = SD_ENOMEM; goto out; }
+        }
+        Obs *o = &obs[nobs++];
+        o->metric = mi; o->region = ri; o->d = c->delta;
+        memcpy(o->xb, b->x, sizeof(o->xb));
+        memcpy(o->xf, f->x, sizeof(o->xf));
+    }
+out:
+    sd_meas_free(&m);
+    sd_change_free(&ch);
+    free(mp);
+    for (size_t i = 0; i < nimg; i++) free(imgs[i].key);
+    nimg = 0;
+    return err;
+}
+
+/* Solve (A + lambda I on the slopes) b = r by Cholesky; A is p x p symmetric. */
+static int solve(double *A, double *r, int p)
+{
+    for (int j = 0; j < p; j++) {
+        double s = A[j * p + j];
+        for (int k = 0; k < j; k++) s -= A[j * p + k] * A[j * p + k];
+        if (s <= 1e-12) return -1;
+        A[j * p + j] = sqrt(s);
+        for (int i = j + 1; i < p; i++) {
+            double t = A[i * p + j];
+            for (int k = 0; k < j; k++) t -= A[i * p + k] * A[j * p + k];
+            A[i * p + j] = t / A[j * p + j];
+        }
+    }
+    for (int i = 0; i < p; i++) {
+        double t = r[i];
+        for (int k = 0; k < i; k++) t -= A[i * p + k] * r[k];
+        r[i] = t / A[i * p + i];
+    }
+    for (int i = p - 1; i >= 0; i--) {
+        double t = r[i];
+        for (int k = i + 1; k < p; k++) t -= A[k * p + i] * r[k];
+        r[i] = t / A[i * p + i];
+    }
+    return 0;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double pred(const double *beta, int region, const double *x)
+{
+    double s = beta[region];
+    for (int k = 0; k < SD_NCOV; k++) s += beta[MAXREG + k] * x[k];
+    return exp(s);
+}
+
+typedef struct Fit { double beta[NP]; int used[NP]; int n; double c, fire_in; } Fit;
+
+static int fit_metric(int mi, Fit *F)
+{
+    memset(F, 0, sizeof(*F));
+    /* floor of |d|: a change of exactly 0 (a count metric) would be ln 0 */
+    double *ad = malloc((nobs + 1) * sizeof(double));
+    int n = 0;
+    for (size_t i = 0; i < nobs; i++) if (obs[i].metric == mi && obs[i].d != 0) ad[n++] = fabs(obs[i].d);
+    if (n < 20) { free(ad); return -1; }
+    qsort(ad, (size_t)n, sizeof(double), cmp_dbl);
+    const double floor_d = ad[n / 20];
+    /* covariates that vary among this metric's observations; regions present */
+    double lo[SD_NCOV], hi[SD_NCOV], mean[SD_NCOV] = {0};
+    for (int k = 0; k < SD_NCOV; k++) { lo[k] = 1e300; hi[k] = -1e300; }
+    int m = 0;
+    for (size_t i = 0; i < nobs; i++) {
+        if (obs[i].metric != mi) continue;
+        F->used[obs[i].region] = 1;
+        for (int k = 0; k < SD_NCOV; k++) {
+            const double v = 0.5 * (obs[i].xb[k] + obs[i].xf[k]);
+            lo[k] = fmin(lo[k], v); hi[k] = fmax(hi[k], v); mean[k] += v;
+        }
+        m++;
+    }
+    for (int k = 0; k < SD_NCOV; k++) { F->used[MAXREG + k] = hi[k] - lo[k] > 1e-9; mean[k] /= m; }
+    double A[NP * NP] = {0}, r[NP] = {0};
+    int idx[NP], p = 0;
+    for (int j = 0; j < NP; j++) if (F->used[j]) idx[p++] = j;
+    for (size_t i = 0; i < nobs; i++) {
+        if (obs[i].metric != mi) continue;
+        double x[NP] = {0};
+        x[obs[i].region] = 1;
+        for (int k = 0; k < SD_NCOV; k++) x[MAXREG + k] = 0.5 * (obs[i].xb[k] + obs[i].xf[k]);
+        const double dd = fmax(fabs(obs[i].d), floor_d);
+        const double y = 0.5 * (log(dd * dd) + 1.2704 - log(2.0));
+        for (int a = 0; a < p; a++) {
+            r[a] += x[idx[a]] * y;
+            for (int b = 0; b < p; b++) A[a * p + b] += x[idx[a]] * x[idx[b]];
+        }
+    }
+    /* ridge on the slopes, scaled to each covariate's spread (1% of the data's weight) */
+    for (int a = 0; a < p; a++)
+        if (idx[a] >= MAXREG) {
+            const int k = idx[a] - MAXREG;
+            const double s = (hi[k] - lo[k]) * (hi[k] - lo[k]);
+            A[a * p + a] += 0.01 * m * s / 12.0;
+        }
+    if (solve(A, r, p)) { free(ad); return -1; }
+    for (int a = 0; a < p; a++) F->beta[idx[a]] = r[a];
+    F->n = m;
+    free(ad);
+    return 0;
+}
+
+static double g_quantile = 0.98;
+
+int main(int argc, char **argv)
+{
+    const char *out = NULL, *note = "";
+    int first = 1;
+    for (; first < argc; first++) {
+        if (!strcmp(argv[first], "-o") && first + 1 < argc) out = argv[++first];
+        else if (!strcmp(argv[first], "--quantile") && first + 1 < argc) g_quantile = atof(argv[++first]);
+        else if (!strcmp(argv[first], "--note") && first + 1 < argc) note = argv[++first];
+        else break;
+    }
+    if (!out || first >= argc || !(g_quantile > 0.5 && g_quantile < 1)) {
+        fprintf(stderr, "usage: bench_noise_fit -o OUT.csv [--quantile Q] [--note TEXT] RUN_DIR...\n");
+        return 2;
+    }
+    SdCtx ctx;
+    if (sd_ctx_init(&ctx)) return 1;
+    for (int i = first; i < argc; i++)
+        if (load_run(&ctx, i - first, argv[i])) return 1;
+    /* covariate range of the fit: the model is clamped to it */
+    double lo[SD_NCOV], hi[SD_NCOV];
+    for (int k = 0; k < SD_NCOV; k++) { lo[k] = 1e300; hi[k] = -1e300; }
+    for (size_t i = 0; i < nobs; i++)
+        for (int k = 0; k < SD_NCOV; k++) {
+            lo[k] = fmin(lo[k], fmin(obs[i].xb[k], obs[i].xf[k]));
+            hi[k] = fmax(hi[k], fmax(obs[i].xb[k], obs[i].xf[k]));
+        }
+    SdAtomicFile af = {0};
+    if (sd_atomic_open(&af, out)) { fprintf(stderr, "bench_noise_fit: %s: cannot write\n", out); return 1; }
+    FILE *f = af.f;
+    fprintf(f, "# skindelta noise model: ln sd = b0 + sum_k b_k * clamp(x_k, @min, @max) (models/README.md)\n");
+    fprintf(f, "# fitted by build/bench/bench_noise_fit (tools/fit_noise_model.sh) on %zu null-course pairs x regions x metrics\n", nobs);
+    fprintf(f, "# level calibrated to the %.3f quantile of |d| / mdc95 per metric%s%s\n", g_quantile,
+            note[0] ? "; " : "", note);
+    fprintf(f, "metric,region,b0");
+    for (int k = 0; k < SD_NCOV; k++) fprintf(f, ",%s", sd_noise_cov_name(k));
+    fprintf(f, "\n@min,,");
+    for (int k = 0; k < SD_NCOV; k++) fprintf(f, ",%.6g", lo[k] < hi[k] ? lo[k] : 0.0);
+    fprintf(f, "\n@max,,");
+    for (int k = 0; k < SD_NCOV; k++) fprintf(f, ",%.6g", lo[k] < hi[k] ? hi[k] : 0.0);
+    fprintf(f, "\n");
+    for (int mi = 0; mi < SD_NMETRICS; mi++) {
+        Fit F;
+        if (fit_metric(mi, &F)) continue;
+        /* the quantile of the standardised changes, then the level: separately for close-ups
+         * (region `whole`) and faces (the regions), which the fit shares slopes between */
+        double *z = malloc((nobs + 1) * sizeof(double)), cg[2] = {1, 1};
+        for (int g = 0; g < 2; g++) {
+            int q = 0;
+            for (size_t i = 0; i < nobs; i++) {
+                if (obs[i].metric != mi || (strcmp(regions[obs[i].region], "whole") == 0) != g) continue;
+                const double sb = pred(F.beta, obs[i].region, obs[i].xb), sf = pred(F.beta, obs[i].region, obs[i].xf);
+                z[q++] = fabs(obs[i].d) / (1.96 * sqrt(sb * sb + sf * sf));
+            }
+            if (q < 10) continue;
+            qsort(z, (size_t)q, sizeof(double), cmp_dbl);
+            cg[g] = z[(int)floor(g_quantile * (q - 1))];
+            if (!(cg[g] > 0)) cg[g] = 1e-9;
+        }
+        free(z);
+        double b0sum = 0;
+        int nr = 0;
+        for (int r = 0; r < nreg; r++) if (F.used[r]) { b0sum += F.beta[r]; nr++; }
+        const char *mid = sd_metric_info(mi)->id;
+        for (int r = 0; r <= nreg; r++) {
+            if (r < nreg && !F.used[r]) continue;
+            const int whole = r < nreg && !strcmp(regions[r], "whole");
+            fprintf(f, "%s,%s,%.6f", mid, r < nreg ? regions[r] : "*",
+                    (r < nreg ? F.beta[r] : b0sum / nr) + log(cg[whole]));
+            for (int k = 0; k < SD_NCOV; k++) fprintf(f, ",%.6f", F.beta[MAXREG + k]);
+            fprintf(f, "\n");
+        }
+        fprintf(stderr, "bench_noise_fit: %-26s %5d changes, level x%.3f (faces) x%.3f (whole)\n",
+                mid, F.n, cg[0], cg[1]);
+    }
+    if (sd_atomic_commit(&af)) { fprintf(stderr, "bench_noise_fit: %s: cannot write\n", out); return 1; }
+    return 0;
+}
