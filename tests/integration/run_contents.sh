@@ -54,9 +54,11 @@ check "changes: baseline, value, delta, pct_change, improvement_pct follow from 
         { n++; bv = v[\$1 SUBSEP \"s1\" SUBSEP \$6 SUBSEP \$7]; fv = v[\$1 SUBSEP \$3 SUBSEP \$6 SUBSEP \$7]
           if (bv == \"\" || fv == \"\" || \$8 + 0 != bv + 0 || \$9 + 0 != fv + 0) { bad++; next }
           d = fv - bv; if ((\$10 - d) ^ 2 > 1e-12 * (1 + d * d)) { bad++; next }
+          if (\$11 == \"\") { if (\$12 != \"\") bad++; empty++; next }   # below the metric floor: absolute change only
           if (bv != 0) { p = 100 * d / (bv < 0 ? -bv : bv); if ((\$11 - p) ^ 2 > 1e-10 * (1 + p * p)) { bad++; next }
             s = b[\$7] == \"lower\" ? -1 : 1; if ((\$12 - s * p) ^ 2 > 1e-10 * (1 + p * p)) { bad++; next } } }
-        END { print \"  changes rows \" n \", inconsistent \" bad + 0 > \"/dev/stderr\"; exit !(n >= 100 && bad == 0) }' \
+        END { print \"  changes rows \" n \", without pct (floor) \" empty + 0 \", inconsistent \" bad + 0 > \"/dev/stderr\"
+              exit !(n >= 100 && n - empty >= 100 && bad == 0) }' \
         $T/plain/measurements.csv $T/plain/changes.csv"
 check "changes without --mdc: mdc95 = 1.96 sqrt(sd_b^2 + sd_f^2) from uncertainty.csv" \
     "awk -F, 'FNR==1 {f++; next}
@@ -77,11 +79,12 @@ check "changes: beyond_noise = |delta| > mdc95 (--mdc)" "beyond_ok $T/mdc/change
 # (t = 12.7062047 for n = 2; empty for n = 1), t_p (n = 2: the t distribution with 1 degree of
 # freedom is Cauchy, p = 1 - 2 atan(|t|)/pi), cohens_dz = mean/SD, responders_pct = % of the
 # changes with an mdc95 that improve by more than it, mean pct_change and improvement_pct
-cohort_ok() {   # changes.csv cohort.csv
+cohort_ok() {   # measurements.csv changes.csv cohort.csv (a responder: beyond noise and better-signed delta > 0)
     awk -F, 'function rel(a, b) { d = a - b; d = d < 0 ? -d : d; m = (a < 0 ? -a : a) + (b < 0 ? -b : b); return d <= 1e-6 * m + 1e-12 }
         FNR == 1 { f++; next }
-        f == 1 { k = $2 SUBSEP $4 SUBSEP $6 SUBSEP $7; n[k]++; s[k] += $10; ss[k] += $10 * $10
-                 if ($11 != "") { np[k]++; pc[k] += $11; ip[k] += $12 }; if ($13 != "") { nm[k]++; if ($14 == 1 && $12 > 0) r[k]++ }; next }
+        f == 1 { better[$7] = $10 == "lower" ? -1 : 1; next }
+        f == 2 { k = $2 SUBSEP $4 SUBSEP $6 SUBSEP $7; n[k]++; s[k] += $10; ss[k] += $10 * $10
+                 if ($11 != "") { np[k]++; pc[k] += $11; ip[k] += $12 }; if ($13 != "") { nm[k]++; if ($14 == 1 && better[$7] * $10 > 0) r[k]++ }; next }
         { k = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4; rows++
           if (!(k in n) || $5 != n[k]) { bad++; print "  n " $0 > "/dev/stderr"; next }
           N = n[k]; mu = s[k] / N
@@ -95,10 +98,10 @@ cohort_ok() {   # changes.csv cohort.csv
               ($10 != "" && !rel($10, 1 - 2 * atan2(tt, 1) / 3.14159265358979)) || $10 == "") {
               bad++; print "  stats " $0 " (sd " sd ", t " t ")" > "/dev/stderr" } }
         END { print "  cohort rows " rows ", with n = 2 " checked ", off " bad + 0 > "/dev/stderr"
-              exit !(rows >= 300 && checked >= 100 && bad == 0) }' "$1" "$2"
+              exit !(rows >= 300 && checked >= 100 && bad == 0) }' "$1" "$2" "$3"
 }
-check "cohort.csv follows from changes.csv (n, mean, SD, CI, t_p, d_z, responders, mean %)" "cohort_ok $T/plain/changes.csv $T/plain/cohort.csv"
-check "cohort.csv with --mdc: responders counted against the file's MDC95" "cohort_ok $T/mdc/changes.csv $T/mdc/cohort.csv"
+check "cohort.csv follows from changes.csv (n, mean, SD, CI, t_p, d_z, responders, mean %)" "cohort_ok $T/plain/measurements.csv $T/plain/changes.csv $T/plain/cohort.csv"
+check "cohort.csv with --mdc: responders counted against the file's MDC95" "cohort_ok $T/mdc/measurements.csv $T/mdc/changes.csv $T/mdc/cohort.csv"
 # ---- trends.csv from measurements.csv: OLS of value on the session index (no dates); p1 has 3
 # sessions (CI slope +- t(0.975, 1) SE, SE = sqrt(SSres / (n - 2) / Sxx)), p2 has 2 (CI empty)
 check "trends.csv follows from measurements.csv (slope, CI, unit)" \
