@@ -239,16 +239,12 @@ static void baseline_rows(View *v)
         faces_note(v->bnote, v->nfaces, 0);
         bstatus = "warn";
     }
-    if (!o->roi_whole && v->base.photo_w > 0) {
-        const SdFace *fb = &v->lm.face;
-        const double ix0 = fmax(fb->x, 0), iy0 = fmax(fb->y, 0);
-        const double ix1 = fmin(fb->x + fb->w, v->base.photo_w), iy1 = fmin(fb->y + fb->h, v->base.photo_h);
-        const double inside = fmax(0, ix1 - ix0) * fmax(0, iy1 - iy0), area = (double)fb->w * fb->h;
-        if (area > 0 && inside < 0.9 * area) {
-            bstatus = "warn";
-            snprintf(bq.reason, sizeof(bq.reason), "face box %.0f%% outside the photo: landmarks partly extrapolated",
-                     100 * (1 - inside / area));
-        }
+    double outside;
+    if (!o->roi_whole && v->base.photo_w > 0 &&
+        sd__run_face_outside(&v->lm.face, v->base.photo_w, v->base.photo_h, &outside)) {
+        bstatus = "warn";
+        snprintf(bq.reason, sizeof(bq.reason), "face box %.0f%% outside the photo: landmarks partly extrapolated",
+                 100 * outside);
     }
     sd__run_push_values(v->po, v->b, &v->rg, v->val, o->bootstrap > 1 ? v->sd : NULL, o->bootstrap, bstatus);
     sd__run_alignment_row(v->po, v->b, &v->base, &v->bP, bq.reason[0] ? &bq : NULL, bstatus, "baseline", v->bnote);
