@@ -45,6 +45,13 @@ SD_API int  sd_measure_image(SdCtx *ctx, const SdImage *photo, const SdRunOpts *
 /* The same from a file, loaded as run loads it (EXIF orientation, shrink-on-load of a large JPEG
  * whose face is above the canonical resolution). */
 SD_API int  sd_measure_file(SdCtx *ctx, const char *path, const SdRunOpts *o, SdMeasurement **out);
+/* sd_measure_file for a caller that writes files: with SD_MEASURE_KEEP_MAPS in flags the metric
+ * maps (several float planes of the canonical frame) stay in the measurement, so that
+ * sd_measurement_overlays does not compute them again; stage (may be NULL) gets the step that
+ * failed, as in run's errors.csv: "load", "face", "frame", "regions" or "metrics". */
+enum { SD_MEASURE_KEEP_MAPS = 1 };
+SD_API int  sd_measure_file_ex(SdCtx *ctx, const char *path, const SdRunOpts *o, unsigned flags,
+                               SdMeasurement **out, const char **stage);
 
 /* A follow-up measured against its baseline as run does: registered onto base (qc gets the
  * figures and status; a `failed` pair is still measured, the caller decides), its exposure
@@ -77,6 +84,17 @@ SD_API void sd_measurement_transform(const SdMeasurement *m, double out[9]);
 /* Landmarks in canonical px (68 x,y pairs) and the detector's face score; 0 when the photo was
  * measured without a face (roi whole), else 1. */
 SD_API int  sd_measurement_landmarks(const SdMeasurement *m, double xy[2 * SD_NLANDMARKS], double *score);
+/* The photo's size in px: a file's after EXIF orientation and before shrink-on-load. */
+SD_API void sd_measurement_photo_size(const SdMeasurement *m, int *w, int *h);
+/* The image's quality flags, those run puts on a baseline's rows: more than 1% of the measured
+ * skin clipped (a channel at 0.99+), and, for a photo measured on its face (not a follow-up), a
+ * face box more than 10% outside the photo. Returns 0 (ok) or 1 (warn) with the reasons, "; "
+ * separated, in reason (n bytes, may be 0; "" when ok). */
+SD_API int  sd_measurement_qc(const SdMeasurement *m, char *reason, size_t n);
+/* PNG overlays of the canonical image: the regions' outlines, and region 0's (face or whole)
+ * detected wrinkles and spots. Any path may be NULL. */
+SD_API int  sd_measurement_overlays(SdCtx *ctx, const SdMeasurement *m, const char *regions_png,
+                                    const char *wrinkles_png, const char *spots_png);
 
 #ifdef __cplusplus
 }

@@ -1,24 +1,22 @@
-/* `skindelta measure IMG... -o OUT`: per-image metrics without a course. Each photo goes the way
- * a baseline goes in `run` (shrink-on-load for large JPEGs, face and landmarks, canonical frame,
- * regions, metrics), so its rows equal that photo's baseline rows of a run; then the tables, the
- * canonical image with its overlays and the region masks. */
+/* `skindelta measure IMG... -o OUT`: per-image metrics without a course. Each photo is measured
+ * by the library's one-photo API (include/skindelta/measure.h: sd_measure_file_ex, the path
+ * the Python package takes too), which goes the way a baseline goes in `run` (shrink-on-load for
+ * large JPEGs, face and landmarks, canonical frame, regions, metrics), so its rows equal that
+ * photo's baseline rows of a run; this file writes the tables, the canonical image with its
+ * overlays and the region masks. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "src/cli/cli.h"
-#include "skindelta/align.h"
 #include "skindelta/course.h"
-#include "skindelta/face.h"
+#include "skindelta/measure.h"
 #include "skindelta/metrics.h"
-#include "skindelta/regions.h"
-#include "skindelta/run.h"
 #include "skindelta/util.h"
 
 #define IMAGES_HEADER "image,path,sha256,width,height,face_score,px_per_mm,qc,reason"
 #define ERRORS_HEADER "path,stage,code,message"
-#define CLIP_WARN 0.01   /* as in run: more than 1% of the measured skin clipped */
 
 static const SdCmdSpec spec = {
     "measure",
@@ -40,9 +38,7 @@ static const SdCmdSpec spec = {
 typedef struct MeasureArgs {
     const char *out, *cpu;
     int quiet, images;
-    SdAlignOpts ao;
-    SdFaceOpts fo;
-    SdMetricsOpts mo;
+    SdRunOpts ro;            /* the stages' settings, as run's for a baseline */
 } MeasureArgs;
 
 /* What the run collects across photos; the two CSVs are atomic files committed at the end. */
@@ -63,67 +59,6 @@ static void error_row(Outputs *o, const char *path, const char *stage, int err, 
     o->failed++;
 }
 
-/* The photo as run loads a baseline: a large JPEG decoded smaller when its face allows. */
-static int load_and_find(SdCtx *ctx, const MeasureArgs *a, const char *path, SdImage *photo,
-                         SdImageInfo *li, SdLandmarks *lm, const char **stage)
-{
-    SdLoadOpts lo;
-    sd_load_opts_default(&lo);
-    SdImageInfo pi;
-    int err, nf = 0;
-    if (!a->ao.roi_whole && sd_image_probe(ctx, path, &pi) == 0 && !strcmp(pi.format, "jpeg") &&
-        (pi.orig_w > 2 * SD_FACE_LOAD_MAX || pi.orig_h > 2 * SD_FACE_LOAD_MAX)) {
-        SdLandmarks quick;
-        if (sd_face_find_file(ctx, path, &a->fo, &quick, &nf, NULL) == 0)
-            lo.scale = sd_align_load_scale(&quick, &a->ao);
-    }
-    sd_clear_error(ctx);
-    memset(li, 0, sizeof(*li));
-    *stage = "load";
-    if ((err = sd_image_load(ctx, path, &lo, photo, li)) || a->ao.roi_whole) return err;
-    *stage = "face";
-    return sd_face_find(ctx, photo, &a->fo, lm, &nf);
-}
-
-static double clipped_share(const SdAligned *al, const SdMask *region)
-{
-    long n = 0, c = 0;
-    for (int y = 0; y < al->img.h && y < region->h; y++) {
-        const uint8_t *m = region->data + (size_t)y * (size_t)region->stride;
-        const uint8_t *v = al->valid.data ? al->valid.data + (size_t)y * (size_t)al->valid.stride : NULL;
-        const float *r = sd_image_rowf(&al->img, 0, y), *g = sd_image_rowf(&al->img, 1, y),
-                    *b = sd_image_rowf(&al->img, 2, y);
-        for (int x = 0; x < al->img.w && x < region->w; x++) {
-            if (!m[x] || (v && !v[x])) continue;
-            n++;
-            c += r[x] >= 0.99f || g[x] >= 0.99f || b[x] >= 0.99f;
-        }
-    }
-    return n ? (double)c / (double)n : 0.0;
-}
-
-/* "ok", or "warn" with the reason: a clipped skin or a face box reaching out of the photo (the
- * same flags run puts on a baseline). */
-static const char *qc_of(const SdAligned *al, const SdRegions *rg, const SdLandmarks *lm, char *reason, size_t n)
-{
-    reason[0] = 0;
-    const double clip = clipped_share(al, &rg->mask[0]);
-    if (clip > CLIP_WARN)
-        snprintf(reason, n, "%.1f%% of the skin clipped (overexposed channel)", 100 * clip);
-    if (lm && al->photo_w > 0) {
-        const SdFace *fb = &lm->face;
-        const double ix0 = fmax(fb->x, 0), iy0 = fmax(fb->y, 0);
-        const double ix1 = fmin(fb->x + fb->w, al->photo_w), iy1 = fmin(fb->y + fb->h, al->photo_h);
-        const double inside = fmax(0, ix1 - ix0) * fmax(0, iy1 - iy0), area = (double)fb->w * fb->h;
-        if (area > 0 && inside < 0.9 * area) {
-            const size_t k = strlen(reason);
-            snprintf(reason + k, n - k, "%sface box %.0f%% outside the photo", k ? "; " : "",
-                     100 * (1 - inside / area));
-        }
-    }
-    return reason[0] ? "warn" : "ok";
-}
-
 static int save_mask(SdCtx *ctx, const SdMask *m, const char *dir, const char *id, const char *name)
 {
     SdImage img = {0};
@@ -142,97 +77,82 @@ static int save_mask(SdCtx *ctx, const SdMask *m, const char *dir, const char *i
 }
 
 /* OUT/images/<id>*.png and OUT/masks/<id>_*.png */
-static int save_pictures(SdCtx *ctx, const char *out, const char *id, const SdAligned *al,
-                         const SdRegions *rg, const SdMetricsState *st)
+static int save_pictures(SdCtx *ctx, const char *out, const char *id, const SdMeasurement *m)
 {
     char p[4400], w[4400], s[4400];
     snprintf(p, sizeof(p), "%s/images/%s.png", out, id);
-    int err = sd_image_save(ctx, &al->img, p, 0);
+    int err = sd_image_save(ctx, sd_measurement_image(m), p, 0);
     snprintf(p, sizeof(p), "%s/images/%s_regions.png", out, id);
-    if (!err) err = sd_regions_overlay(ctx, &al->img, rg, p);
     snprintf(w, sizeof(w), "%s/images/%s_wrinkles.png", out, id);
     snprintf(s, sizeof(s), "%s/images/%s_spots.png", out, id);
-    if (!err) err = sd_metrics_overlay(ctx, st, &al->img, &rg->mask[0], rg->name[0], w, s);
-    if (!err && rg->skin.data) err = save_mask(ctx, &rg->skin, out, id, "skin");
-    for (int r = 0; r < rg->n && !err; r++) err = save_mask(ctx, &rg->mask[r], out, id, rg->name[r]);
+    if (!err) err = sd_measurement_overlays(ctx, m, p, w, s);
+    const SdMask *skin = sd_measurement_mask(m, -1);
+    if (!err && skin->data) err = save_mask(ctx, skin, out, id, "skin");
+    for (int r = 0; r < sd_measurement_nregions(m) && !err; r++)
+        err = save_mask(ctx, sd_measurement_mask(m, r), out, id, sd_measurement_region(m, r));
     return err;
 }
 
-static void image_row(Outputs *o, const char *id, const char *path, const SdImageInfo *li,
-                      const SdAligned *al, const SdLandmarks *lm, const char *qc, const char *reason)
+static void image_row(Outputs *o, const char *id, const char *path, const SdMeasurement *m,
+                      const char *qc, const char *reason)
 {
     FILE *f = o->images.f;
     char hex[65] = "";
+    double xy[2 * SD_NLANDMARKS], score;
+    int w, h;
     if (sd_sha256_file(path, hex)) hex[0] = 0;
+    sd_measurement_photo_size(m, &w, &h);
     sd_csv_field(f, id);
     fputc(',', f);
     sd_csv_field(f, path);
-    fprintf(f, ",%s,%d,%d,", hex, li->orig_w, li->orig_h);
-    if (lm) sd_csv_num(f, lm->face.score);
+    fprintf(f, ",%s,%d,%d,", hex, w, h);
+    if (sd_measurement_landmarks(m, xy, &score)) sd_csv_num(f, score);
     fputc(',', f);
-    sd_csv_num(f, al->px_per_mm);
+    sd_csv_num(f, sd_measurement_px_per_mm(m));
     fprintf(f, ",%s,", qc);
     sd_csv_field(f, reason);
     fputc('\n', f);
 }
 
-static int push_rows(Outputs *o, const char *id, const SdRegions *rg, double (*val)[SD_NMETRICS], const char *qc)
+static int push_rows(Outputs *o, const char *id, const SdMeasurement *m, const char *qc)
 {
-    for (int r = 0; r < rg->n; r++)
-        for (int m = 0; m < SD_NMETRICS; m++) {
-            const SdMetricInfo *mi = sd_metric_info(m);
+    for (int r = 0; r < sd_measurement_nregions(m); r++) {
+        const double *val = sd_measurement_values(m, r);
+        for (int k = 0; k < SD_NMETRICS; k++) {
+            const SdMetricInfo *mi = sd_metric_info(k);
             SdMeasRow row = {
                 .patient = (char *)id, .view = "front", .session = "measure", .session_index = 0,
-                .days = NAN, .region = (char *)rg->name[r], .metric = (char *)mi->id,
-                .value = val[r][m], .unit = (char *)mi->unit, .better = mi->better, .qc = (char *)qc,
+                .days = NAN, .region = (char *)sd_measurement_region(m, r), .metric = (char *)mi->id,
+                .value = val[k], .unit = (char *)mi->unit, .better = mi->better, .qc = (char *)qc,
                 .sd = NAN, .n_boot = 0,
             };
             if (isfinite(row.value) && sd_meas_push(&o->meas, &row)) return SD_ENOMEM;
         }
+    }
     return 0;
 }
 
-/* One photo: its rows, its pictures, or an errors.csv row naming the stage that failed. */
+/* One photo, measured by the library as run measures a baseline: its rows, its pictures, or an
+ * errors.csv row naming the stage that failed. */
 static void measure_one(SdCtx *ctx, const MeasureArgs *a, const char *path, const char *id, Outputs *o)
 {
-    SdImage photo = {0};
-    SdImageInfo li;
-    SdLandmarks lm;
-    SdAligned al = {0};
-    SdRegions rg = {0};
-    SdMetricsState *st = NULL;
-    double (*val)[SD_NMETRICS] = NULL;
+    SdMeasurement *m = NULL;
     const char *stage = "load";
     char reason[256];
-    int err = load_and_find(ctx, a, path, &photo, &li, &lm, &stage);
-    const SdLandmarks *lmp = a->ao.roi_whole ? NULL : &lm;
-    if (!err && (stage = "frame", err = sd_align_canonical(ctx, &photo, lmp, &a->ao, &al)) == 0)
-        sd_image_free(&photo);
-    if (!err) { stage = "regions"; err = sd_regions_build(ctx, &al, NULL, &rg); }
+    int err = sd_measure_file_ex(ctx, path, &a->ro, a->images ? SD_MEASURE_KEEP_MAPS : 0, &m, &stage);
     if (!err) {
-        stage = "metrics";
-        val = calloc((size_t)rg.n, sizeof(*val));
-        err = val ? sd_metrics_prepare(ctx, &al.img, &al.valid, al.px_per_mm, &a->mo, &st) : SD_ENOMEM;
-        for (int r = 0; r < rg.n && !err; r++)
-            err = sd_metrics_region(ctx, st, &rg.mask[r], rg.name[r], val[r]);
-    }
-    if (!err) {
-        const char *qc = qc_of(&al, &rg, lmp, reason, sizeof(reason));
-        image_row(o, id, path, &li, &al, lmp, qc, reason);
-        err = push_rows(o, id, &rg, val, qc);
+        const char *qc = sd_measurement_qc(m, reason, sizeof(reason)) ? "warn" : "ok";
+        image_row(o, id, path, m, qc, reason);
+        err = push_rows(o, id, m, qc);
         stage = "write";
-        if (!err && a->images) err = save_pictures(ctx, a->out, id, &al, &rg, st);
+        if (!err && a->images) err = save_pictures(ctx, a->out, id, m);
         if (!err && !a->quiet)
-            fprintf(stderr, "skindelta measure: %s: %d regions, qc %s%s%s\n", path, rg.n, qc,
+            fprintf(stderr, "skindelta measure: %s: %d regions, qc %s%s%s\n", path, sd_measurement_nregions(m), qc,
                     reason[0] ? ": " : "", reason);
     }
     if (err) error_row(o, path, stage, err, ctx->errmsg[0] ? ctx->errmsg : sd_strerror(err));
     sd_clear_error(ctx);
-    sd_metrics_free(st);
-    free(val);
-    sd_regions_free(&rg);
-    sd_aligned_free(&al);
-    sd_image_free(&photo);
+    sd_measurement_free(m);
 }
 
 /* The photo's name: its file name without the extension, made unique among ids[0..n). */
@@ -255,16 +175,14 @@ static char *image_id(const char *path, char **ids, int n)
 
 static int parse_measure_args(int argc, char **argv, MeasureArgs *a, const char **in, int *nin)
 {
-    sd_align_opts_default(&a->ao);
-    sd_metrics_opts_default(&a->mo);
-    memset(&a->fo, 0, sizeof(a->fo));
+    sd_run_opts_default(&a->ro);
     a->images = 1;
     const SdOpt opts[] = {
         SD_OPT_OUT(&a->out, "DIR", "output folder (created)"),
-        SD_OPT_ROI(&a->ao.roi_whole, "face: detect the face and measure the 13 facial regions (default);\n"
+        SD_OPT_ROI(&a->ro.roi_whole, "face: detect the face and measure the 13 facial regions (default);\n"
                                      "whole: close-up skin photos, region `whole`, no face stage"),
-        SD_OPT_IOD(&a->ao.iod_px),
-        SD_OPT_PX_PER_MM(&a->ao.px_per_mm, "physical scale (default: IOD = 63 mm; with --roi whole 10 px/mm\n"
+        SD_OPT_IOD(&a->ro.align.iod_px),
+        SD_OPT_PX_PER_MM(&a->ro.align.px_per_mm, "physical scale (default: IOD = 63 mm; with --roi whole 10 px/mm\n"
                                            "in the photo is assumed)"),
         SD_OPT_FLAG("no-images", 0, "do not write images/ and masks/ (faster)", &a->images, 0),
         SD_OPT_CPU(&a->cpu),
@@ -274,12 +192,11 @@ static int parse_measure_args(int argc, char **argv, MeasureArgs *a, const char 
     if (rc != SD_CLI_CONTINUE) return rc;
     if (!a->out) return sd_cli_usage_error("measure", "-o OUT is required");
     if (!*nin) return sd_cli_usage_error("measure", "give one or more images");
-    if (a->ao.roi_whole && a->ao.px_per_mm <= 0) {
-        a->ao.px_per_mm = SD_WHOLE_DEFAULT_PX_PER_MM;
-        if (!a->quiet)
-            fprintf(stderr, "skindelta measure: --roi whole without --px-per-mm: assuming %g px/mm in the photos "
-                            "(per-area figures depend on it; give the real scale)\n", SD_WHOLE_DEFAULT_PX_PER_MM);
-    }
+    a->ro.jobs = 1;   /* one photo at a time */
+    sd_run_opts_finish(&a->ro);
+    if (a->ro.px_per_mm_assumed && !a->quiet)
+        fprintf(stderr, "skindelta measure: --roi whole without --px-per-mm: assuming %g px/mm in the photos "
+                        "(per-area figures depend on it; give the real scale)\n", SD_WHOLE_DEFAULT_PX_PER_MM);
     return SD_CLI_CONTINUE;
 }
 

@@ -1,5 +1,7 @@
 /* Checks of a scored image that flag a pair without failing it: a follow-up compressed unlike its
- * baseline, skin clipped by overexposure. */
+ * baseline, skin clipped by overexposure, a face box reaching out of the photo. Shared by the
+ * batch runner and the one-photo API (measure.c: sd_measurement_qc). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +33,7 @@ int sd__run_compression_differs(const SdCompression *b, const SdCompression *f, 
  * clipped: any channel at 0.99 of full scale or more (8-bit 253+). An overexposed channel loses
  * the pigment and relief it would show: optical density is wrong where a channel saturates (a
  * patch phantom at gain 1.29 with red +7%: pigment_unevenness +3.8%, losslessly). */
-static double clipped_share(const SdAligned *al, const SdMask *region)
+double sd__run_clipped_share(const SdAligned *al, const SdMask *region)
 {
     long n = 0, c = 0;
     for (int y = 0; y < al->img.h && y < region->h; y++) {
@@ -49,14 +51,25 @@ static double clipped_share(const SdAligned *al, const SdMask *region)
 }
 
 /* Appends the clipping note to note[] and returns 1 when more than 1% of the skin is clipped. */
-#define SD_CLIP_WARN 0.01
 int sd__run_clip_note(const SdAligned *al, const SdMask *region, char *note, size_t cap)
 {
-    const double f = clipped_share(al, region);
+    const double f = sd__run_clipped_share(al, region);
     if (!(f > SD_CLIP_WARN)) return 0;
     char msg[160];
     snprintf(msg, sizeof(msg), "%.1f%% of the skin clipped (overexposed channel): pigment and texture there are not measured correctly",
              100 * f);
     sd__run_note_add(note, cap, msg);
+    return 1;
+}
+
+/* A face box reaching more than 10% of its area out of the photo: the detector saw part of the
+ * face, so the landmarks there are extrapolated (and a follow-up's registration will struggle). */
+int sd__run_face_outside(const SdFace *fb, int photo_w, int photo_h, double *share)
+{
+    const double ix0 = fmax(fb->x, 0), iy0 = fmax(fb->y, 0);
+    const double ix1 = fmin(fb->x + fb->w, photo_w), iy1 = fmin(fb->y + fb->h, photo_h);
+    const double inside = fmax(0, ix1 - ix0) * fmax(0, iy1 - iy0), area = (double)fb->w * fb->h;
+    if (!(area > 0 && inside < 0.9 * area)) return 0;
+    *share = 1 - inside / area;
     return 1;
 }

@@ -14,6 +14,7 @@
 #include "skindelta/photometry.h"
 #include "skindelta/regions.h"
 #include "skindelta/util.h"
+#include "src/run/run_int.h"
 
 /* ---- run options by name */
 
@@ -160,6 +161,11 @@ struct SdMeasurement {
     SdRegions rg;
     double (*val)[SD_NMETRICS];
     double score;            /* face score, NaN without a face */
+    SdFace box;              /* the detected face in photo px, for the QC */
+    int box_qc;              /* 1: check box (a photo measured on its face, not a follow-up) */
+    int photo_w, photo_h;    /* the photo's size (a file's before shrink-on-load) */
+    SdMetricsOpts mo;        /* for the overlays */
+    SdMetricsState *st;      /* the metric maps when kept (SD_MEASURE_KEEP_MAPS), else NULL */
 };
 
 void sd_measurement_free(SdMeasurement *m)
@@ -167,6 +173,7 @@ void sd_measurement_free(SdMeasurement *m)
     if (!m) return;
     sd_aligned_free(&m->al);
     sd_regions_free(&m->rg);
+    sd_metrics_free(m->st);
     free(m->val);
     free(m);
 }
@@ -198,21 +205,63 @@ static int find_face(SdCtx *ctx, const SdImage *photo, const SdRunOpts *f, SdLan
     if (f->roi_whole) return 0;
     int nfaces = 0;
     int err = sd_face_find(ctx, photo, &f->face, lm, &nfaces);
-    if (!err) m->score = lm->face.score;
+    if (!err) {
+        m->score = lm->face.score;
+        m->box = lm->face;
+        m->box_qc = 1;
+    }
     return err;
 }
 
-/* Metrics of every region of m (aligned and regions built). */
-static int measure_regions(SdCtx *ctx, SdMeasurement *m, const SdRunOpts *f)
+/* Metrics of every region of m (aligned and regions built); the maps are kept in m->st when
+ * keep. */
+static int measure_regions(SdCtx *ctx, SdMeasurement *m, const SdRunOpts *f, int keep)
 {
+    m->mo = f->metrics;
     m->val = calloc((size_t)m->rg.n, sizeof(*m->val));
     if (!m->val) return sd_fail(ctx, SD_ENOMEM, "out of memory");
     SdMetricsState *st = NULL;
     int err = sd_metrics_prepare(ctx, &m->al.img, &m->al.valid, m->al.px_per_mm, &f->metrics, &st);
     for (int r = 0; r < m->rg.n && !err; r++)
         err = sd_metrics_region(ctx, st, &m->rg.mask[r], m->rg.name[r], m->val[r]);
-    sd_metrics_free(st);
+    if (!err && keep) m->st = st;
+    else sd_metrics_free(st);
     return err;
+}
+
+/* sd_measure_image with f final; *stage names the step that failed. */
+static int measure_image(SdCtx *ctx, const SdImage *photo, const SdRunOpts *f, unsigned flags,
+                         SdMeasurement **out, const char **stage)
+{
+    SdImage tmp = {0};
+    const SdImage *use = photo;
+    SdLandmarks lm;
+    SdMeasurement *m = calloc(1, sizeof(*m));
+    int err = m ? 0 : sd_fail(ctx, SD_ENOMEM, "out of memory");
+    *stage = "load";
+    if (!err && as_f32(photo, &tmp, &use)) err = sd_fail(ctx, SD_EINVAL, "measure: a 3-channel photo is required");
+    if (!err) {
+        m->photo_w = photo->w;
+        m->photo_h = photo->h;
+        *stage = "face";
+        err = find_face(ctx, use, f, &lm, m);
+    }
+    if (!err) {
+        *stage = "frame";
+        err = sd_align_canonical(ctx, use, f->roi_whole ? NULL : &lm, &f->align, &m->al);
+    }
+    if (!err) {
+        *stage = "regions";
+        err = sd_regions_build(ctx, &m->al, NULL, &m->rg);
+    }
+    if (!err) {
+        *stage = "metrics";
+        err = measure_regions(ctx, m, f, flags & SD_MEASURE_KEEP_MAPS);
+    }
+    sd_image_free(&tmp);
+    if (err) { sd_measurement_free(m); return err; }
+    *out = m;
+    return 0;
 }
 
 int sd_measure_image(SdCtx *ctx, const SdImage *photo, const SdRunOpts *o, SdMeasurement **out)
@@ -220,20 +269,8 @@ int sd_measure_image(SdCtx *ctx, const SdImage *photo, const SdRunOpts *o, SdMea
     *out = NULL;
     SdRunOpts f;
     effective_opts(o, &f);
-    SdImage tmp = {0};
-    const SdImage *use = photo;
-    SdLandmarks lm;
-    SdMeasurement *m = calloc(1, sizeof(*m));
-    int err = m ? 0 : sd_fail(ctx, SD_ENOMEM, "out of memory");
-    if (!err && as_f32(photo, &tmp, &use)) err = sd_fail(ctx, SD_EINVAL, "measure: a 3-channel photo is required");
-    if (!err) err = find_face(ctx, use, &f, &lm, m);
-    if (!err) err = sd_align_canonical(ctx, use, f.roi_whole ? NULL : &lm, &f.align, &m->al);
-    if (!err) err = sd_regions_build(ctx, &m->al, NULL, &m->rg);
-    if (!err) err = measure_regions(ctx, m, &f);
-    sd_image_free(&tmp);
-    if (err) { sd_measurement_free(m); return err; }
-    *out = m;
-    return 0;
+    const char *stage;
+    return measure_image(ctx, photo, &f, 0, out, &stage);
 }
 
 int sd_measure_followup(SdCtx *ctx, const SdMeasurement *base, const SdImage *photo,
@@ -251,12 +288,17 @@ int sd_measure_followup(SdCtx *ctx, const SdMeasurement *base, const SdImage *ph
     int err = m ? 0 : sd_fail(ctx, SD_ENOMEM, "out of memory");
     memset(qc, 0, sizeof(*qc));
     if (!err && as_f32(photo, &tmp, &use)) err = sd_fail(ctx, SD_EINVAL, "measure: a 3-channel photo is required");
-    if (!err) err = find_face(ctx, use, &f, &lm, m);
+    if (!err) {
+        m->photo_w = photo->w;
+        m->photo_h = photo->h;
+        err = find_face(ctx, use, &f, &lm, m);
+        m->box_qc = 0;   /* run checks the baseline's face box, not a follow-up's */
+    }
     if (!err) err = sd_align_followup(ctx, &base->al, use, f.roi_whole ? NULL : &lm, &f.align, &m->al, qc);
     if (!err) err = sd_photometry_apply(ctx, &base->al, &m->al, f.photometry, &ph);
     /* the baseline's anatomy, restricted to what the follow-up covers */
     if (!err) err = sd_regions_build(ctx, &base->al, &m->al.valid, &m->rg);
-    if (!err) err = measure_regions(ctx, m, &f);
+    if (!err) err = measure_regions(ctx, m, &f, 0);
     sd_image_free(&tmp);
     if (err) { sd_measurement_free(m); return err; }
     *out = m;
@@ -265,7 +307,7 @@ int sd_measure_followup(SdCtx *ctx, const SdMeasurement *base, const SdImage *ph
 
 /* Load as run does: a large JPEG whose face is well above the canonical resolution is decoded
  * smaller (the scale from a quick look at a 1/4-size decode). */
-static int load_like_run(SdCtx *ctx, const char *path, const SdRunOpts *f, SdImage *photo)
+static int load_like_run(SdCtx *ctx, const char *path, const SdRunOpts *f, SdImage *photo, SdImageInfo *li)
 {
     SdLoadOpts lo;
     sd_load_opts_default(&lo);
@@ -278,19 +320,32 @@ static int load_like_run(SdCtx *ctx, const char *path, const SdRunOpts *f, SdIma
             lo.scale = sd_align_load_scale(&quick, &f->align);
     }
     sd_clear_error(ctx);
-    return sd_image_load(ctx, path, &lo, photo, NULL);
+    return sd_image_load(ctx, path, &lo, photo, li);
+}
+
+int sd_measure_file_ex(SdCtx *ctx, const char *path, const SdRunOpts *o, unsigned flags,
+                       SdMeasurement **out, const char **stage)
+{
+    *out = NULL;
+    const char *st = "load";
+    SdRunOpts f;
+    effective_opts(o, &f);
+    SdImage photo = {0};
+    SdImageInfo li;
+    int err = load_like_run(ctx, path, &f, &photo, &li);
+    if (!err) err = measure_image(ctx, &photo, &f, flags, out, &st);
+    if (!err) {
+        (*out)->photo_w = li.orig_w;
+        (*out)->photo_h = li.orig_h;
+    }
+    sd_image_free(&photo);
+    if (stage) *stage = st;
+    return err;
 }
 
 int sd_measure_file(SdCtx *ctx, const char *path, const SdRunOpts *o, SdMeasurement **out)
 {
-    *out = NULL;
-    SdRunOpts f;
-    effective_opts(o, &f);
-    SdImage photo = {0};
-    int err = load_like_run(ctx, path, &f, &photo);
-    if (!err) err = sd_measure_image(ctx, &photo, &f, out);
-    sd_image_free(&photo);
-    return err;
+    return sd_measure_file_ex(ctx, path, o, 0, out, NULL);
 }
 
 int sd_measure_followup_file(SdCtx *ctx, const SdMeasurement *base, const char *path,
@@ -300,8 +355,13 @@ int sd_measure_followup_file(SdCtx *ctx, const SdMeasurement *base, const char *
     SdRunOpts f;
     effective_opts(o, &f);
     SdImage photo = {0};
-    int err = load_like_run(ctx, path, &f, &photo);
+    SdImageInfo li;
+    int err = load_like_run(ctx, path, &f, &photo, &li);
     if (!err) err = sd_measure_followup(ctx, base, &photo, &f, out, qc);
+    if (!err) {
+        (*out)->photo_w = li.orig_w;
+        (*out)->photo_h = li.orig_h;
+    }
     sd_image_free(&photo);
     return err;
 }
@@ -354,4 +414,45 @@ int sd_measurement_landmarks(const SdMeasurement *m, double xy[2 * SD_NLANDMARKS
     }
     if (score) *score = m->score;
     return 1;
+}
+
+void sd_measurement_photo_size(const SdMeasurement *m, int *w, int *h)
+{
+    *w = m ? m->photo_w : 0;
+    *h = m ? m->photo_h : 0;
+}
+
+/* The flags run puts on a baseline's rows, worded for one line of text. */
+int sd_measurement_qc(const SdMeasurement *m, char *reason, size_t n)
+{
+    char buf[256] = "";
+    double share;
+    if (m && m->rg.n > 0) {
+        const double clip = sd__run_clipped_share(&m->al, &m->rg.mask[0]);
+        if (clip > SD_CLIP_WARN)
+            snprintf(buf, sizeof(buf), "%.1f%% of the skin clipped (overexposed channel)", 100 * clip);
+    }
+    if (m && m->box_qc && m->al.photo_w > 0 &&
+        sd__run_face_outside(&m->box, m->al.photo_w, m->al.photo_h, &share)) {
+        const size_t k = strlen(buf);
+        snprintf(buf + k, sizeof(buf) - k, "%sface box %.0f%% outside the photo", k ? "; " : "", 100 * share);
+    }
+    if (reason && n) snprintf(reason, n, "%s", buf);
+    return buf[0] != 0;
+}
+
+int sd_measurement_overlays(SdCtx *ctx, const SdMeasurement *m, const char *regions_png,
+                            const char *wrinkles_png, const char *spots_png)
+{
+    if (!m || m->rg.n < 1) return sd_fail(ctx, SD_EINVAL, "overlays: no measurement");
+    int err = regions_png ? sd_regions_overlay(ctx, &m->al.img, &m->rg, regions_png) : 0;
+    if (err || (!wrinkles_png && !spots_png)) return err;
+    /* the maps again when the measurement did not keep them */
+    SdMetricsState *tmp = NULL;
+    if (!m->st) err = sd_metrics_prepare(ctx, &m->al.img, &m->al.valid, m->al.px_per_mm, &m->mo, &tmp);
+    if (!err)
+        err = sd_metrics_overlay(ctx, m->st ? m->st : tmp, &m->al.img, &m->rg.mask[0], m->rg.name[0],
+                                 wrinkles_png, spots_png);
+    sd_metrics_free(tmp);
+    return err;
 }

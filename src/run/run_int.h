@@ -130,7 +130,14 @@ void sd__run_note_add(char *note, size_t cap, const char *text);
 
 /* checks.c */
 int  sd__run_compression_differs(const SdCompression *b, const SdCompression *f, char *msg, size_t n);
+/* Share of region's pixels (covered by the photo) with a channel at 0.99 or more; above
+ * SD_CLIP_WARN the image is flagged. */
+#define SD_CLIP_WARN 0.01
+double sd__run_clipped_share(const SdAligned *al, const SdMask *region);
 int  sd__run_clip_note(const SdAligned *al, const SdMask *region, char *note, size_t cap);
+/* 1 when more than 10% of the face box fb lies outside the photo_w x photo_h photo; *share gets
+ * the part outside (0..1). */
+int  sd__run_face_outside(const SdFace *fb, int photo_w, int photo_h, double *share);
 
 /* turn.c: a quarter turn (k = 1: 90 deg clockwise, 2: 180, 3: 90 counter-clockwise) of a planar
  * float image; R gets the pixel map src -> dst. */

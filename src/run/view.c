@@ -256,19 +256,17 @@ static void baseline_rows(View *v)
         faces_note(v->bnote, v->nfaces, 0);
         bstatus = "warn";
     }
-    if (!o->roi_whole && v->base.photo_w > 0) {
-        const SdFace *fb = &v->lm.face;
-        const double ix0 = fmax(fb->x, 0), iy0 = fmax(fb->y, 0);
-        const double ix1 = fmin(fb->x + fb->w, v->base.photo_w), iy1 = fmin(fb->y + fb->h, v->base.photo_h);
-        const double inside = fmax(0, ix1 - ix0) * fmax(0, iy1 - iy0), area = (double)fb->w * fb->h;
+    double outside;
+    if (!o->roi_whole && v->base.photo_w > 0 &&
+        sd__run_face_outside(&v->lm.face, v->base.photo_w, v->base.photo_h, &outside)) {
         int lm_out = 0;   /* the box reaching out is harmless while every landmark is inside */
         for (int k = 0; k < SD_NLANDMARKS; k++)
             lm_out |= v->lm.pt[k].x < 0 || v->lm.pt[k].y < 0 || v->lm.pt[k].x > v->base.photo_w - 1 ||
                       v->lm.pt[k].y > v->base.photo_h - 1;
-        if (area > 0 && inside < 0.9 * area && lm_out) {
+        if (lm_out) {
             bstatus = "warn";
             snprintf(bq.reason, sizeof(bq.reason), "face box %.0f%% outside the photo: landmarks partly extrapolated",
-                     100 * (1 - inside / area));
+                     100 * outside);
         }
     }
     sd__run_push_values(v->po, v->b, &v->rg, v->val, v->msd, o->bootstrap > 1 ? o->bootstrap : 0, bstatus);

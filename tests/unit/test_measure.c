@@ -1,13 +1,15 @@
 /* The one-photo API of include/skindelta/measure.h: run options by name, a photo and a follow-up
- * measured in memory, the accessors, and the errors. (Equality with the batch runner's values
- * is checked through the Python binding in tests/integration/python.sh.) */
+ * measured in memory, the accessors, the per-image QC and the errors. (Equality with the batch
+ * runner's values is checked through the Python binding in tests/integration/python.sh.) */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "skindelta/skindelta.h"
 #include "skindelta/measure.h"
 #include "skindelta/metrics.h"
+#include "src/run/run_int.h"
 #include "synth/synth.h"
 #include "tests/lib/test.h"
 
@@ -177,9 +179,199 @@ static void test_errors(void)
     sd_image_free(&grey);
 }
 
+/* ---- what `skindelta measure` takes from the API besides the values: the per-image QC
+ * (sd_measurement_qc: clipped skin, face box out of the photo, as run flags a baseline), the
+ * photo's size, the stage a failed sd_measure_file_ex names, and the overlays written with the
+ * metric maps kept and computed again. */
+
+static SdRunOpts *whole_opts(void)
+{
+    SdRunOpts *o = sd_run_opts_new();
+    if (o && (sd_run_opts_set(&ctx, o, "roi", "whole") || sd_run_opts_set(&ctx, o, "px_per_mm", "12"))) {
+        sd_run_opts_free(o);
+        return NULL;
+    }
+    return o;
+}
+
+static void test_face_outside(void)
+{
+    double share = -1;
+    const SdFace in = { 10, 10, 50, 50, 0.9f }, edge = { -5, 50, 100, 100, 0.9f },
+                 out = { -27, 50, 100, 100, 0.9f }, gone = { 300, 300, 40, 40, 0.9f }, flat = { -50, 0, 100, 0, 0.9f };
+    CHECK_EQ_INT(sd__run_face_outside(&in, 100, 100, &share), 0);
+    CHECK_EQ_INT(sd__run_face_outside(&edge, 200, 200, &share), 0);   /* 5%: within the 10% allowed */
+    CHECK(share == -1);
+    CHECK_EQ_INT(sd__run_face_outside(&out, 200, 200, &share), 1);
+    CHECK_NEAR(share, 0.27, 1e-12);
+    CHECK_EQ_INT(sd__run_face_outside(&gone, 200, 200, &share), 1);
+    CHECK_NEAR(share, 1, 0);
+    CHECK_EQ_INT(sd__run_face_outside(&flat, 200, 200, &share), 0);   /* no area, no verdict */
+}
+
+/* Channel 0 set to full scale where x < cut_x (the rest untouched). */
+static void saturate_left(SdImage *img, int cut_x)
+{
+    for (int y = 0; y < img->h; y++) {
+        float *r = sd_image_rowf(img, 0, y);
+        for (int x = 0; x < cut_x && x < img->w; x++) r[x] = 1.0f;
+    }
+}
+
+static void test_qc_clipped(void)
+{
+    setup();
+    SdImage cam = {0};
+    SdRunOpts *o = whole_opts();
+    SdMeasurement *m = NULL;
+    char reason[256] = "x";
+    double pct = 0;
+    CHECK(o != NULL);
+    CHECK_EQ_INT(patch_photo(&cam, 11), 0);
+    if (!o || !cam.data) goto done;
+    CHECK_EQ_INT(sd_measure_image(&ctx, &cam, o, &m), 0);
+    CHECK_EQ_INT(sd_measurement_qc(m, reason, sizeof(reason)), 0);
+    CHECKF(reason[0] == 0, "reason '%s'", reason);
+    sd_measurement_free(m);
+    m = NULL;
+
+    /* half of the photo with a saturated red channel: about half of the skin clipped */
+    saturate_left(&cam, cam.w / 2);
+    CHECK_EQ_INT(sd_measure_image(&ctx, &cam, o, &m), 0);
+    CHECK_EQ_INT(sd_measurement_qc(m, reason, sizeof(reason)), 1);
+    CHECKF(sscanf(reason, "%lf", &pct) == 1 && pct > 45 && pct < 55, "reason '%s'", reason);
+    CHECKF(strstr(reason, "% of the skin clipped (overexposed channel)") != NULL && !strchr(reason, ';'),
+           "reason '%s'", reason);
+    /* the verdict does not depend on room for the reason; a short buffer gets its start */
+    CHECK_EQ_INT(sd_measurement_qc(m, NULL, 0), 1);
+    char shortr[6];
+    CHECK_EQ_INT(sd_measurement_qc(m, shortr, sizeof(shortr)), 1);
+    CHECK(strlen(shortr) == 5 && !strncmp(shortr, reason, 5));
+    CHECK_EQ_INT(sd_measurement_qc(NULL, reason, sizeof(reason)), 0);
+done:
+    sd_measurement_free(m);
+    sd_run_opts_free(o);
+    sd_image_free(&cam);
+}
+
+/* img without its first `left` columns and `top` rows */
+static int crop(const SdImage *img, int left, int top, SdImage *out)
+{
+    int err = sd_image_create(out, img->w - left, img->h - top, img->c, SD_FMT_F32);
+    for (int p = 0; p < img->c && !err; p++)
+        for (int y = 0; y < out->h; y++)
+            memcpy(sd_image_rowf(out, p, y), sd_image_rowf(img, p, y + top) + left, (size_t)out->w * sizeof(float));
+    return err;
+}
+
+/* astronaut.png without 40 px on the left and 100 on top: the face box reaches out of the photo
+ * (18%, as the CLI says of that crop); the full photo is ok; a follow-up is not judged by its box. */
+static void test_qc_face_box(void)
+{
+    setup();
+    SdImage full = {0}, cut = {0};
+    SdMeasurement *mf = NULL, *mc = NULL, *fu = NULL;
+    SdAlignQC aq;
+    char reason[256];
+    int w = 0, h = 0;
+    const char *path = sd_test_path(sd_test_data_dir(), "face/astronaut.png");
+    CHECKF(sd_image_load(&ctx, path, NULL, &full, NULL) == 0, "%s: %s", path, ctx.errmsg);
+    if (!full.data) return;
+    CHECK_EQ_INT(crop(&full, 40, 100, &cut), 0);
+    CHECK_EQ_INT(sd_measure_image(&ctx, &full, NULL, &mf), 0);
+    CHECK_EQ_INT(sd_measure_image(&ctx, &cut, NULL, &mc), 0);
+    if (!mf || !mc) goto done;
+    CHECK_EQ_INT(sd_measurement_qc(mf, reason, sizeof(reason)), 0);
+    CHECK_EQ_INT(sd_measurement_qc(mc, reason, sizeof(reason)), 1);
+    CHECKF(!strcmp(reason, "face box 18% outside the photo"), "reason '%s'", reason);
+    sd_measurement_photo_size(mc, &w, &h);
+    CHECK(w == 472 && h == 412);
+    CHECK_EQ_INT(sd_measure_followup(&ctx, mf, &cut, NULL, &fu, &aq), 0);
+    CHECK_EQ_INT(sd_measurement_qc(fu, reason, sizeof(reason)), 0);
+done:
+    sd_measurement_free(mf);
+    sd_measurement_free(mc);
+    sd_measurement_free(fu);
+    sd_image_free(&full);
+    sd_image_free(&cut);
+}
+
+static char *slurp(const char *path, long *n)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    *n = -1;
+    if (f && !fseek(f, 0, SEEK_END) && (*n = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
+        (buf = malloc((size_t)*n)) && fread(buf, 1, (size_t)*n, f) != (size_t)*n) {
+        free(buf);
+        buf = NULL;
+    }
+    if (f) fclose(f);
+    return buf;
+}
+
+/* 1 when files a and b both exist with the same bytes. */
+static int same_file(const char *a, const char *b)
+{
+    long na, nb;
+    char *x = slurp(a, &na), *y = slurp(b, &nb);
+    const int same = x && y && na == nb && !memcmp(x, y, (size_t)na);
+    free(x);
+    free(y);
+    return same;
+}
+
+static void test_file_ex(void)
+{
+    setup();
+    SdImage cam = {0};
+    SdRunOpts *o = whole_opts();
+    SdMeasurement *m[2] = {NULL, NULL}, *bad = NULL;
+    const char *dir = sd_test_tmp_dir(), *stage = NULL;
+    char photo[600], png[2][3][640];
+    static const char *const kind[3] = {"regions", "wrinkles", "spots"};
+    CHECK_EQ_INT(patch_photo(&cam, 13), 0);
+    snprintf(photo, sizeof(photo), "%s/patch.png", dir);
+    CHECK_EQ_INT(sd_image_save(&ctx, &cam, photo, 0), 0);
+    if (!o) goto done;
+    for (int k = 0; k < 2; k++) {
+        CHECK_EQ_INT(sd_measure_file_ex(&ctx, photo, o, k ? 0 : SD_MEASURE_KEEP_MAPS, &m[k], &stage), 0);
+        if (!m[k]) goto done;
+        for (int i = 0; i < 3; i++)
+            snprintf(png[k][i], sizeof(png[k][i]), "%s/%s_%s.png", dir, k ? "again" : "kept", kind[i]);
+        CHECKF(sd_measurement_overlays(&ctx, m[k], png[k][0], png[k][1], png[k][2]) == 0, "%s", ctx.errmsg);
+    }
+    int w = 0, h = 0;
+    sd_measurement_photo_size(m[0], &w, &h);
+    CHECK(w == 256 && h == 256);
+    for (int r = 0; r < SD_NMETRICS; r++)
+        CHECK(sd_measurement_values(m[0], 0)[r] == sd_measurement_values(m[1], 0)[r] ||
+              (isnan(sd_measurement_values(m[0], 0)[r]) && isnan(sd_measurement_values(m[1], 0)[r])));
+    for (int i = 0; i < 3; i++)
+        CHECKF(same_file(png[0][i], png[1][i]), "%s and %s differ or are missing", png[0][i], png[1][i]);
+    CHECK_EQ_INT(sd_measurement_overlays(&ctx, NULL, png[0][0], NULL, NULL), SD_EINVAL);
+
+    /* the stage a failure names, as errors.csv's stage column */
+    CHECK_EQ_INT(sd_measure_file_ex(&ctx, "/nonexistent/skindelta-no-photo.png", o, 0, &bad, &stage), SD_EIO);
+    CHECK(bad == NULL && stage && !strcmp(stage, "load"));
+    stage = NULL;
+    CHECK_EQ_INT(sd_measure_file_ex(&ctx, photo, NULL, SD_MEASURE_KEEP_MAPS, &bad, &stage), SD_ENOFACE);
+    CHECK(bad == NULL && stage && !strcmp(stage, "face"));
+    CHECK_EQ_INT(sd_measure_file_ex(&ctx, photo, NULL, 0, &bad, NULL), SD_ENOFACE);
+done:
+    sd_measurement_free(m[0]);
+    sd_measurement_free(m[1]);
+    sd_run_opts_free(o);
+    sd_image_free(&cam);
+}
+
 static const SdTestCase cases[] = {
     { "opts_by_name", test_opts_by_name },
     { "measure_photo", test_measure_photo },
     { "errors", test_errors },
+    { "face_outside", test_face_outside },
+    { "qc_clipped", test_qc_clipped },
+    { "qc_face_box", test_qc_face_box },
+    { "file_ex", test_file_ex },
 };
 SD_TEST_MAIN(cases)
