@@ -85,7 +85,7 @@ $(BUILD)/kernels/x86/%_avx2.o:   ISA_CFLAGS := -mavx2 -mfma -mf16c
 $(BUILD)/kernels/x86/%_avx512.o: ISA_CFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 $(LIB_OBJ): XCFLAGS := $(LIB_CFLAGS)
 
-.PHONY: all lib test check asan bench demo install uninstall clean help fuzz models samples FORCE
+.PHONY: all lib test test-deps test-slurm check asan bench demo install uninstall clean help fuzz models samples FORCE
 .DEFAULT_GOAL := all
 # keep objects built through pattern chains (tests, benches, fuzz) to avoid relinking churn
 .SECONDARY:
@@ -132,7 +132,12 @@ $(CLI): $(CLI_OBJ) $(BENCH_LIB) $(SYNTH_LIB) $(STATIC_LIB)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJ) $(BENCH_LIB) $(SYNTH_LIB) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(TESTLIB_OBJ) $(PROG_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(TESTLIB_OBJ) $(PROG_LIBS) $(TEST_XLIBS)
+
+# Tests that need a library of their own: test_rmath compares stats.c with R's libRmath
+# (r-mathlib, installed by tools/test-deps.sh before any test is built).
+$(BUILD)/tests/test_rmath: TEST_XLIBS := -lRmath
+$(BUILD)/tests/unit/test_rmath.o: | test-deps
 
 $(BUILD)/checkasm: $(CHECKASM_SRC:%.c=$(BUILD)/%.o) $(BENCH_LIB) $(SYNTH_LIB) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
@@ -168,8 +173,18 @@ $(PCFILE): Makefile
 	@mkdir -p $(@D)
 	$(call write_pc,$@,$(PREFIX))
 
-test: all $(TEST_BIN) $(CHECKASM_BIN) $(FUZZ_BIN) $(HEADER_TEST_OBJ)
+test: test-deps all $(TEST_BIN) $(CHECKASM_BIN) $(FUZZ_BIN) $(HEADER_TEST_OBJ)
 	$(Q)BUILD=$(BUILD) ./tests/run.sh
+
+# What the tests need beyond the build: r-mathlib (test_rmath), python3 with numpy, pip and venv
+# (tests/integration/python.sh). Installed with apt-get when run as root.
+test-deps:
+	$(Q)./tools/test-deps.sh
+
+# A real single-node Slurm cluster on this machine (slurmctld, slurmd, munge; root, apt-get): the
+# array script over a small synthetic course, merged, equal to a one-machine run. Not in `make test`.
+test-slurm: all
+	$(Q)BUILD=$(BUILD) ./tests/slurm/run.sh
 
 check: test
 
@@ -224,6 +239,7 @@ help:
 	@echo "  make demo       generate the sample course and run the whole job on it"
 	@echo "  make test       kernel proofs (checkasm), unit and integration tests"
 	@echo "  make asan       the tests again under AddressSanitizer + UBSan (build-asan/)"
+	@echo "  make test-slurm a real single-node Slurm run of contrib/slurm/ (root: installs Slurm)"
 	@echo "  make bench      kernel benchmark (MP/s, vs scalar, vs OpenCV); writes bench/results/"
 	@echo "  make fuzz       libFuzzer builds of the fuzz targets (clang)"
 	@echo "  make install    to \$$(DESTDIR)\$$(PREFIX) (PREFIX=$(PREFIX))"

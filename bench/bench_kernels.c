@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "skindelta/skindelta.h"
-#include "src/core/core.h"
+#include "skindelta/util.h"
 #include "bench/lib/kbench.h"
 
 int main(int argc, char **argv)

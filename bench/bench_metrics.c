@@ -13,7 +13,7 @@
 #include "kernels/cpu.h"
 #include "skindelta/metrics.h"
 #include "synth/synth.h"
-#include "src/core/core.h"
+#include "skindelta/util.h"
 
 static const struct { const char *name; double cx, cy, rx, ry; } regions[13] = {
     { "face", 800, 1000, 620, 860 },

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "skindelta/align.h"
-#include "src/core/core.h"
+#include "skindelta/util.h"
 #include "kernels/ops.h"
 #include "kernels/cpu.h"
 

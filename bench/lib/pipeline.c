@@ -14,7 +14,7 @@
 
 #include "bench/lib/bench.h"
 #include "skindelta/run.h"
-#include "src/core/core.h"
+#include "skindelta/util.h"
 
 typedef struct JErr { struct jpeg_error_mgr pub; jmp_buf jb; } JErr;
 
