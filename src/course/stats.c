@@ -357,17 +357,29 @@ static int cmp_pidx(const void *pa, const void *pb)
     return (a->i > b->i) - (a->i < b->i);
 }
 
+/* The finite p values with their indices, ascending (ties by index), into *out (malloc'ed; *m of
+ * them); adj gets NaN where p is not finite. Returns 0 or SD_ENOMEM. */
+static int sorted_finite(const double *p, int n, double *adj, PIdx **out, int *m)
+{
+    PIdx *s = sd_calloc_checked((size_t)n, sizeof(*s));
+    if (!s) return SD_ENOMEM;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (isfinite(p[i])) { s[k].p = p[i]; s[k].i = i; k++; }
+        else adj[i] = NAN;
+    }
+    qsort(s, (size_t)k, sizeof(*s), cmp_pidx);
+    *out = s;
+    *m = k;
+    return 0;
+}
+
 int sd_holm(const double *p, int n, double *adj)
 {
     if (n <= 0) return 0;
-    PIdx *s = sd_calloc_checked((size_t)n, sizeof(*s));
-    if (!s) return SD_ENOMEM;
-    int m = 0;
-    for (int i = 0; i < n; i++)
-        if (isfinite(p[i])) { s[m].p = p[i]; s[m].i = i; m++; }
-    qsort(s, (size_t)m, sizeof(*s), cmp_pidx);
-    for (int i = 0; i < n; i++)
-        if (!isfinite(p[i])) adj[i] = NAN;
+    PIdx *s;
+    int m;
+    if (sorted_finite(p, n, adj, &s, &m)) return SD_ENOMEM;
     double run = 0.0;
     for (int r = 0; r < m; r++) {
         run = fmax(run, fmin(1.0, (double)(m - r) * s[r].p));
@@ -380,14 +392,9 @@ int sd_holm(const double *p, int n, double *adj)
 int sd_bh(const double *p, int n, double *adj)
 {
     if (n <= 0) return 0;
-    PIdx *s = sd_calloc_checked((size_t)n, sizeof(*s));
-    if (!s) return SD_ENOMEM;
-    int m = 0;
-    for (int i = 0; i < n; i++)
-        if (isfinite(p[i])) { s[m].p = p[i]; s[m].i = i; m++; }
-    qsort(s, (size_t)m, sizeof(*s), cmp_pidx);
-    for (int i = 0; i < n; i++)
-        if (!isfinite(p[i])) adj[i] = NAN;
+    PIdx *s;
+    int m;
+    if (sorted_finite(p, n, adj, &s, &m)) return SD_ENOMEM;
     /* step-up: q(i) = min over j >= i of m p(j) / j (1-based ranks), from the largest p down */
     double run = 1.0;
     for (int r = m - 1; r >= 0; r--) {
