@@ -48,6 +48,12 @@ typedef struct SdNoiseImage {
  * green. Call on a follow-up BEFORE its photometric correction (the green is the capture's). */
 SD_API void sd_noise_image_stats(const SdAligned *al, const SdMask *skin, SdNoiseImage *im);
 
+/* Share (0..1) of the skin mask's pixels, covered by the photo, with a clipped channel: any
+ * channel at 0.99 of full scale or more (8-bit 253+). An overexposed channel loses the pigment
+ * and relief it would show: optical density is wrong where a channel saturates (a patch phantom
+ * at gain 1.29 with red +7%: pigment_unevenness +3.8%, losslessly). 0 on an empty mask. */
+SD_API double sd_skin_clipped_share(const SdAligned *al, const SdMask *skin);
+
 /* Covariates of one region of an image (region mask, intersected with al->valid). */
 SD_API void sd_noise_covariates(const SdAligned *al, const SdMask *region, const SdNoiseImage *im,
                                 double x[SD_NCOV]);

@@ -57,23 +57,38 @@ static double noise_level(const SdAligned *al, const SdMask *skin)
     return r;
 }
 
-void sd_noise_image_stats(const SdAligned *al, const SdMask *skin, SdNoiseImage *im)
+double sd_skin_clipped_share(const SdAligned *al, const SdMask *skin)
 {
     long n = 0, c = 0;
+    for (int y = 0; y < al->img.h && y < skin->h; y++) {
+        const uint8_t *m = skin->data + (size_t)y * (size_t)skin->stride;
+        const uint8_t *v = al->valid.data ? al->valid.data + (size_t)y * (size_t)al->valid.stride : NULL;
+        const float *r = sd_image_rowf(&al->img, 0, y), *g = sd_image_rowf(&al->img, 1, y),
+                    *b = sd_image_rowf(&al->img, 2, y);
+        for (int x = 0; x < al->img.w && x < skin->w; x++) {
+            if (!m[x] || (v && !v[x])) continue;
+            n++;
+            c += r[x] >= 0.99f || g[x] >= 0.99f || b[x] >= 0.99f;
+        }
+    }
+    return n ? (double)c / (double)n : 0.0;
+}
+
+void sd_noise_image_stats(const SdAligned *al, const SdMask *skin, SdNoiseImage *im)
+{
+    long n = 0;
     double g = 0;
     for (int y = 0; y < al->img.h && y < skin->h; y++) {
         const uint8_t *m = skin->data + (size_t)y * (size_t)skin->stride;
         const uint8_t *v = al->valid.data ? al->valid.data + (size_t)y * (size_t)al->valid.stride : NULL;
-        const float *r0 = sd_image_rowf(&al->img, 0, y), *r1 = sd_image_rowf(&al->img, 1, y),
-                    *r2 = sd_image_rowf(&al->img, 2, y);
+        const float *r1 = sd_image_rowf(&al->img, 1, y);
         for (int x = 0; x < al->img.w && x < skin->w; x++) {
             if (!m[x] || (v && !v[x])) continue;
             n++;
             g += r1[x];
-            c += r0[x] >= 0.99f || r1[x] >= 0.99f || r2[x] >= 0.99f;
         }
     }
-    im->clip = n ? (double)c / (double)n : 0.0;
+    im->clip = sd_skin_clipped_share(al, skin);
     im->green = n ? g / (double)n : NAN;
     im->noise = noise_level(al, skin);
 }

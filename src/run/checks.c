@@ -29,31 +29,10 @@ int sd__run_compression_differs(const SdCompression *b, const SdCompression *f, 
     return 1;
 }
 
-/* Share of the measured skin (region 0, `face` or `whole`, and covered by the photo) that is
- * clipped: any channel at 0.99 of full scale or more (8-bit 253+). An overexposed channel loses
- * the pigment and relief it would show: optical density is wrong where a channel saturates (a
- * patch phantom at gain 1.29 with red +7%: pigment_unevenness +3.8%, losslessly). */
-double sd__run_clipped_share(const SdAligned *al, const SdMask *region)
+/* Appends the clipping note to note[] and returns 1 when more than 1% of the skin is clipped
+ * (f: sd_skin_clipped_share of the image, the noise model's SdNoiseImage.clip). */
+int sd__run_clip_note(double f, char *note, size_t cap)
 {
-    long n = 0, c = 0;
-    for (int y = 0; y < al->img.h && y < region->h; y++) {
-        const uint8_t *m = region->data + (size_t)y * (size_t)region->stride;
-        const uint8_t *v = al->valid.data ? al->valid.data + (size_t)y * (size_t)al->valid.stride : NULL;
-        const float *r = sd_image_rowf(&al->img, 0, y), *g = sd_image_rowf(&al->img, 1, y),
-                    *b = sd_image_rowf(&al->img, 2, y);
-        for (int x = 0; x < al->img.w && x < region->w; x++) {
-            if (!m[x] || (v && !v[x])) continue;
-            n++;
-            c += r[x] >= 0.99f || g[x] >= 0.99f || b[x] >= 0.99f;
-        }
-    }
-    return n ? (double)c / (double)n : 0.0;
-}
-
-/* Appends the clipping note to note[] and returns 1 when more than 1% of the skin is clipped. */
-int sd__run_clip_note(const SdAligned *al, const SdMask *region, char *note, size_t cap)
-{
-    const double f = sd__run_clipped_share(al, region);
     if (!(f > SD_CLIP_WARN)) return 0;
     char msg[160];
     snprintf(msg, sizeof(msg), "%.1f%% of the skin clipped (overexposed channel): pigment and texture there are not measured correctly",

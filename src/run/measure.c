@@ -11,6 +11,7 @@
 #include "skindelta/measure.h"
 #include "skindelta/face.h"
 #include "skindelta/metrics.h"
+#include "skindelta/noise.h"
 #include "skindelta/photometry.h"
 #include "skindelta/regions.h"
 #include "skindelta/util.h"
@@ -428,7 +429,7 @@ int sd_measurement_qc(const SdMeasurement *m, char *reason, size_t n)
     char buf[256] = "";
     double share;
     if (m && m->rg.n > 0) {
-        const double clip = sd__run_clipped_share(&m->al, &m->rg.mask[0]);
+        const double clip = sd_skin_clipped_share(&m->al, &m->rg.mask[0]);
         if (clip > SD_CLIP_WARN)
             snprintf(buf, sizeof(buf), "%.1f%% of the skin clipped (overexposed channel)", 100 * clip);
     }

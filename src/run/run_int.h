@@ -133,8 +133,7 @@ int  sd__run_compression_differs(const SdCompression *b, const SdCompression *f,
 /* Share of region's pixels (covered by the photo) with a channel at 0.99 or more; above
  * SD_CLIP_WARN the image is flagged. */
 #define SD_CLIP_WARN 0.01
-double sd__run_clipped_share(const SdAligned *al, const SdMask *region);
-int  sd__run_clip_note(const SdAligned *al, const SdMask *region, char *note, size_t cap);
+int  sd__run_clip_note(double clipped_share, char *note, size_t cap);
 /* 1 when more than 10% of the face box fb lies outside the photo_w x photo_h photo; *share gets
  * the part outside (0..1). */
 int  sd__run_face_outside(const SdFace *fb, int photo_w, int photo_h, double *share);

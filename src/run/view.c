@@ -245,7 +245,7 @@ static void baseline_rows(View *v)
     SdAlignQC bq;
     memset(&bq, 0, sizeof(bq));
     bq.ecc = bq.lm_rms_px = bq.overlap = NAN;
-    const char *bstatus = sd__run_clip_note(&v->base, &v->rg.mask[0], v->bnote, sizeof(v->bnote)) ? "warn" : "ok";
+    const char *bstatus = sd__run_clip_note(v->bim.clip, v->bnote, sizeof(v->bnote)) ? "warn" : "ok";
     char cwhy[200];
     if ((v->bguard = sd__run_colour_guard(&v->base, &v->rg.mask[0], cwhy, sizeof(cwhy)))) {
         sd__run_colour_blank(&v->rg, v->val);
@@ -313,9 +313,9 @@ static int score_followup(View *v, const SdCatEntry *e)
         goto out;
     }
     /* (on the follow-up as captured, before its exposure is matched to the baseline's) */
-    const int clipped = sd__run_clip_note(&fu, &v->rg.mask[0], fnote, sizeof(fnote));
     SdNoiseImage fim;
     sd__run_noise_image(&fu, &v->rg.mask[0], fcomp.jpeg_quality, fcomp.chroma, qc.ecc, &v->bim, &fim);
+    const int clipped = sd__run_clip_note(fim.clip, fnote, sizeof(fnote));
     char fwhy[200];
     const int fguard = sd__run_colour_guard(&fu, &v->rg.mask[0], fwhy, sizeof(fwhy));
     if (fguard) sd__run_note_add(fnote, sizeof(fnote), fwhy);
