@@ -133,6 +133,15 @@ static void read_meta(VipsImage *im, SdImageInfo *info)
         short_format(loader, info->format, sizeof(info->format));
 }
 
+/* libvips reads "name[options]" out of a file name, and its option tokenizer (8.14) can abort the
+ * process on a quote in the path (an assertion in vips_strncpy, seen on a patient folder named
+ * with a '"', about one run in eight). The loaders below open the file as a VipsSource instead:
+ * a path is only ever a path, whatever characters it holds. */
+static VipsSource *file_source(const char *path)
+{
+    return vips_source_new_from_file(path);
+}
+
 int sd_image_probe(SdCtx *ctx, const char *path, SdImageInfo *info)
 {
     int err = sd_init(ctx, NULL);
@@ -140,7 +149,9 @@ int sd_image_probe(SdCtx *ctx, const char *path, SdImageInfo *info)
     memset(info, 0, sizeof(*info));
     if ((err = check_file(ctx, path, DEFAULT_MAX_BYTES)))
         return err;
-    VipsImage *im = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    VipsSource *src = file_source(path);
+    VipsImage *im = src ? vips_image_new_from_source(src, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL) : NULL;
+    VIPS_UNREF(src);
     if (!im)
         return vips_fail(ctx, SD_EFORMAT, path, "not a readable image");
     read_meta(im, info);
@@ -285,7 +296,9 @@ int sd_image_load(SdCtx *ctx, const char *path, const SdLoadOpts *opts, SdImage 
     if ((err = check_file(ctx, path, o.max_bytes)))
         return err;
 
-    VipsImage *head = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    VipsSource *src = file_source(path);
+    VipsImage *head = src ? vips_image_new_from_source(src, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL) : NULL;
+    VIPS_UNREF(src);
     if (!head)
         return vips_fail(ctx, SD_EFORMAT, path, "not a readable image");
     read_meta(head, &info);
@@ -312,12 +325,15 @@ int sd_image_load(SdCtx *ctx, const char *path, const SdLoadOpts *opts, SdImage 
      * files are opened for random access (the whole image is decoded into memory anyway). */
     const VipsAccess access = info.orientation > 1 && info.orientation <= 8 ? VIPS_ACCESS_RANDOM
                                                                             : VIPS_ACCESS_SEQUENTIAL;
-    VipsImage *im;
-    if (shrink > 1)
-        im = vips_image_new_from_file(path, "access", access, "shrink", shrink,
-                                      "fail_on", fail_on, NULL);
-    else
-        im = vips_image_new_from_file(path, "access", access, "fail_on", fail_on, NULL);
+    VipsImage *im = NULL;
+    if ((src = file_source(path))) {
+        if (shrink > 1)
+            im = vips_image_new_from_source(src, "", "access", access, "shrink", shrink,
+                                            "fail_on", fail_on, NULL);
+        else
+            im = vips_image_new_from_source(src, "", "access", access, "fail_on", fail_on, NULL);
+        VIPS_UNREF(src);
+    }
     if (!im)
         return vips_fail(ctx, SD_EFORMAT, path, "not a readable image");
 
