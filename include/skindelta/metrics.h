@@ -55,15 +55,18 @@ SD_API int  sd_codebook_write(SdCtx *ctx, const char *out_dir);
 typedef struct SdMetricsOpts {
     /* texture */
     double tex_fine_mm;        /* finest band edge: Gaussian sigma that removes noise (0.1 mm) */
-    double tex_flat_mm;        /* flattening sigma (1.0 mm) */
+    double tex_flat_mm;        /* flattening sigma (0.7 mm) */
     double tex_glcm_range;     /* quantisation half-range of the band, log units (0.16) */
     int    tex_glcm_levels;    /* 32 */
-    double tex_exclude_mm;     /* dilation of wrinkle/spot pixels excluded from texture (0.3) */
+    double tex_exclude_mm;     /* spread (Gaussian sigma) of the wrinkle/spot exclusion weights (0.4) */
+    double tex_exclude_gain;   /* weight = 1 - min(1, gain x spread membership) (4) */
     /* wrinkles */
     double wr_sigma_mm[4];     /* Hessian scales (sigmas) */
     int    wr_nscales;
-    double wr_line_mm;         /* half-length of the along-line averaging (0.6 mm) */
-    double wr_abs_high, wr_abs_low; /* hysteresis thresholds on the ridge response (log units) */
+    double wr_line_mm;         /* half-length of the along-line averaging (2.0 mm) */
+    double wr_mu_lo, wr_mu_hi; /* soft membership ramp on the ridge response (0.008 .. 0.03) */
+    double wr_spot_weight;     /* wrinkle membership x (1 - this x spot membership) (1) */
+    double wr_abs_high, wr_abs_low; /* detection (overlays, lengths): hysteresis thresholds */
     double wr_k_high;          /* noise guard: the high threshold stays >= median + k x noise */
     double wr_min_len_mm;      /* drop segments shorter than this (2 mm) */
     double wr_prior;           /* strength 0..1 of the per-region orientation prior */
@@ -72,6 +75,7 @@ typedef struct SdMetricsOpts {
     double pg_band_hi_mm;
     double pg_k_high, pg_k_low;/* spot hysteresis thresholds in units of the local band noise */
     double pg_min_diam_mm;     /* spots smaller than this diameter are dropped (0.5 mm) */
+    double pg_mu_lo, pg_mu_hi; /* soft spot membership ramp on the melanin band z-score (1 .. 3) */
     double pg_ita_smooth_mm;   /* smoothing before ITA (0.25 mm) */
     double erode_mm;           /* valid mask erosion against border effects (1.0 mm) */
 } SdMetricsOpts;

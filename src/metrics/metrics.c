@@ -24,13 +24,13 @@ static const SdMetricInfo metric_table[SD_NMETRICS] = {
     { "texture_glcm_entropy", "-", SD_BETTER_LOWER, 0,
       "Haralick GLCM entropy of the texture band in bits (32 levels, 4 directions averaged)" },
     { "wrinkle_density", "%", SD_BETTER_LOWER, 1,
-      "share of the region's area on detected wrinkles (multi-scale Hessian ridges, >= 2 mm long)" },
+      "soft share of the region's area on wrinkles: smooth membership of the multi-scale Hessian dark-valley response, spots excluded" },
     { "wrinkle_length_density", "mm/cm2", SD_BETTER_LOWER, 0,
       "wrinkle skeleton length per region area" },
     { "wrinkle_severity", "-", SD_BETTER_LOWER, 0,
       "100 x mean ridge response on the wrinkle skeleton (a groove depth proxy)" },
     { "pigment_unevenness", "OD x100", SD_BETTER_LOWER, 1,
-      "SD of the melanin optical-density map band-passed to 0.5-3 mm, x100" },
+      "SD of the melanin optical-density band (0.5-3 mm) read through its covariance with the luma band, x100" },
     { "pigment_spot_area", "%", SD_BETTER_LOWER, 0,
       "share of the region's area on pigment spots (melanin blobs >= 0.5 mm above their surround)" },
     { "pigment_spot_density", "1/cm2", SD_BETTER_LOWER, 0,
@@ -63,16 +63,20 @@ void sd_metrics_opts_default(SdMetricsOpts *o)
 {
     memset(o, 0, sizeof(*o));
     o->tex_fine_mm = 0.1;
-    o->tex_flat_mm = 1.0;
+    o->tex_flat_mm = 0.7;
     o->tex_glcm_range = 0.16;
     o->tex_glcm_levels = 32;
-    o->tex_exclude_mm = 0.3;
+    o->tex_exclude_mm = 0.4;
+    o->tex_exclude_gain = 4.0;
     o->wr_sigma_mm[0] = 0.12;
     o->wr_sigma_mm[1] = 0.22;
     o->wr_sigma_mm[2] = 0.38;
     o->wr_sigma_mm[3] = 0.6;
     o->wr_nscales = 4;
-    o->wr_line_mm = 1.0;
+    o->wr_line_mm = 2.0;
+    o->wr_mu_lo = 0.008;
+    o->wr_mu_hi = 0.03;
+    o->wr_spot_weight = 1.0;
     o->wr_abs_high = 0.030;
     o->wr_abs_low = 0.012;
     o->wr_k_high = 0.0;
@@ -83,6 +87,8 @@ void sd_metrics_opts_default(SdMetricsOpts *o)
     o->pg_k_high = 4.0;
     o->pg_k_low = 2.0;
     o->pg_min_diam_mm = 0.5;
+    o->pg_mu_lo = 1.0;
+    o->pg_mu_hi = 3.0;
     o->pg_ita_smooth_mm = 0.25;
     o->erode_mm = 1.0;
 }
@@ -702,6 +708,7 @@ void sd_metrics_free(SdMetricsState *st)
     sd_free_aligned(st->melb);
     sd_free_aligned(st->hbb);
     sd_free_aligned(st->ita);
+    sd_free_aligned(st->yb);
     free(st);
 }
 
@@ -780,8 +787,31 @@ static int region_box(SdCtx *ctx, const SdMetricsState *st, const SdMask *region
 
 static void detect_free(SdMxDetect *d)
 {
-    free(d->spots); free(d->wrinkles); free(d->skel);
+    free(d->spots); free(d->wrinkles); free(d->skel); free(d->wr_mu); free(d->sp_mu); free(d->wr_w); free(d->sp_w);
     memset(d, 0, sizeof(*d));
+}
+
+/* Exclusion weight of a membership: 1 - min(1, gain x its Gaussian spread of sigma
+ * tex_exclude_mm) (continuous; reaches 0 on and just around a full member). */
+static int exclusion_weight(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r, const float *mu,
+                            float *wt)
+{
+    const size_t n = (size_t)r->w * (size_t)r->h;
+    const ptrdiff_t bs = (ptrdiff_t)(sizeof(float) * (size_t)r->w);
+    const double sg = st->o.tex_exclude_mm * st->ppm;
+    const float k = (float)st->o.tex_exclude_gain;
+    int err;
+    if (sg >= 0.3) {
+        if ((err = sd_op_gauss(ctx, mu, bs, wt, bs, r->w, r->h, (float)(sg > 64 ? 64 : sg))))
+            return err;
+    } else {
+        memcpy(wt, mu, sizeof(float) * n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const float u = k * wt[i];
+        wt[i] = 1.0f - (u > 1.0f ? 1.0f : u);
+    }
+    return 0;
 }
 
 static int detect_all(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
@@ -790,11 +820,15 @@ static int detect_all(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
     int err;
     memset(d, 0, sizeof(*d));
     size_t n = (size_t)r->w * (size_t)r->h;
-    if (!(d->spots = calloc(n, 1)) || !(d->wrinkles = calloc(n, 1)) || !(d->skel = calloc(n, 1)))
+    if (!(d->spots = calloc(n, 1)) || !(d->wrinkles = calloc(n, 1)) || !(d->skel = calloc(n, 1)) ||
+        !(d->wr_mu = calloc(n, sizeof(float))) || !(d->sp_mu = calloc(n, sizeof(float))) ||
+        !(d->wr_w = calloc(n, sizeof(float))) || !(d->sp_w = calloc(n, sizeof(float))))
         return sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
-    if ((err = sd__mx_spots(ctx, st, r, d)))
+    /* spots first: their exclusion weight also keeps the rims of spots out of the wrinkles */
+    if ((err = sd__mx_spots(ctx, st, r, d)) || (err = exclusion_weight(ctx, st, r, d->sp_mu, d->sp_w)) ||
+        (err = sd__mx_wrinkles(ctx, st, r, name, d)) || (err = exclusion_weight(ctx, st, r, d->wr_mu, d->wr_w)))
         return err;
-    return sd__mx_wrinkles(ctx, st, r, name, d);
+    return 0;
 }
 
 /* Smallest region measured: 4 mm² (below that the band statistics are noise). */
@@ -820,7 +854,7 @@ int sd_metrics_region(SdCtx *ctx, const SdMetricsState *st, const SdMask *region
         goto done;
     if ((err = sd__mx_pigment_region(ctx, st, &r, &d, out)))
         goto done;
-    out[SD_M_WRINKLE_DENSITY] = 100.0 * d.wr_area_px / (double)r.n;
+    out[SD_M_WRINKLE_DENSITY] = 100.0 * d.wr_soft / (double)r.n;
     out[SD_M_WRINKLE_LENGTH_DENSITY] = d.wr_len_mm / (r.area_mm2 / 100.0);
     out[SD_M_WRINKLE_SEVERITY] = d.n_skel ? 100.0 * d.wr_resp_sum / (double)d.n_skel : 0.0;
     out[SD_M_PIGMENT_SPOT_AREA] = 100.0 * (double)d.n_spot_px / (double)r.n;

@@ -19,7 +19,9 @@ struct SdMetricsState {
     float *theta;            /* line direction (radians) at the winning scale */
     float *melb, *hbb;       /* melanin / haemoglobin maps band-passed (OD units) */
     float *ita;              /* ITA degrees of the lightly smoothed colour */
+    float *yb;               /* luma OD band (the melanin band's pass band), for the pigment */
     double noise_ls, noise_mel, noise_hb;   /* per-pixel noise variance of the unfiltered maps */
+    double noise_cov;        /* per-pixel noise covariance of the melanin and luma OD maps */
 };
 
 static inline float *sd__mx_row(const SdMetricsState *st, float *p, int y)
@@ -55,7 +57,21 @@ typedef struct SdMxDetect {
     double wr_area_px;       /* wrinkle area (half-maximum width), px */
     long n_skel;
     long n_spot_px;
+    /* the primary scores' continuous memberships (region box, row stride w) */
+    float *wr_mu;            /* soft wrinkle membership 0..1 */
+    float *sp_mu;            /* soft spot membership 0..1 */
+    double wr_soft;          /* sum of wr_mu over the region */
+    float *wr_w, *sp_w;      /* exclusion weights 1 - min(1, gain G(mu)) of wrinkles, spots */
 } SdMxDetect;
+
+/* smoothstep of (x - a) / (b - a): 0 below a, 1 above b, C1 in between */
+static inline float sd__mx_ramp(float x, float a, float b)
+{
+    float t = (x - a) / (b - a);
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    return t * t * (3.0f - 2.0f * t);
+}
+
 
 /* helpers (metrics.c) */
 double sd__mx_select(float *v, long n, long k);          /* k-th smallest (may reorder v) */

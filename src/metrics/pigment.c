@@ -123,6 +123,37 @@ double sd__mx_band_gain(double a, double b)
     return saa * saa + sbb * sbb - 2 * sab * sab;
 }
 
+/* A full-frame plane like the state's (see plane_alloc in metrics.c). */
+static float *plane_new(const SdMetricsState *st)
+{
+    size_t bytes;
+    if (sd_mul_overflow((size_t)st->fs, (size_t)st->h, &bytes) || bytes > SIZE_MAX - 2 * SD_ROW_ALIGN)
+        return NULL;
+    return sd_alloc_aligned(bytes + SD_ROW_ALIGN);
+}
+
+/* The luma OD band, for the pigment's cross-covariance (sd__mx_pigment_region). JPEG keeps the
+ * chroma coarsely (subsampled, and quantised harder than the luma); on dark skin the melanin
+ * band's whole signal sits within about one level of Cb, so the variance of a melanin map read
+ * pixel by pixel moves with the quality (docs/METRICS.md). The luma band Y holds the melanin's
+ * share km m of the same spots, finely quantised, plus shading (texture, wrinkles) and
+ * haemoglobin. The covariance of the melanin band m with Y is km var(m) + cov(m, h-part): the
+ * shading, independent of the melanin, drops out, and so does the chroma's quantisation error,
+ * independent of the luma's. What is left of the sensor noise is its correlated part
+ * (sum_c inv_mc wy_c v_c, times the band's gain): st->noise_cov. ody: the luma-weighted OD;
+ * t0: a free plane. */
+static int luma_band(SdCtx *ctx, SdMetricsState *st, const float *ody, float *t0)
+{
+    const double p = st->ppm, lo = st->o.pg_band_lo_mm * p, hi = st->o.pg_band_hi_mm * p;
+    if (!(st->yb = plane_new(st)))
+        return sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
+    const SdMxComb cy = { st->yb, st->yb, t0, NULL, { -1.0f, 1.0f, 0.0f } };
+    int err;
+    if ((err = gauss_px(ctx, st, ody, t0, lo)) || (err = sd__mx_gauss_comb(ctx, st, ody, st->yb, hi, &cy)))
+        return err;
+    return 0;
+}
+
 int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], float *const mhs[3])
 {
     int err;
@@ -184,8 +215,9 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
      * quantised channel) */
     static const double wy[3] = { 0.299, 0.587, 0.114 };
     /* noise variance of the maps, per pixel, before any filtering */
-    st->noise_ls = st->noise_mel = st->noise_hb = 0;
+    st->noise_ls = st->noise_mel = st->noise_hb = st->noise_cov = 0;
     for (int c = 0; c < 3; c++) {
+        st->noise_cov += inv[c] * wy[c] * v[c];
         st->noise_ls += M_LN10 * M_LN10 * wy[c] * wy[c] * v[c];
         st->noise_mel += inv[c] * inv[c] * v[c];
         st->noise_hb += inv[3 + c] * inv[3 + c] * v[c];
@@ -197,9 +229,8 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
         m[6 + j] = (float)wy[j];
     if ((err = sd_op_mat3(ctx, (const float *const *)lin, st->fs, mhs, st->fs, st->w, st->h, m)))
         return err;
-    /* band-passed chromophore maps; their low-passed parts (in lin[0], lin[1]: the OD is no
-     * longer needed) also remove the pigment from the luma OD below. melb (lin[2]) = G_lo m -
-     * G_hi m and hbb likewise, each difference taken as the G_hi output is made; hbb goes into
+    /* band-passed chromophore maps (the low-passed parts go to lin[0], lin[1]: the OD is no
+     * longer needed). melb (lin[2]) = G_lo m - G_hi m and hbb likewise, each difference taken as the G_hi output is made; hbb goes into
      * the melanin map's plane once melb is done with it */
     const double lo = st->o.pg_band_lo_mm * p, hi = st->o.pg_band_hi_mm * p;
     float *const low[2] = { lin[0], lin[1] };
@@ -210,15 +241,12 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
         (err = gauss_px(ctx, st, mhs[1], low[1], lo)) ||
         (err = sd__mx_gauss_comb(ctx, st, mhs[1], st->hbb, hi, &ch)))
         return err;
-    /* shading log-luminance: ls = -ln10 (odY - (wy.mel) G*m - (wy.hb) G*h): luma detail (fine
-     * texture, wrinkles) without the pigment at the scale of spots, and without the chroma noise
-     * that a full per-pixel decomposition would carry into it */
-    double km = 0, kh = 0;
-    for (int c = 0; c < 3; c++) {
-        km += wy[c] * chrom_mel[c];
-        kh += wy[c] * chrom_hb[c];
-    }
-    const float kl[3] = { (float)-M_LN10, (float)(M_LN10 * km), (float)(M_LN10 * kh) };
+    if ((err = luma_band(ctx, st, mhs[2], low[0])))
+        return err;
+    /* shading log-luminance: ls = -ln10 odY, the luma's log. Removing the low-passed pigment from
+     * it (as before 0.2) carried the chroma's JPEG error into texture and wrinkles; spots that show
+     * in the luma are kept out of those scores by the spot membership instead */
+    const float kl[3] = { (float)-M_LN10, 0.0f, 0.0f };
     dsp->lincomb(mhs[2], st->fs, mhs[2], low[0], low[1], st->fs, st->w, st->h, kl);
     return 0;
 }
@@ -272,6 +300,17 @@ int sd__mx_spots(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r, SdMx
         goto nomem;
     if (!(sig > 0))
         goto done;
+    {
+        /* the soft spot membership (used by the primary scores): a ramp on the band's z-score */
+        const float k0 = (float)st->o.pg_mu_lo, k1 = (float)st->o.pg_mu_hi;
+        for (int y = 0; y < r->h; y++) {
+            const float *row = sd__mx_row(st, st->melb, y + r->y0) + r->x0;
+            const uint8_t *in = r->in + (size_t)y * (size_t)r->w;
+            float *mu = d->sp_mu + (size_t)y * (size_t)r->w;
+            for (int x = 0; x < r->w; x++)
+                mu[x] = in[x] ? sd__mx_ramp((float)((row[x] - med) / sig), k0, k1) : 0.0f;
+        }
+    }
     /* lab is set on the spot pixels only (the only ones read below); the response is the
      * melanin band map itself, read in place */
     long cnt = sd__mx_hysteresis_label(sd__mx_row(st, st->melb, r->y0) + r->x0, st->fs, r->in, r->w, r->h,
@@ -319,12 +358,41 @@ static double region_sd(SdCtx *ctx, const SdMetricsState *st, const float *map, 
     return sqrt(var > 0 ? var : 0);
 }
 
+/* The melanin band's SD read through its covariance with the luma band (see luma_band):
+ * sqrt((cov(melb, yb) - noise_cov) / km), km the melanin's luma weight. */
+static double region_cov_sd(const SdMetricsState *st, const SdMxRegion *r, double noise_cov)
+{
+    static const double wy[3] = { 0.299, 0.587, 0.114 };
+    double km = 0, sm = 0, sy = 0, smy = 0;
+    long n = 0;
+    for (int c = 0; c < 3; c++)
+        km += wy[c] * chrom_mel[c];
+    for (int y = 0; y < r->h; y++) {
+        const float *m = sd__mx_row(st, st->melb, y + r->y0) + r->x0, *l = sd__mx_row(st, st->yb, y + r->y0) + r->x0;
+        const uint8_t *in = r->in + (size_t)y * (size_t)r->w;
+        double a = 0, b = 0, c = 0;
+        long k = 0;
+        for (int x = 0; x < r->w; x++)
+            if (in[x]) {
+                a += m[x];
+                b += l[x];
+                c += (double)m[x] * (double)l[x];
+                k++;
+            }
+        sm += a; sy += b; smy += c; n += k;
+    }
+    if (n < 2)
+        return NAN;
+    const double cov = smy / (double)n - (sm / (double)n) * (sy / (double)n) - noise_cov;
+    return sqrt(cov > 0 ? cov / km : 0);
+}
+
 int sd__mx_pigment_region(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
                           const SdMxDetect *d, double out[SD_NMETRICS])
 {
     (void)d;
     const double g = sd__mx_band_gain(st->o.pg_band_lo_mm * st->ppm, st->o.pg_band_hi_mm * st->ppm);
-    out[SD_M_PIGMENT_UNEVENNESS] = 100.0 * region_sd(ctx, st, st->melb, r, g * st->noise_mel);
+    out[SD_M_PIGMENT_UNEVENNESS] = 100.0 * region_cov_sd(st, r, g * st->noise_cov);
     out[SD_M_REDNESS_UNEVENNESS] = 100.0 * region_sd(ctx, st, st->hbb, r, g * st->noise_hb);
     out[SD_M_PIGMENT_ITA_SD] = region_sd(ctx, st, st->ita, r, 0);
     return 0;

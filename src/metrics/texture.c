@@ -1,5 +1,5 @@
-/* Texture: illumination-flattened shading log-luminance band (0.1-1 mm), its RMS roughness and
- * Haralick GLCM features, with wrinkle and spot pixels excluded. */
+/* Texture: illumination-flattened shading log-luminance band (0.1-0.7 mm), its RMS roughness under
+ * soft wrinkle and spot exclusion weights, and Haralick GLCM features away from detections. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +103,24 @@ static long keep_bytes(uint8_t *restrict keep, const uint8_t *restrict in, size_
     return nk;
 }
 
+/* Texture moments with the soft exclusion weights of wrinkles and spots (d->wr_w, d->sp_w). */
+static void soft_moments(const SdMetricsState *st, const SdMxRegion *r, const SdMxDetect *d, double *sw,
+                         double *s1, double *s2)
+{
+    double a = 0, b = 0, c = 0;
+    for (int y = 0; y < r->h; y++) {
+        const float *t = sd__mx_row(st, st->tex, y + r->y0) + r->x0;
+        const size_t o = (size_t)y * (size_t)r->w;
+        for (int x = 0; x < r->w; x++) {
+            if (!r->in[o + x])
+                continue;
+            double wt = (double)d->wr_w[o + x] * (double)d->sp_w[o + x];
+            a += wt; b += wt * t[x]; c += wt * (double)t[x] * t[x];
+        }
+    }
+    *sw = a; *s1 = b; *s2 = c;
+}
+
 int sd__mx_texture_region(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
                           const SdMxDetect *d, double out[SD_NMETRICS])
 {
@@ -111,23 +129,26 @@ int sd__mx_texture_region(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion
     int err = 0;
     if (!(keep = malloc(n)) || !(q = malloc(n)))
         goto nomem;
-    /* pixels near detected wrinkles or spots do not count as texture */
+    /* roughness: the band's RMS under the soft exclusion weights of wrinkles and spots (a
+     * continuous function of the image); at least a quarter of the region's weight (and 2 mm²)
+     * must remain */
+    double sw = 0, s1m = 0, s2m = 0;
+    soft_moments(st, r, d, &sw, &s1m, &s2m);
+    if (sw < r->n / 4.0 || sw < 2.0 * st->ppm * st->ppm)
+        goto done;
+    /* noise floor: the sensor noise the band lets through (white-noise estimate) is removed */
+    double s0 = st->o.tex_fine_mm * st->ppm, s1 = st->o.tex_flat_mm * st->ppm;
+    double noise = st->noise_ls * sd__mx_band_gain(s0 < 0.3 ? 0 : s0, s1 > 64 ? 64 : s1);
+    double mean = s1m / sw, var = s2m / sw - mean * mean - noise;
+    out[SD_M_TEXTURE_ROUGHNESS] = 100.0 * sqrt(var > 0 ? var : 0);
+    /* GLCM features (secondary): on the pixels away from detected wrinkles and spots */
     or_bytes(keep, d->wrinkles, d->spots, n);
     if ((err = sd__mx_dilate(keep, r->w, r->h, (int)lround(st->o.tex_exclude_mm * st->ppm))))
         goto fail;
     const long nk = keep_bytes(keep, r->in, n);
-    /* at least a quarter of the region (or 2 mm²) must remain for a texture figure */
     if (nk < r->n / 4 || (double)nk < 2.0 * st->ppm * st->ppm)
         goto done;
     const float *tex0 = sd__mx_row(st, st->tex, r->y0) + r->x0;
-    SdMoments m = { 0 };
-    if ((err = sd_op_moments(ctx, tex0, st->fs, keep, r->w, r->w, r->h, &m)))
-        goto fail;
-    /* noise floor: the sensor noise the band lets through (white-noise estimate) is removed */
-    double s0 = st->o.tex_fine_mm * st->ppm, s1 = st->o.tex_flat_mm * st->ppm;
-    double noise = st->noise_ls * sd__mx_band_gain(s0 < 0.3 ? 0 : s0, s1 > 64 ? 64 : s1);
-    double mean = m.sum / m.n, var = m.sumsq / m.n - mean * mean - noise;
-    out[SD_M_TEXTURE_ROUGHNESS] = 100.0 * sqrt(var > 0 ? var : 0);
     const int L = st->o.tex_glcm_levels;
     const float range = (float)st->o.tex_glcm_range;
     if ((err = sd_op_quantize_u8(ctx, tex0, st->fs, q, r->w, r->w, r->h, -range, range, L)))

@@ -301,6 +301,18 @@ int sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
             }
         }
     }
+    /* the primary score's soft membership: a smooth ramp on the (prior-weighted) response, less
+     * where the pixel belongs to a spot; no threshold, link or length decides all or nothing */
+    {
+        const float a = (float)st->o.wr_mu_lo, b = (float)st->o.wr_mu_hi, spw = (float)st->o.wr_spot_weight;
+        double sum = 0;
+        for (size_t i = 0; i < n; i++) {
+            const float mu = r->in[i] ? sd__mx_ramp(resp[i], a, b) * (1.0f - spw * d->sp_mu[i]) : 0.0f;
+            d->wr_mu[i] = mu;
+            sum += mu;
+        }
+        d->wr_soft += sum;
+    }
     double t_hi = st->o.wr_abs_high, t_lo = st->o.wr_abs_low;
     if (st->o.wr_k_high > 0 && med + st->o.wr_k_high * sig > t_hi) {   /* very noisy image: stay above its noise */
         t_lo *= (med + st->o.wr_k_high * sig) / t_hi;

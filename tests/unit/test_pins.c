@@ -43,103 +43,103 @@ typedef struct Pin {
 
 /* ---- THE PIN TABLE (SD_PINS_PRINT=1 build/tests/test_pins prints it anew) ---- */
 static const Pin pins[] = {
-    { "eggcrate_a0.04", "texture_roughness", 1.09727083 },
-    { "eggcrate_a0.04", "texture_glcm_contrast", 2.77783978 },
-    { "eggcrate_a0.04", "texture_glcm_homogeneity", 0.430755894 },
-    { "eggcrate_a0.04", "texture_glcm_entropy", 4.06865159 },
-    { "eggcrate_a0.08", "texture_roughness", 2.19453966 },
-    { "eggcrate_a0.08", "texture_glcm_contrast", 9.84881015 },
-    { "eggcrate_a0.08", "texture_glcm_homogeneity", 0.254457751 },
-    { "eggcrate_a0.08", "texture_glcm_entropy", 5.05883787 },
-    { "eggcrate_noisy", "texture_roughness", 1.36358046 },
-    { "noise_only", "texture_roughness", 0.813977388 },
-    { "groove_band_diagonal", "wrinkle_density", 3.618795 },
-    { "groove_band_diagonal", "wrinkle_length_density", 6.13301586 },
-    { "groove_band_diagonal", "wrinkle_severity", 5.22170614 },
-    { "groove_band", "wrinkle_density", 2.69230769 },
+    { "eggcrate_a0.04", "texture_roughness", 1.09715834 },
+    { "eggcrate_a0.04", "texture_glcm_contrast", 2.77801999 },
+    { "eggcrate_a0.04", "texture_glcm_homogeneity", 0.430728986 },
+    { "eggcrate_a0.04", "texture_glcm_entropy", 4.06804312 },
+    { "eggcrate_a0.08", "texture_roughness", 2.19158428 },
+    { "eggcrate_a0.08", "texture_glcm_contrast", 9.84944746 },
+    { "eggcrate_a0.08", "texture_glcm_homogeneity", 0.254444514 },
+    { "eggcrate_a0.08", "texture_glcm_entropy", 5.05840143 },
+    { "eggcrate_noisy", "texture_roughness", 1.08921411 },
+    { "noise_only", "texture_roughness", 0 },
+    { "groove_band_diagonal", "wrinkle_density", 4.61910268 },
+    { "groove_band_diagonal", "wrinkle_length_density", 6.20959089 },
+    { "groove_band_diagonal", "wrinkle_severity", 5.11001704 },
+    { "groove_band", "wrinkle_density", 3.34836955 },
     { "groove_band", "wrinkle_length_density", 3.63774157 },
-    { "groove_band", "wrinkle_severity", 5.72771455 },
-    { "groove_band_glabella", "wrinkle_density", 0 },
+    { "groove_band", "wrinkle_severity", 5.73615239 },
+    { "groove_band_glabella", "wrinkle_density", 1.78558731 },
     { "groove_band_glabella", "wrinkle_length_density", 0 },
     { "groove_band_glabella", "wrinkle_severity", 0 },
-    { "groove", "wrinkle_density", 2.69230769 },
+    { "groove", "wrinkle_density", 3.34810814 },
     { "groove", "wrinkle_length_density", 3.68343195 },
-    { "groove", "wrinkle_severity", 5.74936531 },
-    { "two_grooves", "wrinkle_density", 5.38461538 },
+    { "groove", "wrinkle_severity", 5.74936084 },
+    { "two_grooves", "wrinkle_density", 6.69621636 },
     { "two_grooves", "wrinkle_length_density", 7.36686391 },
-    { "two_grooves", "wrinkle_severity", 5.74936531 },
-    { "groove_deep", "wrinkle_density", 2.69230769 },
+    { "two_grooves", "wrinkle_severity", 5.74936084 },
+    { "groove_deep", "wrinkle_density", 5.2647077 },
     { "groove_deep", "wrinkle_length_density", 3.68343195 },
-    { "groove_deep", "wrinkle_severity", 11.4987388 },
-    { "melanin_disc", "pigment_unevenness", 0.293187287 },
+    { "groove_deep", "wrinkle_severity", 11.4987269 },
+    { "melanin_disc", "pigment_unevenness", 0.292762418 },
     { "melanin_disc", "pigment_spot_area", 1.03993056 },
     { "melanin_disc", "pigment_spot_density", 0.173611111 },
-    { "melanin_disc", "pigment_ita_sd", 0.507970357 },
-    { "melanin_disc_2x", "pigment_unevenness", 0.585792412 },
+    { "melanin_disc", "pigment_ita_sd", 0.507970462 },
+    { "melanin_disc_2x", "pigment_unevenness", 0.585423623 },
     { "melanin_disc_2x", "pigment_spot_area", 1.05381944 },
     { "melanin_disc_2x", "pigment_spot_density", 0.173611111 },
-    { "melanin_disc_2x", "pigment_ita_sd", 0.981333957 },
-    { "haemoglobin_disc", "redness_unevenness", 0.292929656 },
-    { "canonical_eye_covered", "texture_roughness", 3.35166842 },
-    { "canonical_eye_covered", "texture_glcm_contrast", 0.324526329 },
-    { "canonical_eye_covered", "texture_glcm_homogeneity", 0.863485148 },
-    { "canonical_eye_covered", "texture_glcm_entropy", 3.79630244 },
-    { "canonical_eye_covered", "wrinkle_density", 11.0224359 },
-    { "canonical_eye_covered", "wrinkle_length_density", 16.9710173 },
-    { "canonical_eye_covered", "wrinkle_severity", 7.6998165 },
-    { "canonical_eye_covered", "pigment_unevenness", 19.4935337 },
+    { "melanin_disc_2x", "pigment_ita_sd", 0.981333735 },
+    { "haemoglobin_disc", "redness_unevenness", 0.292928876 },
+    { "canonical_eye_covered", "texture_roughness", 3.50629959 },
+    { "canonical_eye_covered", "texture_glcm_contrast", 0.406078478 },
+    { "canonical_eye_covered", "texture_glcm_homogeneity", 0.842363524 },
+    { "canonical_eye_covered", "texture_glcm_entropy", 4.00304844 },
+    { "canonical_eye_covered", "wrinkle_density", 14.6447087 },
+    { "canonical_eye_covered", "wrinkle_length_density", 29.5415311 },
+    { "canonical_eye_covered", "wrinkle_severity", 7.67460053 },
+    { "canonical_eye_covered", "pigment_unevenness", 15.5307502 },
     { "canonical_eye_covered", "pigment_spot_area", 6.02564103 },
     { "canonical_eye_covered", "pigment_spot_density", 0.26461487 },
-    { "canonical_eye_covered", "pigment_ita_sd", 34.5028905 },
-    { "canonical_eye_covered", "redness_unevenness", 4.06783453 },
-    { "canonical_eye", "texture_roughness", 3.30053584 },
-    { "canonical_eye", "texture_glcm_contrast", 0.338847146 },
-    { "canonical_eye", "texture_glcm_homogeneity", 0.859125474 },
-    { "canonical_eye", "texture_glcm_entropy", 3.87052075 },
-    { "canonical_eye", "wrinkle_density", 10.7098958 },
-    { "canonical_eye", "wrinkle_length_density", 17.6517992 },
-    { "canonical_eye", "wrinkle_severity", 6.93467281 },
-    { "canonical_eye", "pigment_unevenness", 17.718128 },
+    { "canonical_eye_covered", "pigment_ita_sd", 34.5028785 },
+    { "canonical_eye_covered", "redness_unevenness", 4.06786762 },
+    { "canonical_eye", "texture_roughness", 3.44250707 },
+    { "canonical_eye", "texture_glcm_contrast", 0.396977647 },
+    { "canonical_eye", "texture_glcm_homogeneity", 0.843055792 },
+    { "canonical_eye", "texture_glcm_entropy", 4.00699075 },
+    { "canonical_eye", "wrinkle_density", 15.1265183 },
+    { "canonical_eye", "wrinkle_length_density", 31.5296343 },
+    { "canonical_eye", "wrinkle_severity", 6.96138996 },
+    { "canonical_eye", "pigment_unevenness", 14.216833 },
     { "canonical_eye", "pigment_spot_area", 5.9640625 },
     { "canonical_eye", "pigment_spot_density", 0.322499373 },
-    { "canonical_eye", "pigment_ita_sd", 32.4405975 },
-    { "canonical_eye", "redness_unevenness", 3.7173864 },
-    { "canonical_eye_lower", "texture_roughness", 0.890845888 },
-    { "canonical_eye_lower", "texture_glcm_contrast", 0.208360518 },
-    { "canonical_eye_lower", "texture_glcm_homogeneity", 0.896341198 },
-    { "canonical_eye_lower", "texture_glcm_entropy", 2.80434291 },
-    { "canonical_eye_lower", "wrinkle_density", 0 },
-    { "canonical_eye_lower", "wrinkle_length_density", 0 },
-    { "canonical_eye_lower", "wrinkle_severity", 0 },
-    { "canonical_eye_lower", "pigment_unevenness", 2.33082651 },
+    { "canonical_eye", "pigment_ita_sd", 32.440585 },
+    { "canonical_eye", "redness_unevenness", 3.71741576 },
+    { "canonical_eye_lower", "texture_roughness", 1.00427949 },
+    { "canonical_eye_lower", "texture_glcm_contrast", 0.263241232 },
+    { "canonical_eye_lower", "texture_glcm_homogeneity", 0.870171066 },
+    { "canonical_eye_lower", "texture_glcm_entropy", 3.25297808 },
+    { "canonical_eye_lower", "wrinkle_density", 2.82330454 },
+    { "canonical_eye_lower", "wrinkle_length_density", 4.02349093 },
+    { "canonical_eye_lower", "wrinkle_severity", 3.19131817 },
+    { "canonical_eye_lower", "pigment_unevenness", 2.01638963 },
     { "canonical_eye_lower", "pigment_spot_area", 1.93987393 },
     { "canonical_eye_lower", "pigment_spot_density", 0.258649355 },
-    { "canonical_eye_lower", "pigment_ita_sd", 6.37891742 },
-    { "canonical_eye_lower", "redness_unevenness", 0.783981059 },
-    { "patch_seed19", "texture_roughness", 1.84780283 },
-    { "patch_seed19", "texture_glcm_contrast", 1.62056467 },
-    { "patch_seed19", "texture_glcm_homogeneity", 0.589320435 },
-    { "patch_seed19", "texture_glcm_entropy", 5.21193694 },
-    { "patch_seed19", "wrinkle_density", 17.4667358 },
-    { "patch_seed19", "wrinkle_length_density", 49.5963026 },
-    { "patch_seed19", "wrinkle_severity", 2.43440724 },
-    { "patch_seed19", "pigment_unevenness", 1.49550598 },
+    { "canonical_eye_lower", "pigment_ita_sd", 6.37890418 },
+    { "canonical_eye_lower", "redness_unevenness", 0.783980892 },
+    { "patch_seed19", "texture_roughness", 1.86718761 },
+    { "patch_seed19", "texture_glcm_contrast", 1.6238008 },
+    { "patch_seed19", "texture_glcm_homogeneity", 0.590035602 },
+    { "patch_seed19", "texture_glcm_entropy", 5.20309678 },
+    { "patch_seed19", "wrinkle_density", 12.0151866 },
+    { "patch_seed19", "wrinkle_length_density", 90.9828813 },
+    { "patch_seed19", "wrinkle_severity", 2.04569544 },
+    { "patch_seed19", "pigment_unevenness", 1.4840114 },
     { "patch_seed19", "pigment_spot_area", 4.56848145 },
     { "patch_seed19", "pigment_spot_density", 1.97753906 },
-    { "patch_seed19", "pigment_ita_sd", 2.96266077 },
-    { "patch_seed19", "redness_unevenness", 1.00192604 },
-    { "patch_seed19_520px", "texture_roughness", 1.77225479 },
-    { "patch_seed19_520px", "texture_glcm_contrast", 1.55267365 },
-    { "patch_seed19_520px", "texture_glcm_homogeneity", 0.598285376 },
-    { "patch_seed19_520px", "texture_glcm_entropy", 5.12704804 },
-    { "patch_seed19_520px", "wrinkle_density", 14.3842456 },
-    { "patch_seed19_520px", "wrinkle_length_density", 44.0435398 },
-    { "patch_seed19_520px", "wrinkle_severity", 2.59187516 },
-    { "patch_seed19_520px", "pigment_unevenness", 1.54913061 },
+    { "patch_seed19", "pigment_ita_sd", 2.96266684 },
+    { "patch_seed19", "redness_unevenness", 1.00192289 },
+    { "patch_seed19_520px", "texture_roughness", 1.85050093 },
+    { "patch_seed19_520px", "texture_glcm_contrast", 1.58709215 },
+    { "patch_seed19_520px", "texture_glcm_homogeneity", 0.595474762 },
+    { "patch_seed19_520px", "texture_glcm_entropy", 5.20057691 },
+    { "patch_seed19_520px", "wrinkle_density", 10.98401 },
+    { "patch_seed19_520px", "wrinkle_length_density", 71.7841655 },
+    { "patch_seed19_520px", "wrinkle_severity", 2.20889077 },
+    { "patch_seed19_520px", "pigment_unevenness", 1.56137662 },
     { "patch_seed19_520px", "pigment_spot_area", 3.54178994 },
     { "patch_seed19_520px", "pigment_spot_density", 1.75739645 },
-    { "patch_seed19_520px", "pigment_ita_sd", 3.81619223 },
-    { "patch_seed19_520px", "redness_unevenness", 0.960867953 },
+    { "patch_seed19_520px", "pigment_ita_sd", 3.81619709 },
+    { "patch_seed19_520px", "redness_unevenness", 0.960865642 },
 };
 /* ---- end of the pin table ---- */
 
@@ -308,8 +308,10 @@ static void test_texture_relief(void)
     const double r1 = o1[SD_M_TEXTURE_ROUGHNESS], r2 = o2[SD_M_TEXTURE_ROUGHNESS];
     /* properties: no relief, no roughness; roughness proportional to the amplitude; no wrinkles */
     CHECKF(o0[SD_M_TEXTURE_ROUGHNESS] < 1e-3, "flat: %g", o0[SD_M_TEXTURE_ROUGHNESS]);
-    CHECKF(r1 > 0.1 && fabs(r2 / r1 - 2.0) < 0.02, "roughness %g at a, %g at 2a (ratio %g)", r1, r2, r2 / r1);
-    CHECK_NEAR(o1[SD_M_WRINKLE_DENSITY], 0.0, 1e-9);
+    /* (3%: the soft wrinkle membership of the relief's own valleys, which the texture weights
+     * exclude, grows with the amplitude) */
+    CHECKF(r1 > 0.1 && fabs(r2 / r1 - 2.0) < 0.03, "roughness %g at a, %g at 2a (ratio %g)", r1, r2, r2 / r1);
+    CHECKF(o1[SD_M_WRINKLE_DENSITY] < 0.01, "wrinkle density of an egg-crate: %g %%", o1[SD_M_WRINKLE_DENSITY]);
     /* relief is not pigment: melanin and redness unevenness stay at the flat image's */
     CHECKF(o1[SD_M_PIGMENT_UNEVENNESS] < 0.01 * r1 + 1e-3, "pigment %g", o1[SD_M_PIGMENT_UNEVENNESS]);
     CHECKF(o1[SD_M_REDNESS_UNEVENNESS] < 0.01 * r1 + 1e-3, "redness %g", o1[SD_M_REDNESS_UNEVENNESS]);
@@ -408,16 +410,11 @@ static void test_texture_floor_terms(void)
 
 /* The same relief plus white noise of known SD (6% per channel, natural log) whose band-passed
  * variance is of the order of the relief's: the noise floor must give back the noise-free
- * roughness.
- * KNOWN BUG (reported with issue 19): it does not yet. The floor removes the luma noise of the
- * texture band (its estimate is right: within 3% of the true variance here) but the band is
- * taken of ls = luma OD minus the low-passed melanin and haemoglobin maps, and their noise
- * (amplified by the chromophore inversion) is not in the floor: +24.7% here with per-channel
- * noise, which is what sd_synth_camera and real sensors add. NOISE_FLOOR_TOL is the measured
- * excess plus a margin until the definition is fixed; then set it to 0.03 (a sound floor is
- * within 3%) and re-pin. The floor must still remove most of what it is meant to: against the
- * same image with the floor off, at least half of the noise's excess goes. */
-#define NOISE_FLOOR_TOL 0.26
+ * roughness within NOISE_FLOOR_TOL. (Until 0.2 the texture band was taken of the luma OD minus
+ * the low-passed chromophore maps, whose noise the floor did not count: +24.7% here. The band is
+ * now of the luma alone, and the floor is sound.) The floor must also remove most of what it is
+ * meant to: against the same image with the floor off, at least half of the noise's excess goes. */
+#define NOISE_FLOOR_TOL 0.03
 static void test_texture_noise_floor(void)
 {
     setup();
@@ -441,9 +438,6 @@ static void test_texture_noise_floor(void)
     const double rc = clean[SD_M_TEXTURE_ROUGHNESS], rn = noisy[SD_M_TEXTURE_ROUGHNESS];
     printf("  roughness: clean %.5g, with noise %.5g (%+.2f%%; floor off: %.5g, %+.2f%%), noise alone %.5g\n",
            rc, rn, 100 * (rn / rc - 1), raw, 100 * (raw / rc - 1), only[SD_M_TEXTURE_ROUGHNESS]);
-    if (fabs(rn / rc - 1) >= 0.03)
-        printf("  known bug: the noise floor leaves %+.1f%% (a sound floor: within 3%%; see the comment)\n",
-               100 * (rn / rc - 1));
     CHECKF(fabs(rn / rc - 1) < NOISE_FLOOR_TOL, "noise floor: %g with noise vs %g without", rn, rc);
     CHECKF(raw > rn && rn - rc < 0.5 * (raw - rc), "the floor removes too little: %g, %g off, %g clean", rn, raw, rc);
     /* the pigment maps' noise floors: noise alone is not unevenness */
@@ -521,7 +515,8 @@ static void test_wrinkle_groove(void)
     CHECK(deep[SD_M_WRINKLE_DENSITY] >= one[SD_M_WRINKLE_DENSITY]);
     /* orientation priors on a region that does not start at x = 0 (columns 30..232; 203 wide, so
      * the skeleton's byte unpacking runs its tail on the groove): a groove along
-     * the prior scores as without it (2%); across it, less */
+     * the prior scores as without it (severity 2%; density 4%: the soft membership also counts
+     * the faint noise valleys off the groove, which the prior weighs down); across it, less */
     SdMask band;
     CHECK_EQ_INT(sd_mask_create(&band, s.w, s.h), 0);
     for (int y = 0; y < s.h; y++)
@@ -552,15 +547,18 @@ static void test_wrinkle_groove(void)
     s.vertical = 0;
     s.noise = 0;
     sd_mask_free(&band);
+    printf("  priors (density): horizontal %.4g, forehead prior %.4g, glabella prior %.4g; vertical %.4g, "
+           "glabella prior %.4g\n", h_none[SD_M_WRINKLE_DENSITY], h_fore[SD_M_WRINKLE_DENSITY],
+           h_glab[SD_M_WRINKLE_DENSITY], v_none[SD_M_WRINKLE_DENSITY], v_glab[SD_M_WRINKLE_DENSITY]);
     printf("  priors: horizontal groove %.4g, forehead prior %.4g, glabella prior %.4g; vertical %.4g, "
            "glabella prior %.4g (severity)\n", h_none[SD_M_WRINKLE_SEVERITY], h_fore[SD_M_WRINKLE_SEVERITY],
            h_glab[SD_M_WRINKLE_SEVERITY], v_none[SD_M_WRINKLE_SEVERITY], v_glab[SD_M_WRINKLE_SEVERITY]);
     CHECK(h_none[SD_M_WRINKLE_SEVERITY] > 0 && v_none[SD_M_WRINKLE_SEVERITY] > 0);
     CHECKF(fabs(h_fore[SD_M_WRINKLE_SEVERITY] / h_none[SD_M_WRINKLE_SEVERITY] - 1) < 0.02 &&
-           fabs(h_fore[SD_M_WRINKLE_DENSITY] / h_none[SD_M_WRINKLE_DENSITY] - 1) < 0.02,
+           fabs(h_fore[SD_M_WRINKLE_DENSITY] / h_none[SD_M_WRINKLE_DENSITY] - 1) < 0.04,
            "horizontal groove, horizontal prior: %g vs %g", h_fore[SD_M_WRINKLE_SEVERITY], h_none[SD_M_WRINKLE_SEVERITY]);
     CHECKF(fabs(v_glab[SD_M_WRINKLE_SEVERITY] / v_none[SD_M_WRINKLE_SEVERITY] - 1) < 0.02 &&
-           fabs(v_glab[SD_M_WRINKLE_DENSITY] / v_none[SD_M_WRINKLE_DENSITY] - 1) < 0.02,
+           fabs(v_glab[SD_M_WRINKLE_DENSITY] / v_none[SD_M_WRINKLE_DENSITY] - 1) < 0.04,
            "vertical groove, vertical prior: %g vs %g", v_glab[SD_M_WRINKLE_SEVERITY], v_none[SD_M_WRINKLE_SEVERITY]);
     CHECKF(h_glab[SD_M_WRINKLE_SEVERITY] < 0.9 * h_none[SD_M_WRINKLE_SEVERITY] ||
            h_glab[SD_M_WRINKLE_DENSITY] < 0.9 * h_none[SD_M_WRINKLE_DENSITY],
