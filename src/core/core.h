@@ -59,6 +59,11 @@ static inline uint64_t sd_mix64(uint64_t x)
  * every pixel right away. Declared here, library-internal. */
 int  sd__image_create_nozero(SdImage *img, int w, int h, int c, enum sd_fmt fmt);
 
+/* ---- indexed PNG (src/core/png.c): idx holds palette indices (< ncolours), rgba the palette with
+ * its alpha; the bit depth is the smallest that holds ncolours (1, 2, 4, 8). Written atomically. */
+int  sd__png_save_indexed(SdCtx *ctx, const char *path, const uint8_t *idx, ptrdiff_t stride, int w, int h,
+                          const uint8_t (*rgba)[4], int ncolours);
+
 /* ---- JSON reader (src/core/json.c): the one parser for every JSON file the library reads back
  * (models/regions.json, run.json and its shard metadata, done.json). Strict RFC 8259; duplicate
  * keys are an error; strings are UTF-8 with \uXXXX decoded (\u0000 refused). */

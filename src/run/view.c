@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "skindelta/face.h"
 #include "src/run/run_int.h"
@@ -130,6 +131,9 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Sd
     return 0;
 }
 
+/* The files of one aligned image under OUT/aligned/<patient>/: the photo's JPEG preview, the
+ * region, wrinkle and spot masks (indexed PNG, frame size) and, with --save-aligned
+ * (save_images 2), the aligned photo losslessly as PNG. */
 static int save_images(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, const SdAligned *al,
                        const SdRegions *rg, const SdMetricsState *st, SdPatientOut *po)
 {
@@ -141,17 +145,22 @@ static int save_images(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, cons
         po->write_errors++;
         return SD_EIO;
     }
+    snprintf(path, sizeof(path), "%s/%s_%s.jpg", dir, e->view, e->session);
+    int err = sd_image_save(ctx, &al->img, path, SD_RUN_PREVIEW_Q);
     snprintf(path, sizeof(path), "%s/%s_%s.png", dir, e->view, e->session);
-    int err = sd_image_save(ctx, &al->img, path, 0);
+    if (!err && o->save_images > 1)
+        err = sd_image_save(ctx, &al->img, path, 0);
+    else if (!err)
+        unlink(path);   /* an earlier run's, with --save-aligned: not this run's photo */
     if (!err) {
         snprintf(path, sizeof(path), "%s/%s_%s_regions.png", dir, e->view, e->session);
-        err = sd_regions_overlay(ctx, &al->img, rg, path);
+        err = sd__run_regions_mask(ctx, rg, path);
     }
     if (!err && st) {
         char wp[4400], spp[4400];
         snprintf(wp, sizeof(wp), "%s/%s_%s_wrinkles.png", dir, e->view, e->session);
         snprintf(spp, sizeof(spp), "%s/%s_%s_spots.png", dir, e->view, e->session);
-        err = sd_metrics_overlay(ctx, st, &al->img, &rg->mask[0], rg->name[0], wp, spp);
+        err = sd__run_metrics_masks(ctx, st, &rg->mask[0], rg->name[0], wp, spp);
     }
     if (err) { sd__run_add_error(po, e->path, "write", err, ctx->errmsg); po->write_errors++; }
     return err;
