@@ -143,6 +143,12 @@ int  sd__run_face_outside(const SdFace *fb, int photo_w, int photo_h, double *sh
 int  sd__run_rotate_quarter(const SdImage *src, int k, SdImage *dst, SdTransform *R);
 
 /* outdir.c: checks and care of OUT before a run (errors SD_EINVAL: refused, nothing written) */
+/* Reads the photo's file once (photo.c): its sha256 into hex ("" when unreadable), then header,
+ * markers (comp, may be NULL), the quick look of a large JPEG (face mode) and the decode at the
+ * scale the canonical frame needs. Seconds spent go to *t_load and *t_face. */
+int  sd__run_read_photo(SdCtx *ctx, const char *path, const SdRunOpts *o, SdImage *photo, SdImageInfo *li,
+                        char hex[65], SdCompression *comp, double *t_load, double *t_face);
+
 /* The overlays as indexed-PNG masks of the canonical frame's size (overlays.c): the regions
  * (outlines and fills, the skin's outside dimmed), and the wrinkles and spots detected in region
  * (either path may be NULL). The report composites them over the photo's JPEG preview. */

@@ -48,36 +48,14 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Sd
                          SdCompression *comp, const FaceHint *like, int *nfaces)
 {
     note[0] = 0;
-    memset(comp, 0, sizeof(*comp));
-    SdLoadOpts lo;
-    sd_load_opts_default(&lo);
     char hex[65] = "";
-    struct stat st;   /* never hash a FIFO or a device (/dev/zero named .jpg): it would block */
-    const int hashed = stat(e->path, &st) == 0 && S_ISREG(st.st_mode) && sd_sha256_file(e->path, hex) == 0;
-    int err;
-    /* A large JPEG whose face is well above the canonical resolution is decoded smaller (DCT
-     * scaling): a quick look at a 1/4-size decode finds the face, sd_align_load_scale says how much
-     * can go without losing canonical detail. Landmarks are then found again on what was loaded. */
-    SdImageInfo pi;
-    if (!o->roi_whole && sd_image_probe(ctx, e->path, &pi) == 0 && !strcmp(pi.format, "jpeg") &&
-        (pi.orig_w > 2 * SD_FACE_LOAD_MAX || pi.orig_h > 2 * SD_FACE_LOAD_MAX)) {
-        SdLandmarks quick;
-        int nq = 0;
-        SD_TIMED(po, SD_ST_FACE, err = sd_face_find_file(ctx, e->path, &o->face, &quick, &nq, NULL));
-        if (!err) lo.scale = sd_align_load_scale(&quick, &o->align);
-    }
-    sd_clear_error(ctx);
     SdImageInfo li;
-    memset(&li, 0, sizeof(li));
-    SD_TIMED(po, SD_ST_LOAD, err = sd_image_load(ctx, e->path, &lo, photo, &li));
-    /* the input's hash and its JPEG compression (empty when not a JPEG): the loader reads the
-     * markers; a photo that failed to load has them read here, as far as they go */
-    if (hashed) {
+    double tl = 0, tf = 0;
+    int err = sd__run_read_photo(ctx, e->path, o, photo, &li, hex, comp, &tl, &tf);
+    po->t[SD_ST_LOAD] += tl;
+    po->t[SD_ST_FACE] += tf;
+    if (hex[0]) {   /* the input's hash and its JPEG compression (empty when not a JPEG) */
         char q[16] = "";
-        comp->jpeg_quality = li.jpeg_quality;
-        memcpy(comp->chroma, li.chroma, sizeof(comp->chroma));
-        if (err)   /* 0 and "" unless the headers are readable */
-            (void)sd_jpeg_info(e->path, &comp->jpeg_quality, comp->chroma);
         if (comp->jpeg_quality > 0)
             snprintf(q, sizeof(q), "%d", comp->jpeg_quality);
         sd_rowlist_addf(&po->inputs, "%s\x1f%s\x1f%s\x1f%s", e->path, hex, q, comp->chroma);
