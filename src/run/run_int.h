@@ -145,9 +145,13 @@ int  sd__run_rotate_quarter(const SdImage *src, int k, SdImage *dst, SdTransform
 /* outdir.c: checks and care of OUT before a run (errors SD_EINVAL: refused, nothing written) */
 /* Reads the photo's file once (photo.c): its sha256 into hex ("" when unreadable), then header,
  * markers (comp, may be NULL), the quick look of a large JPEG (face mode) and the decode at the
- * scale the canonical frame needs. Seconds spent go to *t_load and *t_face. */
+ * scale the canonical frame needs. With face_u8 and crop_xy (both NULL: the whole photo as
+ * float), a large upright JPEG with one face comes back twice: face_u8 the whole photo as 8-bit
+ * RGB for the face stage (freed by the caller; empty otherwise), photo only the part the frame
+ * can see as float, crop_xy its origin in face_u8's pixels. Seconds go to *t_load and *t_face. */
 int  sd__run_read_photo(SdCtx *ctx, const char *path, const SdRunOpts *o, SdImage *photo, SdImageInfo *li,
-                        char hex[65], SdCompression *comp, double *t_load, double *t_face);
+                        char hex[65], SdCompression *comp, SdImage *face_u8, int *crop_xy, double *t_load,
+                        double *t_face);
 
 /* The overlays as indexed-PNG masks of the canonical frame's size (overlays.c): the regions
  * (outlines and fills, the skin's outside dimmed), and the wrinkles and spots detected in region

@@ -45,13 +45,15 @@ static void faces_note(char note[SD_NOTE_LEN], int nfaces, int followup)
  * original photo px -> loaded photo px; note says when the photo had to be turned. */
 static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, SdPatientOut *po,
                          SdImage *photo, SdLandmarks *lm, SdTransform *P, char note[SD_NOTE_LEN],
-                         SdCompression *comp, const FaceHint *like, int *nfaces)
+                         SdCompression *comp, const FaceHint *like, int *nfaces, FaceHint *found)
 {
     note[0] = 0;
     char hex[65] = "";
     SdImageInfo li;
     double tl = 0, tf = 0;
-    int err = sd__run_read_photo(ctx, e->path, o, photo, &li, hex, comp, &tl, &tf);
+    int crop[2] = {0, 0};
+    SdImage whole = {0};   /* a cropped photo's whole, 8-bit, for the face stage */
+    int err = sd__run_read_photo(ctx, e->path, o, photo, &li, hex, comp, &whole, crop, &tl, &tf);
     po->t[SD_ST_LOAD] += tl;
     po->t[SD_ST_FACE] += tf;
     if (hex[0]) {   /* the input's hash and its JPEG compression (empty when not a JPEG) */
@@ -62,16 +64,32 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Sd
     }
     if (err) { sd__run_add_error(po, e->path, "load", err, ctx->errmsg); return err; }
     {
+        /* (the origin of a cropped decode moves the photo's pixels by crop) */
         const double s = li.scale > 0 ? li.scale : 1.0, c = 0.5 * s - 0.5;
-        const SdTransform S = {{s, 0, c, 0, s, c, 0, 0, 1}};
+        const SdTransform S = {{s, 0, c - crop[0], 0, s, c - crop[1], 0, 0, 1}};
         *P = S;
     }
     *nfaces = 0;
-    if (o->roi_whole) return 0;
+    if (o->roi_whole) { sd_image_free(&whole); return 0; }
     int picked = 0;
-    SD_TIMED(po, SD_ST_FACE, err = sd_face_find_like(ctx, photo, &o->face, like ? &like->box : NULL,
+    const SdImage *fimg = whole.data ? &whole : photo;
+    SD_TIMED(po, SD_ST_FACE, err = sd_face_find_like(ctx, fimg, &o->face, like ? &like->box : NULL,
                                                      like ? like->w : 0, like ? like->h : 0, lm,
                                                      nfaces, &picked));
+    if (found && !err) {   /* (in the whole photo's pixels, as the next sd_face_find_like wants) */
+        found->box = lm->face;
+        found->w = fimg->w;
+        found->h = fimg->h;
+    }
+    sd_image_free(&whole);
+    if (!err && (crop[0] || crop[1])) {   /* into the crop's pixels */
+        for (int k = 0; k < SD_NLANDMARKS; k++) {
+            lm->pt[k].x -= (float)crop[0];
+            lm->pt[k].y -= (float)crop[1];
+        }
+        lm->face.x -= (float)crop[0];
+        lm->face.y -= (float)crop[1];
+    }
     /* A photo turned sideways or upside down without an EXIF orientation tag: the detector is
      * not rotation invariant, so look at the three quarter turns before giving up. */
     for (int k = 1; k <= 3 && err == SD_ENOFACE; k++) {
@@ -196,11 +214,14 @@ static int score_baseline(View *v, SdMetricsState **st)
     const SdCatEntry *b = v->b;
     SdImage photo = {0};
     int err;
-    if (load_and_find(ctx, o, b, po, &photo, &v->lm, &v->bP, v->bnote, &v->bcomp, NULL, &v->nfaces))
+    v->hint.w = v->hint.h = 0;
+    if (load_and_find(ctx, o, b, po, &photo, &v->lm, &v->bP, v->bnote, &v->bcomp, NULL, &v->nfaces, &v->hint))
         return -1;
-    v->hint.box = v->lm.face;
-    v->hint.w = photo.w;
-    v->hint.h = photo.h;
+    if (!v->hint.w) {   /* (the photo was turned to find the face, or --roi whole) */
+        v->hint.box = v->lm.face;
+        v->hint.w = photo.w;
+        v->hint.h = photo.h;
+    }
     SD_TIMED(po, SD_ST_FRAME, err = sd_align_canonical(ctx, &photo, o->roi_whole ? NULL : &v->lm, &o->align, &v->base));
     if (err) { sd__run_add_error(po, b->path, "frame", err, ctx->errmsg); goto fail; }
     SD_TIMED(po, SD_ST_REGIONS, err = sd_regions_build(ctx, &v->base, NULL, &v->rg));
@@ -280,7 +301,7 @@ static int score_followup(View *v, const SdCatEntry *e)
     int err;
     memset(&qc, 0, sizeof(qc));
     int nfaces = 0;
-    if ((err = load_and_find(ctx, o, e, po, &photo, &lm, &fP, fnote, &fcomp, &v->hint, &nfaces))) goto out;
+    if ((err = load_and_find(ctx, o, e, po, &photo, &lm, &fP, fnote, &fcomp, &v->hint, &nfaces, NULL))) goto out;
     if (nfaces > 1) faces_note(fnote, nfaces, 1);
     char cmsg[200];
     const int comp_diff = sd__run_compression_differs(&v->bcomp, &fcomp, cmsg, sizeof(cmsg));
