@@ -75,11 +75,9 @@ int  sd__jpeg_info_mem(const void *data, size_t n, int *quality, char chroma[8])
 int  sd__jpeg_direct_ok(const void *data, size_t n);
 /* Decode with DCT scaling 1/shrink (1, 2, 4, 8), EXIF orientation applied, to planar F32 0..1 or
  * interleaved U8 RGB. Corrupt or truncated data (libjpeg errors and warnings) is SD_EFORMAT
- * naming path and libjpeg's message. crop (NULL: none; orientation 1 only) asks for x, y, w, h of
- * the scaled image; got (may be NULL) receives the x, y, w, h decoded (x down to the iMCU grid, y
- * to a multiple of 16) and the scaled image's full width and height. */
+ * naming path and libjpeg's message. */
 int  sd__jpeg_decode(SdCtx *ctx, const char *path, const void *data, size_t n, int shrink, int orientation,
-                     enum sd_fmt fmt, uint64_t max_pixels, const int crop[4], int got[6], SdImage *img);
+                     enum sd_fmt fmt, uint64_t max_pixels, SdImage *img);
 
 /* ---- indexed PNG (src/core/png.c): idx holds palette indices (< ncolours), rgba the palette with
  * its alpha; the bit depth is the smallest that holds ncolours (1, 2, 4, 8). Written atomically. */

@@ -375,8 +375,7 @@ int sd__image_load_mem(SdCtx *ctx, const char *path, const void *data, size_t n,
 
     /* JPEG without a colour profile, 8-bit grey/YCbCr/RGB: libjpeg-turbo straight from the bytes */
     if (direct && !strcmp(info.format, "jpeg") && !info.had_icc && sd__jpeg_direct_ok(data, n)) {
-        if ((err = sd__jpeg_decode(ctx, path, data, n, shrink, info.orientation, o.fmt, o.max_pixels,
-                                   NULL, NULL, img)))
+        if ((err = sd__jpeg_decode(ctx, path, data, n, shrink, info.orientation, o.fmt, o.max_pixels, img)))
             return err;
         info.scale = (double)img->w / info.orig_w;
         if (info_out) *info_out = info;

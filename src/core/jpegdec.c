@@ -84,7 +84,7 @@ int sd__jpeg_direct_ok(const void *data, size_t n)
 }
 
 int sd__jpeg_decode(SdCtx *ctx, const char *path, const void *data, size_t n, int shrink, int orientation,
-                    enum sd_fmt fmt, uint64_t max_pixels, const int crop[4], int got[6], SdImage *img)
+                    enum sd_fmt fmt, uint64_t max_pixels, SdImage *img)
 {
     struct jpeg_decompress_struct c;
     JErr je;
@@ -121,32 +121,8 @@ int sd__jpeg_decode(SdCtx *ctx, const char *path, const void *data, size_t n, in
     c.dct_method = JDCT_ISLOW;
     c.do_fancy_upsampling = TRUE;
     jpeg_start_decompress(&c);
-    const int full_w = (int)c.output_width, full_h = (int)c.output_height;
-    /* A crop (upright photos only): columns to the iMCU grid by libjpeg (the IDCT of the others
-     * is skipped), rows from a multiple of 16; the rows above and below are still entropy-decoded
-     * (skipped), so damaged data anywhere in the file fails as without a crop. */
-    JDIMENSION cx = 0, cw = c.output_width;
-    int cy = 0, ch = full_h;
     const int o = orientation >= 1 && orientation <= 8 ? orientation : 1;
-    if (crop && o == 1 && crop[2] > 0 && crop[3] > 0) {
-        int x0 = crop[0] < 0 ? 0 : crop[0], y0 = crop[1] < 0 ? 0 : crop[1];
-        int x1 = crop[0] + crop[2] > full_w ? full_w : crop[0] + crop[2];
-        int y1 = crop[1] + crop[3] > full_h ? full_h : crop[1] + crop[3];
-        y0 -= y0 % 16;
-        if (x1 > x0 && y1 > y0) {
-            cx = (JDIMENSION)x0;
-            cw = (JDIMENSION)(x1 - x0);
-            jpeg_crop_scanline(&c, &cx, &cw);
-            cy = y0;
-            ch = y1 - y0;
-        }
-    }
-    if (got) {
-        got[0] = (int)cx; got[1] = cy; got[2] = (int)cw; got[3] = ch; got[4] = full_w; got[5] = full_h;
-    }
-    if (cy > 0 && jpeg_skip_scanlines(&c, (JDIMENSION)cy) != (JDIMENSION)cy)
-        longjmp(je.jb, 1);
-    const int w = (int)c.output_width, h = ch;
+    const int w = (int)c.output_width, h = (int)c.output_height;
     const int rot = orientation >= 5 && orientation <= 8;
     const int W = rot ? h : w, H = rot ? w : h;
     int err = sd__image_create_nozero(img, W, H, 3, fmt);
@@ -157,8 +133,8 @@ int sd__jpeg_decode(SdCtx *ctx, const char *path, const void *data, size_t n, in
         return sd_fail(ctx, SD_ENOMEM, "%s: cannot allocate a %dx%d image", path, W, H);
     }
     for (int i = 0; i < 256; i++) lut[i] = i * (1.0f / 255.0f);
-    while ((int)c.output_scanline < cy + h) {
-        const int y = (int)c.output_scanline - cy;
+    while (c.output_scanline < c.output_height) {
+        const int y = (int)c.output_scanline;
         JSAMPROW rows[1] = {row};
         jpeg_read_scanlines(&c, rows, 1);
         if (o == 1 || o == 2 || o == 3 || o == 4) {   /* a stored row is an upright row */
@@ -192,8 +168,6 @@ int sd__jpeg_decode(SdCtx *ctx, const char *path, const void *data, size_t n, in
             }
         }
     }
-    if (c.output_scanline < c.output_height)
-        jpeg_skip_scanlines(&c, c.output_height - c.output_scanline);
     jpeg_finish_decompress(&c);
     jpeg_destroy_decompress(&c);
     free(row);

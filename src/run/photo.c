@@ -74,7 +74,7 @@ static int frame_crop(const SdLandmarks *lm, const SdRunOpts *o, int orig_w, int
 static int crop_decode(SdCtx *ctx, const char *path, const void *data, size_t n, int shrink, const int crop[4],
                        SdImage *face_u8, SdImage *photo, int *crop_xy)
 {
-    int err = sd__jpeg_decode(ctx, path, data, n, shrink, 1, SD_FMT_U8, SD_MAX_PIXELS_DEFAULT, NULL, NULL, face_u8);
+    int err = sd__jpeg_decode(ctx, path, data, n, shrink, 1, SD_FMT_U8, SD_MAX_PIXELS_DEFAULT, face_u8);
     if (err) return err;
     const int x0 = crop[0] / 16 * 16, y0 = crop[1] / 16 * 16;
     const int x1 = crop[0] + crop[2] < face_u8->w ? crop[0] + crop[2] : face_u8->w;
