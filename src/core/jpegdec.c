@@ -122,11 +122,19 @@ int sd__jpeg_decode(SdCtx *ctx, const char *path, const void *data, size_t n, in
     c.do_fancy_upsampling = TRUE;
     jpeg_start_decompress(&c);
     const int o = orientation >= 1 && orientation <= 8 ? orientation : 1;
-    const int w = (int)c.output_width, h = (int)c.output_height;
+    /* libvips keeps the whole pixels of a DCT-scaled decode (floor of size / shrink); libjpeg
+     * rounds up, so a partial last column and row are dropped here as there */
+    const int sd = (int)c.scale_denom;
+    const int w = sd > 1 ? (int)c.image_width / sd : (int)c.output_width;
+    const int h = sd > 1 ? (int)c.image_height / sd : (int)c.output_height;
+    if (w < 1 || h < 1) {
+        jpeg_destroy_decompress(&c);
+        return sd_fail(ctx, SD_EFORMAT, "%s: too small to decode at 1/%d", path, sd);
+    }
     const int rot = orientation >= 5 && orientation <= 8;
     const int W = rot ? h : w, H = rot ? w : h;
     int err = sd__image_create_nozero(img, W, H, 3, fmt);
-    if (err || !(row = malloc((size_t)w * 3))) {
+    if (err || !(row = malloc((size_t)c.output_width * 3))) {
         jpeg_destroy_decompress(&c);
         sd_image_free(img);
         free(row);
@@ -137,6 +145,7 @@ int sd__jpeg_decode(SdCtx *ctx, const char *path, const void *data, size_t n, in
         const int y = (int)c.output_scanline;
         JSAMPROW rows[1] = {row};
         jpeg_read_scanlines(&c, rows, 1);
+        if (y >= h) continue;   /* (the partial last row of a scaled decode) */
         if (o == 1 || o == 2 || o == 3 || o == 4) {   /* a stored row is an upright row */
             int X0, Y, X1, Yd;
             orient(o, 0, y, w, h, &X0, &Y);
