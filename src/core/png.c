@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <png.h>
+#include <zlib.h>
 
 #include "skindelta/skindelta.h"
 #include "src/core/core.h"
@@ -73,9 +74,11 @@ int sd__png_save_indexed(SdCtx *ctx, const char *path, const uint8_t *idx, ptrdi
         return sd_fail(ctx, SD_EDEP, "%s: PNG encoding failed", path);
     }
     png_set_write_fn(png, &b, buf_write, buf_flush);
-    /* masks are mostly runs of one index: fast deflate, no row filters (as PNG advises for
+    /* masks are mostly runs of one index: run-length deflate (several times faster than the
+     * default strategy, within a few % of its size here), no row filters (as PNG advises for
      * palette images) */
     png_set_compression_level(png, 6);
+    png_set_compression_strategy(png, Z_RLE);
     png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, PNG_COLOR_TYPE_PALETTE,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
