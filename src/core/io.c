@@ -142,6 +142,19 @@ static VipsSource *file_source(const char *path)
     return vips_source_new_from_file(path);
 }
 
+/* Bytes already in memory, through the same source interface (every loader we allow reads a
+ * source; not all of them have a buffer variant, PPM for one). data must outlive the images. */
+static VipsImage *open_mem(const void *data, size_t n, VipsAccess access, int shrink, VipsFailOn fail_on)
+{
+    VipsSource *src = vips_source_new_from_memory(data, n);
+    if (!src) return NULL;
+    VipsImage *im = shrink > 1
+        ? vips_image_new_from_source(src, "", "access", access, "shrink", shrink, "fail_on", fail_on, NULL)
+        : vips_image_new_from_source(src, "", "access", access, "fail_on", fail_on, NULL);
+    g_object_unref(src);
+    return im;
+}
+
 int sd_image_probe(SdCtx *ctx, const char *path, SdImageInfo *info)
 {
     int err = sd_init(ctx, NULL);
@@ -321,7 +334,7 @@ int sd__image_header_mem(SdCtx *ctx, const char *path, const void *data, size_t 
     int err = sd_init(ctx, NULL);
     if (err) return err;
     memset(info, 0, sizeof(*info));
-    VipsImage *im = vips_image_new_from_buffer(data, n, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    VipsImage *im = open_mem(data, n, VIPS_ACCESS_SEQUENTIAL, 1, VIPS_FAIL_ON_NONE);
     if (!im)
         return vips_fail(ctx, SD_EFORMAT, path, "not a readable image");
     read_meta(im, info);
@@ -352,7 +365,7 @@ int sd__image_load_mem(SdCtx *ctx, const char *path, const void *data, size_t n,
                        (unsigned long long)n, (unsigned long long)o.max_bytes);
 
     /* the header (libvips parses the EXIF and ICC markers) and, for JPEG, the compression */
-    VipsImage *head = vips_image_new_from_buffer(data, n, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    VipsImage *head = open_mem(data, n, VIPS_ACCESS_SEQUENTIAL, 1, VIPS_FAIL_ON_NONE);
     if (!head)
         return vips_fail(ctx, SD_EFORMAT, path, "not a readable image");
     read_meta(head, &info);
@@ -392,9 +405,7 @@ int sd__image_load_mem(SdCtx *ctx, const char *path, const void *data, size_t n,
      * files are opened for random access (the whole image is decoded into memory anyway). */
     const VipsAccess access = info.orientation > 1 && info.orientation <= 8 ? VIPS_ACCESS_RANDOM
                                                                             : VIPS_ACCESS_SEQUENTIAL;
-    VipsImage *im = shrink > 1
-        ? vips_image_new_from_buffer(data, n, "", "access", access, "shrink", shrink, "fail_on", fail_on, NULL)
-        : vips_image_new_from_buffer(data, n, "", "access", access, "fail_on", fail_on, NULL);
+    VipsImage *im = open_mem(data, n, access, shrink, fail_on);
     if (!im)
         return vips_fail(ctx, SD_EFORMAT, path, "not a readable image");
 

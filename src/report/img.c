@@ -1,7 +1,7 @@
-/* Report images: each session's aligned photo (its JPEG preview, or the lossless PNG of
- * --save-aligned or an older run) and change map, copied into report/img/ as downscaled JPEGs so
- * the report folder stands alone, on all cores; the overlay masks (indexed PNGs, composited over
- * the photo by the page) linked in as they are. A copy newer than its source is reused. */
+/* Report images: each session's aligned photo and overlays in report/img/ so the report folder
+ * stands alone: the photo's JPEG preview and the overlay masks (indexed PNGs, composited over the
+ * photo by the page) linked in as they are; the change map, and the PNG photos and RGB overlays of
+ * older runs, copied as downscaled JPEGs, on all cores. A copy newer than its source is reused. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,14 +85,25 @@ static int is_png_mask(const char *path)
     return n == sizeof(b) && !memcmp(b, sig, 8) && !memcmp(b + 12, "IHDR", 4) && b[25] == 3;
 }
 
+/* 1 when path starts as a JPEG does (SOI, then a marker). */
+static int is_jpeg(const char *path)
+{
+    uint8_t b[3];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    const size_t n = fread(b, 1, sizeof(b), f);
+    fclose(f);
+    return n == 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
+}
+
 static int same_file(const char *a, const char *b)
 {
     struct stat x, y;
     return !stat(a, &x) && !stat(b, &y) && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
-/* The mask into the report as it is: a hard link (nothing written), else a copy; atomically. */
-static int link_mask(SdCtx *ctx, const char *src, const char *dst)
+/* A file into the report as it is: a hard link (nothing written), else a copy; atomically. */
+static int link_file(SdCtx *ctx, const char *src, const char *dst)
 {
     if (same_file(src, dst) || newer_or_same(dst, src)) return 0;
     const size_t n = strlen(dst) + 32;
@@ -110,7 +121,7 @@ static int link_mask(SdCtx *ctx, const char *src, const char *dst)
         char *data = NULL;
         size_t len = 0;
         if (sd_read_file(src, (size_t)64 << 20, &data, &len))
-            e = sd_fail(ctx, SD_EFORMAT, "%s: cannot read the overlay mask", src);
+            e = sd_fail(ctx, SD_EFORMAT, "%s: cannot read it for the report", src);
         else if (sd_write_file_atomic(dst, data, len))
             e = sd_fail(ctx, SD_EIO, "%s: cannot write: %s", dst, strerror(errno));
         free(data);
@@ -128,7 +139,8 @@ static int plain_component(const char *s)
 typedef struct ImgTask {
     char *src, *dst, *rel;     /* absolute-ish source and copy paths, copy path under report/ */
     int session, kind, rc;
-    int mask;                  /* an indexed overlay mask: linked, not re-encoded */
+    int mask;                  /* an indexed overlay mask (a .png in the report) */
+    int link;                  /* linked into the report as it is, not re-encoded */
     char msg[SD_ERRMSG_MAX];   /* detail of a failure that stops the report (ENOMEM, EIO) */
 } ImgTask;
 
@@ -146,7 +158,7 @@ static void *img_worker(void *arg)
     for (int i; (i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED)) < p->n;) {
         ImgTask *t = &p->t[i];
         ctx.errmsg[0] = 0;
-        t->rc = t->mask ? link_mask(&ctx, t->src, t->dst) : copy_image(&ctx, t->src, t->dst);
+        t->rc = t->link ? link_file(&ctx, t->src, t->dst) : copy_image(&ctx, t->src, t->dst);
         if (t->rc) snprintf(t->msg, sizeof(t->msg), "%s", ctx.errmsg);
     }
     return NULL;
@@ -202,7 +214,10 @@ int sd__rep_images(SdCtx *ctx, SdRep *r)
             x->session = i;
             x->kind = k;
             x->src = full;
+            /* the overlay masks and the photo's JPEG preview are already what the page shows:
+             * linked, not encoded again (an older run's RGB overlays and PNG photos are) */
             x->mask = k != SD_REP_IMG_PHOTO && k != SD_REP_IMG_CHANGE && is_png_mask(full);
+            x->link = x->mask || (k == SD_REP_IMG_PHOTO && !strcmp(ext, ".jpg") && is_jpeg(full));
             snprintf(buf, need, "%s/img/%s", r->rep_dir, r->patient_file[s->patient]);
             if (sd_mkdir_p(buf)) {
                 e = sd_fail(ctx, SD_EIO, "%s: cannot create folder", buf);
