@@ -25,14 +25,16 @@ static int make_pair(void)
     for (int k = 0; k < 2; k++) {
         VipsImage *in = vips_image_new_from_file(sd_test_path(sd_test_path(sd_test_data_dir(), "face"), src[k]), NULL);
         VipsImage *big = NULL, *canvas = NULL, *dec = NULL;
-        double bg[3] = {128, 126, 122};
+        double bg3[3] = {128, 126, 122};
+        VipsArrayDouble *bg = vips_array_double_new(bg3, 3);
         snprintf(big_jpg[k], sizeof(big_jpg[k]), "%s", sd_test_path(sd_test_tmp_dir(), k ? "after.jpg" : "before.jpg"));
         snprintf(big_png[k], sizeof(big_png[k]), "%s", sd_test_path(sd_test_tmp_dir(), k ? "after.png" : "before.png"));
         int bad = !in || vips_resize(in, &big, 4.0, NULL) ||
                   vips_embed(big, &canvas, 200, 100, 2448, 2248, "extend", VIPS_EXTEND_BACKGROUND,
-                             "background", vips_array_double_new(bg, 3), NULL) ||
+                             "background", bg, NULL) ||
                   vips_jpegsave(canvas, big_jpg[k], "Q", 92, NULL) ||
                   !(dec = vips_image_new_from_file(big_jpg[k], NULL)) || vips_pngsave(dec, big_png[k], NULL);
+        vips_area_unref(VIPS_AREA(bg));
         if (in) g_object_unref(in);
         if (big) g_object_unref(big);
         if (canvas) g_object_unref(canvas);
