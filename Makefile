@@ -26,12 +26,13 @@ DEPS_STATUS := $(shell PKG_CONFIG="$(PKG_CONFIG)" ./tools/deps.sh >&2 && echo ok
 ifneq ($(DEPS_STATUS),ok)
 $(error build dependencies are missing (see the message above))
 endif
-# The library links what it calls: libvips (which itself reads PNG, TIFF and JPEG), OpenBLAS and
-# LAPACKE. libjpeg-turbo is linked only into the benchmarks (bench/lib/), which time it alone.
-PKGS        := vips openblas
-DEP_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) libjpeg)
+# The library links what it calls: libvips (every format and case: EXIF, ICC, TIFF, 16-bit),
+# libjpeg-turbo (the direct JPEG decode of src/core/jpegdec.c, DCT-scaled), libpng (the indexed
+# overlay masks of src/core/png.c), OpenBLAS and LAPACKE.
+PKGS        := vips openblas libjpeg libpng
+DEP_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 DEP_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS)) -llapacke -lm -lpthread
-JPEG_LIBS   := $(shell $(PKG_CONFIG) --libs libjpeg)
+JPEG_LIBS   :=
 endif
 
 OPT       ?= -O2
@@ -165,7 +166,7 @@ $(BUILD)/tests/header/%.o: include/skindelta/%.h
 define write_pc
 	$(Q)printf '%s\n' 'prefix=$(2)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: skindelta' 'Description: before/after facial skin change scores' 'Version: $(VERSION)' \
-	  'Requires.private: vips openblas' 'Libs: -L$${libdir} -lskindelta' \
+	  'Requires.private: vips openblas libjpeg libpng' 'Libs: -L$${libdir} -lskindelta' \
 	  'Libs.private: -llapacke -lm -lpthread' 'Cflags: -I$${includedir}' > $(1)
 endef
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Pipeline benchmark: a 24 MP before/after pair vs libjpeg-turbo decode, and 2-core throughput.
-# Writes bench/results/pipeline.txt; the last line is `pipeline_to_decode_ratio=R pairs_per_minute_2cores=P`.
+# Pipeline benchmark: a 24 MP before/after pair vs libjpeg-turbo decode, its time per stage, the
+# 2-core throughput and peak RSS. Writes bench/results/pipeline.txt and bench/results/pipeline.csv
+# (stage,ms,share); the last line is `pipeline_to_decode_ratio=R pairs_per_minute_2cores=P`.
 set -euo pipefail
 BUILD=${BUILD:-build}
 cd "$(dirname "$0")/.."

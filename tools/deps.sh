@@ -3,8 +3,8 @@
 # Used by the Makefile and .ci/run. Prints nothing when everything is present.
 set -u
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
-PKGS="pkg-config libvips-dev libopenblas-dev liblapacke-dev libjpeg62-turbo-dev"
-have() { command -v "$PKG_CONFIG" >/dev/null 2>&1 && "$PKG_CONFIG" --exists vips openblas libjpeg 2>/dev/null && [ -f /usr/include/lapacke.h ]; }
+PKGS="pkg-config libvips-dev libopenblas-dev liblapacke-dev libjpeg62-turbo-dev libpng-dev"
+have() { command -v "$PKG_CONFIG" >/dev/null 2>&1 && "$PKG_CONFIG" --exists vips openblas libjpeg libpng 2>/dev/null && [ -f /usr/include/lapacke.h ]; }
 have && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "skindelta: installing build dependencies: $PKGS" >&2
@@ -17,6 +17,6 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "skindelta: installing the dependencies failed; run: apt-get update && apt-get install -y $PKGS" >&2
     exit 1
 fi
-echo "skindelta: missing build dependencies (libvips, OpenBLAS, LAPACKE, libjpeg-turbo). Install them with:" >&2
+echo "skindelta: missing build dependencies (libvips, OpenBLAS, LAPACKE, libjpeg-turbo, libpng). Install them with:" >&2
 echo "    sudo apt-get update && sudo apt-get install -y $PKGS" >&2
 exit 1

@@ -33,7 +33,8 @@ typedef struct SdRunOpts {
     int bootstrap_recapture;    /* replicates of a JPEG photo re-capture it (1, default): see pipeline.c */
     const char *noise_model;    /* the calibrated noise model for MDC95: NULL = models/noise_model.csv,
                                    "none" = no model (then only the bootstrap, when asked for) */
-    int save_images;            /* aligned images + overlays under OUT/aligned (1) */
+    int save_images;            /* under OUT/aligned: 1 (default) the aligned photos' JPEG previews and the
+                                   overlay masks; 2 also the aligned photos as lossless PNG; 0 nothing */
     int report;                 /* write OUT/report (1) */
     const char *mdc_file;       /* repeatability.csv to take MDC95 from, or NULL */
     const char *photometry;     /* "none" | "reference" | "chart" */

@@ -14,8 +14,10 @@ static const SdCmdSpec spec = {
     "--kernels [options]\n--pipeline DIR",
     "--pipeline DIR: the whole job on a before/after pair of 24 MP JPEGs in DIR (made from the\n"
     "sample face when DIR has none), single-threaded, as a ratio to decoding the two JPEGs with\n"
-    "libjpeg-turbo in the same run, then the batch throughput on 2 worker threads. The last line\n"
-    "reads `pipeline_to_decode_ratio=R pairs_per_minute_2cores=P`.\n\n"
+    "libjpeg-turbo in the same run, its time per stage (OUT/pipeline.csv: stage,ms,share), then\n"
+    "the batch throughput on 2 worker threads, the peak RSS of 1 and 2 workers and the cores two\n"
+    "threads effectively get. The last line reads\n"
+    "`pipeline_to_decode_ratio=R pairs_per_minute_2cores=P`.\n\n"
     "--kernels: times every kernel op single-threaded at each CPU level this machine supports\n"
     "(median of repeated runs), with the speed-up over scalar and OpenCV's equivalent measured in\n"
     "the same run (Debian's python3-opencv via /usr/bin/python3; skipped with a notice when\n"
@@ -38,17 +40,24 @@ static int parse_size(const char *v, void *dst)
     return 0;
 }
 
-static int run_pipeline(const char *dir)
+static int run_pipeline(const char *dir, const char *outdir, int files)
 {
     SdCtx ctx;
     if (sd_cli_setup(&ctx, NULL)) return SD_EXIT_USAGE;
     const char *face = sd_file_exists("samples/faces/astronaut.png") ? "samples/faces/astronaut.png"
                                                                   : "tests/data/face/astronaut.png";
-    if (sd_bench_pipeline(&ctx, dir, face, stdout)) {
-        fprintf(stderr, "skindelta bench: %s\n", ctx.errmsg);
-        return SD_EXIT_PARTIAL;
+    char *csv = NULL;
+    if (files) {
+        if (sd_mkdir_p(outdir) || !(csv = sd_path_join(outdir, "pipeline.csv"))) {
+            fprintf(stderr, "skindelta bench: cannot create %s\n", outdir);
+            return SD_EXIT_PARTIAL;
+        }
     }
-    return SD_EXIT_OK;
+    const int err = sd_bench_pipeline(&ctx, dir, face, csv, stdout);
+    if (err) fprintf(stderr, "skindelta bench: %s\n", ctx.errmsg);
+    else if (csv) printf("wrote %s\n", csv);
+    free(csv);
+    return err ? SD_EXIT_PARTIAL : SD_EXIT_OK;
 }
 
 int sd_cmd_bench(int argc, char **argv)
@@ -61,8 +70,9 @@ int sd_cmd_bench(int argc, char **argv)
     const SdOpt opts[] = {
         SD_OPT_FLAG("kernels", 0, "run the kernel benchmark", &kernels, 1),
         SD_OPT_STR("pipeline", 0, "DIR", "run the pipeline benchmark on the pair in DIR", &pipeline),
-        SD_OPT_OUT(&outdir, "DIR", "write DIR/kernels.csv and DIR/kernels.svg (default bench/results)"),
-        SD_OPT_FLAG("no-files", 0, "print the table only", &files, 0),
+        SD_OPT_OUT(&outdir, "DIR", "write DIR/kernels.csv and DIR/kernels.svg, or with --pipeline\n"
+                   "DIR/pipeline.csv (default bench/results)"),
+        SD_OPT_FLAG("no-files", 0, "print the tables only", &files, 0),
         SD_OPT_STR("only", 0, "A,B,...", "only these kernels (names as in the table)", &o.only),
         { "reps", 0, SD_ARG_INT, "N", "timed runs per kernel and level, 1..64 (default 7)", &reps, .lo = 1, .hi = 64 },
         { "size", 0, SD_ARG_FN, "WxH", "float image size (default 3000x2000; u8 RGB is twice each side)", &size,
@@ -75,7 +85,7 @@ int sd_cmd_bench(int argc, char **argv)
     int npos = 0;
     const int rc = sd_cli_parse(&spec, opts, SD_NOPTS(opts), argc, argv, NULL, 0, &npos);
     if (rc != SD_CLI_CONTINUE) return rc;
-    if (pipeline) return run_pipeline(pipeline);
+    if (pipeline) return run_pipeline(pipeline, outdir, files);
     if (!kernels) return sd_cli_usage_error("bench", "say what to run: --kernels or --pipeline DIR");
     if (quick) { o.width = 600; o.height = 400; o.u8_width = 1200; o.u8_height = 800; o.reps = 3; }
     if (reps) o.reps = reps;

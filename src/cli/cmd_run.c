@@ -141,8 +141,12 @@ static int run_table(RunArgs *a, SdOpt *t)
     t[n++] = (SdOpt)SD_OPT_IOD(&o->align.iod_px);
     t[n++] = (SdOpt)SD_OPT_PX_PER_MM(&o->align.px_per_mm,
              "physical scale of the canonical frame (default: IOD = 63 mm)");
-    t[n++] = (SdOpt){ "no-images", 0, SD_ARG_FLAG, NULL, "do not write aligned images and overlays (faster)",
+    t[n++] = (SdOpt){ "no-images", 0, SD_ARG_FLAG, NULL, "do not write aligned previews and overlay masks (faster)",
                       &o->save_images, .ival = 0 };
+    t[n++] = (SdOpt){ "save-aligned", 0, SD_ARG_FLAG, NULL,
+                      "also write each aligned photo losslessly at the canonical frame's\n"
+                      "size (OUT/aligned/<patient>/<view>_<session>.png, ~5 MB each)",
+                      &o->save_images, .ival = 2 };
     t[n++] = (SdOpt){ "no-report", 0, SD_ARG_FLAG, NULL, "do not write OUT/report", &o->report, .ival = 0 };
     t[n++] = (SdOpt)SD_OPT_CPU(&a->cpu);
     t[n++] = (SdOpt)SD_OPT_QUIET(&a->quiet, "no progress output");

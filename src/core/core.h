@@ -59,6 +59,31 @@ static inline uint64_t sd_mix64(uint64_t x)
  * every pixel right away. Declared here, library-internal. */
 int  sd__image_create_nozero(SdImage *img, int w, int h, int c, enum sd_fmt fmt);
 
+/* ---- photos read once (src/core/io.c, jpegdec.c, jpeginfo.c): the file's bytes are read one
+ * time (sd__image_read: the loader's checks and byte limit, errors naming the file) and serve the
+ * hash, the header and markers, a quick look and the decode. */
+int  sd__image_read(SdCtx *ctx, const char *path, uint64_t max_bytes, char **data, size_t *n);
+/* Header only (EXIF orientation, ICC, size; JPEG quality and chroma): no pixel decode. */
+int  sd__image_header_mem(SdCtx *ctx, const char *path, const void *data, size_t n, SdImageInfo *info);
+/* sd_image_load on bytes in memory; path names the file in errors. direct = 1 lets a JPEG that
+ * libjpeg-turbo decodes exactly as libvips would go through sd__jpeg_decode (0: libvips always,
+ * for the tests that compare the two). */
+int  sd__image_load_mem(SdCtx *ctx, const char *path, const void *data, size_t n, const SdLoadOpts *opts,
+                        int direct, SdImage *img, SdImageInfo *info);
+int  sd__jpeg_info_mem(const void *data, size_t n, int *quality, char chroma[8]);
+/* 1 when the JPEG is 8-bit greyscale, YCbCr or RGB (what the direct decoder takes). */
+int  sd__jpeg_direct_ok(const void *data, size_t n);
+/* Decode with DCT scaling 1/shrink (1, 2, 4, 8), EXIF orientation applied, to planar F32 0..1 or
+ * interleaved U8 RGB. Corrupt or truncated data (libjpeg errors and warnings) is SD_EFORMAT
+ * naming path and libjpeg's message. */
+int  sd__jpeg_decode(SdCtx *ctx, const char *path, const void *data, size_t n, int shrink, int orientation,
+                     enum sd_fmt fmt, uint64_t max_pixels, SdImage *img);
+
+/* ---- indexed PNG (src/core/png.c): idx holds palette indices (< ncolours), rgba the palette with
+ * its alpha; the bit depth is the smallest that holds ncolours (1, 2, 4, 8). Written atomically. */
+int  sd__png_save_indexed(SdCtx *ctx, const char *path, const uint8_t *idx, ptrdiff_t stride, int w, int h,
+                          const uint8_t (*rgba)[4], int ncolours);
+
 /* ---- JSON reader (src/core/json.c): the one parser for every JSON file the library reads back
  * (models/regions.json, run.json and its shard metadata, done.json). Strict RFC 8259; duplicate
  * keys are an error; strings are UTF-8 with \uXXXX decoded (\u0000 refused). */

@@ -142,6 +142,19 @@ static VipsSource *file_source(const char *path)
     return vips_source_new_from_file(path);
 }
 
+/* Bytes already in memory, through the same source interface (every loader we allow reads a
+ * source; not all of them have a buffer variant, PPM for one). data must outlive the images. */
+static VipsImage *open_mem(const void *data, size_t n, VipsAccess access, int shrink, VipsFailOn fail_on)
+{
+    VipsSource *src = vips_source_new_from_memory(data, n);
+    if (!src) return NULL;
+    VipsImage *im = shrink > 1
+        ? vips_image_new_from_source(src, "", "access", access, "shrink", shrink, "fail_on", fail_on, NULL)
+        : vips_image_new_from_source(src, "", "access", access, "fail_on", fail_on, NULL);
+    g_object_unref(src);
+    return im;
+}
+
 int sd_image_probe(SdCtx *ctx, const char *path, SdImageInfo *info)
 {
     int err = sd_init(ctx, NULL);
@@ -280,8 +293,62 @@ done:
     return 0;
 }
 
+int sd__image_read(SdCtx *ctx, const char *path, uint64_t max_bytes, char **data, size_t *n)
+{
+    *data = NULL;
+    *n = 0;
+    int err = sd_init(ctx, NULL);
+    if (err || (err = check_file(ctx, path, max_bytes ? max_bytes : DEFAULT_MAX_BYTES)))
+        return err;
+    err = sd_read_file(path, max_bytes ? max_bytes : DEFAULT_MAX_BYTES, data, n);
+    if (err == SD_ELIMIT)
+        return sd_fail(ctx, err, "%s: file is over the limit of %llu bytes", path,
+                       (unsigned long long)(max_bytes ? max_bytes : DEFAULT_MAX_BYTES));
+    if (err == SD_ENOMEM)
+        return sd_fail(ctx, err, "%s: out of memory reading the file", path);
+    if (err)
+        return sd_fail(ctx, err, "%s: cannot read: %s", path, strerror(errno));
+    if (!*n) {
+        free(*data);
+        *data = NULL;
+        return sd_fail(ctx, SD_EFORMAT, "%s: empty file (0 bytes)", path);
+    }
+    return 0;
+}
+
 int sd_image_load(SdCtx *ctx, const char *path, const SdLoadOpts *opts, SdImage *img,
                   SdImageInfo *info_out)
+{
+    char *data = NULL;
+    size_t n = 0;
+    memset(img, 0, sizeof(*img));
+    int err = sd__image_read(ctx, path, opts ? opts->max_bytes : 0, &data, &n);
+    if (!err)
+        err = sd__image_load_mem(ctx, path, data, n, opts, 1, img, info_out);
+    free(data);
+    return err;
+}
+
+int sd__image_header_mem(SdCtx *ctx, const char *path, const void *data, size_t n, SdImageInfo *info)
+{
+    int err = sd_init(ctx, NULL);
+    if (err) return err;
+    memset(info, 0, sizeof(*info));
+    VipsImage *im = open_mem(data, n, VIPS_ACCESS_SEQUENTIAL, 1, VIPS_FAIL_ON_NONE);
+    if (!im)
+        return vips_fail(ctx, SD_EFORMAT, path, "not a readable image");
+    read_meta(im, info);
+    if (!strcmp(info->format, "jpeg"))
+        (void)sd__jpeg_info_mem(data, n, &info->jpeg_quality, info->chroma);
+    int w = im->Xsize, h = im->Ysize;
+    if (info->orientation >= 5 && info->orientation <= 8) { int t = w; w = h; h = t; }
+    info->orig_w = w; info->orig_h = h; info->scale = 1.0;
+    g_object_unref(im);
+    return 0;
+}
+
+int sd__image_load_mem(SdCtx *ctx, const char *path, const void *data, size_t n, const SdLoadOpts *opts,
+                       int direct, SdImage *img, SdImageInfo *info_out)
 {
     SdLoadOpts o;
     SdImageInfo info;
@@ -293,17 +360,17 @@ int sd_image_load(SdCtx *ctx, const char *path, const SdLoadOpts *opts, SdImage 
     if (!o.max_bytes) o.max_bytes = DEFAULT_MAX_BYTES;
     if ((err = sd_init(ctx, NULL)))
         return err;
-    if ((err = check_file(ctx, path, o.max_bytes)))
-        return err;
+    if ((uint64_t)n > o.max_bytes)
+        return sd_fail(ctx, SD_ELIMIT, "%s: file is %llu bytes, over the limit of %llu", path,
+                       (unsigned long long)n, (unsigned long long)o.max_bytes);
 
-    VipsSource *src = file_source(path);
-    VipsImage *head = src ? vips_image_new_from_source(src, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL) : NULL;
-    VIPS_UNREF(src);
+    /* the header (libvips parses the EXIF and ICC markers) and, for JPEG, the compression */
+    VipsImage *head = open_mem(data, n, VIPS_ACCESS_SEQUENTIAL, 1, VIPS_FAIL_ON_NONE);
     if (!head)
         return vips_fail(ctx, SD_EFORMAT, path, "not a readable image");
     read_meta(head, &info);
     if (!strcmp(info.format, "jpeg"))
-        (void)sd_jpeg_info(path, &info.jpeg_quality, info.chroma);
+        (void)sd__jpeg_info_mem(data, n, &info.jpeg_quality, info.chroma);
     const uint64_t px = (uint64_t)head->Xsize * (uint64_t)head->Ysize;
     if (px > o.max_pixels) {
         err = sd_fail(ctx, SD_ELIMIT, "%s: %dx%d pixels exceeds the limit of %llu pixels", path,
@@ -315,6 +382,19 @@ int sd_image_load(SdCtx *ctx, const char *path, const SdLoadOpts *opts, SdImage 
     const int shrink = pick_shrink(&o, w0, h0, info.format);
     g_object_unref(head);
 
+    const int rot90 = info.orientation >= 5 && info.orientation <= 8;
+    info.orig_w = rot90 ? h0 : w0;
+    info.orig_h = rot90 ? w0 : h0;
+
+    /* JPEG without a colour profile, 8-bit grey/YCbCr/RGB: libjpeg-turbo straight from the bytes */
+    if (direct && !strcmp(info.format, "jpeg") && !info.had_icc && sd__jpeg_direct_ok(data, n)) {
+        if ((err = sd__jpeg_decode(ctx, path, data, n, shrink, info.orientation, o.fmt, o.max_pixels, img)))
+            return err;
+        info.scale = (double)img->w / info.orig_w;
+        if (info_out) *info_out = info;
+        return 0;
+    }
+
     /* Corrupt pixel data must fail, not be measured: libjpeg reports damaged entropy-coded data
      * only as warnings, so JPEGs fail on warnings; other formats (where benign warnings such as
      * libpng's iCCP notes are common) fail on truncation. */
@@ -325,15 +405,7 @@ int sd_image_load(SdCtx *ctx, const char *path, const SdLoadOpts *opts, SdImage 
      * files are opened for random access (the whole image is decoded into memory anyway). */
     const VipsAccess access = info.orientation > 1 && info.orientation <= 8 ? VIPS_ACCESS_RANDOM
                                                                             : VIPS_ACCESS_SEQUENTIAL;
-    VipsImage *im = NULL;
-    if ((src = file_source(path))) {
-        if (shrink > 1)
-            im = vips_image_new_from_source(src, "", "access", access, "shrink", shrink,
-                                            "fail_on", fail_on, NULL);
-        else
-            im = vips_image_new_from_source(src, "", "access", access, "fail_on", fail_on, NULL);
-        VIPS_UNREF(src);
-    }
+    VipsImage *im = open_mem(data, n, access, shrink, fail_on);
     if (!im)
         return vips_fail(ctx, SD_EFORMAT, path, "not a readable image");
 
@@ -395,10 +467,6 @@ int sd_image_load(SdCtx *ctx, const char *path, const SdLoadOpts *opts, SdImage 
             memcpy(sd_image_row8(img, y), (uint8_t *)buf + (size_t)y * W * 3, (size_t)W * 3);
     }
     g_free(buf);
-
-    const int rot90 = info.orientation >= 5 && info.orientation <= 8;
-    info.orig_w = rot90 ? h0 : w0;
-    info.orig_h = rot90 ? w0 : h0;
     info.scale = (double)W / info.orig_w;
     if (info_out) *info_out = info;
     return 0;

@@ -57,15 +57,10 @@ static int get_u16(FILE *f, unsigned *v)
     return 0;
 }
 
-int sd_jpeg_info(const char *path, int *quality, char chroma[8])
+static int parse(FILE *f, int *quality, char chroma[8])
 {
     unsigned short tables[4][64];
     int have[4] = { 0 }, luma_table = -1, ncomp = 0, h[3] = { 0 }, v[3] = { 0 };
-    *quality = 0;
-    chroma[0] = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return SD_EIO;
     int err = SD_EFORMAT;
     if (fgetc(f) != 0xFF || fgetc(f) != 0xD8)
         goto done;
@@ -150,6 +145,36 @@ int sd_jpeg_info(const char *path, int *quality, char chroma[8])
         snprintf(chroma, 8, "other");
     err = 0;
 done:
+    if (err) {
+        *quality = 0;
+        chroma[0] = 0;
+    }
+    return err;
+}
+
+int sd_jpeg_info(const char *path, int *quality, char chroma[8])
+{
+    *quality = 0;
+    chroma[0] = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return SD_EIO;
+    const int err = parse(f, quality, chroma);
+    fclose(f);
+    return err;
+}
+
+int sd__jpeg_info_mem(const void *data, size_t n, int *quality, char chroma[8])
+{
+    *quality = 0;
+    chroma[0] = 0;
+    if (!n)
+        return SD_EFORMAT;
+    /* the same parser over the bytes the loader already holds */
+    FILE *f = fmemopen((void *)data, n, "rb");
+    if (!f)
+        return SD_EIO;
+    const int err = parse(f, quality, chroma);
     fclose(f);
     return err;
 }

@@ -213,11 +213,20 @@ void sd__nn_add(float *restrict dst, const float *restrict src, size_t n)
 
 /* ---- network input */
 
+/* An 8-bit level as the nets see it from a float photo of the same pixels (the loader stores
+ * level / 255 in float; times 255 is the level again to within an ulp, not always exactly): a
+ * photo gives the same landmarks whether it was loaded as 8-bit or as float. */
+static inline float u8_255(uint8_t v)
+{
+    return ((float)v * (1.0f / 255.0f)) * 255.0f;
+}
+
 static inline float pix255(const SdImage *img, int ch, int x, int y, int round8)
 {
     if (img->fmt == SD_FMT_U8) {
         const uint8_t *r = sd_image_row8(img, y);
-        return (float)r[(size_t)x * img->c + (img->c == 1 ? 0 : ch)];
+        const float v = u8_255(r[(size_t)x * img->c + (img->c == 1 ? 0 : ch)]);
+        return round8 ? nearbyintf(v) : v;
     }
     float v = sd_image_rowf(img, img->c == 1 ? 0 : ch, y)[x] * 255.0f;
     return round8 ? nearbyintf(v) : v;
@@ -264,7 +273,7 @@ int sd__nn_input_tf(float *out, int S, const SdImage *img, int x0, int y0, int c
 static void axpy_u8(float *restrict a, const uint8_t *restrict r, float w)
 {
     for (int j = 0; j < NN_VB; j++)
-        a[j] += w * (float)r[j];
+        a[j] += w * u8_255(r[j]);
 }
 
 /* a[0..n) += w * x[0..n) */
@@ -373,13 +382,13 @@ int sd__nn_input_aa(float *out, int S, const SdImage *img, double X0, double Y0,
                 for (; i + NN_VB <= n3; i += NN_VB)
                     axpy_u8(a + i, row + i, wgt);
                 for (; i < n3; i++)
-                    a[i] += wgt * (float)row[i];
+                    a[i] += wgt * u8_255(row[i]);
             } else if (img->fmt == SD_FMT_U8) {
                 const int st = img->c;
                 const uint8_t *row = sd_image_row8(img, y) + (size_t)xa * st;
                 for (int x = 0; x < nx; x++)
                     for (int ch = 0; ch < 3; ch++)
-                        acc[3 * x + ch] += wgt * (float)row[(size_t)x * q * st + (st == 1 ? 0 : ch)];
+                        acc[3 * x + ch] += wgt * u8_255(row[(size_t)x * q * st + (st == 1 ? 0 : ch)]);
             } else {
                 for (int ch = 0; ch < 3; ch++) {
                     const float *row = sd_image_rowf(img, img->c == 1 ? 0 : ch, y) + xa;

@@ -225,13 +225,43 @@ void sd_regions_free(SdRegions *r)
     memset(r, 0, sizeof(*r));
 }
 
-static void and_mask(SdMask *m, const SdMask *b)
+/* m &= b on rows [y0, y1] (the rows m can be set on). */
+static void and_rows(SdMask *m, const SdMask *b, int y0, int y1)
 {
-    for (int y = 0; y < m->h; y++) {
+    for (int y = y0; y <= y1; y++) {
         uint8_t *r = m->data + (size_t)y * m->stride;
         const uint8_t *s = b->data + (size_t)y * b->stride;
         for (int x = 0; x < m->w; x++) r[x] = r[x] && s[x];
     }
+}
+
+static void and_mask(SdMask *m, const SdMask *b)
+{
+    and_rows(m, b, 0, m->h - 1);
+}
+
+static long count_rows(const SdMask *m, int y0, int y1)
+{
+    long n = 0;
+    for (int y = y0; y <= y1; y++) {
+        const uint8_t *row = m->data + (size_t)y * m->stride;
+        for (int x = 0; x < m->w; x++) n += row[x] != 0;
+    }
+    return n;
+}
+
+/* The rows sd__mask_fill_poly can set for this polygon (the rest of a new mask stays 0): the
+ * counts and the skin intersection of a region need only those. */
+static void poly_rows(const SdPoint *pts, int n, int h, int *y0, int *y1)
+{
+    float ymin = n > 0 ? pts[0].y : 0, ymax = n > 0 ? pts[0].y : -1;
+    for (int i = 1; i < n; i++) {
+        if (pts[i].y < ymin) ymin = pts[i].y;
+        if (pts[i].y > ymax) ymax = pts[i].y;
+    }
+    *y0 = n >= 3 && ceil(ymin) > 0 ? (int)ceil(ymin) : 0;
+    *y1 = n >= 3 && floor(ymax) < h - 1 ? (int)floor(ymax) : h - 1;
+    if (n < 3) *y1 = -1;
 }
 
 int sd_regions_build(SdCtx *ctx, const SdAligned *a, const SdMask *restrict_valid, SdRegions *out)
@@ -285,10 +315,13 @@ int sd_regions_build(SdCtx *ctx, const SdAligned *a, const SdMask *restrict_vali
             SdPoint pts[MAXV];
             const int n = poly_points(&t->region[r], &a->lm, pts);
             sd__mask_fill_poly(m, pts, n, 1);
-            out->poly_area[r] = sd__mask_count(m);
-            and_mask(m, &out->skin);
+            int y0, y1;
+            poly_rows(pts, n, h, &y0, &y1);
+            out->poly_area[r] = count_rows(m, y0, y1);
+            and_rows(m, &out->skin, y0, y1);
+            out->area[r] = count_rows(m, y0, y1);
         }
-        out->area[r] = sd__mask_count(m);
+        if (t->region_is_skin[r]) out->area[r] = sd__mask_count(m);
         out->warn[r] = out->area[r] < t->min_frac * out->poly_area[r] ||
                        (mm2 > 0 && out->area[r] < t->min_mm2 * mm2);
     }

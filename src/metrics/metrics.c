@@ -742,7 +742,7 @@ static long and_row(uint8_t *restrict d, const uint8_t *restrict v, const uint8_
     return n;
 }
 
-static int region_box(SdCtx *ctx, const SdMetricsState *st, const SdMask *region, SdMxRegion *r)
+int sd__mx_region_box(SdCtx *ctx, const SdMetricsState *st, const SdMask *region, SdMxRegion *r)
 {
     memset(r, 0, sizeof(*r));
     if (region && (region->w != st->w || region->h != st->h))
@@ -785,7 +785,7 @@ static int region_box(SdCtx *ctx, const SdMetricsState *st, const SdMask *region
     return 0;
 }
 
-static void detect_free(SdMxDetect *d)
+void sd__mx_detect_free(SdMxDetect *d)
 {
     free(d->spots); free(d->wrinkles); free(d->skel); free(d->wr_mu); free(d->sp_mu); free(d->wr_w); free(d->sp_w);
     memset(d, 0, sizeof(*d));
@@ -814,7 +814,7 @@ static int exclusion_weight(SdCtx *ctx, const SdMetricsState *st, const SdMxRegi
     return 0;
 }
 
-static int detect_all(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
+int sd__mx_detect(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
                       const char *name, SdMxDetect *d)
 {
     int err;
@@ -844,11 +844,11 @@ int sd_metrics_region(SdCtx *ctx, const SdMetricsState *st, const SdMask *region
         out[i] = NAN;
     if (!st)
         return sd_fail(ctx, SD_EINVAL, "metrics: no state");
-    if ((err = region_box(ctx, st, region, &r)))
+    if ((err = sd__mx_region_box(ctx, st, region, &r)))
         return err;
     if (r.area_mm2 < SD_MX_MIN_AREA_MM2)
         goto done;
-    if ((err = detect_all(ctx, st, &r, region_name, &d)))
+    if ((err = sd__mx_detect(ctx, st, &r, region_name, &d)))
         goto done;
     if ((err = sd__mx_texture_region(ctx, st, &r, &d, out)))
         goto done;
@@ -863,7 +863,7 @@ done:
     if (err)
         for (int i = 0; i < SD_NMETRICS; i++)
             out[i] = NAN;
-    detect_free(&d);
+    sd__mx_detect_free(&d);
     free(r.in);
     return err;
 }
@@ -878,9 +878,9 @@ int sd_metrics_overlay(SdCtx *ctx, const SdMetricsState *st, const SdImage *img,
     int err;
     if (!st || !img || img->fmt != SD_FMT_F32 || img->c < 3 || img->w != st->w || img->h != st->h)
         return sd_fail(ctx, SD_EINVAL, "metrics overlay: image does not match the state");
-    if ((err = region_box(ctx, st, region, &r)))
+    if ((err = sd__mx_region_box(ctx, st, region, &r)))
         return err;
-    if (r.n > 0 && (err = detect_all(ctx, st, &r, region_name, &d)))
+    if (r.n > 0 && (err = sd__mx_detect(ctx, st, &r, region_name, &d)))
         goto done;
     for (int k = 0; k < 2; k++) {
         const char *path = k == 0 ? wrinkle_png : spot_png;
@@ -911,7 +911,7 @@ int sd_metrics_overlay(SdCtx *ctx, const SdMetricsState *st, const SdImage *img,
     }
 done:
     sd_image_free(&ov);
-    detect_free(&d);
+    sd__mx_detect_free(&d);
     free(r.in);
     return err;
 }

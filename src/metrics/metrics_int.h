@@ -74,6 +74,12 @@ static inline float sd__mx_ramp(float x, float a, float b)
 
 
 /* helpers (metrics.c) */
+/* The rectangle of region && valid (region NULL: all valid); r->in malloc'ed (free it). */
+int  sd__mx_region_box(SdCtx *ctx, const SdMetricsState *st, const SdMask *region, SdMxRegion *r);
+/* Every detection and membership of a region (spots, then wrinkles, then the exclusion weights),
+ * as sd_metrics_region forms them; free with sd__mx_detect_free. */
+int  sd__mx_detect(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r, const char *name, SdMxDetect *d);
+void sd__mx_detect_free(SdMxDetect *d);
 double sd__mx_select(float *v, long n, long k);          /* k-th smallest (may reorder v) */
 double sd__mx_median(float *v, long n);
 /* Gaussian of a full-frame plane, sigma in px (large sigmas on a 2x reduced plane). */

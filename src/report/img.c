@@ -1,5 +1,9 @@
-/* Report images: each session's aligned photo and overlays, copied into report/img/ as downscaled
- * JPEGs so the report folder stands alone, on all cores. A copy newer than its source is reused. */
+/* Report images: each session's aligned photo and overlays in report/img/ so the report folder
+ * stands alone: the photo's JPEG preview and the overlay masks (indexed PNGs, composited over the
+ * photo by the page) linked in as they are; the change map, and the PNG photos and RGB overlays of
+ * older runs, copied as downscaled JPEGs, on all cores. A copy newer than its source is reused. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,6 +72,64 @@ static int copy_image(SdCtx *ctx, const char *src, const char *dst)
     return e;
 }
 
+/* 1 when path is an indexed-colour PNG (an overlay mask of src/run/overlays.c): PNG signature,
+ * then IHDR with colour type 3. Older runs wrote overlays as RGB pictures. */
+static int is_png_mask(const char *path)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    uint8_t b[26];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    const size_t n = fread(b, 1, sizeof(b), f);
+    fclose(f);
+    return n == sizeof(b) && !memcmp(b, sig, 8) && !memcmp(b + 12, "IHDR", 4) && b[25] == 3;
+}
+
+/* 1 when path starts as a JPEG does (SOI, then a marker). */
+static int is_jpeg(const char *path)
+{
+    uint8_t b[3];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    const size_t n = fread(b, 1, sizeof(b), f);
+    fclose(f);
+    return n == 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    struct stat x, y;
+    return !stat(a, &x) && !stat(b, &y) && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/* A file into the report as it is: a hard link (nothing written), else a copy; atomically. */
+static int link_file(SdCtx *ctx, const char *src, const char *dst)
+{
+    if (same_file(src, dst) || newer_or_same(dst, src)) return 0;
+    const size_t n = strlen(dst) + 32;
+    char *tmp = malloc(n);
+    if (!tmp) return sd_fail(ctx, SD_ENOMEM, "out of memory");
+    snprintf(tmp, n, "%s.tmp.link", dst);
+    unlink(tmp);
+    int e = 0;
+    if (!link(src, tmp)) {
+        if (rename(tmp, dst)) {
+            e = sd_fail(ctx, SD_EIO, "%s: cannot write: %s", dst, strerror(errno));
+            unlink(tmp);
+        }
+    } else {   /* another file system, or links refused: copy the bytes */
+        char *data = NULL;
+        size_t len = 0;
+        if (sd_read_file(src, (size_t)64 << 20, &data, &len))
+            e = sd_fail(ctx, SD_EFORMAT, "%s: cannot read it for the report", src);
+        else if (sd_write_file_atomic(dst, data, len))
+            e = sd_fail(ctx, SD_EIO, "%s: cannot write: %s", dst, strerror(errno));
+        free(data);
+    }
+    free(tmp);
+    return e;
+}
+
 /* A name is usable as a path component of the run folder (ids come from CSV files). */
 static int plain_component(const char *s)
 {
@@ -77,6 +139,8 @@ static int plain_component(const char *s)
 typedef struct ImgTask {
     char *src, *dst, *rel;     /* absolute-ish source and copy paths, copy path under report/ */
     int session, kind, rc;
+    int mask;                  /* an indexed overlay mask (a .png in the report) */
+    int link;                  /* linked into the report as it is, not re-encoded */
     char msg[SD_ERRMSG_MAX];   /* detail of a failure that stops the report (ENOMEM, EIO) */
 } ImgTask;
 
@@ -94,7 +158,7 @@ static void *img_worker(void *arg)
     for (int i; (i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED)) < p->n;) {
         ImgTask *t = &p->t[i];
         ctx.errmsg[0] = 0;
-        t->rc = copy_image(&ctx, t->src, t->dst);
+        t->rc = t->link ? link_file(&ctx, t->src, t->dst) : copy_image(&ctx, t->src, t->dst);
         if (t->rc) snprintf(t->msg, sizeof(t->msg), "%s", ctx.errmsg);
     }
     return NULL;
@@ -134,25 +198,37 @@ int sd__rep_images(SdCtx *ctx, SdRep *r)
         if (!(stem = sd__rep_safe_name(vs))) { e = SD_ENOMEM; break; }
         const int usable = plain_component(pat) && plain_component(vs);
         for (int k = 0; k < SD_REP_NIMG; k++) {
-            snprintf(buf, need, "aligned/%s/%s%s.png", pat, vs, sd__rep_img_suffix[k]);
-            if (!(s->src[k] = sd_strdup(buf))) { e = SD_ENOMEM; break; }
-            snprintf(buf, need, "%s/aligned/%s/%s%s.png", r->out_dir, pat, vs,
-                     sd__rep_img_suffix[k]);
-            if (!usable || !sd_file_exists(buf)) continue;
+            /* the photo: its JPEG preview, else the lossless PNG (--save-aligned, older runs) */
+            const char *ext = k == SD_REP_IMG_PHOTO ? ".jpg" : ".png";
+            snprintf(buf, need, "%s/aligned/%s/%s%s%s", r->out_dir, pat, vs, sd__rep_img_suffix[k], ext);
+            if (k == SD_REP_IMG_PHOTO && !sd_file_exists(buf)) {
+                ext = ".png";
+                snprintf(buf, need, "%s/aligned/%s/%s%s%s", r->out_dir, pat, vs, sd__rep_img_suffix[k], ext);
+                if (!sd_file_exists(buf)) ext = ".jpg";   /* named when missing: what a run writes now */
+            }
+            char *full = sd_strdup(buf);
+            snprintf(buf, need, "aligned/%s/%s%s%s", pat, vs, sd__rep_img_suffix[k], ext);
+            if (!full || !(s->src[k] = sd_strdup(buf))) { free(full); e = SD_ENOMEM; break; }
+            if (!usable || !sd_file_exists(full)) { free(full); continue; }
             ImgTask *x = &t[n++];
             x->session = i;
             x->kind = k;
-            if (!(x->src = sd_strdup(buf))) { e = SD_ENOMEM; break; }
+            x->src = full;
+            /* the overlay masks and the photo's JPEG preview are already what the page shows:
+             * linked, not encoded again (an older run's RGB overlays and PNG photos are) */
+            x->mask = k != SD_REP_IMG_PHOTO && k != SD_REP_IMG_CHANGE && is_png_mask(full);
+            x->link = x->mask || (k == SD_REP_IMG_PHOTO && !strcmp(ext, ".jpg") && is_jpeg(full));
             snprintf(buf, need, "%s/img/%s", r->rep_dir, r->patient_file[s->patient]);
             if (sd_mkdir_p(buf)) {
                 e = sd_fail(ctx, SD_EIO, "%s: cannot create folder", buf);
                 break;
             }
-            snprintf(buf, need, "%s/img/%s/%s%s.jpg", r->rep_dir, r->patient_file[s->patient],
-                     stem, sd__rep_img_suffix[k]);
+            const char *oext = x->mask ? ".png" : ".jpg";
+            snprintf(buf, need, "%s/img/%s/%s%s%s", r->rep_dir, r->patient_file[s->patient],
+                     stem, sd__rep_img_suffix[k], oext);
             if (!(x->dst = sd_strdup(buf))) { e = SD_ENOMEM; break; }
-            snprintf(buf, need, "img/%s/%s%s.jpg", r->patient_file[s->patient], stem,
-                     sd__rep_img_suffix[k]);
+            snprintf(buf, need, "img/%s/%s%s%s", r->patient_file[s->patient], stem,
+                     sd__rep_img_suffix[k], oext);
             if (!(x->rel = sd_strdup(buf))) { e = SD_ENOMEM; break; }
         }
     }

@@ -44,6 +44,9 @@ static const char css[] =
     ".cmp input:checked+label{background:var(--navy);color:#fff;border-color:var(--navy)}\n"
     ".stack{position:relative}.stack figure img,.stack .missing{width:400px}\n"
     "figure.sm img,figure.sm .missing{width:280px}.missing code{word-break:break-all}\n"
+    /* an overlay mask over the photo's preview: same width, same aspect, same corner */
+    ".ovl{position:relative;display:block;width:fit-content;background:#222}"
+    ".ovl img.mask{position:absolute;top:0;left:0}\n"
     "tr.whole td{font-weight:600}table.changes{font-size:13px}.chg{flex:1 1 560px;min-width:0}\n"
     "table.maps th{background:none}\n"
     "table.maps td,table.maps th{border:none;padding:0 10px 10px 0;text-align:left;vertical-align:top}\n"

@@ -21,7 +21,17 @@ static void session_caption(FILE *f, const SdRepSession *s, int pos)
 static void figure(FILE *f, const SdRepSession *s, int kind, const char *cls, int pos, int caption)
 {
     fprintf(f, "<figure%s%s%s>", cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "");
-    if (s->img[kind]) {
+    if (s->img[kind] && sd__rep_img_is_mask(s->img[kind])) {
+        /* an overlay mask (indexed PNG with transparency) stacked on the photo's preview: both
+         * fill the same box, the mask's palette carries the colours and the dimming */
+        fprintf(f, "<a href=\"%s\" class=\"ovl\">", s->img[kind]);
+        if (s->img[SD_REP_IMG_PHOTO]) fprintf(f, "<img src=\"%s\" alt=\"\">", s->img[SD_REP_IMG_PHOTO]);
+        fprintf(f, "<img class=\"mask\" src=\"%s\" alt=\"", s->img[kind]);
+        sd__rep_esc(f, sd__rep_img_label[kind]);
+        fprintf(f, ", session ");
+        sd__rep_esc(f, s->name);
+        fprintf(f, "\"></a>");
+    } else if (s->img[kind]) {
         fprintf(f, "<a href=\"%s\"><img src=\"%s\" alt=\"", s->img[kind], s->img[kind]);
         sd__rep_esc(f, sd__rep_img_label[kind]);
         fprintf(f, ", session ");

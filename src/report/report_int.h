@@ -4,6 +4,7 @@
 #define SRC_REPORT_INT_H
 
 #include <stdio.h>
+#include <string.h>
 
 #include "skindelta/skindelta.h"
 #include "src/core/core.h"
@@ -24,6 +25,12 @@ enum { SD_REP_IMG_PHOTO, SD_REP_IMG_REGIONS, SD_REP_IMG_WRINKLES, SD_REP_IMG_SPO
        SD_REP_NIMG };
 extern const char *const sd__rep_img_suffix[SD_REP_NIMG];   /* "", "_regions", ... */
 extern const char *const sd__rep_img_label[SD_REP_NIMG];
+/* An overlay copied as an indexed-PNG mask (composited over the photo), not a picture of its own. */
+static inline int sd__rep_img_is_mask(const char *rel)
+{
+    const size_t n = rel ? strlen(rel) : 0;
+    return n > 4 && !strcmp(rel + n - 4, ".png");
+}
 
 typedef struct SdRepSession {
     int patient, view;

@@ -310,18 +310,9 @@ int sd_measure_followup(SdCtx *ctx, const SdMeasurement *base, const SdImage *ph
  * smaller (the scale from a quick look at a 1/4-size decode). */
 static int load_like_run(SdCtx *ctx, const char *path, const SdRunOpts *f, SdImage *photo, SdImageInfo *li)
 {
-    SdLoadOpts lo;
-    sd_load_opts_default(&lo);
-    SdImageInfo pi;
-    if (!f->roi_whole && sd_image_probe(ctx, path, &pi) == 0 && !strcmp(pi.format, "jpeg") &&
-        (pi.orig_w > 2 * SD_FACE_LOAD_MAX || pi.orig_h > 2 * SD_FACE_LOAD_MAX)) {
-        SdLandmarks quick;
-        int nq = 0;
-        if (sd_face_find_file(ctx, path, &f->face, &quick, &nq, NULL) == 0)
-            lo.scale = sd_align_load_scale(&quick, &f->align);
-    }
-    sd_clear_error(ctx);
-    return sd_image_load(ctx, path, &lo, photo, li);
+    char hex[65];
+    double tl, tf;
+    return sd__run_read_photo(ctx, path, f, photo, li, hex, NULL, NULL, NULL, &tl, &tf);
 }
 
 int sd_measure_file_ex(SdCtx *ctx, const char *path, const SdRunOpts *o, unsigned flags,

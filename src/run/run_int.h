@@ -143,6 +143,25 @@ int  sd__run_face_outside(const SdFace *fb, int photo_w, int photo_h, double *sh
 int  sd__run_rotate_quarter(const SdImage *src, int k, SdImage *dst, SdTransform *R);
 
 /* outdir.c: checks and care of OUT before a run (errors SD_EINVAL: refused, nothing written) */
+/* Reads the photo's file once (photo.c): its sha256 into hex ("" when unreadable), then header,
+ * markers (comp, may be NULL), the quick look of a large JPEG (face mode) and the decode at the
+ * scale the canonical frame needs. With face_u8 and crop_xy (both NULL: the whole photo as
+ * float), a large upright JPEG with one face comes back twice: face_u8 the whole photo as 8-bit
+ * RGB for the face stage (freed by the caller; empty otherwise), photo only the part the frame
+ * can see as float, crop_xy its origin in face_u8's pixels. Seconds go to *t_load and *t_face. */
+int  sd__run_read_photo(SdCtx *ctx, const char *path, const SdRunOpts *o, SdImage *photo, SdImageInfo *li,
+                        char hex[65], SdCompression *comp, SdImage *face_u8, int *crop_xy, double *t_load,
+                        double *t_face);
+
+/* The overlays as indexed-PNG masks of the canonical frame's size (overlays.c): the regions
+ * (outlines and fills, the skin's outside dimmed), and the wrinkles and spots detected in region
+ * (either path may be NULL). The report composites them over the photo's JPEG preview. */
+int  sd__run_regions_mask(SdCtx *ctx, const SdRegions *r, const char *path);
+int  sd__run_metrics_masks(SdCtx *ctx, const SdMetricsState *st, const SdMask *region, const char *region_name,
+                          const char *wrinkle_png, const char *spot_png);
+/* JPEG quality of the aligned photos' previews (OUT/aligned/<patient>/<view>_<session>.jpg). */
+#define SD_RUN_PREVIEW_Q 85
+
 int  sd__run_check_paths(SdCtx *ctx, const SdRunOpts *o);   /* OUT inside ROOT or ROOT inside OUT */
 int  sd__run_check_frame(SdCtx *ctx, const SdRunOpts *o);   /* canonical frame within the pixel limit */
 /* An exclusive lock on OUT (flock on OUT/.skindelta.lock, holding the pid) for the run's lifetime;

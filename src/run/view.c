@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "skindelta/face.h"
 #include "src/run/run_int.h"
@@ -44,55 +45,51 @@ static void faces_note(char note[SD_NOTE_LEN], int nfaces, int followup)
  * original photo px -> loaded photo px; note says when the photo had to be turned. */
 static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, SdPatientOut *po,
                          SdImage *photo, SdLandmarks *lm, SdTransform *P, char note[SD_NOTE_LEN],
-                         SdCompression *comp, const FaceHint *like, int *nfaces)
+                         SdCompression *comp, const FaceHint *like, int *nfaces, FaceHint *found)
 {
     note[0] = 0;
-    memset(comp, 0, sizeof(*comp));
-    SdLoadOpts lo;
-    sd_load_opts_default(&lo);
     char hex[65] = "";
-    struct stat st;   /* never hash a FIFO or a device (/dev/zero named .jpg): it would block */
-    const int hashed = stat(e->path, &st) == 0 && S_ISREG(st.st_mode) && sd_sha256_file(e->path, hex) == 0;
-    int err;
-    /* A large JPEG whose face is well above the canonical resolution is decoded smaller (DCT
-     * scaling): a quick look at a 1/4-size decode finds the face, sd_align_load_scale says how much
-     * can go without losing canonical detail. Landmarks are then found again on what was loaded. */
-    SdImageInfo pi;
-    if (!o->roi_whole && sd_image_probe(ctx, e->path, &pi) == 0 && !strcmp(pi.format, "jpeg") &&
-        (pi.orig_w > 2 * SD_FACE_LOAD_MAX || pi.orig_h > 2 * SD_FACE_LOAD_MAX)) {
-        SdLandmarks quick;
-        int nq = 0;
-        SD_TIMED(po, SD_ST_FACE, err = sd_face_find_file(ctx, e->path, &o->face, &quick, &nq, NULL));
-        if (!err) lo.scale = sd_align_load_scale(&quick, &o->align);
-    }
-    sd_clear_error(ctx);
     SdImageInfo li;
-    memset(&li, 0, sizeof(li));
-    SD_TIMED(po, SD_ST_LOAD, err = sd_image_load(ctx, e->path, &lo, photo, &li));
-    /* the input's hash and its JPEG compression (empty when not a JPEG): the loader reads the
-     * markers; a photo that failed to load has them read here, as far as they go */
-    if (hashed) {
+    double tl = 0, tf = 0;
+    int crop[2] = {0, 0};
+    SdImage whole = {0};   /* a cropped photo's whole, 8-bit, for the face stage */
+    int err = sd__run_read_photo(ctx, e->path, o, photo, &li, hex, comp, &whole, crop, &tl, &tf);
+    po->t[SD_ST_LOAD] += tl;
+    po->t[SD_ST_FACE] += tf;
+    if (hex[0]) {   /* the input's hash and its JPEG compression (empty when not a JPEG) */
         char q[16] = "";
-        comp->jpeg_quality = li.jpeg_quality;
-        memcpy(comp->chroma, li.chroma, sizeof(comp->chroma));
-        if (err)   /* 0 and "" unless the headers are readable */
-            (void)sd_jpeg_info(e->path, &comp->jpeg_quality, comp->chroma);
         if (comp->jpeg_quality > 0)
             snprintf(q, sizeof(q), "%d", comp->jpeg_quality);
         sd_rowlist_addf(&po->inputs, "%s\x1f%s\x1f%s\x1f%s", e->path, hex, q, comp->chroma);
     }
     if (err) { sd__run_add_error(po, e->path, "load", err, ctx->errmsg); return err; }
     {
+        /* (the origin of a cropped decode moves the photo's pixels by crop) */
         const double s = li.scale > 0 ? li.scale : 1.0, c = 0.5 * s - 0.5;
-        const SdTransform S = {{s, 0, c, 0, s, c, 0, 0, 1}};
+        const SdTransform S = {{s, 0, c - crop[0], 0, s, c - crop[1], 0, 0, 1}};
         *P = S;
     }
     *nfaces = 0;
-    if (o->roi_whole) return 0;
+    if (o->roi_whole) { sd_image_free(&whole); return 0; }
     int picked = 0;
-    SD_TIMED(po, SD_ST_FACE, err = sd_face_find_like(ctx, photo, &o->face, like ? &like->box : NULL,
+    const SdImage *fimg = whole.data ? &whole : photo;
+    SD_TIMED(po, SD_ST_FACE, err = sd_face_find_like(ctx, fimg, &o->face, like ? &like->box : NULL,
                                                      like ? like->w : 0, like ? like->h : 0, lm,
                                                      nfaces, &picked));
+    if (found && !err) {   /* (in the whole photo's pixels, as the next sd_face_find_like wants) */
+        found->box = lm->face;
+        found->w = fimg->w;
+        found->h = fimg->h;
+    }
+    sd_image_free(&whole);
+    if (!err && (crop[0] || crop[1])) {   /* into the crop's pixels */
+        for (int k = 0; k < SD_NLANDMARKS; k++) {
+            lm->pt[k].x -= (float)crop[0];
+            lm->pt[k].y -= (float)crop[1];
+        }
+        lm->face.x -= (float)crop[0];
+        lm->face.y -= (float)crop[1];
+    }
     /* A photo turned sideways or upside down without an EXIF orientation tag: the detector is
      * not rotation invariant, so look at the three quarter turns before giving up. */
     for (int k = 1; k <= 3 && err == SD_ENOFACE; k++) {
@@ -130,6 +127,9 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Sd
     return 0;
 }
 
+/* The files of one aligned image under OUT/aligned/<patient>/: the photo's JPEG preview, the
+ * region, wrinkle and spot masks (indexed PNG, frame size) and, with --save-aligned
+ * (save_images 2), the aligned photo losslessly as PNG. */
 static int save_images(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, const SdAligned *al,
                        const SdRegions *rg, const SdMetricsState *st, SdPatientOut *po)
 {
@@ -141,17 +141,22 @@ static int save_images(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, cons
         po->write_errors++;
         return SD_EIO;
     }
+    snprintf(path, sizeof(path), "%s/%s_%s.jpg", dir, e->view, e->session);
+    int err = sd_image_save(ctx, &al->img, path, SD_RUN_PREVIEW_Q);
     snprintf(path, sizeof(path), "%s/%s_%s.png", dir, e->view, e->session);
-    int err = sd_image_save(ctx, &al->img, path, 0);
+    if (!err && o->save_images > 1)
+        err = sd_image_save(ctx, &al->img, path, 0);
+    else if (!err)
+        unlink(path);   /* an earlier run's, with --save-aligned: not this run's photo */
     if (!err) {
         snprintf(path, sizeof(path), "%s/%s_%s_regions.png", dir, e->view, e->session);
-        err = sd_regions_overlay(ctx, &al->img, rg, path);
+        err = sd__run_regions_mask(ctx, rg, path);
     }
     if (!err && st) {
         char wp[4400], spp[4400];
         snprintf(wp, sizeof(wp), "%s/%s_%s_wrinkles.png", dir, e->view, e->session);
         snprintf(spp, sizeof(spp), "%s/%s_%s_spots.png", dir, e->view, e->session);
-        err = sd_metrics_overlay(ctx, st, &al->img, &rg->mask[0], rg->name[0], wp, spp);
+        err = sd__run_metrics_masks(ctx, st, &rg->mask[0], rg->name[0], wp, spp);
     }
     if (err) { sd__run_add_error(po, e->path, "write", err, ctx->errmsg); po->write_errors++; }
     return err;
@@ -209,11 +214,14 @@ static int score_baseline(View *v, SdMetricsState **st)
     const SdCatEntry *b = v->b;
     SdImage photo = {0};
     int err;
-    if (load_and_find(ctx, o, b, po, &photo, &v->lm, &v->bP, v->bnote, &v->bcomp, NULL, &v->nfaces))
+    v->hint.w = v->hint.h = 0;
+    if (load_and_find(ctx, o, b, po, &photo, &v->lm, &v->bP, v->bnote, &v->bcomp, NULL, &v->nfaces, &v->hint))
         return -1;
-    v->hint.box = v->lm.face;
-    v->hint.w = photo.w;
-    v->hint.h = photo.h;
+    if (!v->hint.w) {   /* (the photo was turned to find the face, or --roi whole) */
+        v->hint.box = v->lm.face;
+        v->hint.w = photo.w;
+        v->hint.h = photo.h;
+    }
     SD_TIMED(po, SD_ST_FRAME, err = sd_align_canonical(ctx, &photo, o->roi_whole ? NULL : &v->lm, &o->align, &v->base));
     if (err) { sd__run_add_error(po, b->path, "frame", err, ctx->errmsg); goto fail; }
     SD_TIMED(po, SD_ST_REGIONS, err = sd_regions_build(ctx, &v->base, NULL, &v->rg));
@@ -293,7 +301,7 @@ static int score_followup(View *v, const SdCatEntry *e)
     int err;
     memset(&qc, 0, sizeof(qc));
     int nfaces = 0;
-    if ((err = load_and_find(ctx, o, e, po, &photo, &lm, &fP, fnote, &fcomp, &v->hint, &nfaces))) goto out;
+    if ((err = load_and_find(ctx, o, e, po, &photo, &lm, &fP, fnote, &fcomp, &v->hint, &nfaces, NULL))) goto out;
     if (nfaces > 1) faces_note(fnote, nfaces, 1);
     char cmsg[200];
     const int comp_diff = sd__run_compression_differs(&v->bcomp, &fcomp, cmsg, sizeof(cmsg));

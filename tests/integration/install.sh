@@ -54,7 +54,9 @@ for h in include/skindelta/*.h; do
     n=$(basename "$h" .h)
     check "header $n.h compiles on its own" '[ -f "$B/tests/header/$n.o" ]'
 done
-check "libskindelta needs libvips and OpenBLAS, not libpng or libjpeg directly" \
+# libjpeg: the direct JPEG decode (src/core/jpegdec.c); libpng: the overlay masks (src/core/png.c)
+check "libskindelta needs libvips, OpenBLAS, libjpeg and libpng, nothing else of the image stack" \
     'n=$(readelf -d "$B/libskindelta.so.0.1.0" | grep NEEDED); echo "$n" | grep -q libvips &&
-     echo "$n" | grep -q openblas && ! echo "$n" | grep -q "libpng\|libjpeg"'
+     echo "$n" | grep -q openblas && echo "$n" | grep -q libjpeg && echo "$n" | grep -q libpng &&
+     ! echo "$n" | grep -q "libtiff\|libwebp\|libexif\|liblcms"'
 itest_end

@@ -61,6 +61,7 @@ got=$(complete_words 2 "$BIN" run --)
 check "run -- completes run's options" "echo ' $got ' | grep -q ' --jobs ' && echo ' $got ' | grep -q ' --shard ' && echo ' $got ' | grep -q ' --resume '"
 check "run --j completes to --jobs" "[ \"$(complete_words 2 "$BIN" run --j)\" = '--jobs' ]"
 check "compare -- offers no batch option" "got=\$(complete_words 2 '$BIN' compare --); [ -n \"\$got\" ] && ! echo \" \$got \" | grep -q ' --jobs '"
+check "compare --save completes to --save-aligned" "[ \"$(complete_words 2 "$BIN" compare --save)\" = '--save-aligned' ]"
 check "--cpu completes its levels" "[ \"$(complete_words 3 "$BIN" run --cpu '')\" = 'scalar avx2 avx512' ]"
 check "--roi=w completes to whole" "[ \"$(complete_words 4 "$BIN" run --roi = w)\" = 'whole' ]"
 unsynced=""

@@ -179,7 +179,7 @@ for pg in index:"$REP/index.html" patient:"$PAGE" hostile:"$HOSTILE"; do
 done
 
 # The missing image is shown as missing (not as a broken <img>).
-if grep -q 'aligned/P02/front_s2.png' "$TMP/patient.dom" 2>/dev/null; then ok "missing image named on the page"
+if grep -q 'aligned/P02/front_s2.jpg' "$TMP/patient.dom" 2>/dev/null; then ok "missing image named on the page"
 else bad "missing image named on the page"; fi
 
 # Negative control: the checks must catch a broken page.

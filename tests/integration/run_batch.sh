@@ -42,8 +42,18 @@ check "no face reported as ENOFACE" "grep -q 'p5/a/front.png,face,ENOFACE' $T/ou
 check "stderr names failing files" "grep -q 'p2/s2/front.png' $T/stderr.txt"
 check "alignment row of p1 s2 has ecc and status ok|warn" "grep -E '^p1,front,s2,' $T/out/alignment.csv | cut -d, -f13 | grep -Eq '^(ok|warn)$'"
 check "run.json records cpu level, models and input hashes" "grep -q '\"cpu_level\"' $T/out/run.json && grep -q 'sha256' $T/out/run.json && grep -q 'stage_seconds' $T/out/run.json"
-check "aligned images written, both of the canonical frame's size" \
-    "[ -s $T/out/aligned/p1/front_s1.png ] && [ \"\$(file $T/out/aligned/p1/front_s1.png | grep -oE '[0-9]+ x [0-9]+')\" = \"\$(file $T/out/aligned/p1/front_s2.png | grep -oE '[0-9]+ x [0-9]+')\" ]"
+fsize() { file "$1" | grep -oE '[0-9]+ ?x ?[0-9]+' | tail -n 1 | tr -d ' '; }
+check "aligned previews written as JPEG, both of the canonical frame's size" \
+    "file $T/out/aligned/p1/front_s1.jpg | grep -q 'JPEG image data' && [ \"\$(fsize $T/out/aligned/p1/front_s1.jpg)\" = 300x375 ] && [ \"\$(fsize $T/out/aligned/p1/front_s2.jpg)\" = 300x375 ]"
+check "no lossless aligned photo without --save-aligned" "[ ! -e $T/out/aligned/p1/front_s1.png ] && [ ! -e $T/out/aligned/p1/front_s2.png ]"
+for k in regions wrinkles spots; do
+    check "overlay $k is an indexed PNG mask of the frame's size" \
+        "file $T/out/aligned/p1/front_s2_$k.png | grep -q 'colormap' && [ \"\$(fsize $T/out/aligned/p1/front_s2_$k.png)\" = 300x375 ]"
+done
+check "wrinkle and spot masks are 2-bit (3 colours: clear, dimmed, detected)" \
+    "file $T/out/aligned/p1/front_s1_wrinkles.png | grep -q '2-bit colormap' && file $T/out/aligned/p1/front_s1_spots.png | grep -q '2-bit colormap'"
+check "report links the masks and stacks them on the photo" \
+    "[ -s $T/out/report/img/p1/front_s2_regions.png ] && grep -q 'class=\"ovl\"' $T/out/report/p1.html"
 check "report written, listing p1 and p2" "grep -q 'p1' $T/out/report/index.html && grep -q 'p2' $T/out/report/index.html"
 check "report says where MDC95 came from" "grep -q 'MDC95 from the calibrated noise model' $T/out/report/index.html && grep -q 'widened where a per-photo bootstrap found more' $T/out/report/index.html"
 check "uncertainty has bootstrap sd" "awk -F, 'NR>1 && \$7==2 {n++} END{exit !(n>0)}' $T/out/uncertainty.csv"
@@ -113,8 +123,10 @@ for f in measurements.csv changes.csv cohort.csv trends.csv; do
 done
 
 # compare: one pair
-"$BIN" compare $FACE $MOVED -o $T/cmp --iod 120 --bootstrap 0 --quiet >/dev/null 2>&1; rc=$?
+"$BIN" compare $FACE $MOVED -o $T/cmp --iod 120 --bootstrap 0 --save-aligned --quiet >/dev/null 2>&1; rc=$?
 check "compare exits 0 (got $rc)" '[ $rc -eq 0 ]'
+check "--save-aligned writes both aligned photos losslessly (RGB PNG, frame size) next to the previews" \
+    "for s in before after; do file $T/cmp/aligned/pair/front_\$s.png | grep -q 'PNG image data, 300 x 375, 8-bit/color RGB' && [ -s $T/cmp/aligned/pair/front_\$s.jpg ] || exit 1; done"
 check "compare writes changes for pair/after" "grep -q '^pair,front,after,1,' $T/cmp/changes.csv"
 
 # repeatability: p1's sessions as repeat captures of one subject + p2.. need >= 2 subjects

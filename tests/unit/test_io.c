@@ -340,6 +340,144 @@ static void t_jpeg_recapture(void)
     sd_image_free(&r2); sd_image_free(&r3); sd_image_free(&s444);
 }
 
+/* A w x h JPEG in memory made by libvips (smooth gradients + texture, the EXIF orientation tag
+ * o, chroma 4:2:0 or 4:4:4, 1 or 3 bands): *buf is g_free'd by the caller. */
+static int make_jpeg(int w, int h, int bands, int o, int subsample, void **buf, size_t *n)
+{
+    uint8_t *px = malloc((size_t)w * h * bands);
+    if (!px) return -1;
+    uint64_t seed = 7;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < bands; c++) {
+                const int v = (x * 255 / w + y * 97 / h + c * 60) + (int)(sd_splitmix64(&seed) % 40);
+                px[((size_t)y * w + x) * bands + c] = (uint8_t)(v % 256);
+            }
+    VipsImage *im = vips_image_new_from_memory(px, (size_t)w * h * bands, w, h, bands, VIPS_FORMAT_UCHAR), *cp = NULL;
+    int r = -1;
+    if (im) {
+        im->Type = bands == 1 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB;
+        if (!vips_copy(im, &cp, NULL)) {
+            vips_image_set_int(cp, VIPS_META_ORIENTATION, o);
+            r = vips_jpegsave_buffer(cp, buf, n, "Q", 90, "subsample_mode",
+                                     subsample ? VIPS_FOREIGN_SUBSAMPLE_ON : VIPS_FOREIGN_SUBSAMPLE_OFF, NULL);
+            g_object_unref(cp);
+        }
+        g_object_unref(im);
+    }
+    free(px);
+    return r;
+}
+
+static double max_diff(const SdImage *a, const SdImage *b)
+{
+    if (a->w != b->w || a->h != b->h || a->fmt != b->fmt) return INFINITY;
+    double m = 0;
+    for (int y = 0; y < a->h; y++)
+        for (int c = 0; c < 3; c++) {
+            if (a->fmt == SD_FMT_U8 && c) break;
+            for (int x = 0; x < (a->fmt == SD_FMT_U8 ? 3 * a->w : a->w); x++) {
+                const double d = a->fmt == SD_FMT_U8 ? fabs((double)sd_image_row8(a, y)[x] - sd_image_row8(b, y)[x]) / 255.0
+                                                     : fabs((double)sd_image_rowf(a, c, y)[x] - sd_image_rowf(b, c, y)[x]);
+                if (d > m) m = d;
+            }
+        }
+    return m;
+}
+
+/* The direct libjpeg-turbo path (sd__jpeg_decode) against libvips' decode of the same bytes:
+ * every EXIF orientation, grey and colour, 4:2:0 and 4:4:4, DCT scaling 1..1/8, float and 8-bit. */
+static void t_direct_jpeg(void)
+{
+    setup();
+    int cases = 0;
+    double worst = 0;
+    for (int o = 1; o <= 8; o++)
+        for (int k = 0; k < 3; k++) {
+            const int bands = k == 2 ? 1 : 3, sub = k == 0;
+            void *buf = NULL;
+            size_t n = 0;
+            if (make_jpeg(203, 131, bands, o, sub, &buf, &n)) { CHECKF(0, "libvips cannot make the JPEG"); continue; }
+            CHECK(sd__jpeg_direct_ok(buf, n));
+            for (int shrink = 1; shrink <= 8; shrink *= 2)
+                for (int f = 0; f < 2; f++) {
+                    SdLoadOpts lo;
+                    sd_load_opts_default(&lo);
+                    lo.scale = 1.0 / shrink;
+                    lo.fmt = f ? SD_FMT_U8 : SD_FMT_F32;
+                    SdImage a = {0}, b = {0}, c = {0};
+                    SdImageInfo ia, ib;
+                    CHECKF(sd__image_load_mem(&ctx, "mem.jpg", buf, n, &lo, 0, &a, &ia) == 0, "%s", ctx.errmsg);
+                    CHECKF(sd__image_load_mem(&ctx, "mem.jpg", buf, n, &lo, 1, &b, &ib) == 0, "%s", ctx.errmsg);
+                    CHECKF(sd__jpeg_decode(&ctx, "mem.jpg", buf, n, shrink, o, lo.fmt, 1u << 30, &c) == 0, "%s", ctx.errmsg);
+                    const double d1 = max_diff(&a, &b), d2 = max_diff(&a, &c);
+                    CHECKF(d1 <= 0.5 / 255 && d2 <= 0.5 / 255, "orientation %d bands %d sub %d shrink %d fmt %d: "
+                           "%dx%d vs %dx%d, max diff %g / %g", o, bands, sub, shrink, f, a.w, a.h, c.w, c.h, d1, d2);
+                    CHECK_EQ_INT(ia.orientation, o);
+                    CHECK(ia.scale == ib.scale && ia.orig_w == ib.orig_w && ia.jpeg_quality == ib.jpeg_quality);
+                    if (d2 > worst) worst = d2;
+                    cases++;
+                    sd_image_free(&a); sd_image_free(&b); sd_image_free(&c);
+                }
+            g_free(buf);
+        }
+    printf("  %d decodes compared with libvips', largest difference %g\n", cases, worst);
+}
+
+/* A JPEG cut short anywhere in its scan fails on the direct path too, naming the file. */
+static void t_direct_truncated(void)
+{
+    setup();
+    void *buf = NULL;
+    size_t n = 0;
+    CHECK(make_jpeg(640, 480, 3, 1, 1, &buf, &n) == 0);
+    const char *path = sd_test_path(dir, "cut_in_scan.jpg");
+    CHECK(sd_write_file_atomic(path, buf, n * 6 / 10) == 0);
+    g_free(buf);
+    SdImage img = {0};
+    SdImageInfo info;
+    CHECKF(load("cut_in_scan.jpg", &img, &info) == SD_EFORMAT, "got: %s", ctx.errmsg);
+    CHECKF(strstr(ctx.errmsg, "cut_in_scan.jpg") && strstr(ctx.errmsg, "corrupt or truncated"), "%s", ctx.errmsg);
+    CHECK(img.data == NULL);
+    printf("  %s\n", ctx.errmsg);
+}
+
+/* Indexed PNG masks: the smallest bit depth for the palette, colour type 3, a tRNS chunk, and the
+ * pixels libvips reads back are the palette's colours. */
+static void t_png_indexed(void)
+{
+    setup();
+    static const int ncol[3] = {2, 3, 17}, depth[3] = {1, 2, 8};
+    for (int k = 0; k < 3; k++) {
+        uint8_t pal[17][4], idx[37 * 23];
+        for (int i = 0; i < ncol[k]; i++) {
+            pal[i][0] = (uint8_t)(i * 13); pal[i][1] = (uint8_t)(255 - i * 7); pal[i][2] = (uint8_t)(i * 3);
+            pal[i][3] = (uint8_t)(i ? 255 - i : 0);
+        }
+        for (int i = 0; i < 37 * 23; i++) idx[i] = (uint8_t)((i * 7 + i / 37) % ncol[k]);
+        const char *path = sd_test_path(dir, k == 0 ? "m1.png" : k == 1 ? "m2.png" : "m8.png");
+        CHECKF(sd__png_save_indexed(&ctx, path, idx, 37, 37, 23, (const uint8_t (*)[4])pal, ncol[k]) == 0, "%s", ctx.errmsg);
+        char *d = NULL;
+        size_t n = 0;
+        CHECK(sd_read_file(path, 1 << 20, &d, &n) == 0 && n > 33);
+        if (!d) continue;
+        CHECK_EQ_INT((uint8_t)d[24], depth[k]);
+        CHECK_EQ_INT((uint8_t)d[25], 3);
+        CHECK(memmem(d, n, "tRNS", 4) != NULL);
+        free(d);
+        VipsImage *im = vips_image_new_from_file(path, NULL);
+        CHECK(im && im->Xsize == 37 && im->Ysize == 23 && im->Bands == 4);
+        size_t nb = 0;
+        uint8_t *px = im ? vips_image_write_to_memory(im, &nb) : NULL;
+        int bad = !px || nb != 37 * 23 * 4;
+        for (int i = 0; !bad && i < 37 * 23; i++)
+            bad = memcmp(px + 4 * i, pal[idx[i]], 4) != 0;
+        CHECKF(!bad, "%d colours: pixels differ from the palette", ncol[k]);
+        g_free(px);
+        if (im) g_object_unref(im);
+    }
+}
+
 static const SdTestCase cases[] = {
     {"empty file", t_empty},
     {"truncated jpeg", t_truncated},
@@ -359,5 +497,8 @@ static const SdTestCase cases[] = {
     {"image helpers", t_image_helpers},
     {"jpeg quality and subsampling from the markers", t_jpeg_info},
     {"jpeg round trip and recapture in memory", t_jpeg_recapture},
+    {"direct libjpeg-turbo decode equals libvips' (orientations, grey, DCT scaling)", t_direct_jpeg},
+    {"jpeg cut inside its scan fails naming the file", t_direct_truncated},
+    {"indexed png masks", t_png_indexed},
 };
 SD_TEST_MAIN(cases)

@@ -123,6 +123,16 @@ static void make_run(const char *out)
             }
         }
     }
+    /* P1 s0's regions as a run writes them now: an indexed mask (linked, stacked on the photo) */
+    {
+        SdCtx ctx;
+        CHECK(sd_ctx_init(&ctx) == 0);
+        uint8_t idx[40 * 50];
+        static const uint8_t pal[3][4] = {{0, 0, 0, 0}, {0, 0, 0, 128}, {230, 159, 0, 255}};
+        for (int i = 0; i < 40 * 50; i++) idx[i] = (uint8_t)(i % 3);
+        snprintf(dir, sizeof(dir), "%s/aligned/P1/front_s0_regions.png", out);
+        CHECKF(sd__png_save_indexed(&ctx, dir, idx, 40, 40, 50, pal, 3) == 0, "%s", ctx.errmsg);
+    }
     /* a corrupt overlay: unreadable, so shown as missing */
     snprintf(dir, sizeof(dir), "%s/aligned/P2", out);
     put(dir, "front_s0_spots.png", "not a png");
@@ -191,7 +201,7 @@ static void test_pages(void)
     CHECK(strstr(idx, "href=\"P1.html\"") && strstr(idx, "href=\"P2.html\""));
     CHECK(strstr(idx, "flagged") != NULL);            /* P2 s1 alignment status + reason */
     CHECK(strstr(idx, "ECC below 0.9 &lt;x&gt;") != NULL);
-    CHECK(strstr(idx, "aligned/P1/front_s1.png") != NULL);   /* the missing photo is named */
+    CHECK(strstr(idx, "aligned/P1/front_s1.jpg") != NULL);   /* the missing photo is named */
     /* forest CI of face roughness: 20 +- 4.303 * 10 / sqrt(3) = [-4.8, 44.8] */
     CHECKF(strstr(idx, "+20.0% [-4.8, 44.8]") != NULL, "forest CI text not found");
     /* escaping: the hostile id, error message and run.json value never appear raw */
@@ -208,9 +218,12 @@ static void test_pages(void)
     char *p1 = slurp(sd_test_path(rep, "P1.html"));
     CHECK(p1 != NULL);
     if (p1) {
-        CHECK(strstr(p1, "Photo not available") && strstr(p1, "aligned/P1/front_s1.png"));
+        CHECK(strstr(p1, "Photo not available") && strstr(p1, "aligned/P1/front_s1.jpg"));
         CHECK(strstr(p1, "img/P1/front_s0.jpg") != NULL);
         CHECK(strstr(p1, "img/P1/front_s1_wrinkles.jpg") != NULL);
+        /* the mask is linked as it is and composited over the session's photo */
+        CHECK(strstr(p1, "<a href=\"img/P1/front_s0_regions.png\" class=\"ovl\"><img src=\"img/P1/front_s0.jpg\"") != NULL);
+        CHECK(strstr(p1, "img/P1/front_s0_regions.jpg") == NULL);
         CHECK(strstr(p1, "2.00 \xe2\x86\x92 1.80") != NULL);   /* face roughness before -> after */
         CHECK(strstr(p1, "+10.0%") != NULL);
         CHECK(strstr(p1, "<svg class=\"trend\"") != NULL);
