@@ -76,6 +76,7 @@ typedef struct SdMetricsOpts {
     double pg_k_high, pg_k_low;/* spot hysteresis thresholds in units of the local band noise */
     double pg_min_diam_mm;     /* spots smaller than this diameter are dropped (0.5 mm) */
     double pg_mu_lo, pg_mu_hi; /* soft spot membership ramp on the melanin band z-score (1 .. 3) */
+    double pg_remove_mm;       /* low-pass (sigma) of the pigment removed from the luma (0.75 mm) */
     double pg_ita_smooth_mm;   /* smoothing before ITA (0.25 mm) */
     double erode_mm;           /* valid mask erosion against border effects (1.0 mm) */
 } SdMetricsOpts;

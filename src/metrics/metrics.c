@@ -89,6 +89,7 @@ void sd_metrics_opts_default(SdMetricsOpts *o)
     o->pg_min_diam_mm = 0.5;
     o->pg_mu_lo = 1.0;
     o->pg_mu_hi = 3.0;
+    o->pg_remove_mm = 0.75;
     o->pg_ita_smooth_mm = 0.25;
     o->erode_mm = 1.0;
 }

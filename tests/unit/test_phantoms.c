@@ -340,12 +340,12 @@ static void test_specificity(void)
     printf("  specificity: texture-only -> wrinkle_density %.2f%%, pigment_unevenness %.2f%% "
            "(texture_roughness moved %.1f%%)\n", REL(ot, o0, SD_M_WRINKLE_DENSITY),
            REL(ot, o0, SD_M_PIGMENT_UNEVENNESS), REL(ot, o0, SD_M_TEXTURE_ROUGHNESS));
-    /* every pair's bar is 3% (issue 14). Spots show in the luma that the wrinkles are read from,
-     * and the soft spot membership keeps only part of their rims out: 5.8% on this capture
-     * (docs/METRICS.md, known weaknesses); the guard holds today's figure */
+    /* every pair's bar is 3% (issue 14); these two hold it (0.9% and 0.7% on this capture); the
+     * pairs that do not (wrinkles -> texture 4.6%, texture -> wrinkle 5.9%) are printed above and
+     * in docs/METRICS.md */
     printf("  specificity targets (<= 3%%): spots->wrinkle %s, wrinkles->pigment %s\n", sw <= 3 ? "met" : "NOT met",
            wp <= 3 ? "met" : "NOT met");
-    CHECKF(sw < 7.0, "spots-only moved wrinkle_density %.2f%%", sw);
+    CHECKF(sw < 3.0, "spots-only moved wrinkle_density %.2f%%", sw);
     CHECKF(wp < 3.0, "wrinkles-only moved pigment_unevenness %.2f%%", wp);
     /* the effects themselves must register */
     CHECK(os[SD_M_PIGMENT_UNEVENNESS] < 0.9 * o0[SD_M_PIGMENT_UNEVENNESS]);
