@@ -544,7 +544,7 @@ int sd__mx_gauss(SdCtx *ctx, const SdMetricsState *st, const float *src, float *
 /* Full-frame float planes (~13 MB each at 1600x2000): sd_alloc_aligned gives them 2 MiB alignment
  * and transparent huge pages (faulting in 4 KiB pages otherwise costs about a sixth of the
  * preparation time). Freed with sd_free_aligned. */
-static float *plane_alloc(const SdMetricsState *st)
+float *sd__mx_plane_alloc(const SdMetricsState *st)
 {
     size_t bytes;
     if (sd_mul_overflow((size_t)st->fs, (size_t)st->h, &bytes) || bytes > SIZE_MAX - 2 * SD_ROW_ALIGN)
@@ -624,7 +624,7 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
         goto fail;
     }
     for (int c = 0; c < 3; c++) {
-        if (!(A[c] = plane_alloc(st)) || !(B[c] = plane_alloc(st)))
+        if (!(A[c] = sd__mx_plane_alloc(st)) || !(B[c] = sd__mx_plane_alloc(st)))
             goto nomem;
     }
     size_t mbytes;
@@ -634,7 +634,7 @@ int sd_metrics_prepare(SdCtx *ctx, const SdImage *img, const SdMask *valid, doub
      * A and B are the colour planes and scratch, the state takes over five of them as they fall
      * free (melb = A[2], hbb = B[0], tex = B[1], theta = A[1], and ridge = B[2], the shading
      * log-luminance, written only after the wrinkle map's last read of it); ita is its own */
-    if (!(st->ita = plane_alloc(st)))
+    if (!(st->ita = sd__mx_plane_alloc(st)))
         goto nomem;
 
     /* valid mask (all when NULL), then its erosion for the statistics */

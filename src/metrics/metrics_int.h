@@ -20,7 +20,7 @@ struct SdMetricsState {
     float *melb, *hbb;       /* melanin / haemoglobin maps band-passed (OD units) */
     float *ita;              /* ITA degrees of the lightly smoothed colour */
     float *yb;               /* luma OD band (the melanin band's pass band), for the pigment */
-    double noise_ls, noise_mel, noise_hb;   /* per-pixel noise variance of the unfiltered maps */
+    double noise_ls, noise_hb;   /* per-pixel noise variance of the unfiltered maps */
     double noise_cov;        /* per-pixel noise covariance of the melanin and luma OD maps */
 };
 
@@ -74,6 +74,8 @@ static inline float sd__mx_ramp(float x, float a, float b)
 
 
 /* helpers (metrics.c) */
+/* A full-frame float plane of the state's stride (sd_alloc_aligned; free with sd_free_aligned). */
+float *sd__mx_plane_alloc(const SdMetricsState *st);
 /* The rectangle of region && valid (region NULL: all valid); r->in malloc'ed (free it). */
 int  sd__mx_region_box(SdCtx *ctx, const SdMetricsState *st, const SdMask *region, SdMxRegion *r);
 /* Every detection and membership of a region (spots, then wrinkles, then the exclusion weights),

@@ -123,15 +123,6 @@ double sd__mx_band_gain(double a, double b)
     return saa * saa + sbb * sbb - 2 * sab * sab;
 }
 
-/* A full-frame plane like the state's (see plane_alloc in metrics.c). */
-static float *plane_new(const SdMetricsState *st)
-{
-    size_t bytes;
-    if (sd_mul_overflow((size_t)st->fs, (size_t)st->h, &bytes) || bytes > SIZE_MAX - 2 * SD_ROW_ALIGN)
-        return NULL;
-    return sd_alloc_aligned(bytes + SD_ROW_ALIGN);
-}
-
 /* The luma OD band, for the pigment's cross-covariance (sd__mx_pigment_region). JPEG keeps the
  * chroma coarsely (subsampled, and quantised harder than the luma); on dark skin the melanin
  * band's whole signal sits within about one level of Cb, so the variance of a melanin map read
@@ -145,7 +136,7 @@ static float *plane_new(const SdMetricsState *st)
 static int luma_band(SdCtx *ctx, SdMetricsState *st, const float *ody, float *t0)
 {
     const double p = st->ppm, lo = st->o.pg_band_lo_mm * p, hi = st->o.pg_band_hi_mm * p;
-    if (!(st->yb = plane_new(st)))
+    if (!(st->yb = sd__mx_plane_alloc(st)))
         return sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
     const SdMxComb cy = { st->yb, st->yb, t0, NULL, { -1.0f, 1.0f, 0.0f } };
     int err;
@@ -215,11 +206,10 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
      * quantised channel) */
     static const double wy[3] = { 0.299, 0.587, 0.114 };
     /* noise variance of the maps, per pixel, before any filtering */
-    st->noise_ls = st->noise_mel = st->noise_hb = st->noise_cov = 0;
+    st->noise_ls = st->noise_hb = st->noise_cov = 0;
     for (int c = 0; c < 3; c++) {
         st->noise_cov += inv[c] * wy[c] * v[c];
         st->noise_ls += M_LN10 * M_LN10 * wy[c] * wy[c] * v[c];
-        st->noise_mel += inv[c] * inv[c] * v[c];
         st->noise_hb += inv[3 + c] * inv[3 + c] * v[c];
     }
     float m[9];
@@ -256,7 +246,7 @@ int sd__mx_pigment_maps(SdCtx *ctx, SdMetricsState *st, float *const lin[3], flo
     {
         const double sr = st->o.pg_remove_mm * p, s1 = st->o.pg_band_lo_mm * p;
         const double sx = sr > s1 ? sqrt(sr * sr - s1 * s1) : 0.0;   /* G_r = G_sx after G_lo */
-        float *t = plane_new(st);
+        float *t = sd__mx_plane_alloc(st);
         if (!t)
             return sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
         if ((err = gauss_px(ctx, st, low[0], mhs[1], sx)) || (err = gauss_px(ctx, st, low[1], t, sx))) {
