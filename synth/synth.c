@@ -642,6 +642,33 @@ static void json_nuisance(FILE *f, const SdSynthNuisance *n)
             n->gamma, n->noise_sd, n->jpeg_q, (unsigned long long)n->noise_seed);
 }
 
+/* A curve's control points as [[x, y], [x, y], [x, y]]. */
+static void json_curve(FILE *f, const double p[3][2])
+{
+    fprintf(f, "[[%.3f, %.3f], [%.3f, %.3f], [%.3f, %.3f]]", p[0][0], p[0][1], p[1][0], p[1][1], p[2][0], p[2][1]);
+}
+
+static void json_dress(FILE *f, const SdSynthDress *d)
+{
+    if (d->hair) {
+        fprintf(f, ",\n       \"hair\": [");
+        for (int k = 0; k < d->n_strands; k++) {
+            fprintf(f, "%s{\"bezier\": ", k ? ", " : "");
+            json_curve(f, d->strand[k].p);
+            fprintf(f, ", \"sd_px\": %.4f}", d->strand[k].sd_px);
+        }
+        fprintf(f, "]");
+    }
+    if (d->folds) {
+        fprintf(f, ",\n       \"nasolabial_folds\": {\"sd_px\": %.4f, \"depth\": 0.3, \"image_left\": ",
+                d->fold_sd_px);
+        json_curve(f, d->fold[0]);
+        fprintf(f, ", \"image_right\": ");
+        json_curve(f, d->fold[1]);
+        fprintf(f, "}");
+    }
+}
+
 int sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir)
 {
     SdAtomicFile af = { 0 };
@@ -683,8 +710,15 @@ int sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir)
                    "\"skin\": \"geometric skin mask of the regions stage; relief, pores, spots everywhere in "
                    "it\", \"wrinkles\": \"forehead (above the brows): horizontal; crow's feet: 5 per side "
                    "x wrinkle_count, radial from the outer eye corners (+-40 deg, 0.10-0.16 IOD out, "
-                   "0.15-0.30 IOD long)\"},\n",
-                c->face_path ? c->face_path : "samples/faces/astronaut.png", fb.w, fb.h, fb.px_per_mm);
+                   "0.15-0.30 IOD long)\", \"hair\": \"%s\", \"nasolabial_folds\": \"%s\"},\n",
+                c->face_path ? c->face_path : "samples/faces/astronaut.png", fb.w, fb.h, fb.px_per_mm,
+                c->plain ? "none" : "even-numbered patients: 6-16 strands from the hairline over the forehead "
+                "and 0-4 across the brows, drawn anew each session (peak coverage 0.9, profile SD sd_px); "
+                "each session lists its strands as quadratic Bezier control points in photo px; a pixel "
+                "within 2 sd_px of a centre line is a hair pixel",
+                c->plain ? "none" : "odd-numbered patients: a broad groove (profile SD 1.8 mm, depth 0.3 "
+                "log units, one flank lit) from beside each nose wing to below the mouth corner, centre "
+                "lines in photo px; no wrinkle");
     fprintf(f, "  \"effect_model\": \"factors 1 = baseline skin; session i of K: t = i/(K-1); "
                "wrinkle_depth 1-0.4rt, wrinkle_count 1-0.2rt, spot_contrast 1-0.5rt, spot_count "
                "1-0.3rt, texture_amp 1-0.3rt (r = responder)\",\n");
@@ -705,6 +739,7 @@ int sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir)
             SdSynthEffect e;
             SdSynthNuisance n;
             SdImage photo = { 0 };
+            SdSynthDress dress = { 0 };
             double t = c->sessions > 1 ? (double)s / (c->sessions - 1) : 0.0, pm = ppm;
             snprintf(sid, sizeof sid, "s%d", s + 1);
             snprintf(rel, sizeof rel, "%s/%s/front.jpg", pid, sid);
@@ -732,7 +767,10 @@ int sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir)
                     sd_image_free(&lin);
                 }
             } else {
-                err = sd__synth_face_session(ctx, &fb, pseed, &e, &n, &photo);
+                dress.hair = !c->plain && p % 2 == 1;
+                dress.folds = !c->plain && p % 2 == 0;
+                dress.hair_seed = n.noise_seed ^ (uint64_t)(s + 1) * 0x9E3779B97F4A7C15ull;
+                err = sd__synth_face_session(ctx, &fb, pseed, &e, &n, &dress, &photo);
             }
             char *sub = NULL, *path = NULL;
             if (!err) {
@@ -750,6 +788,8 @@ int sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir)
                 json_effect(f, &e);
                 fprintf(f, ",\n       \"nuisance\": ");
                 json_nuisance(f, &n);
+                if (dress.hair || dress.folds)
+                    json_dress(f, &dress);
                 fprintf(f, "}%s\n", s + 1 < c->sessions ? "," : "");
             }
             free(sub);

@@ -37,6 +37,27 @@ typedef struct SdSynthPatch {
     double wrinkle_orient_deg;     /* mean line direction (0 = horizontal) */
 } SdSynthPatch;
 
+/* What a face phantom wears besides its skin: hair strands that fall differently at each visit
+ * (over the forehead and the brows) and the nasolabial folds. The strands and folds drawn are
+ * returned in photo pixels (after the pose), so their pixels are known. */
+#define SD_SYNTH_MAX_STRANDS 32
+typedef struct SdSynthStrand {
+    double p[3][2];          /* quadratic Bezier control points, px */
+    double sd_px;            /* Gaussian profile SD across the strand, px */
+} SdSynthStrand;
+typedef struct SdSynthDress {
+    int hair, folds;         /* in: draw hair strands / nasolabial folds */
+    uint64_t hair_seed;      /* in: this session's strands */
+    int n_strands;           /* out */
+    SdSynthStrand strand[SD_SYNTH_MAX_STRANDS];
+    double fold[2][3][2];    /* out: the folds' centre lines (image left, image right), px */
+    double fold_sd_px;       /* out: the folds' profile SD, px */
+} SdSynthDress;
+/* out (created w x h) = 1 on every pixel within 2 SD + grow_px of a strand's centre line, the
+ * strands mapped by T first (NULL: as they are). */
+int  sd_synth_hair_mask(const SdSynthStrand *s, int n, const SdTransform *T, int w, int h,
+                        double grow_px, SdMask *out);
+
 void sd_synth_effect_none(SdSynthEffect *e);
 void sd_synth_nuisance_none(SdSynthNuisance *n);
 /* Random capture nuisance in the recorded ranges: rotation +-rot_max deg, scale +-2%, shift +-8 px,
@@ -83,6 +104,9 @@ typedef struct SdSynthCourse {
                                only the pose varies as usual */
     int bad_patient, bad_session;   /* 1-based; > 0: that one capture is made badly (JPEG q70,
                                        overexposed x1.4 with a red cast, noise 0.012) */
+    int plain;              /* face kind: 0 = even-numbered patients wear hair strands that move
+                               between sessions, odd-numbered ones nasolabial folds (truth.json
+                               records both); 1 = neither */
 } SdSynthCourse;
 
 int  sd_synth_course(SdCtx *ctx, const SdSynthCourse *c, const char *dir);

@@ -12,6 +12,7 @@ typedef struct SdSynthFaceBase {
     float *skin_w;        /* w x h feathered skin weight 0..1 */
     float *wr_w;          /* w x h feathered forehead weight (horizontal wrinkles) */
     double iod;           /* inter-ocular distance, px */
+    double top;           /* the skin's highest row on the face's centre line (the hairline) */
 } SdSynthFaceBase;
 
 /* Add one groove (quadratic Bezier ctrl, profile SD b px, depth in log units, flank lighting
@@ -24,8 +25,10 @@ void sd__synth_draw_wrinkle(float *plane, ptrdiff_t stride, int w, int h, const 
                             double b, double depth, double light);
 
 int  sd__synth_face_init(SdCtx *ctx, const char *path, int size, SdSynthFaceBase *fb);
+/* dress (may be NULL: a bare face) says what to draw and gets what was drawn, in photo px */
 int  sd__synth_face_session(SdCtx *ctx, const SdSynthFaceBase *fb, uint64_t pseed,
-                            const SdSynthEffect *e, const SdSynthNuisance *n, SdImage *photo);
+                            const SdSynthEffect *e, const SdSynthNuisance *n, SdSynthDress *dress,
+                            SdImage *photo);
 void sd__synth_face_free(SdSynthFaceBase *fb);
 
 #endif

@@ -66,6 +66,10 @@ typedef struct SdMetricsOpts {
     double wr_line_mm;         /* half-length of the along-line averaging (2.0 mm) */
     double wr_mu_lo, wr_mu_hi; /* soft membership ramp on the ridge response (0.008 .. 0.03) */
     double wr_spot_weight;     /* wrinkle membership x (1 - this x spot membership) (1) */
+    double wr_fold_mm;         /* scale (sigma) of the broad-structure test: folds and shading
+                                  edges are not wrinkles (1.5 mm; 0 = off) */
+    double wr_fold_lo, wr_fold_hi;  /* fold weight: ramp of (coarse - fine valley response) (0 .. 0.02) */
+    double wr_edge_lo, wr_edge_hi;  /* edge weight: ramp of the coarse gradient x sigma (0.04 .. 0.08) */
     double wr_abs_high, wr_abs_low; /* detection (overlays, lengths): hysteresis thresholds */
     double wr_k_high;          /* noise guard: the high threshold stays >= median + k x noise */
     double wr_min_len_mm;      /* drop segments shorter than this (2 mm) */

@@ -22,7 +22,14 @@ typedef struct SdRegions {
                                         * below min_area_mm2) — measured but flagged */
     SdMask skin;                       /* the skin mask the regions were cut from */
     double px_per_mm;
+    SdMask metrics_valid;              /* the measured image's valid pixels minus its own hair
+                                        * (empty data: use the image's valid mask); what
+                                        * sd_metrics_prepare is given, so that the filters see the
+                                        * skin around a strand, not the strand */
 } SdRegions;
+
+/* The mask to give sd_metrics_prepare for the image a's regions r were built for. */
+SD_API const SdMask *sd_regions_metrics_valid(const SdRegions *r, const SdAligned *a);
 
 /* Regions of base (canonical, with landmarks; or roi whole). restrict_valid (may be NULL): a
  * follow-up's valid mask to intersect with (the baseline's anatomy, restricted to what the
@@ -34,6 +41,11 @@ SD_API void sd_regions_free(SdRegions *r);
 
 /* Colour of a region in the overlay (sd_regions_overlay): 0, or -1 for an unknown name. */
 SD_API int  sd_region_colour(const char *name, uint8_t rgb[3]);
+
+/* A follow-up's regions: the baseline's anatomy and skin, restricted to what the follow-up covers
+ * and to the follow-up's own skin (hair, glare or shadow at either visit is left out of both:
+ * the change is measured on the skin both photos show). base and fu in the same canonical frame. */
+SD_API int  sd_regions_build_followup(SdCtx *ctx, const SdAligned *base, const SdAligned *fu, SdRegions *out);
 
 /* PNG/JPEG of img with each region's outline and a tint, the skin mask dimmed outside. */
 SD_API int  sd_regions_overlay(SdCtx *ctx, const SdImage *img, const SdRegions *r, const char *path);

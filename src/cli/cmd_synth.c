@@ -73,6 +73,8 @@ int sd_cmd_synth(int argc, char **argv)
           "q70, overexposed with a red cast, noisy (to show what QC catches)", &c,
           .parse = parse_bad_capture, .expect = "PATIENT:SESSION, 1-based" },
         SD_OPT_STR("face", 0, "IMG", "face kind: the base portrait", &c.face_path),
+        { "plain", 0, SD_ARG_FLAG, NULL, "face kind: no hair strands and no nasolabial folds (by default\n"
+          "even-numbered patients wear moving hair, odd-numbered ones folds)", &c.plain, .ival = 1 },
     };
     int npos = 0;
     const int rc = sd_cli_parse(&spec, opts, SD_NOPTS(opts), argc, argv, NULL, 0, &npos);

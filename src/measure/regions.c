@@ -9,6 +9,7 @@
 #include "skindelta/regions.h"
 #include "src/align/align_int.h"
 #include "src/core/core.h"
+#include "kernels/ops.h"
 
 const char *const sd_region_names[SD_NREGIONS] = {
     "face", "forehead", "glabella", "crowsfeet_l", "crowsfeet_r", "undereye_l", "undereye_r",
@@ -162,14 +163,17 @@ int sd_regions_skin_geom(const SdLandmarks *lm, double iod, int w, int h, SdMask
     return err;
 }
 
+static int hair_test(SdCtx *ctx, const SdImage *img, const SdMask *ref, double ppm, const SdMask *skin, SdMask *hair);
+
 /* ---- colour tests: drop hair, background, shadows and specular glare from the skin mask */
 
-static void colour_tests(const SdImage *img, const Template *t, const SdLandmarks *lm, SdMask *skin)
+static int colour_tests(SdCtx *ctx, const SdImage *img, const Template *t, const SdLandmarks *lm, double ppm,
+                        SdMask *skin, SdMask *hair)
 {
     const int w = img->w, h = img->h;
     /* reference skin colour: medians of chromaticity and luma over the cheeks (regions 7, 8) */
     SdMask ref = {0};
-    if (sd_mask_create(&ref, w, h)) return;
+    if (sd_mask_create(&ref, w, h)) return sd_fail(ctx, SD_ENOMEM, "regions: out of memory");
     SdPoint pts[MAXV];
     for (int r = 7; r <= 8; r++) {
         const int n = poly_points(&t->region[r], lm, pts);
@@ -190,8 +194,9 @@ static void colour_tests(const SdImage *img, const Template *t, const SdLandmark
             cnt++;
         }
     }
+    int err = hair_test(ctx, img, &ref, ppm, skin, hair);
     sd_mask_free(&ref);
-    if (cnt < 50) return;
+    if (err || cnt < 50) return err;
     double med[3];
     long *hs[3] = { hr, hg, hl };
     for (int k = 0; k < 3; k++) {
@@ -203,6 +208,7 @@ static void colour_tests(const SdImage *img, const Template *t, const SdLandmark
     for (int y = 0; y < h; y++) {
         const float *R = sd_image_rowf(img, 0, y), *G = sd_image_rowf(img, 1, y), *B = sd_image_rowf(img, 2, y);
         uint8_t *s = skin->data + (size_t)y * skin->stride;
+        const uint8_t *hm = hair->data + (size_t)y * hair->stride;
         for (int x = 0; x < w; x++) {
             if (!s[x]) continue;
             const float sum = R[x] + G[x] + B[x], l = sum / 3;
@@ -210,9 +216,148 @@ static void colour_tests(const SdImage *img, const Template *t, const SdLandmark
             const int glare = mx >= 0.985f || l > fminf(0.97f, (float)(1.7 * med[2]));
             const int dark = l < 0.40 * med[2];
             const int hue = sum > 0 && (fabs(R[x] / sum - med[0]) > 0.07 || fabs(G[x] / sum - med[1]) > 0.05);
-            if (glare || dark || hue) s[x] = 0;
+            if (glare || dark || hue || hm[x]) s[x] = 0;
         }
     }
+    return 0;
+}
+
+/* ---- hair: thin dark structures
+
+ * A hair strand over skin is a line far darker than its surroundings and far thinner than any
+ * spot: its log-luma minus its 0.3 mm Gaussian surround (its "thin darkness") sits several times
+ * lower than anything the skin shows at that scale, wrinkles and pores included. The level is
+ * learned per image from the core skin (the cheeks): a pixel is hair where its thin darkness is
+ * below the cheeks' median by more than max(hair_abs, hair_k robust SDs), grown into the strand's
+ * weaker flanks (below half that level, within 0.2 mm of a seed) and then by 0.15 mm, the halo the
+ * optics and JPEG leave around it. */
+#define HAIR_SURROUND_MM 0.3
+#define HAIR_ABS 0.10      /* log of sRGB-encoded luma: ~0.23 in linear light */
+#define HAIR_K 8.0
+#define HAIR_GROW_MM 0.2
+#define HAIR_HALO_MM 0.35
+
+/* The median of v[0..n) (reorders v; Hoare's selection). */
+static double select_median(float *v, long n)
+{
+    long lo = 0, hi = n - 1, k = n / 2;
+    while (lo < hi) {
+        const float p = v[lo + (hi - lo) / 2];
+        long i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < p) i++;
+            while (v[j] > p) j--;
+            if (i <= j) {
+                const float t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else break;
+    }
+    return v[k];
+}
+
+/* Dilate m's set pixels by a square of radius r (rows y0..y1 and the whole width). */
+static int dilate(SdMask *m, int r)
+{
+    if (r < 1)
+        return 0;
+    const size_t n = (size_t)m->stride * (size_t)m->h;
+    for (size_t i = 0; i < n; i++) m->data[i] = !m->data[i];
+    int err = sd__mask_erode_ex(m, r, 1);
+    for (size_t i = 0; i < n; i++) m->data[i] = !m->data[i];
+    return err;
+}
+
+static int hair_test(SdCtx *ctx, const SdImage *img, const SdMask *ref, double ppm, const SdMask *skin, SdMask *hair)
+{
+    const int W = img->w, H = img->h;
+    int x0 = W, x1 = -1, y0 = H, y1 = -1;
+    for (int y = 0; y < H; y++) {
+        const uint8_t *s = skin->data + (size_t)y * skin->stride;
+        for (int x = 0; x < W; x++)
+            if (s[x]) {
+                if (x < x0) x0 = x;
+                if (x > x1) x1 = x;
+                if (y < y0) y0 = y;
+                y1 = y;
+            }
+    }
+    if (x1 < 0 || !(ppm > 0))
+        return 0;
+    const int pad = (int)ceil(4 * HAIR_SURROUND_MM * ppm) + 2;
+    x0 = x0 - pad < 0 ? 0 : x0 - pad;
+    y0 = y0 - pad < 0 ? 0 : y0 - pad;
+    x1 = x1 + pad > W - 1 ? W - 1 : x1 + pad;
+    y1 = y1 + pad > H - 1 ? H - 1 : y1 + pad;
+    const int w = x1 - x0 + 1, h = y1 - y0 + 1;
+    const ptrdiff_t fs = (ptrdiff_t)(((size_t)w * sizeof(float) + 63) & ~(size_t)63);
+    float *L = sd_alloc_aligned((size_t)fs * (size_t)h + 64), *G = sd_alloc_aligned((size_t)fs * (size_t)h + 64);
+    float *v = malloc(sizeof(float) * ((size_t)w * (size_t)h / 4 + 1));
+    SdMask seed = { 0 };
+    int err = 0;
+    if (!L || !G || !v || sd_mask_create(&seed, W, H)) {
+        err = sd_fail(ctx, SD_ENOMEM, "regions: out of memory");
+        goto done;
+    }
+    for (int y = 0; y < h; y++) {
+        const float *R = sd_image_rowf(img, 0, y + y0) + x0, *Gr = sd_image_rowf(img, 1, y + y0) + x0,
+                    *B = sd_image_rowf(img, 2, y + y0) + x0;
+        float *l = (float *)((uint8_t *)L + (size_t)y * (size_t)fs);
+        for (int x = 0; x < w; x++)
+            l[x] = logf(fmaxf(0.2126f * R[x] + 0.7152f * Gr[x] + 0.0722f * B[x], 1e-3f));
+    }
+    if ((err = sd_op_gauss(ctx, L, fs, G, fs, w, h, (float)(HAIR_SURROUND_MM * ppm))))
+        goto done;
+    /* thin darkness into L; its robust centre and spread over the core skin */
+    long k = 0;
+    for (int y = 0; y < h; y++) {
+        float *l = (float *)((uint8_t *)L + (size_t)y * (size_t)fs);
+        const float *g = (const float *)((const uint8_t *)G + (size_t)y * (size_t)fs);
+        const uint8_t *m = ref->data + (size_t)(y + y0) * ref->stride + x0;
+        for (int x = 0; x < w; x++) {
+            l[x] -= g[x];
+            if (m[x] && !((x | y) & 1)) v[k++] = l[x];
+        }
+    }
+    if (k < 50)
+        goto done;
+    const double med = select_median(v, k);
+    for (long i = 0; i < k; i++)
+        v[i] = fabsf(v[i] - (float)med);
+    const double sig = 1.4826 * select_median(v, k);
+    const double t_hi = med - fmax(HAIR_ABS, HAIR_K * sig), t_lo = med - 0.5 * fmax(HAIR_ABS, HAIR_K * sig);
+    for (int y = 0; y < h; y++) {
+        const float *l = (const float *)((const uint8_t *)L + (size_t)y * (size_t)fs);
+        uint8_t *d = seed.data + (size_t)(y + y0) * seed.stride + x0;
+        for (int x = 0; x < w; x++)
+            d[x] = l[x] < t_hi;
+    }
+    if ((err = dilate(&seed, (int)lround(HAIR_GROW_MM * ppm))))
+        goto done;
+    for (int y = 0; y < h; y++) {
+        const float *l = (const float *)((const uint8_t *)L + (size_t)y * (size_t)fs);
+        uint8_t *d = seed.data + (size_t)(y + y0) * seed.stride + x0;
+        for (int x = 0; x < w; x++)
+            d[x] = d[x] && l[x] < t_lo;
+    }
+    if ((err = dilate(&seed, (int)lround(HAIR_HALO_MM * ppm) > 0 ? (int)lround(HAIR_HALO_MM * ppm) : 1)))
+        goto done;
+    for (int y = y0; y <= y1; y++) {
+        uint8_t *o = hair->data + (size_t)y * hair->stride;
+        const uint8_t *d = seed.data + (size_t)y * seed.stride;
+        for (int x = x0; x <= x1; x++)
+            o[x] |= d[x];
+    }
+done:
+    sd_free_aligned(L);
+    sd_free_aligned(G);
+    free(v);
+    sd_mask_free(&seed);
+    return err;
 }
 
 /* ---- build */
@@ -222,6 +367,7 @@ void sd_regions_free(SdRegions *r)
     if (!r) return;
     for (int i = 0; i < SD_NREGIONS; i++) sd_mask_free(&r->mask[i]);
     sd_mask_free(&r->skin);
+    sd_mask_free(&r->metrics_valid);
     memset(r, 0, sizeof(*r));
 }
 
@@ -264,7 +410,7 @@ static void poly_rows(const SdPoint *pts, int n, int h, int *y0, int *y1)
     if (n < 3) *y1 = -1;
 }
 
-int sd_regions_build(SdCtx *ctx, const SdAligned *a, const SdMask *restrict_valid, SdRegions *out)
+static int build(SdCtx *ctx, const SdAligned *a, const SdAligned *fu, const SdMask *restrict_valid, SdRegions *out)
 {
     memset(out, 0, sizeof(*out));
     if (!a || !a->img.data || a->img.c < 3 ||
@@ -296,7 +442,29 @@ int sd_regions_build(SdCtx *ctx, const SdAligned *a, const SdMask *restrict_vali
     if ((err = load_template(ctx, t))) goto fail;
     if ((err = skin_from_template(t, &a->lm, w, h, &out->skin))) goto fail;
     and_mask(&out->skin, &a->valid);
-    colour_tests(&a->img, t, &a->lm, &out->skin);
+    if ((err = sd_mask_create(&out->metrics_valid, w, h))) goto fail;
+    {
+        SdMask hair = {0};
+        if ((err = sd_mask_create(&hair, w, h))) goto fail;
+        err = colour_tests(ctx, &a->img, t, &a->lm, a->px_per_mm, &out->skin, &hair);
+        if (!err && fu) {   /* the follow-up's own skin tests, on its pixels in the same frame */
+            SdMask s2 = {0};
+            memset(hair.data, 0, (size_t)hair.stride * (size_t)h);
+            if (!(err = skin_from_template(t, &a->lm, w, h, &s2)) &&
+                !(err = colour_tests(ctx, &fu->img, t, &a->lm, a->px_per_mm, &s2, &hair)))
+                and_mask(&out->skin, &s2);
+            sd_mask_free(&s2);
+        }
+        /* the measured image's valid pixels minus its own hair */
+        const SdMask *v = fu ? &fu->valid : &a->valid;
+        for (int y = 0; !err && y < h; y++) {
+            uint8_t *o = out->metrics_valid.data + (size_t)y * out->metrics_valid.stride;
+            const uint8_t *vv = v->data + (size_t)y * v->stride, *hh = hair.data + (size_t)y * hair.stride;
+            for (int x = 0; x < w; x++) o[x] = vv[x] && !hh[x];
+        }
+        sd_mask_free(&hair);
+        if (err) goto fail;
+    }
     if (restrict_valid) and_mask(&out->skin, restrict_valid);
     out->n = SD_NREGIONS;
     const double mm2 = a->px_per_mm > 0 ? a->px_per_mm * a->px_per_mm : 0;
@@ -331,6 +499,23 @@ fail:
     free(t);
     sd_regions_free(out);
     return err;
+}
+
+const SdMask *sd_regions_metrics_valid(const SdRegions *r, const SdAligned *a)
+{
+    return r && r->metrics_valid.data ? &r->metrics_valid : &a->valid;
+}
+
+int sd_regions_build(SdCtx *ctx, const SdAligned *a, const SdMask *restrict_valid, SdRegions *out)
+{
+    return build(ctx, a, NULL, restrict_valid, out);
+}
+
+int sd_regions_build_followup(SdCtx *ctx, const SdAligned *base, const SdAligned *fu, SdRegions *out)
+{
+    if (!fu || !fu->img.data || fu->img.w != base->img.w || fu->img.h != base->img.h)
+        return sd_fail(ctx, SD_EINVAL, "regions: the follow-up is not in the baseline's frame");
+    return build(ctx, base, fu, &fu->valid, out);
 }
 
 /* ---- overlay */

@@ -77,6 +77,11 @@ void sd_metrics_opts_default(SdMetricsOpts *o)
     o->wr_mu_lo = 0.008;
     o->wr_mu_hi = 0.03;
     o->wr_spot_weight = 1.0;
+    o->wr_fold_mm = 1.5;
+    o->wr_fold_lo = 0.0;
+    o->wr_fold_hi = 0.02;
+    o->wr_edge_lo = 0.04;
+    o->wr_edge_hi = 0.08;
     o->wr_abs_high = 0.030;
     o->wr_abs_low = 0.012;
     o->wr_k_high = 0.0;
@@ -710,6 +715,7 @@ void sd_metrics_free(SdMetricsState *st)
     sd_free_aligned(st->hbb);
     sd_free_aligned(st->ita);
     sd_free_aligned(st->yb);
+    sd_free_aligned(st->fold);
     free(st);
 }
 

@@ -20,6 +20,11 @@ struct SdMetricsState {
     float *melb, *hbb;       /* melanin / haemoglobin maps band-passed (OD units) */
     float *ita;              /* ITA degrees of the lightly smoothed colour */
     float *yb;               /* luma OD band (the melanin band's pass band), for the pigment */
+    /* broad structures on a 4x reduced grid (w4 x h4, stride fs4 bytes): fold = the coarse
+     * (wr_fold_mm) valley response, plane 2 (fold + h4 rows) its gradient x sigma; NULL = off */
+    float *fold;
+    int w4, h4;
+    ptrdiff_t fs4;
     double noise_ls, noise_hb;   /* per-pixel noise variance of the unfiltered maps */
     double noise_cov;        /* per-pixel noise covariance of the melanin and luma OD maps */
 };

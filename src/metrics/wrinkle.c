@@ -14,12 +14,88 @@
  * whole-plane filtering). */
 #define SD_WR_BAND 16
 
+/* Folds and shading edges: on the shading log-luminance reduced 4x (block means), the coarse
+ * scale's largest Hessian eigenvalue x sigma^2 (a broad dark valley: a fold) and gradient x sigma
+ * (a shading edge: face outline, nose side, jaw, a fold's lit flank). Scale-normalised as the fine
+ * scales are, so a fold reads higher at the coarse scale than at the fine ones, and a fine line
+ * lower. */
+static int fold_map(SdCtx *ctx, SdMetricsState *st, const float *ls)
+{
+    const int w4 = (st->w + 3) / 4, h4 = (st->h + 3) / 4;
+    const ptrdiff_t fs4 = (ptrdiff_t)(((size_t)w4 * sizeof(float) + SD_ROW_ALIGN - 1) & ~(size_t)(SD_ROW_ALIGN - 1));
+    const size_t plane = (size_t)fs4 * (size_t)h4;
+    float *red = sd_alloc_aligned(plane + SD_ROW_ALIGN), *d = sd_alloc_aligned(5 * plane + SD_ROW_ALIGN);
+    float *out = sd_alloc_aligned(2 * plane + SD_ROW_ALIGN);
+    int err = 0;
+    if (!red || !d || !out) {
+        err = sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
+        goto done;
+    }
+    for (int y = 0; y < h4; y++) {
+        float *r = (float *)((uint8_t *)red + (size_t)y * (size_t)fs4);
+        for (int x = 0; x < w4; x++) {
+            double s = 0;
+            int n = 0;
+            for (int j = 4 * y; j < 4 * y + 4 && j < st->h; j++) {
+                const float *row = (const float *)((const uint8_t *)ls + (size_t)j * (size_t)st->fs);
+                for (int i = 4 * x; i < 4 * x + 4 && i < st->w; i++, n++)
+                    s += row[i];
+            }
+            r[x] = (float)(s / n);
+        }
+    }
+    double sg = st->o.wr_fold_mm * st->ppm / 4.0;
+    if (sg < 0.5) sg = 0.5;
+    if (sg > 64) sg = 64;
+    SdDerivOut o = { .ix = d, .iy = (float *)((uint8_t *)d + plane), .ixx = (float *)((uint8_t *)d + 2 * plane),
+                     .ixy = (float *)((uint8_t *)d + 3 * plane), .iyy = (float *)((uint8_t *)d + 4 * plane) };
+    if ((err = sd_op_gauss_deriv(ctx, red, fs4, &o, fs4, w4, h4, (float)sg)))
+        goto done;
+    for (int y = 0; y < h4; y++) {
+        const size_t off = (size_t)y * (size_t)fs4;
+        const float *ix = (const float *)((const uint8_t *)o.ix + off), *iy = (const float *)((const uint8_t *)o.iy + off),
+                    *xx = (const float *)((const uint8_t *)o.ixx + off), *xy = (const float *)((const uint8_t *)o.ixy + off),
+                    *yy = (const float *)((const uint8_t *)o.iyy + off);
+        float *v = (float *)((uint8_t *)out + off), *g = (float *)((uint8_t *)out + plane + off);
+        for (int x = 0; x < w4; x++) {
+            const double a = 0.5 * (xx[x] + yy[x]), b = 0.5 * (xx[x] - yy[x]);
+            v[x] = (float)(sg * sg * (a + sqrt(b * b + (double)xy[x] * xy[x])));
+            g[x] = (float)(sg * sqrt((double)ix[x] * ix[x] + (double)iy[x] * iy[x]));
+        }
+    }
+    st->fold = out;
+    st->w4 = w4;
+    st->h4 = h4;
+    st->fs4 = fs4;
+    out = NULL;
+done:
+    sd_free_aligned(red);
+    sd_free_aligned(d);
+    sd_free_aligned(out);
+    return err;
+}
+
+/* Bilinear sample of a reduced plane at full-resolution pixel (x, y). */
+static inline float fold_at(const SdMetricsState *st, const float *p, int x, int y)
+{
+    float fx = (x + 0.5f) * 0.25f - 0.5f, fy = (y + 0.5f) * 0.25f - 0.5f;
+    fx = fx < 0 ? 0 : fx > st->w4 - 1 ? (float)(st->w4 - 1) : fx;
+    fy = fy < 0 ? 0 : fy > st->h4 - 1 ? (float)(st->h4 - 1) : fy;
+    const int x0 = (int)fx, y0 = (int)fy, x1 = x0 + 1 < st->w4 ? x0 + 1 : x0, y1 = y0 + 1 < st->h4 ? y0 + 1 : y0;
+    const float ax = fx - (float)x0, ay = fy - (float)y0;
+    const float *r0 = (const float *)((const uint8_t *)p + (size_t)y0 * (size_t)st->fs4),
+                *r1 = (const float *)((const uint8_t *)p + (size_t)y1 * (size_t)st->fs4);
+    return (1 - ay) * ((1 - ax) * r0[x0] + ax * r0[x1]) + ay * ((1 - ax) * r1[x0] + ax * r1[x1]);
+}
+
 int sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp)
 {
     int err = 0;
     const int w = st->w, h = st->h;
     const ptrdiff_t bs = st->fs;
     const SdSkinmapDSP *dsp = sd_skinmap_dsp(ctx->cpu_flags);
+    if (st->o.wr_fold_mm > 0 && (err = fold_map(ctx, st, ls)))
+        return err;
     float *band = sd_alloc_aligned((size_t)bs * SD_WR_BAND * 8);
     if (!band)
         return sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
@@ -298,6 +374,25 @@ int sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
                 double a = prior == 1 ? ang : atan2(y - ay, x - ax);
                 float c = cosf(th[x] - (float)a);
                 row[x] *= (1.0f - rho) + rho * c * c;
+            }
+        }
+    }
+    /* folds and shading edges are not wrinkles: the response is scaled down, continuously, where
+     * the coarse scale sees a broader valley than the fine ones or a strong shading gradient */
+    if (st->fold) {
+        const float *gp = (const float *)((const uint8_t *)st->fold + (size_t)st->fs4 * (size_t)st->h4);
+        const float fa = (float)st->o.wr_fold_lo, fb = (float)st->o.wr_fold_hi;
+        const float ea = (float)st->o.wr_edge_lo, eb = (float)st->o.wr_edge_hi;
+        for (int y = 0; y < r->h; y++) {
+            float *row = resp + (size_t)y * (size_t)r->w;
+            const uint8_t *in = r->in + (size_t)y * (size_t)r->w;
+            for (int x = 0; x < r->w; x++) {
+                if (!in[x] || row[x] <= 0)
+                    continue;
+                const float rc = fold_at(st, st->fold, x + r->x0, y + r->y0);
+                const float gc = fold_at(st, gp, x + r->x0, y + r->y0);
+                const float f = fmaxf(sd__mx_ramp(rc - row[x], fa, fb), sd__mx_ramp(gc, ea, eb));
+                row[x] *= 1.0f - f;
             }
         }
     }

@@ -222,7 +222,8 @@ static int measure_regions(SdCtx *ctx, SdMeasurement *m, const SdRunOpts *f, int
     m->val = calloc((size_t)m->rg.n, sizeof(*m->val));
     if (!m->val) return sd_fail(ctx, SD_ENOMEM, "out of memory");
     SdMetricsState *st = NULL;
-    int err = sd_metrics_prepare(ctx, &m->al.img, &m->al.valid, m->al.px_per_mm, &f->metrics, &st);
+    int err = sd_metrics_prepare(ctx, &m->al.img, sd_regions_metrics_valid(&m->rg, &m->al), m->al.px_per_mm,
+                                 &f->metrics, &st);
     for (int r = 0; r < m->rg.n && !err; r++)
         err = sd_metrics_region(ctx, st, &m->rg.mask[r], m->rg.name[r], m->val[r]);
     if (!err && keep) m->st = st;
@@ -297,8 +298,8 @@ int sd_measure_followup(SdCtx *ctx, const SdMeasurement *base, const SdImage *ph
     }
     if (!err) err = sd_align_followup(ctx, &base->al, use, f.roi_whole ? NULL : &lm, &f.align, &m->al, qc);
     if (!err) err = sd_photometry_apply(ctx, &base->al, &m->al, f.photometry, &ph);
-    /* the baseline's anatomy, restricted to what the follow-up covers */
-    if (!err) err = sd_regions_build(ctx, &base->al, &m->al.valid, &m->rg);
+    /* the baseline's anatomy and skin, restricted to what the follow-up covers and to its skin */
+    if (!err) err = sd_regions_build_followup(ctx, &base->al, &m->al, &m->rg);
     if (!err) err = measure_regions(ctx, m, &f, 0);
     sd_image_free(&tmp);
     if (err) { sd_measurement_free(m); return err; }
@@ -441,7 +442,9 @@ int sd_measurement_overlays(SdCtx *ctx, const SdMeasurement *m, const char *regi
     if (err || (!wrinkles_png && !spots_png)) return err;
     /* the maps again when the measurement did not keep them */
     SdMetricsState *tmp = NULL;
-    if (!m->st) err = sd_metrics_prepare(ctx, &m->al.img, &m->al.valid, m->al.px_per_mm, &m->mo, &tmp);
+    if (!m->st)
+        err = sd_metrics_prepare(ctx, &m->al.img, sd_regions_metrics_valid(&m->rg, &m->al), m->al.px_per_mm, &m->mo,
+                                 &tmp);
     if (!err)
         err = sd_metrics_overlay(ctx, m->st ? m->st : tmp, &m->al.img, &m->rg.mask[0], m->rg.name[0],
                                  wrinkles_png, spots_png);

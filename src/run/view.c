@@ -17,7 +17,7 @@ int sd__run_measure(SdCtx *ctx, const SdAligned *al, const SdRegions *rg, const 
                     double (*values)[SD_NMETRICS], SdMetricsState **keep)
 {
     SdMetricsState *st = NULL;
-    int err = sd_metrics_prepare(ctx, &al->img, &al->valid, al->px_per_mm, &o->metrics, &st);
+    int err = sd_metrics_prepare(ctx, &al->img, sd_regions_metrics_valid(rg, al), al->px_per_mm, &o->metrics, &st);
     if (err) return err;
     for (int r = 0; r < rg->n && !err; r++)
         err = sd_metrics_region(ctx, st, &rg->mask[r], rg->name[r], values[r]);
@@ -329,8 +329,8 @@ static int score_followup(View *v, const SdCatEntry *e)
     if (fguard) sd__run_note_add(fnote, sizeof(fnote), fwhy);
     SD_TIMED(po, SD_ST_PHOTOMETRY, err = sd_photometry_apply(ctx, &v->base, &fu, o->photometry, &ph));
     if (err) { sd__run_add_error(po, e->path, "photometry", err, ctx->errmsg); goto out; }
-    /* the baseline's anatomy, restricted to what the follow-up covers */
-    SD_TIMED(po, SD_ST_REGIONS, err = sd_regions_build(ctx, &v->base, &fu.valid, &frg));
+    /* the baseline's anatomy and skin, restricted to what the follow-up covers and to its skin */
+    SD_TIMED(po, SD_ST_REGIONS, err = sd_regions_build_followup(ctx, &v->base, &fu, &frg));
     if (err) { sd__run_add_error(po, e->path, "regions", err, ctx->errmsg); goto out; }
     SD_TIMED(po, SD_ST_METRICS, err = sd__run_measure(ctx, &fu, &frg, o, v->val, &st));
     if (!err && o->bootstrap > 1)

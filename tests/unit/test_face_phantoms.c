@@ -46,7 +46,7 @@ static int capture(const SdSynthEffect *e, int shot, SdImage *photo)
     n.ty_px = shot ? 2.0 : 0.0;
     n.noise_sd = 0.003;
     n.noise_seed = 1000 + (uint64_t)shot;
-    int err = sd__synth_face_session(&ctx, &fb, PSEED, e, &n, photo);
+    int err = sd__synth_face_session(&ctx, &fb, PSEED, e, &n, NULL, photo);
     if (!err)
         err = sd_synth_jpeg(&ctx, photo, 92, sd_test_path(sd_test_tmp_dir(), "face_phantom.jpg"));
     return err;
@@ -95,8 +95,8 @@ static int measure(const SdSynthEffect *e, int shot, int nm, const int *metric, 
     if ((err = capture(e, shot, &p)) || (err = sd_face_find(&ctx, &p, NULL, &lm, &nf)) ||
         (err = sd_align_followup(&ctx, &base, &p, &lm, &ao, &fu, &qc)) ||
         (err = sd_photometry_apply(&ctx, &base, &fu, "reference", &ph)) ||
-        (err = sd_regions_build(&ctx, &base, &fu.valid, &rg)) ||
-        (err = sd_metrics_prepare(&ctx, &fu.img, &fu.valid, fu.px_per_mm, NULL, &st)))
+        (err = sd_regions_build_followup(&ctx, &base, &fu, &rg)) ||
+        (err = sd_metrics_prepare(&ctx, &fu.img, sd_regions_metrics_valid(&rg, &fu), fu.px_per_mm, NULL, &st)))
         goto done;
     for (int k = 0; k < nm && !err; k++) {
         double v[SD_NMETRICS], v2[SD_NMETRICS];

@@ -30,7 +30,7 @@ static int render(double gamma, double gain, double wbr, double wbb, SdImage *ph
     sd_synth_nuisance_none(&n);
     n.gamma = gamma; n.gain = gain; n.wb[0] = wbr; n.wb[1] = 1; n.wb[2] = wbb;
     n.noise_sd = 0.003; n.noise_seed = 42;
-    return sd__synth_face_session(&ctx, &fb, 77, &e, &n, photo);
+    return sd__synth_face_session(&ctx, &fb, 77, &e, &n, NULL, photo);
 }
 
 static void setup(void)
