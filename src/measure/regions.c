@@ -236,6 +236,7 @@ static int colour_tests(SdCtx *ctx, const SdImage *img, const Template *t, const
 #define HAIR_K 8.0
 #define HAIR_GROW_MM 0.2
 #define HAIR_HALO_MM 0.35
+#define HAIR_MIN_LEN_MM 1.5
 
 /* The median of v[0..n) (reorders v; Hoare's selection). */
 static double select_median(float *v, long n)
@@ -270,6 +271,59 @@ static int dilate(SdMask *m, int r)
     int err = sd__mask_erode_ex(m, r, 1);
     for (size_t i = 0; i < n; i++) m->data[i] = !m->data[i];
     return err;
+}
+
+/* Keep the seed components (8-connected, inside the box) shaped like strands: at least min_len
+ * px across their bounding box and thin (pixels <= 4 x that diagonal), or long (4 x min_len
+ * across: strands that cross or join a fringe); pores, freckles and speckle are not hair. */
+static int keep_strands(SdMask *m, int x0, int y0, int w, int h, double min_len)
+{
+    int32_t *stack = malloc(sizeof(int32_t) * 2 * ((size_t)w * (size_t)h + 1));
+    int32_t *comp = malloc(sizeof(int32_t) * 2 * ((size_t)w * (size_t)h + 1));
+    if (!stack || !comp) {
+        free(stack);
+        free(comp);
+        return SD_ENOMEM;
+    }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = m->data + (size_t)(y + y0) * m->stride + (size_t)(x + x0);
+            if (*p != 1)
+                continue;
+            /* flood the component, marking it 2 */
+            long ns = 0, nc = 0;
+            int bx0 = x, bx1 = x, by0 = y, by1 = y;
+            *p = 2;
+            stack[ns++] = x; stack[ns++] = y;
+            while (ns) {
+                const int cy = stack[--ns], cx = stack[--ns];
+                comp[nc++] = cx; comp[nc++] = cy;
+                if (cx < bx0) bx0 = cx;
+                if (cx > bx1) bx1 = cx;
+                if (cy < by0) by0 = cy;
+                if (cy > by1) by1 = cy;
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++) {
+                        const int nx = cx + dx, ny = cy + dy;
+                        if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
+                        uint8_t *q = m->data + (size_t)(ny + y0) * m->stride + (size_t)(nx + x0);
+                        if (*q != 1) continue;
+                        *q = 2;
+                        stack[ns++] = nx; stack[ns++] = ny;
+                    }
+            }
+            const double diag = hypot(bx1 - bx0 + 1, by1 - by0 + 1);
+            const int keep = diag >= 4.0 * min_len || (diag >= min_len && (double)(nc / 2) <= 4.0 * diag);
+            for (long i = 0; i < nc; i += 2)
+                m->data[(size_t)(comp[i + 1] + y0) * m->stride + (size_t)(comp[i] + x0)] = keep ? 3 : 0;
+        }
+    for (int y = 0; y < h; y++) {
+        uint8_t *p = m->data + (size_t)(y + y0) * m->stride + (size_t)x0;
+        for (int x = 0; x < w; x++) p[x] = p[x] == 3;
+    }
+    free(stack);
+    free(comp);
+    return 0;
 }
 
 static int hair_test(SdCtx *ctx, const SdImage *img, const SdMask *ref, double ppm, const SdMask *skin, SdMask *hair)
@@ -336,6 +390,8 @@ static int hair_test(SdCtx *ctx, const SdImage *img, const SdMask *ref, double p
         for (int x = 0; x < w; x++)
             d[x] = l[x] < t_hi;
     }
+    if ((err = keep_strands(&seed, x0, y0, w, h, HAIR_MIN_LEN_MM * ppm)))
+        goto done;
     if ((err = dilate(&seed, (int)lround(HAIR_GROW_MM * ppm))))
         goto done;
     for (int y = 0; y < h; y++) {

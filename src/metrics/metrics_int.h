@@ -43,6 +43,25 @@ static inline void sd__mx_prefetch(const float *next, int x)
         __builtin_prefetch(next + x);
 }
 
+/* Bilinear sample of a reduced plane at full-resolution pixel (x, y). */
+static inline float sd__mx_fold_at(const SdMetricsState *st, const float *p, int x, int y)
+{
+    float fx = (x + 0.5f) * 0.25f - 0.5f, fy = (y + 0.5f) * 0.25f - 0.5f;
+    fx = fx < 0 ? 0 : fx > st->w4 - 1 ? (float)(st->w4 - 1) : fx;
+    fy = fy < 0 ? 0 : fy > st->h4 - 1 ? (float)(st->h4 - 1) : fy;
+    const int x0 = (int)fx, y0 = (int)fy, x1 = x0 + 1 < st->w4 ? x0 + 1 : x0, y1 = y0 + 1 < st->h4 ? y0 + 1 : y0;
+    const float ax = fx - (float)x0, ay = fy - (float)y0;
+    const float *r0 = (const float *)((const uint8_t *)p + (size_t)y0 * (size_t)st->fs4),
+                *r1 = (const float *)((const uint8_t *)p + (size_t)y1 * (size_t)st->fs4);
+    return (1 - ay) * ((1 - ax) * r0[x0] + ax * r0[x1]) + ay * ((1 - ax) * r1[x0] + ax * r1[x1]);
+}
+
+/* The shading-edge plane of st->fold (its second plane). */
+static inline const float *sd__mx_edge_plane(const SdMetricsState *st)
+{
+    return (const float *)((const uint8_t *)st->fold + (size_t)st->fs4 * (size_t)st->h4);
+}
+
 /* A region's working rectangle: pixels with region && valid. */
 typedef struct SdMxRegion {
     int x0, y0, w, h;        /* bounding box in the image */

@@ -301,6 +301,7 @@ int sd__mx_spots(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r, SdMx
     size_t n = (size_t)r->w * (size_t)r->h;
     int32_t *lab = NULL;
     long *sizes = NULL;
+    float *gated = NULL;
     int err = 0;
     double med, sig;
     if (!(lab = malloc(n * sizeof(int32_t))))
@@ -309,11 +310,31 @@ int sd__mx_spots(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r, SdMx
         goto nomem;
     if (!(sig > 0))
         goto done;
+    /* a spot is not a shading edge (face outline, fold, lid): the band's excess over its median is
+     * scaled down, continuously, where the wrinkles' edge weight is (sd__mx_fold_at) */
+    const float *src = sd__mx_row(st, st->melb, r->y0) + r->x0;
+    ptrdiff_t src_stride = st->fs;
+    if (st->fold) {
+        if (!(gated = malloc(n * sizeof(float))))
+            goto nomem;
+        const float *gp = sd__mx_edge_plane(st), ea = (float)st->o.wr_edge_lo, eb = (float)st->o.wr_edge_hi;
+        for (int y = 0; y < r->h; y++) {
+            const float *row = sd__mx_row(st, st->melb, y + r->y0) + r->x0;
+            float *g = gated + (size_t)y * (size_t)r->w;
+            for (int x = 0; x < r->w; x++) {
+                const float e = r->in[(size_t)y * (size_t)r->w + (size_t)x]
+                                ? sd__mx_ramp(sd__mx_fold_at(st, gp, x + r->x0, y + r->y0), ea, eb) : 0.0f;
+                g[x] = (float)med + (row[x] - (float)med) * (1.0f - e);
+            }
+        }
+        src = gated;
+        src_stride = (ptrdiff_t)(sizeof(float) * (size_t)r->w);
+    }
     {
         /* the soft spot membership (used by the primary scores): a ramp on the band's z-score */
         const float k0 = (float)st->o.pg_mu_lo, k1 = (float)st->o.pg_mu_hi;
         for (int y = 0; y < r->h; y++) {
-            const float *row = sd__mx_row(st, st->melb, y + r->y0) + r->x0;
+            const float *row = (const float *)((const uint8_t *)src + (size_t)y * (size_t)src_stride);
             const uint8_t *in = r->in + (size_t)y * (size_t)r->w;
             float *mu = d->sp_mu + (size_t)y * (size_t)r->w;
             for (int x = 0; x < r->w; x++)
@@ -322,7 +343,7 @@ int sd__mx_spots(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r, SdMx
     }
     /* lab is set on the spot pixels only (the only ones read below); the response is the
      * melanin band map itself, read in place */
-    long cnt = sd__mx_hysteresis_label(sd__mx_row(st, st->melb, r->y0) + r->x0, st->fs, r->in, r->w, r->h,
+    long cnt = sd__mx_hysteresis_label(src, src_stride, r->in, r->w, r->h,
                                        (float)(med + st->o.pg_k_low * sig),
                                        (float)(med + st->o.pg_k_high * sig), d->spots, lab, &sizes);
     if (cnt < 0) {
@@ -345,12 +366,12 @@ int sd__mx_spots(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r, SdMx
             d->spots[i] = 0;
     }
 done:
-    free(lab); free(sizes);
+    free(lab); free(sizes); free(gated);
     return 0;
 nomem:
     err = sd_fail(ctx, SD_ENOMEM, "metrics: out of memory");
 fail:
-    free(lab); free(sizes);
+    free(lab); free(sizes); free(gated);
     return err;
 }
 

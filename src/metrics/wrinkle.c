@@ -75,19 +75,6 @@ done:
     return err;
 }
 
-/* Bilinear sample of a reduced plane at full-resolution pixel (x, y). */
-static inline float fold_at(const SdMetricsState *st, const float *p, int x, int y)
-{
-    float fx = (x + 0.5f) * 0.25f - 0.5f, fy = (y + 0.5f) * 0.25f - 0.5f;
-    fx = fx < 0 ? 0 : fx > st->w4 - 1 ? (float)(st->w4 - 1) : fx;
-    fy = fy < 0 ? 0 : fy > st->h4 - 1 ? (float)(st->h4 - 1) : fy;
-    const int x0 = (int)fx, y0 = (int)fy, x1 = x0 + 1 < st->w4 ? x0 + 1 : x0, y1 = y0 + 1 < st->h4 ? y0 + 1 : y0;
-    const float ax = fx - (float)x0, ay = fy - (float)y0;
-    const float *r0 = (const float *)((const uint8_t *)p + (size_t)y0 * (size_t)st->fs4),
-                *r1 = (const float *)((const uint8_t *)p + (size_t)y1 * (size_t)st->fs4);
-    return (1 - ay) * ((1 - ax) * r0[x0] + ax * r0[x1]) + ay * ((1 - ax) * r1[x0] + ax * r1[x1]);
-}
-
 int sd__mx_wrinkle_map(SdCtx *ctx, SdMetricsState *st, const float *ls, float *tmp)
 {
     int err = 0;
@@ -389,8 +376,8 @@ int sd__mx_wrinkles(SdCtx *ctx, const SdMetricsState *st, const SdMxRegion *r,
             for (int x = 0; x < r->w; x++) {
                 if (!in[x] || row[x] <= 0)
                     continue;
-                const float rc = fold_at(st, st->fold, x + r->x0, y + r->y0);
-                const float gc = fold_at(st, gp, x + r->x0, y + r->y0);
+                const float rc = sd__mx_fold_at(st, st->fold, x + r->x0, y + r->y0);
+                const float gc = sd__mx_fold_at(st, gp, x + r->x0, y + r->y0);
                 const float f = fmaxf(sd__mx_ramp(rc - row[x], fa, fb), sd__mx_ramp(gc, ea, eb));
                 row[x] *= 1.0f - f;
             }
