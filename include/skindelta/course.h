@@ -9,7 +9,9 @@
 #include "skindelta.h"
 
 #define SD_MEAS_HEADER    "patient,view,session,session_index,days,region,metric,value,unit,better,qc"
-#define SD_UNCERT_HEADER  "patient,view,session,region,metric,sd,n_boot"
+#define SD_UNCERT_HEADER  "patient,view,session,region,metric,sd,n_boot,paired_baseline"
+/* (the header before paired_baseline, still read) */
+#define SD_UNCERT_HEADER_V1 "patient,view,session,region,metric,sd,n_boot"
 /* changes.csv and cohort.csv end with the metric's unit (that of baseline, value, delta, mdc95;
  * of mean_delta, sd_delta and the CI), from the metric table: the codebook's, ASCII. */
 #define SD_CHANGE_HEADER  "patient,view,session,session_index,days,region,metric,baseline,value," \
@@ -41,6 +43,9 @@ typedef struct SdMeasRow {
     char *qc;               /* "ok" or "warn" */
     double sd;              /* per-image SD from the perturbation bootstrap, NAN when none */
     int n_boot;             /* bootstrap replicates behind sd (0 when none) */
+    int has_paired;         /* follow-ups: paired_base is set */
+    double paired_base;     /* the baseline's value on the skin both photos show (the pair's
+                               regions); changes.csv's baseline when set */
 } SdMeasRow;
 
 /* One follow-up x region x metric change against the same patient/view/region/metric baseline. */
@@ -128,7 +133,7 @@ SD_API int  sd_better_parse(const char *s);
 
 /* ---- writers: atomic (temp + rename); 0 or SD_EIO with the path in ctx. */
 SD_API int  sd_meas_write(SdCtx *ctx, const char *path, const SdMeasArray *a);
-/* uncertainty.csv: only rows with a finite sd. */
+/* uncertainty.csv: only rows with a finite sd or a paired baseline. */
 SD_API int  sd_uncert_write(SdCtx *ctx, const char *path, const SdMeasArray *a);
 SD_API int  sd_change_write(SdCtx *ctx, const char *path, const SdChangeArray *a);
 SD_API int  sd_trend_write(SdCtx *ctx, const char *path, const SdTrendArray *a);

@@ -108,10 +108,12 @@ int sd_course_changes(SdCtx *ctx, const SdMeasArray *m, const SdRepeatArray *rep
         SdChangeRow c = {
             .patient = f->patient, .view = f->view, .session = f->session,
             .session_index = f->session_index, .days = f->days, .region = f->region,
-            .metric = f->metric, .baseline = b->value, .value = f->value,
+            .metric = f->metric, .baseline = f->has_paired ? f->paired_base : b->value, .value = f->value,
             .better = f->better ? f->better : b->better,
         };
-        c.delta = f->value - b->value;
+        /* the baseline on the skin both photos show when the run measured it (hair or glare
+         * at either visit out of both), else the baseline's own row */
+        c.delta = f->value - c.baseline;
         const SdRepeatRow *rr = sd_repeat_find(rep, f->region, f->metric);
         if (rr && isfinite(rr->mdc95))
             c.mdc95 = rr->mdc95;
@@ -126,7 +128,7 @@ int sd_course_changes(SdCtx *ctx, const SdMeasArray *m, const SdRepeatArray *rep
         const double base_mdc = rr && isfinite(rr->mdc95) ? rr->mdc95
                               : isfinite(b->sd) ? 1.96 * M_SQRT2 * b->sd : NAN;
         const double fl = sd_pct_floor(f->metric, base_mdc);
-        c.pct_change = fabs(b->value) > fl && b->value != 0 ? 100.0 * c.delta / fabs(b->value) : NAN;
+        c.pct_change = fabs(c.baseline) > fl && c.baseline != 0 ? 100.0 * c.delta / fabs(c.baseline) : NAN;
         c.improvement_pct = c.better ? c.better * c.pct_change : NAN;
         c.beyond_noise = isfinite(c.mdc95) && isfinite(c.delta) ? fabs(c.delta) > c.mdc95 : -1;
         if ((err = sd_change_push(out, &c))) {

@@ -64,6 +64,8 @@ int sd_meas_push(SdMeasArray *a, const SdMeasRow *r)
     d->value = r9(r->value);
     d->sd = r9(r->sd);
     if (!isfinite(d->sd)) d->n_boot = 0;
+    d->paired_base = d->has_paired ? r9(r->paired_base) : NAN;
+    if (!isfinite(d->paired_base)) d->has_paired = 0;
     a->n++;
     return 0;
 }
@@ -309,11 +311,12 @@ int sd_uncert_write(SdCtx *ctx, const char *path, const SdMeasArray *a)
     FILE *f = af.f;
     for (size_t i = 0; i < a->n; i++) {
         const SdMeasRow *r = &a->v[i];
-        if (!isfinite(r->sd)) continue;
+        if (!isfinite(r->sd) && !r->has_paired) continue;
         sd_csv_field(f, r->patient); SEP(f); sd_csv_field(f, r->view); SEP(f);
         sd_csv_field(f, r->session); SEP(f); sd_csv_field(f, r->region); SEP(f);
         sd_csv_field(f, r->metric); SEP(f); sd_csv_num(f, r->sd); SEP(f);
-        put_int(f, r->n_boot); fputc('\n', f);
+        put_int(f, r->n_boot); SEP(f); sd_csv_num(f, r->has_paired ? r->paired_base : NAN);
+        fputc('\n', f);
     }
     return close_out(ctx, &af, path);
 }
@@ -507,12 +510,14 @@ static int join_uncert(SdCtx *ctx, const char *path, SdMeasArray *a, size_t firs
 {
     Reader rd;
     int err = reader_open(&rd, ctx, path, SD_UNCERT_HEADER);
-    if (err) return err;
+    const int v1 = err == SD_EFORMAT && !reader_open(&rd, ctx, path, SD_UNCERT_HEADER_V1);
+    if (err && !v1) return err;
     size_t hint = first;
     for (rd.r = 0; rd.r < rd.csv.nrows && !rd.err; rd.r++) {
         for (int c = 0; c < 5; c++) nonempty(&rd, c);
         double sd = num(&rd, 5);
         long nb = integer(&rd, 6, 0, IMAX, 0, 0);
+        const double pb = v1 ? NAN : num(&rd, 7);
         if (rd.err) break;
         /* Rows are written in measurement order, so search forward from the last hit first. */
         size_t found = a->n;
@@ -528,6 +533,8 @@ static int join_uncert(SdCtx *ctx, const char *path, SdMeasArray *a, size_t firs
         }
         a->v[found].sd = r9(sd);
         a->v[found].n_boot = isfinite(sd) ? (int)nb : 0;
+        a->v[found].has_paired = isfinite(pb);
+        a->v[found].paired_base = isfinite(pb) ? r9(pb) : NAN;
         hint = found + 1 < a->n ? found + 1 : first;
     }
     err = rd.err;
@@ -562,6 +569,8 @@ int sd_meas_read(SdCtx *ctx, const char *meas_path, const char *uncert_path, SdM
         m.qc = (char *)cell(&rd, 10);
         m.sd = NAN;
         m.n_boot = 0;
+        m.has_paired = 0;
+        m.paired_base = NAN;
         if (rd.err) break;
         if ((err = sd_meas_push(a, &m))) { rd.err = err; break; }
     }

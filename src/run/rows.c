@@ -21,7 +21,7 @@ void sd__run_add_error(SdPatientOut *po, const char *path, const char *stage, in
 
 void sd__run_push_values(SdPatientOut *po, const SdCatEntry *e, const SdRegions *rg,
                          double (*val)[SD_NMETRICS], double (*sd)[SD_NMETRICS], int nboot,
-                         const char *qc)
+                         double (*paired)[SD_NMETRICS], const char *qc)
 {
     for (int r = 0; r < rg->n; r++)
         for (int m = 0; m < SD_NMETRICS; m++) {
@@ -32,6 +32,7 @@ void sd__run_push_values(SdPatientOut *po, const SdCatEntry *e, const SdRegions 
                 .region = (char *)rg->name[r], .metric = (char *)mi->id, .value = val[r][m],
                 .unit = (char *)mi->unit, .better = mi->better, .qc = (char *)qc,
                 .sd = sd ? sd[r][m] : NAN, .n_boot = sd ? nboot : 0,
+                .has_paired = paired && isfinite(paired[r][m]), .paired_base = paired ? paired[r][m] : NAN,
             };
             if (!isfinite(row.value)) continue;   /* region too small / masked out: no row */
             sd_meas_push(&po->meas, &row);

@@ -120,9 +120,10 @@ int  sd__run_bootstrap_sd(SdCtx *ctx, const SdImage *photo, const SdAligned *al,
 
 /* rows.c */
 void sd__run_add_error(SdPatientOut *po, const char *path, const char *stage, int code, const char *msg);
+/* paired (may be NULL): a follow-up's baseline values on the pair's regions */
 void sd__run_push_values(SdPatientOut *po, const SdCatEntry *e, const SdRegions *rg,
                          double (*val)[SD_NMETRICS], double (*sd)[SD_NMETRICS], int nboot,
-                         const char *qc);
+                         double (*paired)[SD_NMETRICS], const char *qc);
 void sd__run_alignment_row(SdPatientOut *po, const SdCatEntry *e, const SdAligned *al,
                            const SdTransform *P, const SdAlignQC *qc, const char *status,
                            const char *photometry, const char *note);

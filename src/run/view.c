@@ -277,7 +277,7 @@ static void baseline_rows(View *v)
                      100 * outside);
         }
     }
-    sd__run_push_values(v->po, v->b, &v->rg, v->val, v->msd, o->bootstrap > 1 ? o->bootstrap : 0, bstatus);
+    sd__run_push_values(v->po, v->b, &v->rg, v->val, v->msd, o->bootstrap > 1 ? o->bootstrap : 0, NULL, bstatus);
     sd__run_alignment_row(v->po, v->b, &v->base, &v->bP, bq.reason[0] ? &bq : NULL, bstatus, "baseline", v->bnote);
 }
 
@@ -296,6 +296,7 @@ static int score_followup(View *v, const SdCatEntry *e)
     SdRegions frg = {0};
     SdMetricsState *st = NULL;
     SdTransform fP;
+    double (*pv)[SD_NMETRICS] = NULL;
     char fnote[SD_NOTE_LEN];
     SdCompression fcomp;
     int err;
@@ -342,6 +343,19 @@ static int score_followup(View *v, const SdCatEntry *e)
                                                             e->patient, e->view, e->session));
     if (err) { sd__run_add_error(po, e->path, "metrics", err, ctx->errmsg); goto out; }
     if (fguard) sd__run_colour_blank(&frg, v->val);
+    /* the baseline on the same skin: the pair's regions (hair, glare, coverage of either photo
+     * out) measured on the baseline's maps; changes.csv compares against these */
+    if (v->bst) {
+        if (!(pv = calloc((size_t)frg.n, sizeof(*pv)))) {
+            err = SD_ENOMEM;
+            sd__run_add_error(po, e->path, "metrics", err, "out of memory");
+            goto out;
+        }
+        SD_TIMED(po, SD_ST_METRICS, for (int r = 0; r < frg.n && !err; r++)
+                     err = sd_metrics_region(ctx, v->bst, &frg.mask[r], frg.name[r], pv[r]));
+        if (err) { sd__run_add_error(po, e->path, "metrics", err, ctx->errmsg); goto out; }
+        if (v->bguard) sd__run_colour_blank(&frg, pv);
+    }
     sd_image_free(&photo);
     /* a pair is flagged (qc and alignment status "warn") when the registration was weak, the
      * follow-up's JPEG compression differs from the baseline's, its skin is clipped or it shows
@@ -349,14 +363,14 @@ static int score_followup(View *v, const SdCatEntry *e)
      * which) */
     const int warn = qc.status == SD_ALIGN_WARN || comp_diff || clipped || nfaces > 1 || fguard;
     const char *status = warn ? "warn" : "ok";
-    sd__run_push_values(po, e, &frg, v->val, v->msd, o->bootstrap > 1 ? o->bootstrap : 0, status);
+    sd__run_push_values(po, e, &frg, v->val, v->msd, o->bootstrap > 1 ? o->bootstrap : 0, pv, status);
     sd__run_alignment_row(po, e, &fu, &fP, &qc, status, ph.summary, fnote);
     po->pairs++;
     po->warn += warn;
     /* an image whose aligned copy or overlays could not be written is counted as failed: it has
      * a row in errors.csv (its measurements are kept) */
     SD_TIMED(po, SD_ST_WRITE, err = save_images(ctx, o, e, &fu, &frg, st, po));
-    if (!err && v->bst && st) {   /* the change map, on the baseline (noise_hook.h) */
+    if (!err && v->bst && st && o->save_images && v->w->model) {   /* the change map, on the baseline (noise_hook.h) */
         char cpath[4400];
         snprintf(cpath, sizeof(cpath), "%s/aligned/%s/%s_%s_change.png", o->out_dir, e->patient,
                  e->view, e->session);
@@ -365,6 +379,7 @@ static int score_followup(View *v, const SdCatEntry *e)
         if (err) { sd__run_add_error(po, e->path, "write", err, ctx->errmsg); po->write_errors++; }
     }
 out:
+    free(pv);
     sd_metrics_free(st);
     sd_regions_free(&frg);
     sd_image_free(&photo);
@@ -402,8 +417,7 @@ void sd__run_view(SdCtx *ctx, SdRunWorker *w, const SdCatEntry *ents, int n, SdP
         baseline_rows(&v);
         int werr;
         SD_TIMED(po, SD_ST_WRITE, werr = save_images(ctx, v.o, v.b, &v.base, &v.rg, st, po));
-        if (v.o->save_images && w->model) v.bst = st;   /* kept for the follow-ups' change maps */
-        else sd_metrics_free(st);
+        v.bst = st;   /* kept for the follow-ups' paired baselines and change maps */
         st = NULL;
         count_image(w, werr != 0);   /* (as for a follow-up: a row in errors.csv) */
         for (int i = 1; i < n; i++) {

@@ -5,7 +5,7 @@
 ITEST_NAME=merge; . "$(dirname "$0")/../lib/itest.sh"
 
 MH='patient,view,session,session_index,days,region,metric,value,unit,better,qc'
-UH='patient,view,session,region,metric,sd,n_boot'
+UH='patient,view,session,region,metric,sd,n_boot,paired_baseline'
 AH='patient,view,session,face_score,landmark_rms_px,ecc,a11,a12,tx,a21,a22,ty,status'
 EH='path,stage,code,message'
 
@@ -14,7 +14,7 @@ meas() {   # patient base d1 d2 -> 3 sessions of texture_roughness (lower is bet
     echo "$1,front,s2,1,30,face,texture_roughness,$(echo "$2 + $3" | bc -l),%,lower,ok"
     echo "$1,front,s3,2,61,face,texture_roughness,$(echo "$2 + $4" | bc -l),%,lower,warn"
 }
-unc() { for s in s1 s2 s3; do echo "$1,front,$s,face,texture_roughness,0.05,16"; done; }
+unc() { for s in s1 s2 s3; do echo "$1,front,$s,face,texture_roughness,0.05,16,"; done; }
 ali() { for s in s2 s3; do echo "$1,front,$s,0.99,1.5,0.97,1,0,0,0,1,0,ok"; done; }
 shard() {   # dir patients...
     local d=$1; shift

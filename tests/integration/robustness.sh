@@ -26,7 +26,7 @@ H = {
  'alignment.csv': 'patient,view,session,face_score,landmark_rms_px,ecc,a11,a12,tx,a21,a22,ty,status',
  'errors.csv': 'path,stage,code,message',
  'trends.csv': 'patient,view,region,metric,n_sessions,slope,slope_unit,ci95_low,ci95_high',
- 'uncertainty.csv': 'patient,view,session,region,metric,sd,n_boot',
+ 'uncertainty.csv': 'patient,view,session,region,metric,sd,n_boot,paired_baseline',
 }
 d, bad = sys.argv[1], 0
 for name, h in H.items():

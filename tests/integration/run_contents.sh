@@ -48,18 +48,21 @@ check "run: the baseline transform is a similarity (a11 = a22, a12 = -a21)" \
 
 # ---- changes.csv from measurements.csv
 # joins changes rows (patient,session,region,metric) with the baseline and follow-up measurement
+# (the baseline is the follow-up's paired_baseline of uncertainty.csv when the run measured it on
+# the pair's skin, else the baseline's own row)
 check "changes: baseline, value, delta, pct_change, improvement_pct follow from measurements.csv" \
     "awk -F, 'FNR==1 {f++; next}
-        f==1 { v[\$1 SUBSEP \$3 SUBSEP \$6 SUBSEP \$7] = \$8; b[\$7] = \$10; next }
-        { n++; bv = v[\$1 SUBSEP \"s1\" SUBSEP \$6 SUBSEP \$7]; fv = v[\$1 SUBSEP \$3 SUBSEP \$6 SUBSEP \$7]
+        f==1 { if (\$8 != \"\") pb[\$1 SUBSEP \$3 SUBSEP \$4 SUBSEP \$5] = \$8; next }
+        f==2 { v[\$1 SUBSEP \$3 SUBSEP \$6 SUBSEP \$7] = \$8; b[\$7] = \$10; next }
+        { n++; k = \$1 SUBSEP \$3 SUBSEP \$6 SUBSEP \$7; bv = (k in pb) ? pb[k] : v[\$1 SUBSEP \"s1\" SUBSEP \$6 SUBSEP \$7]; fv = v[k]; np += (k in pb)
           if (bv == \"\" || fv == \"\" || \$8 + 0 != bv + 0 || \$9 + 0 != fv + 0) { bad++; next }
           d = fv - bv; if ((\$10 - d) ^ 2 > 1e-12 * (1 + d * d)) { bad++; next }
           if (\$11 == \"\") { if (\$12 != \"\") bad++; empty++; next }   # below the metric floor: absolute change only
           if (bv != 0) { p = 100 * d / (bv < 0 ? -bv : bv); if ((\$11 - p) ^ 2 > 1e-10 * (1 + p * p)) { bad++; next }
             s = b[\$7] == \"lower\" ? -1 : 1; if ((\$12 - s * p) ^ 2 > 1e-10 * (1 + p * p)) { bad++; next } } }
-        END { print \"  changes rows \" n \", without pct (floor) \" empty + 0 \", inconsistent \" bad + 0 > \"/dev/stderr\"
-              exit !(n >= 100 && n - empty >= 100 && bad == 0) }' \
-        $T/plain/measurements.csv $T/plain/changes.csv"
+        END { print \"  changes rows \" n \", paired baselines \" np + 0 \", without pct (floor) \" empty + 0 \", inconsistent \" bad + 0 > \"/dev/stderr\"
+              exit !(n >= 100 && n - empty >= 100 && np >= 100 && bad == 0) }' \
+        $T/plain/uncertainty.csv $T/plain/measurements.csv $T/plain/changes.csv"
 check "changes without --mdc: mdc95 = 1.96 sqrt(sd_b^2 + sd_f^2) from uncertainty.csv" \
     "awk -F, 'FNR==1 {f++; next}
         f==1 { sd[\$1 SUBSEP \$3 SUBSEP \$4 SUBSEP \$5] = \$6; next }
