@@ -312,7 +312,7 @@ static int load_like_run(SdCtx *ctx, const char *path, const SdRunOpts *f, SdIma
 {
     char hex[65];
     double tl, tf;
-    return sd__run_read_photo(ctx, path, f, photo, li, hex, NULL, NULL, NULL, &tl, &tf);
+    return sd__run_read_photo(ctx, path, f, photo, li, hex, NULL, NULL, &tl, &tf);
 }
 
 int sd_measure_file_ex(SdCtx *ctx, const char *path, const SdRunOpts *o, unsigned flags,
