@@ -437,14 +437,15 @@ int sd_measurement_overlays(SdCtx *ctx, const SdMeasurement *m, const char *regi
                             const char *wrinkles_png, const char *spots_png)
 {
     if (!m || m->rg.n < 1) return sd_fail(ctx, SD_EINVAL, "overlays: no measurement");
-    int err = regions_png ? sd_regions_overlay(ctx, &m->al.img, &m->rg, regions_png) : 0;
+    /* masks (indexed PNG) to lay over the canonical image, as run's aligned/ holds them */
+    int err = regions_png ? sd__run_regions_mask(ctx, &m->rg, regions_png) : 0;
     if (err || (!wrinkles_png && !spots_png)) return err;
     /* the maps again when the measurement did not keep them */
     SdMetricsState *tmp = NULL;
     if (!m->st) err = sd_metrics_prepare(ctx, &m->al.img, &m->al.valid, m->al.px_per_mm, &m->mo, &tmp);
     if (!err)
-        err = sd_metrics_overlay(ctx, m->st ? m->st : tmp, &m->al.img, &m->rg.mask[0], m->rg.name[0],
-                                 wrinkles_png, spots_png);
+        err = sd__run_metrics_masks(ctx, m->st ? m->st : tmp, &m->rg.mask[0], m->rg.name[0], wrinkles_png,
+                                    spots_png);
     sd_metrics_free(tmp);
     return err;
 }
