@@ -38,44 +38,53 @@ static void level_scale(int l, SdTransform *S, SdTransform *Si)
     Si->m[0] = Si->m[4] = 1.0 / f; Si->m[2] = Si->m[5] = -c / f;
 }
 
+/* Rows of the upsampled low-pass per strip. */
+#define LOW_STRIP 64
+
 /* Band-pass of one pyramid level: fine blur (sigma 1) minus a coarse low-pass taken two levels up
- * (sigma 1.5 there, ~6-7 px here) and brought back by bilinear upsampling. */
+ * (sigma 1.5 there, ~6-7 px here) and brought back by bilinear upsampling, in strips of rows
+ * through one small buffer (the warp kernel computes each row from its own origin, so a strip's
+ * rows are those of the whole plane). */
 static int band_pass(const SdAlignDSP *d, const SdImage *P, const SdImage *P2, SdImage *out)
 {
     int err = sd_image_create(out, P->w, P->h, 1, SD_FMT_F32);
     if (err) return err;
     if ((err = sd__px_blur(d, P, 0, out, 0, 1.0))) return err;
-    SdImage low = {0}, lo2 = {0};
+    SdImage lo2 = {0};
+    float *strip = NULL;
     if (P2) {
         if ((err = sd_image_create(&lo2, P2->w, P2->h, 1, SD_FMT_F32))) goto fail;
         if ((err = sd__px_blur(d, P2, 0, &lo2, 0, 1.5))) goto fail;
-        if ((err = sd_image_create(&low, P->w, P->h, 1, SD_FMT_F32))) goto fail;
-        const double M[9] = { 0.25, 0, 0.125 - 0.5 + 0.0, 0, 0.25, 0.125 - 0.5, 0, 0, 1 };
+        /* (with the row slack SIMD tails may write past w) */
+        if (!(strip = sd_alloc_aligned((size_t)out->stride * LOW_STRIP + 64))) { err = SD_ENOMEM; goto fail; }
         /* x_{l+2} = (x_l + 0.5)/4 - 0.5 = x_l/4 - 0.375 */
-        double Mm[9];
-        memcpy(Mm, M, sizeof(Mm));
-        Mm[2] = Mm[5] = -0.375;
-        sd__px_warp(d, &low, NULL, &lo2, Mm, 0.0f, 0, P->h);
+        SdWarpParams wp = { .m = { 0.25, 0, -0.375, 0, 0.25, -0.375, 0, 0, 1 }, .x0 = 0, .fill = 0.0f };
         /* Inside lo2's extent the upsampled low-pass is subtracted as is; beyond it (the outer
          * 1-2 px) the nearest lo2 pixel is used instead of the fill. */
         const int xin0 = 2, xin1 = 4 * (lo2.w - 1) + 1;   /* 0 <= x/4 - 0.375 <= lo2.w - 1 */
-        for (int y = 0; y < P->h; y++) {
-            float *o = sd_image_rowf(out, 0, y);
-            const float *l = sd_image_rowf(&low, 0, y);
-            const double sy = y * 0.25 - 0.375;
-            const int row_in = sy >= 0 && sy <= lo2.h - 1;
-            int yi = (int)floor(sy + 0.5);
-            yi = yi < 0 ? 0 : yi > lo2.h - 1 ? lo2.h - 1 : yi;
-            const float *lr = sd_image_rowf(&lo2, 0, yi);
-            const int a = row_in ? (xin0 < P->w ? xin0 : P->w) : P->w;
-            const int b = row_in ? (xin1 + 1 < P->w ? xin1 + 1 : P->w) : P->w;
-            for (int x = a; x < b; x++) o[x] -= l[x];
-            for (int x = 0; x < P->w; x++) {
-                if (x == a && b > a) x = b;   /* skip the interior done above */
-                if (x >= P->w) break;
-                int xi = (int)floor(x * 0.25 - 0.375 + 0.5);
-                xi = xi < 0 ? 0 : xi > lo2.w - 1 ? lo2.w - 1 : xi;
-                o[x] -= lr[xi];
+        for (int y0 = 0; y0 < P->h; y0 += LOW_STRIP) {
+            const int n = P->h - y0 < LOW_STRIP ? P->h - y0 : LOW_STRIP;
+            wp.y0 = y0;
+            d->warp.affine(strip, out->stride, NULL, 0, sd_image_rowf(&lo2, 0, 0), lo2.stride, lo2.w, lo2.h,
+                           P->w, n, &wp);
+            for (int y = y0; y < y0 + n; y++) {
+                float *o = sd_image_rowf(out, 0, y);
+                const float *l = (const float *)((const char *)strip + (size_t)(y - y0) * out->stride);
+                const double sy = y * 0.25 - 0.375;
+                const int row_in = sy >= 0 && sy <= lo2.h - 1;
+                int yi = (int)floor(sy + 0.5);
+                yi = yi < 0 ? 0 : yi > lo2.h - 1 ? lo2.h - 1 : yi;
+                const float *lr = sd_image_rowf(&lo2, 0, yi);
+                const int a = row_in ? (xin0 < P->w ? xin0 : P->w) : P->w;
+                const int b = row_in ? (xin1 + 1 < P->w ? xin1 + 1 : P->w) : P->w;
+                for (int x = a; x < b; x++) o[x] -= l[x];
+                for (int x = 0; x < P->w; x++) {
+                    if (x == a && b > a) x = b;   /* skip the interior done above */
+                    if (x >= P->w) break;
+                    int xi = (int)floor(x * 0.25 - 0.375 + 0.5);
+                    xi = xi < 0 ? 0 : xi > lo2.w - 1 ? lo2.w - 1 : xi;
+                    o[x] -= lr[xi];
+                }
             }
         }
     } else {
@@ -91,7 +100,7 @@ static int band_pass(const SdAlignDSP *d, const SdImage *P, const SdImage *P2, S
         }
     }
 fail:
-    sd_image_free(&low);
+    sd_free_aligned(strip);
     sd_image_free(&lo2);
     return err;
 }
