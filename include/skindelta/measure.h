@@ -91,8 +91,10 @@ SD_API void sd_measurement_photo_size(const SdMeasurement *m, int *w, int *h);
  * face box more than 10% outside the photo. Returns 0 (ok) or 1 (warn) with the reasons, "; "
  * separated, in reason (n bytes, may be 0; "" when ok). */
 SD_API int  sd_measurement_qc(const SdMeasurement *m, char *reason, size_t n);
-/* PNG overlays of the canonical image: the regions' outlines, and region 0's (face or whole)
- * detected wrinkles and spots. Any path may be NULL. */
+/* Overlays of the canonical image as masks of its size (indexed PNGs whose palette carries the
+ * colour and the opacity, to lay over the image): the regions' fills and outlines with the skin
+ * dimmed outside, and region 0's (face or whole) detected wrinkles and spots. Any path may be
+ * NULL. */
 SD_API int  sd_measurement_overlays(SdCtx *ctx, const SdMeasurement *m, const char *regions_png,
                                     const char *wrinkles_png, const char *spots_png);
 

@@ -49,6 +49,10 @@ SD_API int  sd_regions_build_followup(SdCtx *ctx, const SdAligned *base, const S
 
 /* PNG/JPEG of img with each region's outline and a tint, the skin mask dimmed outside. */
 SD_API int  sd_regions_overlay(SdCtx *ctx, const SdImage *img, const SdRegions *r, const char *path);
+/* The same overlay as a mask of the frame's size to lay over the image: an indexed PNG whose
+ * palette carries each region's colour and opacity (a translucent fill, an opaque outline; the
+ * skin dimmed outside), tens of kB where the RGB overlay takes megabytes. */
+SD_API int  sd_regions_overlay_mask(SdCtx *ctx, const SdRegions *r, const char *path);
 
 /* Geometric skin mask from canonical landmarks (no colour tests): face outline with the forehead
  * extrapolated above the brows, minus eyes, brows, lips and nostrils with margins. iod in px. */

@@ -262,8 +262,16 @@ static int warp_impl(SdCtx *ctx, const SdImage *photo, const SdTransform *T, int
     if (iy1 > photo->h) iy1 = photo->h;
     if (ix1 - ix0 < 2 || iy1 - iy0 < 2)
         return 0;   /* the frame sees none of the photo: all fill, valid all 0 */
-    /* Only the part of the photo the frame needs. */
-    if ((err = sd_image_crop(photo, ix0, iy0, ix1 - ix0, iy1 - iy0, &work))) goto fail;
+    /* Only the part of the photo the frame needs: a view when the kernel only reads it (no
+     * shrinking), else a copy to shrink and blur. */
+    if (k <= 1.02) {
+        work = *photo;
+        work.data = photo->data + (size_t)iy0 * (size_t)photo->stride + (size_t)ix0 * sizeof(float);
+        work.w = ix1 - ix0;
+        work.h = iy1 - iy0;
+        work.borrowed = 1;
+    } else if ((err = sd_image_crop(photo, ix0, iy0, ix1 - ix0, iy1 - iy0, &work)))
+        goto fail;
     SdTransform M;   /* frame px -> work px */
     sd_transform_identity(&M);
     M.m[2] = -ix0; M.m[5] = -iy0;

@@ -38,44 +38,53 @@ static void level_scale(int l, SdTransform *S, SdTransform *Si)
     Si->m[0] = Si->m[4] = 1.0 / f; Si->m[2] = Si->m[5] = -c / f;
 }
 
+/* Rows of the upsampled low-pass per strip. */
+#define LOW_STRIP 64
+
 /* Band-pass of one pyramid level: fine blur (sigma 1) minus a coarse low-pass taken two levels up
- * (sigma 1.5 there, ~6-7 px here) and brought back by bilinear upsampling. */
+ * (sigma 1.5 there, ~6-7 px here) and brought back by bilinear upsampling, in strips of rows
+ * through one small buffer (the warp kernel computes each row from its own origin, so a strip's
+ * rows are those of the whole plane). */
 static int band_pass(const SdAlignDSP *d, const SdImage *P, const SdImage *P2, SdImage *out)
 {
     int err = sd_image_create(out, P->w, P->h, 1, SD_FMT_F32);
     if (err) return err;
     if ((err = sd__px_blur(d, P, 0, out, 0, 1.0))) return err;
-    SdImage low = {0}, lo2 = {0};
+    SdImage lo2 = {0};
+    float *strip = NULL;
     if (P2) {
         if ((err = sd_image_create(&lo2, P2->w, P2->h, 1, SD_FMT_F32))) goto fail;
         if ((err = sd__px_blur(d, P2, 0, &lo2, 0, 1.5))) goto fail;
-        if ((err = sd_image_create(&low, P->w, P->h, 1, SD_FMT_F32))) goto fail;
-        const double M[9] = { 0.25, 0, 0.125 - 0.5 + 0.0, 0, 0.25, 0.125 - 0.5, 0, 0, 1 };
+        /* (with the row slack SIMD tails may write past w) */
+        if (!(strip = sd_alloc_aligned((size_t)out->stride * LOW_STRIP + 64))) { err = SD_ENOMEM; goto fail; }
         /* x_{l+2} = (x_l + 0.5)/4 - 0.5 = x_l/4 - 0.375 */
-        double Mm[9];
-        memcpy(Mm, M, sizeof(Mm));
-        Mm[2] = Mm[5] = -0.375;
-        sd__px_warp(d, &low, NULL, &lo2, Mm, 0.0f, 0, P->h);
+        SdWarpParams wp = { .m = { 0.25, 0, -0.375, 0, 0.25, -0.375, 0, 0, 1 }, .x0 = 0, .fill = 0.0f };
         /* Inside lo2's extent the upsampled low-pass is subtracted as is; beyond it (the outer
          * 1-2 px) the nearest lo2 pixel is used instead of the fill. */
         const int xin0 = 2, xin1 = 4 * (lo2.w - 1) + 1;   /* 0 <= x/4 - 0.375 <= lo2.w - 1 */
-        for (int y = 0; y < P->h; y++) {
-            float *o = sd_image_rowf(out, 0, y);
-            const float *l = sd_image_rowf(&low, 0, y);
-            const double sy = y * 0.25 - 0.375;
-            const int row_in = sy >= 0 && sy <= lo2.h - 1;
-            int yi = (int)floor(sy + 0.5);
-            yi = yi < 0 ? 0 : yi > lo2.h - 1 ? lo2.h - 1 : yi;
-            const float *lr = sd_image_rowf(&lo2, 0, yi);
-            const int a = row_in ? (xin0 < P->w ? xin0 : P->w) : P->w;
-            const int b = row_in ? (xin1 + 1 < P->w ? xin1 + 1 : P->w) : P->w;
-            for (int x = a; x < b; x++) o[x] -= l[x];
-            for (int x = 0; x < P->w; x++) {
-                if (x == a && b > a) x = b;   /* skip the interior done above */
-                if (x >= P->w) break;
-                int xi = (int)floor(x * 0.25 - 0.375 + 0.5);
-                xi = xi < 0 ? 0 : xi > lo2.w - 1 ? lo2.w - 1 : xi;
-                o[x] -= lr[xi];
+        for (int y0 = 0; y0 < P->h; y0 += LOW_STRIP) {
+            const int n = P->h - y0 < LOW_STRIP ? P->h - y0 : LOW_STRIP;
+            wp.y0 = y0;
+            d->warp.affine(strip, out->stride, NULL, 0, sd_image_rowf(&lo2, 0, 0), lo2.stride, lo2.w, lo2.h,
+                           P->w, n, &wp);
+            for (int y = y0; y < y0 + n; y++) {
+                float *o = sd_image_rowf(out, 0, y);
+                const float *l = (const float *)((const char *)strip + (size_t)(y - y0) * out->stride);
+                const double sy = y * 0.25 - 0.375;
+                const int row_in = sy >= 0 && sy <= lo2.h - 1;
+                int yi = (int)floor(sy + 0.5);
+                yi = yi < 0 ? 0 : yi > lo2.h - 1 ? lo2.h - 1 : yi;
+                const float *lr = sd_image_rowf(&lo2, 0, yi);
+                const int a = row_in ? (xin0 < P->w ? xin0 : P->w) : P->w;
+                const int b = row_in ? (xin1 + 1 < P->w ? xin1 + 1 : P->w) : P->w;
+                for (int x = a; x < b; x++) o[x] -= l[x];
+                for (int x = 0; x < P->w; x++) {
+                    if (x == a && b > a) x = b;   /* skip the interior done above */
+                    if (x >= P->w) break;
+                    int xi = (int)floor(x * 0.25 - 0.375 + 0.5);
+                    xi = xi < 0 ? 0 : xi > lo2.w - 1 ? lo2.w - 1 : xi;
+                    o[x] -= lr[xi];
+                }
             }
         }
     } else {
@@ -91,7 +100,7 @@ static int band_pass(const SdAlignDSP *d, const SdImage *P, const SdImage *P2, S
         }
     }
 fail:
-    sd_image_free(&low);
+    sd_free_aligned(strip);
     sd_image_free(&lo2);
     return err;
 }
@@ -308,41 +317,30 @@ static double corner_move(const SdTransform *a, const SdTransform *b, const EccL
     return mx;
 }
 
+/* What the iterations write: the warped input and its validity over the mask's bounding box.
+ * One buffer each for every level (the finest is the largest): a level's iterations see them
+ * as tiles with the level images' row stride, so the template and its gradients are read in
+ * place, not copied into tiles. */
 typedef struct Scratch {
-    SdImage Iw, gx, gy, Tt;   /* tiles over the mask's bounding box, one stride */
-    SdMask m;
+    float *iw;       /* >= the finest level's plane */
+    uint8_t *m;      /* >= the finest level's bounding box */
 } Scratch;
-
-static void scratch_free(Scratch *s)
-{
-    sd_image_free(&s->Iw); sd_image_free(&s->gx); sd_image_free(&s->gy); sd_image_free(&s->Tt);
-    sd_mask_free(&s->m);
-}
-
-static void copy_tile(SdImage *dst, const SdImage *src, int x0, int y0)
-{
-    for (int y = 0; y < dst->h; y++)
-        memcpy(sd_image_rowf(dst, 0, y), sd_image_rowf(src, 0, y0 + y) + x0, sizeof(float) * dst->w);
-}
 
 /* Inverse-compositional iterations on one level: per iteration one warp of the input and one
  * pass of the moment kernel. Returns 0 or SD_EALIGN (degenerate system). */
-static int run_level(const SdAlignDSP *d, EccLevel *L, SdMotion motion, int max_iter, double eps,
-                     SdTransform *W, double *rho_out, int *iters)
+static int run_level(const SdAlignDSP *d, EccLevel *L, const Scratch *sc, SdMotion motion, int max_iter,
+                     double eps, SdTransform *W, double *rho_out, int *iters)
 {
     const int bw = L->bx1 - L->bx0, bh = L->by1 - L->by0;
     if (bw < 4 || bh < 4) return SD_EALIGN;
-    Scratch s = {0};
     int err = 0;
-    if ((err = sd_image_create(&s.Iw, bw, bh, 1, SD_FMT_F32)) ||
-        (err = sd_image_create(&s.gx, bw, bh, 1, SD_FMT_F32)) ||
-        (err = sd_image_create(&s.gy, bw, bh, 1, SD_FMT_F32)) ||
-        (err = sd_image_create(&s.Tt, bw, bh, 1, SD_FMT_F32)) ||
-        (err = sd_mask_create(&s.m, bw, bh)))
-        goto done;
-    copy_tile(&s.Tt, &L->T, L->bx0, L->by0);
-    copy_tile(&s.gx, &L->gx, L->bx0, L->by0);
-    copy_tile(&s.gy, &L->gy, L->bx0, L->by0);
+    /* tiles over the bounding box, all with the level images' stride */
+    const ptrdiff_t st = L->T.stride, mst = bw;
+    float *iw = sc->iw;
+    uint8_t *mk = sc->m;
+    const float *tt = sd_image_rowf(&L->T, 0, L->by0) + L->bx0;
+    const float *gx = sd_image_rowf(&L->gx, 0, L->by0) + L->bx0;
+    const float *gy = sd_image_rowf(&L->gy, 0, L->by0) + L->bx0;
     const double cx = L->bx0 + 0.5 * (bw - 1), cy = L->by0 + 0.5 * (bh - 1);
     const int np = motion_np(motion);
     double C[48];
@@ -358,13 +356,12 @@ static int run_level(const SdAlignDSP *d, EccLevel *L, SdMotion motion, int max_
         memcpy(wp.m, W->m, sizeof(wp.m));
         wp.x0 = L->bx0; wp.y0 = L->by0; wp.fill = 0.0f;
         sd_warp_fn fn = motion == SD_MOTION_HOMOGRAPHY ? d->warp.homog : d->warp.affine;
-        fn(sd_image_rowf(&s.Iw, 0, 0), s.Iw.stride, s.m.data, s.m.stride,
-           sd_image_rowf(&L->I, 0, 0), L->I.stride, L->I.w, L->I.h, bw, bh, &wp);
+        fn(iw, st, mk, mst, sd_image_rowf(&L->I, 0, 0), L->I.stride, L->I.w, L->I.h, bw, bh, &wp);
         /* valid = template mask, inside the input, no invalid (NaN) input neighbour */
         for (int y = 0; y < bh; y++) {
-            uint8_t *mr = s.m.data + (size_t)y * s.m.stride;
+            uint8_t *mr = mk + (size_t)y * mst;
             const uint8_t *tr = L->tm.data + (size_t)(L->by0 + y) * L->tm.stride + L->bx0;
-            float *ir = sd_image_rowf(&s.Iw, 0, y);
+            float *ir = (float *)((char *)iw + (size_t)y * st);
             for (int x = 0; x < bw; x++) {
                 const int ok = mr[x] && tr[x] && ir[x] == ir[x];
                 mr[x] = (uint8_t)ok;
@@ -375,16 +372,12 @@ static int run_level(const SdAlignDSP *d, EccLevel *L, SdMotion motion, int max_
         if (motion == SD_MOTION_HOMOGRAPHY) {
             SdEccProjAcc acc;
             memset(&acc, 0, sizeof(acc));
-            d->eccp.acc(&acc, sd_image_rowf(&s.gx, 0, 0), sd_image_rowf(&s.gy, 0, 0),
-                        sd_image_rowf(&s.Tt, 0, 0), sd_image_rowf(&s.Iw, 0, 0), s.Iw.stride,
-                        s.m.data, s.m.stride, bw, bh, (float)(L->bx0 - cx), (float)(L->by0 - cy), hid);
+            d->eccp.acc(&acc, gx, gy, tt, iw, st, mk, mst, bw, bh, (float)(L->bx0 - cx), (float)(L->by0 - cy), hid);
             proj_system(&acc, &sys);
         } else {
             SdEccAcc acc;
             memset(&acc, 0, sizeof(acc));
-            d->stats.ecc(&acc, sd_image_rowf(&s.gx, 0, 0), sd_image_rowf(&s.gy, 0, 0),
-                         sd_image_rowf(&s.Tt, 0, 0), sd_image_rowf(&s.Iw, 0, 0), s.Iw.stride,
-                         s.m.data, s.m.stride, bw, bh, (float)(L->bx0 - cx), (float)(L->by0 - cy));
+            d->stats.ecc(&acc, gx, gy, tt, iw, st, mk, mst, bw, bh, (float)(L->bx0 - cx), (float)(L->by0 - cy));
             affine_system(&acc, C, np, &sys);
         }
         double dp[8], rho;
@@ -407,8 +400,6 @@ static int run_level(const SdAlignDSP *d, EccLevel *L, SdMotion motion, int max_
         *rho_out = best_rho;
         err = 0;
     }
-done:
-    scratch_free(&s);
     return err;
 }
 
@@ -439,6 +430,7 @@ int sd_align_ecc(SdCtx *ctx, const SdImage *tmpl, const SdMask *mask, const SdIm
     EccLevel L[SD_ECC_MAXLEV];
     memset(L, 0, sizeof(L));
     SdMask vm = {0};
+    Scratch sc = {0};
     int err = 0, np_built = 1;
     /* luminance pyramids (level 0 borrowed from the caller) */
     PT[0] = *tmpl; PT[0].borrowed = 1; PT[0].c = 1;
@@ -501,6 +493,12 @@ int sd_align_ecc(SdCtx *ctx, const SdImage *tmpl, const SdMask *mask, const SdIm
         mask_bbox(lv);
     }
 
+    /* the finest level's plane (with the row slack SIMD tails may read) and bounding box */
+    if (!(sc.iw = sd_alloc_aligned((size_t)L[0].T.stride * (size_t)L[0].T.h + 64)) ||
+        !(sc.m = sd_alloc_aligned((size_t)tmpl->w * (size_t)tmpl->h + 64))) {
+        err = sd_fail(ctx, SD_ENOMEM, "ecc: out of memory");
+        goto fail;
+    }
     SdTransform Wc = *W;
     int iters = 0, used = 0;
     double rho = NAN;
@@ -512,7 +510,7 @@ int sd_align_ecc(SdCtx *ctx, const SdImage *tmpl, const SdMask *mask, const SdIm
         sd_transform_mul(&t, &Si, &Wl);
         const int mi = l == 0 ? (o.max_iter / 3 > 5 ? o.max_iter / 3 : 5) : o.max_iter;
         double r = NAN;
-        int e = run_level(&d, &L[l], motion, mi, o.eps, &Wl, &r, &iters);
+        int e = run_level(&d, &L[l], &sc, motion, mi, o.eps, &Wl, &r, &iters);
         if (e) {
             if (used) break;   /* keep the coarser result */
             err = sd_fail(ctx, SD_EALIGN, "ecc: degenerate system at pyramid level %d", l);
@@ -534,6 +532,8 @@ int sd_align_ecc(SdCtx *ctx, const SdImage *tmpl, const SdMask *mask, const SdIm
         qc->levels = nlev;
     }
 fail:
+    sd_free_aligned(sc.iw);
+    sd_free_aligned(sc.m);
     for (int l = 0; l < nP; l++) {
         if (l > 0) { sd_image_free(&PT[l]); sd_image_free(&PI[l]); }
     }

@@ -27,6 +27,9 @@ static int reflect101(int i, int n)
 
 #define SD_BLUR_RMAX 64
 
+/* Rows per strip of a blur into another plane (a multiple of 4). */
+#define BLUR_STRIP 64
+
 int sd__px_blur(const SdAlignDSP *d, const SdImage *src, int p, SdImage *dst, int q, double sigma)
 {
     const int w = src->w, h = src->h;
@@ -46,26 +49,35 @@ int sd__px_blur(const SdAlignDSP *d, const SdImage *src, int p, SdImage *dst, in
     }
     for (int i = 0; i <= r; i++) k[i] = (float)(k[i] / s);
 
-    /* Vertical pass into a padded temporary (r floats each side, rounded to keep rows aligned). */
+    /* Vertical pass into a padded temporary (r floats each side, rounded to keep rows aligned),
+     * then the horizontal pass from it. Into another plane: in strips of BLUR_STRIP rows through
+     * one small temporary that stays in cache (a multiple of 4 rows: the vertical kernels' row
+     * blocks fall where they fall for the whole image, so every row is computed as there). In
+     * place: the whole plane first, as the source rows must not change under the vertical pass. */
     const int pad = (r + 15) & ~15;
+    const int inplace = src == dst && p == q;
+    const int strip = inplace ? h : (h < BLUR_STRIP ? h : BLUR_STRIP);
     SdImage tmp = {0};
     const float **rows = NULL;
-    int err = sd_image_create(&tmp, w + 2 * pad, h, 1, SD_FMT_F32);
+    int err = sd_image_create(&tmp, w + 2 * pad, strip, 1, SD_FMT_F32);
     if (err) return err;
     rows = sd_calloc_checked((size_t)h + 2 * (size_t)r, sizeof(*rows));
     if (!rows) { err = SD_ENOMEM; goto fail; }
     for (int y = -r; y < h + r; y++)
         rows[y + r] = sd_image_rowf(src, p, reflect101(y, h));
-    d->filt.v_sym(sd_image_rowf(&tmp, 0, 0) + pad, tmp.stride, rows, w, h, k, r);
-    for (int y = 0; y < h; y++) {
-        float *t = sd_image_rowf(&tmp, 0, y) + pad;
-        for (int i = 1; i <= r; i++) {
-            t[-i] = t[reflect101(-i, w)];
-            t[w - 1 + i] = t[reflect101(w - 1 + i, w)];
+    for (int y0 = 0; y0 < h; y0 += strip) {
+        const int n = h - y0 < strip ? h - y0 : strip;
+        d->filt.v_sym(sd_image_rowf(&tmp, 0, 0) + pad, tmp.stride, rows + y0, w, n, k, r);
+        for (int y = 0; y < n; y++) {
+            float *t = sd_image_rowf(&tmp, 0, y) + pad;
+            for (int i = 1; i <= r; i++) {
+                t[-i] = t[reflect101(-i, w)];
+                t[w - 1 + i] = t[reflect101(w - 1 + i, w)];
+            }
         }
+        d->filt.h_sym(sd_image_rowf(dst, q, y0), dst->stride, sd_image_rowf(&tmp, 0, 0) + pad,
+                      tmp.stride, w, n, k, r);
     }
-    d->filt.h_sym(sd_image_rowf(dst, q, 0), dst->stride, sd_image_rowf(&tmp, 0, 0) + pad,
-                  tmp.stride, w, h, k, r);
 fail:
     free(rows);
     sd_image_free(&tmp);

@@ -1,6 +1,7 @@
 /* `skindelta align BEFORE AFTER -o OUT`: both photos in the canonical frame (AFTER registered onto
  * BEFORE, each original resampled once), photometry from reference areas, regions, QC; writes the
- * aligned images, side-by-side, blink page, difference image, region overlay and alignment.csv. */
+ * aligned images' JPEG previews (lossless PNGs on request), side-by-side, blink page, difference
+ * image, the regions' overlay mask and alignment.csv. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,11 @@ static const SdCmdSpec spec = {
     "Puts BEFORE into the canonical face frame (similarity from the 68 landmarks: eye centres\n"
     "fixed, IOD 640 px, frame 1600x2000) and registers AFTER onto it (landmark start, then\n"
     "masked coarse-to-fine ECC on band-passed luminance); each photo is resampled once.\n\n"
-    "writes OUT/before.png, OUT/after.png, OUT/side_by_side.png, OUT/blink.html,\n"
-    "OUT/difference.png, OUT/regions.png and OUT/alignment.csv.\n",
+    "writes OUT/before.jpg, OUT/after.jpg (JPEG previews, q85; the lossless OUT/before.png and\n"
+    "OUT/after.png with --save-aligned), OUT/side_by_side.jpg, OUT/blink.html,\n"
+    "OUT/difference.jpg, OUT/regions.png (the regions as an overlay mask of the frame's size:\n"
+    "an indexed PNG whose palette carries colour and opacity, to lay over before.jpg) and\n"
+    "OUT/alignment.csv.\n",
     "\nQC status: failed when ecc < ecc-fail, landmark RMS > lm-fail x IOD or overlap <\n"
     "overlap-fail; warn on the *-warn values; ok otherwise.\n"
     "exit: 0 aligned (ok or warn), 1 failed (no face, unreadable, QC failed), 2 usage error\n",
@@ -89,6 +93,9 @@ static int write_csv(const char *path, const char *names[2], const SdAligned *a[
     return sd_atomic_commit(&af);
 }
 
+/* The previews' JPEG quality, as run's aligned/ previews. */
+#define PREVIEW_Q 85
+
 static int write_blink(const char *path)
 {
     static const char html[] =
@@ -99,7 +106,7 @@ static int write_blink(const char *path)
         "@keyframes k{0%{opacity:0}50%{opacity:1}}"
         ".b:hover img.a{animation:none;opacity:1}</style></head><body>\n"
         "<p>before / after in the canonical frame, alternating every 0.8 s (hover: after)</p>\n"
-        "<div class=\"b\"><img src=\"before.png\" alt=\"before\"><img class=\"a\" src=\"after.png\" "
+        "<div class=\"b\"><img src=\"before.jpg\" alt=\"before\"><img class=\"a\" src=\"after.jpg\" "
         "alt=\"after\"></div></body></html>\n";
     return sd_write_file_atomic(path, html, sizeof(html) - 1);
 }
@@ -132,12 +139,12 @@ static int write_composites(SdCtx *ctx, const char *out, const SdAligned *b, con
             o[x] = vb[x] && va[x] ? 0.5f + 4.0f * (la - lb) : 0.0f;
         }
     }
-    char *p = sd_path_join(out, "side_by_side.png");
-    err = p ? sd_image_save(ctx, &sbs, p, 0) : SD_ENOMEM;
+    char *p = sd_path_join(out, "side_by_side.jpg");
+    err = p ? sd_image_save(ctx, &sbs, p, PREVIEW_Q) : SD_ENOMEM;
     free(p);
     if (!err) {
-        p = sd_path_join(out, "difference.png");
-        err = p ? sd_image_save(ctx, &diff, p, 0) : SD_ENOMEM;
+        p = sd_path_join(out, "difference.jpg");
+        err = p ? sd_image_save(ctx, &diff, p, PREVIEW_Q) : SD_ENOMEM;
         free(p);
     }
 fail:
@@ -168,6 +175,7 @@ static int parse_chart(const char *s, void *dst)
 
 typedef struct AlignArgs {
     const char *in[2], *out, *cpu;
+    int save_aligned;
     SdAlignOpts ao;
     SdPhotoOpts po;
 } AlignArgs;
@@ -198,6 +206,8 @@ static int parse_align_args(int argc, char **argv, AlignArgs *a)
                &ao->overlap_fail, 0, 1, 0),
         QC_OPT("lm-warn", "F", "QC: warn above this landmark RMS / IOD, > 0 (default 0.04)", &ao->lm_rms_warn, 0, 10, 1),
         QC_OPT("lm-fail", "F", "QC: fail above this landmark RMS / IOD, > 0 (default 0.10)", &ao->lm_rms_fail, 0, 10, 1),
+        SD_OPT_FLAG("save-aligned", 0, "also write the aligned photos losslessly (OUT/before.png,\n"
+                    "OUT/after.png, ~5 MB each)", &a->save_aligned, 1),
         SD_OPT_CPU(&a->cpu),
     };
     const int rc = sd_cli_parse(&spec, opts, SD_NOPTS(opts), argc, argv, a->in, 2, &nin);
@@ -212,20 +222,24 @@ static int parse_align_args(int argc, char **argv, AlignArgs *a)
     return SD_CLI_CONTINUE;
 }
 
-/* The aligned pair, regions overlay, composites, blink page and alignment.csv into OUT. */
+/* The aligned pair's previews (and lossless copies with --save-aligned), the regions' mask,
+ * composites, blink page and alignment.csv into OUT. */
 static int write_outputs(SdCtx *ctx, const AlignArgs *a, const SdAligned al[2], const double scale[2][2],
                          const SdAlignQC *qc, const SdPhotometry *ph, const SdRegions *rg)
 {
-    static const char *const files[2] = { "before.png", "after.png" };
+    static const char *const files[2][2] = { { "before.jpg", "before.png" }, { "after.jpg", "after.png" } };
     int err = 0;
-    for (int i = 0; i < 2 && !err; i++) {
-        char *p = sd_path_join(a->out, files[i]);
-        err = p ? sd_image_save(ctx, &al[i].img, p, 0) : SD_ENOMEM;
-        free(p);
-    }
+    for (int i = 0; i < 2 && !err; i++)
+        for (int k = 0; k < 2 && !err; k++) {
+            char *p = sd_path_join(a->out, files[i][k]);
+            if (!p) err = SD_ENOMEM;
+            else if (!k || a->save_aligned) err = sd_image_save(ctx, &al[i].img, p, k ? 0 : PREVIEW_Q);
+            else (void)remove(p);   /* an earlier call's, with --save-aligned: not this pair's */
+            free(p);
+        }
     if (err) return err;
     char *p = sd_path_join(a->out, "regions.png");
-    err = p ? sd_regions_overlay(ctx, &al[0].img, rg, p) : SD_ENOMEM;
+    err = p ? sd_regions_overlay_mask(ctx, rg, p) : SD_ENOMEM;
     free(p);
     if (err || (err = write_composites(ctx, a->out, &al[0], &al[1]))) return err;
     p = sd_path_join(a->out, "blink.html");

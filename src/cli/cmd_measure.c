@@ -2,8 +2,8 @@
  * by the library's one-photo API (include/skindelta/measure.h: sd_measure_file_ex, the path
  * the Python package takes too), which goes the way a baseline goes in `run` (shrink-on-load for
  * large JPEGs, face and landmarks, canonical frame, regions, metrics), so its rows equal that
- * photo's baseline rows of a run; this file writes the tables, the canonical image with its
- * overlays and the region masks. */
+ * photo's baseline rows of a run; this file writes the tables, the canonical image's JPEG
+ * preview with its overlay masks, and the region masks. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,14 +30,18 @@ static const SdCmdSpec spec = {
     "  images.csv        image,path,sha256,width,height,face_score,px_per_mm,qc,reason\n"
     "  errors.csv        path,stage,code,message: photos that could not be measured\n"
     "  codebook.csv      metric,unit,better,primary,definition\n"
-    "  images/<image>.png (canonical frame), <image>_regions.png, _wrinkles.png, _spots.png\n"
-    "  masks/<image>_skin.png and masks/<image>_<region>.png (white = in the mask)\n"
+    "  images/<image>.jpg  the canonical frame, a JPEG preview (q85; the lossless PNG\n"
+    "                    images/<image>.png with --save-aligned)\n"
+    "  images/<image>_regions.png, _wrinkles.png, _spots.png  overlay masks of the frame's\n"
+    "                    size (indexed PNG: the palette carries colour and opacity) to lay\n"
+    "                    over the preview\n"
+    "  masks/<image>_skin.png and masks/<image>_<region>.png (1-bit; white = in the mask)\n"
     "exit: 0 all measured, 1 some photos failed (errors.csv), 2 usage error\n",
 };
 
 typedef struct MeasureArgs {
     const char *out, *cpu;
-    int quiet, images;
+    int quiet, images;       /* 0: none, 1: preview + masks, 2: also the lossless canonical image */
     SdRunOpts ro;            /* the stages' settings, as run's for a baseline */
 } MeasureArgs;
 
@@ -76,12 +80,21 @@ static int save_mask(SdCtx *ctx, const SdMask *m, const char *dir, const char *i
     return err;
 }
 
-/* OUT/images/<id>*.png and OUT/masks/<id>_*.png */
-static int save_pictures(SdCtx *ctx, const char *out, const char *id, const SdMeasurement *m)
+/* The canonical image's preview quality, as run's aligned/ previews. */
+#define PREVIEW_Q 85
+
+/* OUT/images/<id>.jpg (and .png with --save-aligned), the overlay masks OUT/images/<id>_*.png and
+ * the region masks OUT/masks/<id>_*.png */
+static int save_pictures(SdCtx *ctx, const char *out, const char *id, const SdMeasurement *m, int images)
 {
     char p[4400], w[4400], s[4400];
+    snprintf(p, sizeof(p), "%s/images/%s.jpg", out, id);
+    int err = sd_image_save(ctx, sd_measurement_image(m), p, PREVIEW_Q);
     snprintf(p, sizeof(p), "%s/images/%s.png", out, id);
-    int err = sd_image_save(ctx, sd_measurement_image(m), p, 0);
+    if (!err && images > 1)
+        err = sd_image_save(ctx, sd_measurement_image(m), p, 0);
+    else if (!err)
+        (void)remove(p);   /* an earlier run's, with --save-aligned: not this photo's any more */
     snprintf(p, sizeof(p), "%s/images/%s_regions.png", out, id);
     snprintf(w, sizeof(w), "%s/images/%s_wrinkles.png", out, id);
     snprintf(s, sizeof(s), "%s/images/%s_spots.png", out, id);
@@ -145,7 +158,7 @@ static void measure_one(SdCtx *ctx, const MeasureArgs *a, const char *path, cons
         image_row(o, id, path, m, qc, reason);
         err = push_rows(o, id, m, qc);
         stage = "write";
-        if (!err && a->images) err = save_pictures(ctx, a->out, id, m);
+        if (!err && a->images) err = save_pictures(ctx, a->out, id, m, a->images);
         if (!err && !a->quiet)
             fprintf(stderr, "skindelta measure: %s: %d regions, qc %s%s%s\n", path, sd_measurement_nregions(m), qc,
                     reason[0] ? ": " : "", reason);
@@ -185,6 +198,8 @@ static int parse_measure_args(int argc, char **argv, MeasureArgs *a, const char 
         SD_OPT_PX_PER_MM(&a->ro.align.px_per_mm, "physical scale (default: IOD = 63 mm; with --roi whole 10 px/mm\n"
                                            "in the photo is assumed)"),
         SD_OPT_FLAG("no-images", 0, "do not write images/ and masks/ (faster)", &a->images, 0),
+        SD_OPT_FLAG("save-aligned", 0, "also write the canonical image losslessly (images/<image>.png,\n"
+                    "~5 MB each)", &a->images, 2),
         SD_OPT_CPU(&a->cpu),
         SD_OPT_QUIET(&a->quiet, "no line per photo"),
     };

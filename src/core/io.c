@@ -504,8 +504,13 @@ int sd_image_save(SdCtx *ctx, const SdImage *img, const char *path, int quality)
     size_t n = 0;
     void *out = NULL;
     int r;
-    if (sd_strcasesuffix(path, ".png"))
-        r = vips_pngsave_buffer(im, &out, &n, "compression", 3, NULL);
+    if (sd_strcasesuffix(path, ".png")) {
+        /* a bilevel grey image (a mask: 0 and 255 only) as a 1-bit PNG: the same pixels when
+         * read back, an eighth of the rows to deflate */
+        int bilevel = C == 1;
+        for (size_t i = 0; bilevel && i < row * H; i++) bilevel = packed[i] == 0 || packed[i] == 255;
+        r = vips_pngsave_buffer(im, &out, &n, "compression", 3, "bitdepth", bilevel ? 1 : 8, NULL);
+    }
     else if (sd_strcasesuffix(path, ".jpg") || sd_strcasesuffix(path, ".jpeg"))
         r = vips_jpegsave_buffer(im, &out, &n, "Q", quality > 0 ? quality : 92, NULL);
     else if (sd_strcasesuffix(path, ".tif") || sd_strcasesuffix(path, ".tiff"))

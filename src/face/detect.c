@@ -179,8 +179,8 @@ static int det_decode(const float *raw, int S, const DetMap *m, float thr, SdFac
 }
 
 /* Detector input for size S: the square canvas (image top-left, zeros elsewhere). Outside compat
- * mode a big image is antialiased: from `base` (an antialiased input at size nb > S) when given,
- * else directly from the image. */
+ * mode a big image is antialiased: from `base` (the antialiased input at the largest size nb)
+ * when given, resized when nb > S, else directly from the image. */
 static int det_input(const SdImage *img, int S, int compat, const float *base, int nb,
                      float *input)
 {
@@ -189,6 +189,10 @@ static int det_input(const SdImage *img, int S, int compat, const float *base, i
         return sd__nn_input_tf(input, S, img, 0, 0, img->w, img->h, 0, 0, M, DET_MEAN, compat);
     if (base && nb > S)
         return sd__nn_resize_hwc(input, S, base, nb, 3);
+    if (base && nb == S) {   /* the input at the largest size is base itself */
+        memcpy(input, base, sizeof(float) * (size_t)S * (size_t)S * 3);
+        return 0;
+    }
     return sd__nn_input_aa(input, S, img, 0.0, 0.0, M, DET_MEAN, 0, DET_TAPS);
 }
 

@@ -313,7 +313,7 @@ static int load_like_run(SdCtx *ctx, const char *path, const SdRunOpts *f, SdIma
 {
     char hex[65];
     double tl, tf;
-    return sd__run_read_photo(ctx, path, f, photo, li, hex, NULL, NULL, NULL, &tl, &tf);
+    return sd__run_read_photo(ctx, path, f, photo, li, hex, NULL, NULL, &tl, &tf);
 }
 
 int sd_measure_file_ex(SdCtx *ctx, const char *path, const SdRunOpts *o, unsigned flags,
@@ -438,7 +438,8 @@ int sd_measurement_overlays(SdCtx *ctx, const SdMeasurement *m, const char *regi
                             const char *wrinkles_png, const char *spots_png)
 {
     if (!m || m->rg.n < 1) return sd_fail(ctx, SD_EINVAL, "overlays: no measurement");
-    int err = regions_png ? sd_regions_overlay(ctx, &m->al.img, &m->rg, regions_png) : 0;
+    /* masks (indexed PNG) to lay over the canonical image, as run's aligned/ holds them */
+    int err = regions_png ? sd__run_regions_mask(ctx, &m->rg, regions_png) : 0;
     if (err || (!wrinkles_png && !spots_png)) return err;
     /* the maps again when the measurement did not keep them */
     SdMetricsState *tmp = NULL;
@@ -446,8 +447,8 @@ int sd_measurement_overlays(SdCtx *ctx, const SdMeasurement *m, const char *regi
         err = sd_metrics_prepare(ctx, &m->al.img, sd_regions_metrics_valid(&m->rg, &m->al), m->al.px_per_mm, &m->mo,
                                  &tmp);
     if (!err)
-        err = sd_metrics_overlay(ctx, m->st ? m->st : tmp, &m->al.img, &m->rg.mask[0], m->rg.name[0],
-                                 wrinkles_png, spots_png);
+        err = sd__run_metrics_masks(ctx, m->st ? m->st : tmp, &m->rg.mask[0], m->rg.name[0], wrinkles_png,
+                                    spots_png);
     sd_metrics_free(tmp);
     return err;
 }

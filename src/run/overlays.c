@@ -66,6 +66,11 @@ int sd__run_regions_mask(SdCtx *ctx, const SdRegions *r, const char *path)
     return err;
 }
 
+int sd_regions_overlay_mask(SdCtx *ctx, const SdRegions *r, const char *path)
+{
+    return sd__run_regions_mask(ctx, r, path);
+}
+
 int sd__run_metrics_masks(SdCtx *ctx, const SdMetricsState *st, const SdMask *region, const char *region_name,
                           const char *wrinkle_png, const char *spot_png)
 {

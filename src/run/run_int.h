@@ -144,15 +144,26 @@ int  sd__run_face_outside(const SdFace *fb, int photo_w, int photo_h, double *sh
 int  sd__run_rotate_quarter(const SdImage *src, int k, SdImage *dst, SdTransform *R);
 
 /* outdir.c: checks and care of OUT before a run (errors SD_EINVAL: refused, nothing written) */
+/* The face of a large upright JPEG, found where the photo is decoded (photo.c, face_first). */
+typedef struct SdPhotoFace {
+    const SdFace *like;      /* in: the baseline's face (a follow-up's pick among several), or NULL */
+    int like_w, like_h;      /* in: the size of the photo that face is in */
+    int done;                /* out: the face stage ran: lm, nfaces, w, h are its result */
+    SdLandmarks lm;          /* in the whole photo's decoded pixels */
+    int nfaces, w, h;        /* faces found; the whole photo's decoded size */
+    SdImage whole;           /* out when !done and not empty: the whole photo, 8-bit RGB, for the
+                                caller's face stage (freed by the caller) */
+    int crop_xy[2];          /* out: the origin of photo in the whole photo's decoded pixels */
+} SdPhotoFace;
+
 /* Reads the photo's file once (photo.c): its sha256 into hex ("" when unreadable), then header,
- * markers (comp, may be NULL), the quick look of a large JPEG (face mode) and the decode at the
- * scale the canonical frame needs. With face_u8 and crop_xy (both NULL: the whole photo as
- * float), a large upright JPEG with one face comes back twice: face_u8 the whole photo as 8-bit
- * RGB for the face stage (freed by the caller; empty otherwise), photo only the part the frame
- * can see as float, crop_xy its origin in face_u8's pixels. Seconds go to *t_load and *t_face. */
+ * markers (comp, may be NULL) and the decode at the scale the canonical frame needs. With pf
+ * (NULL: the whole photo as float), a large upright JPEG is decoded by libjpeg-turbo as 8-bit,
+ * the face stage runs once on it (pf->done) and only the part the frame can see becomes float
+ * (photo, its origin pf->crop_xy); another large JPEG gets a quick look that sets the DCT scale.
+ * Seconds go to *t_load and *t_face. */
 int  sd__run_read_photo(SdCtx *ctx, const char *path, const SdRunOpts *o, SdImage *photo, SdImageInfo *li,
-                        char hex[65], SdCompression *comp, SdImage *face_u8, int *crop_xy, double *t_load,
-                        double *t_face);
+                        char hex[65], SdCompression *comp, SdPhotoFace *pf, double *t_load, double *t_face);
 
 /* The overlays as indexed-PNG masks of the canonical frame's size (overlays.c): the regions
  * (outlines and fills, the skin's outside dimmed), and the wrinkles and spots detected in region

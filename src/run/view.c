@@ -51,9 +51,9 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Sd
     char hex[65] = "";
     SdImageInfo li;
     double tl = 0, tf = 0;
-    int crop[2] = {0, 0};
-    SdImage whole = {0};   /* a cropped photo's whole, 8-bit, for the face stage */
-    int err = sd__run_read_photo(ctx, e->path, o, photo, &li, hex, comp, &whole, crop, &tl, &tf);
+    SdPhotoFace pf = {.like = like ? &like->box : NULL, .like_w = like ? like->w : 0, .like_h = like ? like->h : 0};
+    int err = sd__run_read_photo(ctx, e->path, o, photo, &li, hex, comp, &pf, &tl, &tf);
+    const int *crop = pf.crop_xy;
     po->t[SD_ST_LOAD] += tl;
     po->t[SD_ST_FACE] += tf;
     if (hex[0]) {   /* the input's hash and its JPEG compression (empty when not a JPEG) */
@@ -70,18 +70,27 @@ static int load_and_find(SdCtx *ctx, const SdRunOpts *o, const SdCatEntry *e, Sd
         *P = S;
     }
     *nfaces = 0;
-    if (o->roi_whole) { sd_image_free(&whole); return 0; }
-    int picked = 0;
-    const SdImage *fimg = whole.data ? &whole : photo;
-    SD_TIMED(po, SD_ST_FACE, err = sd_face_find_like(ctx, fimg, &o->face, like ? &like->box : NULL,
-                                                     like ? like->w : 0, like ? like->h : 0, lm,
-                                                     nfaces, &picked));
+    if (o->roi_whole) { sd_image_free(&pf.whole); return 0; }
+    int picked = 0, fw, fh;
+    if (pf.done) {   /* found where the photo was decoded */
+        *lm = pf.lm;
+        *nfaces = pf.nfaces;
+        fw = pf.w;
+        fh = pf.h;
+    } else {
+        const SdImage *fimg = pf.whole.data ? &pf.whole : photo;
+        fw = fimg->w;
+        fh = fimg->h;
+        SD_TIMED(po, SD_ST_FACE, err = sd_face_find_like(ctx, fimg, &o->face, like ? &like->box : NULL,
+                                                         like ? like->w : 0, like ? like->h : 0, lm,
+                                                         nfaces, &picked));
+    }
     if (found && !err) {   /* (in the whole photo's pixels, as the next sd_face_find_like wants) */
         found->box = lm->face;
-        found->w = fimg->w;
-        found->h = fimg->h;
+        found->w = fw;
+        found->h = fh;
     }
-    sd_image_free(&whole);
+    sd_image_free(&pf.whole);
     if (!err && (crop[0] || crop[1])) {   /* into the crop's pixels */
         for (int k = 0; k < SD_NLANDMARKS; k++) {
             lm->pt[k].x -= (float)crop[0];

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Integration test of `skindelta align`: usage errors exit 2; the astronaut pair gives every output
-# (canonical 1600x2000 images, side-by-side, blink page, difference, region overlay) and an
+# (canonical 1600x2000 JPEG previews, side-by-side, blink page, difference, the regions' overlay
+# mask as an indexed PNG; lossless PNGs only with --save-aligned) and an
 # alignment.csv with the contract columns, status ok and the follow-up's transform near the truth;
 # `--roi whole` registers a rotated, scaled, shifted crop without landmarks.
 # SD_CPU_SENSITIVE
@@ -21,7 +22,7 @@ check "chart without --chart: exit 2" '[ $rc = 2 ]'
 
 "$BIN" align "$A" "$B" -o "$T/out" > "$T/log.txt"; rc=$?
 check "astronaut pair exits 0" '[ $rc = 0 ]'
-for f in before.png after.png side_by_side.png blink.html difference.png regions.png alignment.csv; do
+for f in before.jpg after.jpg side_by_side.jpg blink.html difference.jpg regions.png alignment.csv; do
     check "writes $f" '[ -s "$T/out/$f" ]'
 done
 check "csv header has the contract columns" \
@@ -38,21 +39,27 @@ check "follow-up transform is the fixture's (astronaut_moved_transform.txt)" \
 check "baseline transform: the canonical scale (px_per_mm / sqrt det of the photo part) is consistent" \
     "awk -F, 'NR==2 { s = sqrt(\$7 * \$11 - \$8 * \$10); exit !(s > 1 && \$16 > 5 && \$7 > 0 && (\$7 - \$11) ^ 2 < 1e-12) }' \"\$T/out/alignment.csv\""
 check "ecc is reported" 'awk -F, "NR==3 && \$6 > 0.5 {f=1} END {exit !f}" "$T/out/alignment.csv"'
-check "before.png is 1600x2000" 'file "$T/out/before.png" | grep -q "1600 x 2000"'
-check "side_by_side.png is 3200x2000" 'file "$T/out/side_by_side.png" | grep -q "3200 x 2000"'
-check "after.png, difference.png and regions.png are 1600x2000 too" \
-    'file "$T/out/after.png" | grep -q "1600 x 2000" && file "$T/out/difference.png" | grep -q "1600 x 2000" &&
-     file "$T/out/regions.png" | grep -q "1600 x 2000"'
-check "blink.html shows before.png and after.png" 'grep -q "before.png" "$T/out/blink.html" && grep -q "after.png" "$T/out/blink.html"'
+check "before.jpg is 1600x2000" 'file "$T/out/before.jpg" | grep -q "1600x2000"'
+check "side_by_side.jpg is 3200x2000" 'file "$T/out/side_by_side.jpg" | grep -q "3200x2000"'
+check "after.jpg, difference.jpg are 1600x2000 too, regions.png a 1600x2000 indexed PNG" \
+    'file "$T/out/after.jpg" | grep -q "1600x2000" && file "$T/out/difference.jpg" | grep -q "1600x2000" &&
+     file "$T/out/regions.png" | grep -q "1600 x 2000, 8-bit colormap"'
+check "no lossless copies without --save-aligned" '[ ! -e "$T/out/before.png" ] && [ ! -e "$T/out/after.png" ]'
+check "under 2 MB written" '[ $(cat "$T"/out/* | wc -c) -lt 2000000 ]'
+check "blink.html shows before.jpg and after.jpg" 'grep -q "before.jpg" "$T/out/blink.html" && grep -q "after.jpg" "$T/out/blink.html"'
 check "the log warns of the mostly masked perioral region (the open mouth)" \
     'grep -Eq "^warning: region perioral is mostly masked out \([0-9]+ of [0-9]+ px\)" "$T/log.txt"'
 check "the log names the status and the ECC" 'grep -Eq "status (ok|warn), ecc 0\.[5-9]" "$T/log.txt"'
 
-# a small frame (--iod 64: 160 x 200): side_by_side.png is before.png and after.png, pixel for pixel
+# a small frame (--iod 64: 160 x 200) with --save-aligned: the lossless before.png and after.png
+# are the same alignment as the previews
+"$BIN" align "$A" "$B" -o "$T/small" --iod 64 --save-aligned > /dev/null; rc=$?
+check "--iod 64 --save-aligned: a 160x200 frame, lossless copies too (rc $rc)" \
+    '[ $rc = 0 ] && file "$T/small/before.png" | grep -q "160 x 200" && file "$T/small/after.png" | grep -q "160 x 200" &&
+     file "$T/small/before.jpg" | grep -q "160x200" && file "$T/small/side_by_side.jpg" | grep -q "320x200"'
 "$BIN" align "$A" "$B" -o "$T/small" --iod 64 > /dev/null; rc=$?
-check "--iod 64: a 160x200 frame (rc $rc)" '[ $rc = 0 ] && file "$T/small/before.png" | grep -q "160 x 200"'
-check "side_by_side.png is before.png | after.png, pixel for pixel" \
-    'python3 tests/lib/png_halves.py "$T/small/side_by_side.png" "$T/small/before.png" "$T/small/after.png"'
+check "the same OUT again without --save-aligned: the lossless copies removed (rc $rc)" \
+    '[ $rc = 0 ] && [ ! -e "$T/small/before.png" ] && [ -s "$T/small/before.jpg" ]'
 
 # roi whole: the same pair (7 deg, x1.08, shifted) registered without landmarks
 "$BIN" align "$A" "$B" -o "$T/whole" --roi whole > "$T/whole.txt"; rc=$?

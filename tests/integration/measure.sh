@@ -23,10 +23,17 @@ check "measurements.csv has run's header and 13 regions x 12 metrics per photo" 
 check "images.csv: one row per measured photo, with its sha256" \
       "[ \$(wc -l < $T/m/images.csv) -eq 3 ] && grep -q \"^astronaut_2,$T/b/astronaut.png,\$(sha256sum $FACE | cut -c1-64),512,512,\" $T/m/images.csv"
 png() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '211PNG' ]; }
-check "images/: canonical image and its overlays" \
-      "png $T/m/images/astronaut.png && png $T/m/images/astronaut_regions.png && png $T/m/images/astronaut_wrinkles.png && png $T/m/images/astronaut_spots.png"
-check "masks/: the skin and each region's mask" \
-      "png $T/m/masks/astronaut_skin.png && png $T/m/masks/astronaut_cheek_l.png && [ \$(ls $T/m/masks | grep -c '^astronaut_2_') -eq 14 ]"
+jpg() { [ "$(head -c 3 "$1" | od -An -tx1 | tr -d ' ')" = 'ffd8ff' ]; }
+check "images/: the canonical image's JPEG preview and its overlay masks (indexed PNG), no lossless copy" \
+      "jpg $T/m/images/astronaut.jpg && png $T/m/images/astronaut_regions.png && png $T/m/images/astronaut_wrinkles.png && png $T/m/images/astronaut_spots.png &&
+       file $T/m/images/astronaut_regions.png | grep -q colormap && file $T/m/images/astronaut_spots.png | grep -q colormap &&
+       [ ! -e $T/m/images/astronaut.png ]"
+check "masks/: the skin and each region's mask, 1-bit" \
+      "png $T/m/masks/astronaut_skin.png && png $T/m/masks/astronaut_cheek_l.png && [ \$(ls $T/m/masks | grep -c '^astronaut_2_') -eq 14 ] &&
+       file $T/m/masks/astronaut_skin.png | grep -q '1-bit grayscale'"
+"$BIN" measure $FACE -o $T/ms --quiet --save-aligned 2>/dev/null; rc=$?
+check "--save-aligned: the lossless canonical image too (rc $rc)" \
+      "[ $rc -eq 0 ] && png $T/ms/images/astronaut.png && jpg $T/ms/images/astronaut.jpg"
 check "codebook.csv beside the tables" "\"$BIN\" metrics --csv | cmp -s - $T/m/codebook.csv"
 
 # ---- the same numbers as run's baseline rows

@@ -9,6 +9,7 @@
 #include "skindelta/face.h"
 #include "skindelta/skindelta.h"
 #include "src/core/core.h"
+#include "src/face/nn.h"
 #include "tests/lib/test.h"
 
 static const char *face_path(const char *name)
@@ -577,6 +578,43 @@ static void test_threads(void)
     sd_image_free(&img[1]);
 }
 
+/* The antialiased net input of an 8-bit image equals that of the float image of the same pixels
+ * (v / 255 as the loader makes it), bit for bit: small and large steps (tap lattice q = 1 and
+ * q > 1), RGB and one channel, crops reaching past the edges. */
+static void test_input_aa_u8_float(void)
+{
+    for (int c = 1; c <= 3; c += 2) {
+        SdImage u = {0}, f = {0};
+        const int w = 1237, h = 911;
+        CHECK(sd_image_create(&u, w, h, c, SD_FMT_U8) == 0);
+        CHECK(sd_image_create(&f, w, h, c, SD_FMT_F32) == 0);
+        unsigned s = 12345u;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int k = 0; k < c; k++) {
+                    s = s * 1103515245u + 12345u;
+                    const uint8_t v = (uint8_t)(((x / 7 + y / 5) * 37 + (s >> 24)) & 255);
+                    sd_image_row8(&u, y)[x * c + k] = v;
+                    sd_image_rowf(&f, k, y)[x] = v * (1.0f / 255.0f);
+                }
+        static const float mean[3] = {117.0f, 114.7f, 97.4f};
+        static const double box[4][3] = {{0, 0, 1237}, {-40.5, 13.25, 300}, {900.3, 700.7, 600}, {10, 10, 112}};
+        for (int b = 0; b < 4; b++)
+            for (int S = 112; S <= 608; S += 496) {
+                float *a = malloc(sizeof(float) * S * S * 3), *g = malloc(sizeof(float) * S * S * 3);
+                CHECK(a && g);
+                if (!a || !g) { free(a); free(g); continue; }
+                CHECK(sd__nn_input_aa(a, S, &u, box[b][0], box[b][1], box[b][2], mean, 0, 5) == 0);
+                CHECK(sd__nn_input_aa(g, S, &f, box[b][0], box[b][1], box[b][2], mean, 0, 5) == 0);
+                CHECKF(!memcmp(a, g, sizeof(float) * S * S * 3), "c=%d box %d S=%d: 8-bit and float inputs differ", c, b, S);
+                free(a);
+                free(g);
+            }
+        sd_image_free(&u);
+        sd_image_free(&f);
+    }
+}
+
 static const SdTestCase cases[] = {
     {"detector_raw_conformance", test_detector_raw},
     {"compat_boxes_landmarks", test_compat_boxes_landmarks},
@@ -590,5 +628,6 @@ static const SdTestCase cases[] = {
     {"threads", test_threads},
     {"bad_boxes", test_bad_boxes},
     {"grey", test_grey},
+    {"input_aa_u8_equals_float", test_input_aa_u8_float},
 };
 SD_TEST_MAIN(cases)

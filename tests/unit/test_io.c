@@ -478,6 +478,42 @@ static void t_png_indexed(void)
     }
 }
 
+/* A one-channel 0/255 image (a mask) is saved as a 1-bit grey PNG, any other grey as 8-bit; both
+ * read back as the same pixels. Odd width, so the last byte of a 1-bit row is partly padding. */
+static void t_save_bilevel(void)
+{
+    setup();
+    for (int k = 0; k < 2; k++) {
+        SdImage a = {0}, b = {0};
+        SdLoadOpts o;
+        SdImageInfo info;
+        sd_load_opts_default(&o);
+        o.fmt = SD_FMT_U8;
+        CHECK(sd_image_create(&a, 37, 23, 1, SD_FMT_U8) == 0);
+        for (int y = 0; y < a.h; y++)
+            for (int x = 0; x < a.w; x++)
+                sd_image_row8(&a, y)[x] = (uint8_t)(((x * 3 + y * 5) % 7 < 3) ? 255 : k ? 128 : 0);
+        const char *path = sd_test_path(dir, k ? "grey8.png" : "bilevel.png");
+        CHECKF(sd_image_save(&ctx, &a, path, 0) == 0, "%s", ctx.errmsg);
+        char *d = NULL;
+        size_t n = 0;
+        CHECK(sd_read_file(path, 1 << 20, &d, &n) == 0 && n > 33);
+        if (d) {
+            CHECK_EQ_INT((uint8_t)d[24], k ? 8 : 1);   /* IHDR bit depth */
+            CHECK_EQ_INT((uint8_t)d[25], 0);           /* grey */
+        }
+        free(d);
+        CHECK(sd_image_load(&ctx, path, &o, &b, &info) == 0);
+        int bad = b.w != a.w || b.h != a.h;
+        for (int y = 0; !bad && y < a.h; y++)
+            for (int x = 0; !bad && x < a.w; x++)
+                bad = sd_image_row8(&b, y)[3 * x] != sd_image_row8(&a, y)[x];
+        CHECKF(!bad, "%s: pixels differ after the round trip", path);
+        sd_image_free(&a);
+        sd_image_free(&b);
+    }
+}
+
 static const SdTestCase cases[] = {
     {"empty file", t_empty},
     {"truncated jpeg", t_truncated},
@@ -500,5 +536,6 @@ static const SdTestCase cases[] = {
     {"direct libjpeg-turbo decode equals libvips' (orientations, grey, DCT scaling)", t_direct_jpeg},
     {"jpeg cut inside its scan fails naming the file", t_direct_truncated},
     {"indexed png masks", t_png_indexed},
+    {"a 0/255 grey image saves as a 1-bit png", t_save_bilevel},
 };
 SD_TEST_MAIN(cases)

@@ -1,5 +1,5 @@
-/* A photo read once (src/run/photo.c): a large upright JPEG with one face is decoded whole as
- * 8-bit for the face stage and cropped to what the frame sees as float; scoring it gives exactly
+/* A photo read once (src/run/photo.c): a large upright JPEG is decoded whole as 8-bit, the face
+ * stage runs once on it and only what the frame sees becomes float; scoring it gives exactly
  * the tables of the same pixels as a PNG (which never takes that path). */
 #include <math.h>
 #include <stdio.h>
@@ -58,6 +58,18 @@ static void setup(void)
     CHECK(make_pair() == 0);
 }
 
+/* The crop holds the whole decode's pixels at its origin, as float. */
+static int crop_differs(const SdImage *photo, const SdImage *whole, const int *crop)
+{
+    int bad = 0;
+    for (int y = 0; y < photo->h && !bad; y += 7)
+        for (int x = 0; x < photo->w && !bad; x += 5)
+            for (int c = 0; c < 3; c++)
+                bad |= sd_image_rowf(photo, c, y)[x] !=
+                       sd_image_row8(whole, crop[1] + y)[3 * (crop[0] + x) + c] * (1.0f / 255.0f);
+    return bad;
+}
+
 static void t_crop_path(void)
 {
     setup();
@@ -66,33 +78,57 @@ static void t_crop_path(void)
     SdImage photo = {0}, whole = {0};
     SdImageInfo li;
     SdCompression comp;
+    SdPhotoFace pf = {0};
     char hex[65], want[65];
-    int crop[2];
     double tl, tf;
-    CHECKF(sd__run_read_photo(&ctx, big_jpg[0], &o, &photo, &li, hex, &comp, &whole, crop, &tl, &tf) == 0,
+    CHECKF(sd__run_read_photo(&ctx, big_jpg[0], &o, &photo, &li, hex, &comp, &pf, &tl, &tf) == 0,
            "%s", ctx.errmsg);
     CHECK(sd_sha256_file(big_jpg[0], want) == 0 && !strcmp(hex, want));   /* the hash of the bytes read */
     CHECK_EQ_INT(comp.jpeg_quality, 92);
-    CHECK_EQ_INT(whole.w, 2448);
-    CHECK_EQ_INT(whole.h, 2248);
-    CHECK(whole.fmt == SD_FMT_U8 && photo.fmt == SD_FMT_F32);
+    /* the face stage ran once, on the whole photo as decoded, and gave what it gives there */
+    CHECK(pf.done && !pf.whole.data);
+    CHECK_EQ_INT(pf.w, 2448);
+    CHECK_EQ_INT(pf.h, 2248);
+    CHECK_EQ_INT(pf.nfaces, 1);
+    char *data = NULL;
+    size_t n = 0;
+    CHECK(sd_read_file(big_jpg[0], 1 << 26, &data, &n) == 0);
+    CHECK(sd__jpeg_decode(&ctx, big_jpg[0], data, n, 1, 1, SD_FMT_U8, SD_MAX_PIXELS_DEFAULT, &whole) == 0);
+    SdLandmarks lm;
+    int nf = 0;
+    CHECK(sd_face_find(&ctx, &whole, &o.face, &lm, &nf) == 0);
+    CHECK(!memcmp(&lm, &pf.lm, sizeof(lm)));
+    CHECK(photo.fmt == SD_FMT_F32);
     CHECKF(photo.w < whole.w && photo.h <= whole.h && (long)photo.w * photo.h < (long)whole.w * whole.h / 2,
            "crop %dx%d of %dx%d", photo.w, photo.h, whole.w, whole.h);
-    CHECK(crop[0] % 16 == 0 && crop[1] % 16 == 0);
-    /* the crop holds the whole decode's pixels, as float */
-    int bad = 0;
-    for (int y = 0; y < photo.h && !bad; y += 7)
-        for (int x = 0; x < photo.w && !bad; x += 5)
-            for (int c = 0; c < 3; c++)
-                bad |= sd_image_rowf(&photo, c, y)[x] !=
-                       sd_image_row8(&whole, crop[1] + y)[3 * (crop[0] + x) + c] * (1.0f / 255.0f);
-    CHECK(!bad);
-    printf("  %dx%d photo: face stage on the whole (8-bit), %dx%d float crop at (%d, %d)\n", whole.w, whole.h,
-           photo.w, photo.h, crop[0], crop[1]);
+    CHECK(pf.crop_xy[0] % 16 == 0 && pf.crop_xy[1] % 16 == 0);
+    CHECK(!crop_differs(&photo, &whole, pf.crop_xy));
+    CHECK(li.scale == 1.0);
+    printf("  %dx%d photo: face stage once on the whole (8-bit), %dx%d float crop at (%d, %d)\n", whole.w,
+           whole.h, photo.w, photo.h, pf.crop_xy[0], pf.crop_xy[1]);
     sd_image_free(&photo);
     sd_image_free(&whole);
-    /* without the crop outputs: the whole photo as float */
-    CHECK(sd__run_read_photo(&ctx, big_jpg[0], &o, &photo, &li, hex, NULL, NULL, NULL, &tl, &tf) == 0);
+    /* a face large for the frame (IOD 50 px asked): decoded again DCT-scaled 1/2, the
+     * face stage left to the caller on those pixels */
+    o.align.iod_px = 50;
+    o.align.frame_w = 100;
+    o.align.frame_h = 125;
+    CHECKF(sd__run_read_photo(&ctx, big_jpg[0], &o, &photo, &li, hex, &comp, &pf, &tl, &tf) == 0,
+           "%s", ctx.errmsg);
+    CHECK(!pf.done && pf.whole.fmt == SD_FMT_U8);
+    CHECK_EQ_INT(pf.whole.w, 1224);
+    CHECK_EQ_INT(pf.whole.h, 1124);
+    CHECK(li.scale == 0.5);
+    CHECK(sd__jpeg_decode(&ctx, big_jpg[0], data, n, 2, 1, SD_FMT_U8, SD_MAX_PIXELS_DEFAULT, &whole) == 0);
+    CHECK(!memcmp(whole.data, pf.whole.data, (size_t)whole.w * whole.h * 3));
+    CHECK(photo.w < whole.w && !crop_differs(&photo, &whole, pf.crop_xy));
+    sd_image_free(&photo);
+    sd_image_free(&whole);
+    sd_image_free(&pf.whole);
+    free(data);
+    sd_run_opts_default(&o);
+    /* without pf: the whole photo as float */
+    CHECK(sd__run_read_photo(&ctx, big_jpg[0], &o, &photo, &li, hex, NULL, NULL, &tl, &tf) == 0);
     CHECK_EQ_INT(photo.w, 2448);
     sd_image_free(&photo);
 }
@@ -134,7 +170,7 @@ static void t_same_tables(void)
 }
 
 static const SdTestCase cases[] = {
-    {"large upright JPEG: one read, whole 8-bit for the face, float crop for the frame", t_crop_path},
+    {"large upright JPEG: one read, one face stage on the 8-bit whole, float crop for the frame", t_crop_path},
     {"cropped JPEG scores exactly as the PNG of its pixels", t_same_tables},
 };
 
