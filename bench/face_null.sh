@@ -28,7 +28,9 @@ out=bench/results/face_null.txt
     echo "face null course: $PATIENTS patients x $SESSIONS sessions, seed $SEED, ${SIZE} px, full nuisance incl. gamma"
     echo "drift = follow-up / baseline - 1 of the region's value (changes.csv), % ; bar (issue 14): face RMS <= 2%, forehead (hair moved only) <= 3%"
     awk -F, '
-        NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+        FNR == 1 { f++ }
+        f == 1 { if (FNR > 1) qc[$1 SUBSEP $3 SUBSEP $6 SUBSEP $7] = $11; next }
+        FNR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
         {
             m = $c["metric"]; r = $c["region"]; p = $c["patient"]
             if (m != "texture_roughness" && m != "wrinkle_density" && m != "pigment_unevenness") next
@@ -36,8 +38,15 @@ out=bench/results/face_null.txt
             if (b == "" || v == "" || b + 0 == 0) next
             d = 100 * (v / b - 1)
             pn = substr(p, 2) + 0
-            if (r == "face") key = "face (all patients)"
-            else if (r == "forehead" && pn % 2 == 0) key = "forehead (hair patients)"
+            if (r == "face") {
+                key = "face (all patients)"
+                if (qc[p SUBSEP $c["session"] SUBSEP r SUBSEP m] == "ok") {
+                    k = "face (follow-ups with qc ok)" SUBSEP m
+                    n[k]++; ss[k] += d * d; a = d < 0 ? -d : d
+                    if (a > w[k]) w[k] = a
+                    keys["face (follow-ups with qc ok)"] = 1
+                }
+            } else if (r == "forehead" && pn % 2 == 0) key = "forehead (hair patients)"
             else if ((r == "nasolabial_l" || r == "nasolabial_r") && pn % 2 == 1) key = "nasolabial (fold patients)"
             else next
             k = key SUBSEP m
@@ -56,7 +65,7 @@ out=bench/results/face_null.txt
                 }
                 print line
             }
-        }' "$work/out/changes.csv" | sort
+        }' "$work/out/measurements.csv" "$work/out/changes.csv" | sort
     echo "beyond_noise among these changes (face region): $(awk -F, 'NR==1{for(i=1;i<=NF;i++)c[$i]=i;next} $c["region"]=="face" && ($c["metric"]=="texture_roughness"||$c["metric"]=="wrinkle_density"||$c["metric"]=="pigment_unevenness"){n++; if($c["beyond_noise"]=="1"||$c["beyond_noise"]=="true")b++} END{printf "%d of %d", b, n}' "$work/out/changes.csv")"
 } > "$out.tmp" || { rm -f "$out.tmp"; exit 1; }
 mv "$out.tmp" "$out"
