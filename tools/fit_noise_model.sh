@@ -34,7 +34,7 @@ course facec "" --kind face --patients 4 --sessions 3 --seed 7102 --capture cons
 # close-up patches (--roi whole): the default 1024 px at 10 px/mm (three courses: the level of
 # `whole` is calibrated on its own, and its tail needs data) and small 384 px at 15 px/mm
 course patch "--roi whole"  --kind patch --patients 16 --sessions 4 --seed 7103
-course patchs "--roi whole" --kind patch --patients 16 --sessions 3 --seed 7104 --size 384 --px-per-mm 15
+course patchs "--roi whole --px-per-mm 15" --kind patch --patients 16 --sessions 3 --seed 7104 --size 384 --px-per-mm 15
 course patch7105 "--roi whole" --kind patch --patients 16 --sessions 4 --seed 7105
 course patch7106 "--roi whole" --kind patch --patients 16 --sessions 4 --seed 7106
 "$BUILD/bench/bench_noise_fit" -o "$OUT" --quantile 0.98 \
