@@ -304,22 +304,43 @@ static double g_quantile = 0.98;
 
 int main(int argc, char **argv)
 {
-    const char *out = NULL, *note = "";
+    const char *out = NULL, *note = "", *score = NULL;
     int first = 1;
     for (; first < argc; first++) {
         if (!strcmp(argv[first], "-o") && first + 1 < argc) out = argv[++first];
+        else if (!strcmp(argv[first], "--score") && first + 1 < argc) score = argv[++first];
         else if (!strcmp(argv[first], "--quantile") && first + 1 < argc) g_quantile = atof(argv[++first]);
         else if (!strcmp(argv[first], "--note") && first + 1 < argc) note = argv[++first];
         else break;
     }
     if (!out || first >= argc || !(g_quantile > 0.5 && g_quantile < 1)) {
-        fprintf(stderr, "usage: bench_noise_fit -o OUT.csv [--quantile Q] [--note TEXT] RUN_DIR...\n");
+        fprintf(stderr, "usage: bench_noise_fit -o OUT.csv [--quantile Q] [--note TEXT] RUN_DIR...\n"
+                        "       bench_noise_fit --score MODEL.csv -o CHANGES.csv RUN_DIR...\n");
         return 2;
     }
     SdCtx ctx;
     if (sd_ctx_init(&ctx)) return 1;
     for (int i = first; i < argc; i++)
         if (load_run(&ctx, i - first, argv[i])) return 1;
+    if (score) {
+        /* --score: the changes of traced runs as another model file would call them, without
+         * measuring anything again (columns as changes.csv, for tools/noise_calibration.awk and
+         * tools/noise_power.awk) */
+        SdNoiseModel *model = NULL;
+        if (sd_noise_model_load(&ctx, score, &model)) { fprintf(stderr, "bench_noise_fit: %s\n", ctx.errmsg); return 1; }
+        FILE *f = fopen(out, "w");
+        if (!f) { fprintf(stderr, "bench_noise_fit: %s: cannot write\n", out); return 1; }
+        fprintf(f, "run,region,metric,delta,mdc95,beyond_noise\n");
+        for (size_t i = 0; i < nobs; i++) {
+            const char *mid = sd_metric_info(obs[i].metric)->id, *rn = regions[obs[i].region];
+            const double sb = sd_noise_model_sd(model, mid, rn, obs[i].xb), sf = sd_noise_model_sd(model, mid, rn, obs[i].xf);
+            const double mdc = 1.96 * sqrt(sb * sb + sf * sf);
+            if (!isfinite(mdc)) continue;
+            fprintf(f, "%d,%s,%s,%.9g,%.9g,%d\n", obs[i].run, rn, mid, obs[i].d, mdc, fabs(obs[i].d) > mdc);
+        }
+        sd_noise_model_free(model);
+        return fclose(f) ? 1 : 0;
+    }
     /* covariate range of the fit: the model is clamped to it */
     double lo[SD_NCOV], hi[SD_NCOV];
     for (int k = 0; k < SD_NCOV; k++) { lo[k] = 1e300; hi[k] = -1e300; }

@@ -31,9 +31,13 @@ make_course() {   # name, synth options...
     local name=$1; shift
     [ -f "$WORK/$name/truth.json" ] || "$BIN" synth -o "$WORK/$name" "$@" >/dev/null
 }
-score() {   # course, out, run options...
+score() {   # course, out, run options... (the covariates are traced: bench_noise_fit --score
+            # rescores a run with another model file without measuring again)
     local c=$1 o=$2; shift 2
-    [ -f "$WORK/$o/changes.csv" ] || "$BIN" run "$WORK/$c" -o "$WORK/$o" --no-images --no-report --quiet "$@" 2>/dev/null || [ $? -eq 1 ]
+    [ -f "$WORK/$o/changes.csv" ] && return 0
+    rm -rf "$WORK/$o"; mkdir -p "$WORK/$o"
+    SKINDELTA_NOISE_TRACE=$WORK/$o/noise_trace.csv \
+        "$BIN" run "$WORK/$c" -o "$WORK/$o" --no-images --no-report --quiet "$@" 2>/dev/null || [ $? -eq 1 ]
 }
 make_course nullface  --kind face  --patients "$P" --sessions 3 --seed 8201 --effect-scale 0
 make_course nullpatch --kind patch --patients "$P" --sessions 3 --seed 8202 --effect-scale 0
