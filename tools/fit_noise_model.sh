@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Refit the calibrated noise model, models/noise_model.csv, in one command (docs/STATISTICS.md,
-# "The noise model"; models/README.md). Deterministic; about 6-8 minutes on one core.
+# "The noise model"; models/README.md). Deterministic; 14 min wall on the shared 2-core machine
+# (861 s, 2026-12-08, niced, load 3-4). tools/noise_refit.sh runs this and then the coverage and
+# power tables in one command.
 #   tools/fit_noise_model.sh [OUT.csv]        (default models/noise_model.csv)
 # Makes null phantom courses (synth --effect-scale 0: every follow-up is a recapture of its
 # baseline under the full capture nuisance), scores them with `skindelta run` on one job while

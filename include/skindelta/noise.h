@@ -18,7 +18,8 @@ enum sd_noise_cov {
     SD_NC_NOISE,        /* pixel noise SD estimated on the skin, in 8-bit levels */
     SD_NC_EXPOSURE,     /* log2(mean sRGB green of the region / 0.5) */
     SD_NC_EXPOSURE2,    /* its square (under- and overexposure both add spread) */
-    SD_NC_REGISTRATION, /* 1 - ECC of the registration onto the baseline (0: a baseline) */
+    SD_NC_REGISTRATION, /* 1 - ECC of the registration onto the baseline (0: a baseline); traced,
+                           but left out of the fit (slope 0): a real change lowers the ECC too */
     SD_NC_CLIP,         /* share of the skin with a clipped channel, x 10 */
     SD_NC_DQUALITY,     /* follow-up: |JPEG quality - baseline's| / 10 (0: a baseline) */
     SD_NC_DSUBSAMPLE,   /* follow-up: 1 when its chroma subsampling differs from the baseline's */
