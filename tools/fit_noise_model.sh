@@ -40,6 +40,6 @@ course patchs "--roi whole --px-per-mm 15" --kind patch --patients 16 --sessions
 course patch7105 "--roi whole" --kind patch --patients 16 --sessions 4 --seed 7105
 course patch7106 "--roi whole" --kind patch --patients 16 --sessions 4 --seed 7106
 "$BUILD/bench/bench_noise_fit" -o "$OUT" --quantile 0.98 \
-    --note "courses: face 10x4 seed 7101, face consistent 4x3 seed 7102, patch 16x4 seeds 7103 7105 7106, patch 384px 16x3 seed 7104 (tools/fit_noise_model.sh)" \
+    --note "courses: face 10x4 seed 7101, face consistent 4x3 seed 7102, patch 16x4 seeds 7103 7105 7106, patch 384px at 15 px/mm 16x3 seed 7104 (tools/fit_noise_model.sh)" \
     "${runs[@]}"
 echo "fit_noise_model: wrote $OUT"
