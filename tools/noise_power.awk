@@ -1,11 +1,12 @@
-# Power at an equal false-positive rate (tools/noise_power.sh; docs/STATISTICS.md, "Power at an
+# Power at an equal false-positive rate (run by tools/noise_coverage.sh; docs/STATISTICS.md, "Power at an
 # equal false-positive rate"). Reads changes.csv files given as NAME=FILE pairs through -v:
 #   awk -F, -v NULLS="model=A/changes.csv boot=B/changes.csv" \
 #           -v TREATED="model=C/changes.csv boot=D/changes.csv" [-v FPR=0.05] [-v SWEEP=1] \
 #           -v PRIMARY=1 -f tools/noise_power.awk A/changes.csv B/changes.csv C/changes.csv D/changes.csv
 # Per method and metric, z = |delta| / mdc95 of every change with an MDC95. On the null course the
 # multiplier k is set so that at most FPR of the null changes have z > k (k = the
-# (floor(FPR n) + 1)-th largest null z); on the treated course (every phantom improves) the changes
+# (floor(FPR n) + 1)-th largest null z; with fewer than 1 / FPR null changes that is the largest,
+# a rate of 0); on the treated course (every phantom improves) the changes
 # with z > k are counted as true (better direction) and false (worse) detections. The same at the
 # nominal k = 1 (beyond_noise as written). SWEEP=1 also prints null rate and detections for a
 # grid of k. Metrics: lower is better except texture_glcm_homogeneity.
