@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Refit the calibrated noise model, models/noise_model.csv, in one command (docs/STATISTICS.md,
-# "The noise model"; models/README.md). Deterministic; about 6-8 minutes on one core.
+# "The noise model"; models/README.md). Deterministic; 14 min wall on the shared 2-core machine
+# (861 s, 2026-12-08, niced, load 3-4). tools/noise_refit.sh runs this and then the coverage and
+# power tables in one command.
 #   tools/fit_noise_model.sh [OUT.csv]        (default models/noise_model.csv)
 # Makes null phantom courses (synth --effect-scale 0: every follow-up is a recapture of its
 # baseline under the full capture nuisance), scores them with `skindelta run` on one job while
@@ -34,10 +36,10 @@ course facec "" --kind face --patients 4 --sessions 3 --seed 7102 --capture cons
 # close-up patches (--roi whole): the default 1024 px at 10 px/mm (three courses: the level of
 # `whole` is calibrated on its own, and its tail needs data) and small 384 px at 15 px/mm
 course patch "--roi whole"  --kind patch --patients 16 --sessions 4 --seed 7103
-course patchs "--roi whole" --kind patch --patients 16 --sessions 3 --seed 7104 --size 384 --px-per-mm 15
+course patchs "--roi whole --px-per-mm 15" --kind patch --patients 16 --sessions 3 --seed 7104 --size 384 --px-per-mm 15
 course patch7105 "--roi whole" --kind patch --patients 16 --sessions 4 --seed 7105
 course patch7106 "--roi whole" --kind patch --patients 16 --sessions 4 --seed 7106
 "$BUILD/bench/bench_noise_fit" -o "$OUT" --quantile 0.98 \
-    --note "courses: face 10x4 seed 7101, face consistent 4x3 seed 7102, patch 16x4 seeds 7103 7105 7106, patch 384px 16x3 seed 7104 (tools/fit_noise_model.sh)" \
+    --note "courses: face 10x4 seed 7101, face consistent 4x3 seed 7102, patch 16x4 seeds 7103 7105 7106, patch 384px at 15 px/mm 16x3 seed 7104 (tools/fit_noise_model.sh)" \
     "${runs[@]}"
 echo "fit_noise_model: wrote $OUT"

@@ -18,17 +18,25 @@ enum sd_noise_cov {
     SD_NC_NOISE,        /* pixel noise SD estimated on the skin, in 8-bit levels */
     SD_NC_EXPOSURE,     /* log2(mean sRGB green of the region / 0.5) */
     SD_NC_EXPOSURE2,    /* its square (under- and overexposure both add spread) */
-    SD_NC_REGISTRATION, /* 1 - ECC of the registration onto the baseline (0: a baseline) */
+    SD_NC_REGISTRATION, /* 1 - ECC of the registration onto the baseline (0: a baseline); traced,
+                           but left out of the fit (slope 0): a real change lowers the ECC too */
     SD_NC_CLIP,         /* share of the skin with a clipped channel, x 10 */
     SD_NC_DQUALITY,     /* follow-up: |JPEG quality - baseline's| / 10 (0: a baseline) */
     SD_NC_DSUBSAMPLE,   /* follow-up: 1 when its chroma subsampling differs from the baseline's */
     SD_NC_DEXPOSURE,    /* follow-up: |log2 of its skin's mean green / the baseline's|, before
                            photometry (0: a baseline) */
+    SD_NC_DTONE,        /* follow-up: tone-curve mismatch with the baseline, ln(1 + |ln r| / 0.03),
+                           r = sd_noise_tone_ratio (0: a baseline, or r unknown). Optional in a
+                           model file: a file without the column has slope 0 for it */
     SD_NCOV
 };
 
 /* Short name of covariate k (the model file's column header), NULL when out of range. */
 SD_API const char *sd_noise_cov_name(int k);
+
+/* The tone grid: block means of ln(sRGB green) over the skin on a G x G grid of the canonical
+ * frame, from which a follow-up's tone curve is compared with its baseline's. */
+#define SD_NOISE_TONE_GRID 16
 
 /* What the run knows of one image, before its covariates are computed per region. */
 typedef struct SdNoiseImage {
@@ -41,7 +49,20 @@ typedef struct SdNoiseImage {
     int is_followup;
     int base_quality, base_subsampled;
     double base_green;
+    /* block means of ln green on the skin (NAN: a block less than a quarter skin), before
+     * photometry; filled by sd_noise_image_stats */
+    double tone[SD_NOISE_TONE_GRID * SD_NOISE_TONE_GRID];
+    double tone_ratio;       /* follow-up: sd_noise_tone_ratio(baseline, this); 0: unknown */
 } SdNoiseImage;
+
+/* A follow-up's tone curve against its baseline's: the least-squares slope r of the follow-up's
+ * block means of ln green on the baseline's, over the blocks both have (the follow-up is
+ * registered onto the baseline, so block i sees the same skin). A camera tone curve
+ * out = in^gamma (on the encoded value) scales ln out by gamma, so r = gamma_fu / gamma_base,
+ * whatever the exposure (a gain shifts ln out, it does not scale it); the block means are of
+ * millimetre-scale skin (shading, slow pigment), which a treatment of fine texture, wrinkles and
+ * spots barely moves. 0 when fewer than 8 blocks are shared or the baseline's blocks are flat. */
+SD_API double sd_noise_tone_ratio(const SdNoiseImage *base, const SdNoiseImage *fu);
 
 /* Image-level figures on the skin mask (region 0, `face` or `whole`) of an aligned image: noise
  * SD in 8-bit levels (MAD of the green channel's second differences), clipped share and mean

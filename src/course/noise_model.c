@@ -62,7 +62,9 @@ static int parse_model(SdCtx *ctx, const char *path, const char *text, size_t le
     col[1] = sd_csv_col(&csv, "region");
     col[2] = sd_csv_col(&csv, "b0");
     for (int k = 0; k < SD_NCOV; k++) col[3 + k] = sd_csv_col(&csv, sd_noise_cov_name(k));
-    for (int k = 0; k < 3 + SD_NCOV; k++)
+    /* covariates from SD_NC_DTONE on came after the first fits: a file without their column
+     * (or with their cells empty) has slope 0 and range 0 for them */
+    for (int k = 0; k < 3 + SD_NC_DTONE; k++)
         if (col[k] < 0) {
             err = sd_fail(ctx, SD_EFORMAT, "%s: the header lacks column %d of metric,region,b0,%s,...",
                           path, k + 1, sd_noise_cov_name(0));
@@ -76,12 +78,15 @@ static int parse_model(SdCtx *ctx, const char *path, const char *text, size_t le
         const int line = csv.rows[r].line + skipped;
         double b[1 + SD_NCOV];
         const int range = !strcmp(metric, "@min") || !strcmp(metric, "@max");
-        for (int k = range ? 1 : 0; k < 1 + SD_NCOV; k++)
-            if (parse_num(sd_csv_get(&csv, r, col[2 + k]), &b[k])) {
+        for (int k = range ? 1 : 0; k < 1 + SD_NCOV; k++) {
+            const char *cell = col[2 + k] >= 0 ? sd_csv_get(&csv, r, col[2 + k]) : "";
+            if (k >= 1 + SD_NC_DTONE && !*cell) { b[k] = 0; continue; }
+            if (parse_num(cell, &b[k])) {
                 err = sd_fail(ctx, SD_EFORMAT, "%s:%d: column %s is not a number", path, line,
                               k ? sd_noise_cov_name(k - 1) : "b0");
                 goto fail;
             }
+        }
         if (range) {
             double *dst = metric[1] == 'm' && metric[2] == 'i' ? m->lo : m->hi;
             memcpy(dst, b + 1, sizeof(double) * SD_NCOV);

@@ -11,7 +11,7 @@
 
 static const char *const cov_names[SD_NCOV] = {
     "area", "jpeg", "subsample", "noise", "exposure", "exposure2", "registration", "clip",
-    "dquality", "dsubsample", "dexposure",
+    "dquality", "dsubsample", "dexposure", "dtone",
 };
 
 const char *sd_noise_cov_name(int k)
@@ -76,21 +76,49 @@ double sd_skin_clipped_share(const SdAligned *al, const SdMask *skin)
 
 void sd_noise_image_stats(const SdAligned *al, const SdMask *skin, SdNoiseImage *im)
 {
-    long n = 0;
-    double g = 0;
-    for (int y = 0; y < al->img.h && y < skin->h; y++) {
+    enum { G = SD_NOISE_TONE_GRID };
+    long n = 0, bn[G * G] = {0};
+    double g = 0, bs[G * G] = {0};
+    const int W = al->img.w, H = al->img.h;
+    for (int y = 0; y < H && y < skin->h; y++) {
         const uint8_t *m = skin->data + (size_t)y * (size_t)skin->stride;
         const uint8_t *v = al->valid.data ? al->valid.data + (size_t)y * (size_t)al->valid.stride : NULL;
         const float *r1 = sd_image_rowf(&al->img, 1, y);
-        for (int x = 0; x < al->img.w && x < skin->w; x++) {
+        const int by = (int)((long)y * G / H);
+        for (int x = 0; x < W && x < skin->w; x++) {
             if (!m[x] || (v && !v[x])) continue;
             n++;
             g += r1[x];
+            const int b = by * G + (int)((long)x * G / W);
+            bn[b]++;
+            bs[b] += log(fmax(r1[x], 1.0 / 255.0));
         }
     }
+    /* a block counts when a quarter of its pixels are skin */
+    const double bpx = (double)W * (double)H / (G * G);
+    for (int b = 0; b < G * G; b++)
+        im->tone[b] = bn[b] > 0 && bn[b] >= 0.25 * bpx ? bs[b] / (double)bn[b] : NAN;
     im->clip = sd_skin_clipped_share(al, skin);
     im->green = n ? g / (double)n : NAN;
     im->noise = noise_level(al, skin);
+}
+
+double sd_noise_tone_ratio(const SdNoiseImage *base, const SdNoiseImage *fu)
+{
+    enum { G = SD_NOISE_TONE_GRID };
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    int n = 0;
+    for (int b = 0; b < G * G; b++) {
+        const double x = base->tone[b], y = fu->tone[b];
+        if (!isfinite(x) || !isfinite(y)) continue;
+        n++; sx += x; sy += y; sxx += x * x; sxy += x * y;
+    }
+    if (n < 8) return 0.0;
+    const double vx = sxx - sx * sx / n, cxy = sxy - sx * sy / n;
+    /* flat baseline blocks (SD of ln green below 0.002) give no slope */
+    if (!(vx > n * 4e-6)) return 0.0;
+    const double r = cxy / vx;
+    return r > 0 ? r : 0.0;
 }
 
 void sd_noise_covariates(const SdAligned *al, const SdMask *region, const SdNoiseImage *im,
@@ -143,6 +171,8 @@ void sd__noise_covariates_box(const SdAligned *al, const SdMask *region, int bx0
                               (im->base_quality > 0 && im->base_subsampled);
         if (isfinite(im->green) && isfinite(im->base_green) && im->green > 0 && im->base_green > 0)
             x[SD_NC_DEXPOSURE] = fabs(log2(im->green / im->base_green));
+        if (isfinite(im->tone_ratio) && im->tone_ratio > 0)
+            x[SD_NC_DTONE] = log1p(fabs(log(im->tone_ratio)) / 0.03);
     }
 }
 

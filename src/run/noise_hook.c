@@ -35,6 +35,7 @@ void sd__run_noise_image(const SdAligned *al, const SdMask *skin, int jpeg_quali
         out->base_quality = base->jpeg_quality;
         out->base_subsampled = base->subsampled;
         out->base_green = base->green;
+        out->tone_ratio = sd_noise_tone_ratio(base, out);
     }
 }
 
