@@ -109,6 +109,10 @@ SD_API int  sd_metrics_overlay(SdCtx *ctx, const SdMetricsState *st, const SdIma
                         const SdMask *region, const char *region_name,
                         const char *wrinkle_png, const char *spot_png);
 
+/* m &= the pixels st measures (the valid mask after its erosion): a region restricted by the
+ * states of both images of a pair is the same set of pixels in both. */
+SD_API void sd_metrics_restrict(const SdMetricsState *st, SdMask *m);
+
 SD_API void sd_metrics_free(SdMetricsState *st);
 
 /* The fixed chromophore OD vectors (R, G, B) of the decomposition (models/chromophores.json). */

@@ -703,6 +703,18 @@ fail:
     return err;
 }
 
+void sd_metrics_restrict(const SdMetricsState *st, SdMask *m)
+{
+    if (!st || !m || !m->data || m->w != st->w || m->h != st->h)
+        return;
+    for (int y = 0; y < st->h; y++) {
+        uint8_t *d = m->data + (size_t)y * (size_t)m->stride;
+        const uint8_t *v = st->valid + (size_t)y * (size_t)st->ms;
+        for (int x = 0; x < st->w; x++)
+            d[x] = d[x] && v[x];
+    }
+}
+
 void sd_metrics_free(SdMetricsState *st)
 {
     if (!st)

@@ -26,6 +26,26 @@ int sd__run_measure(SdCtx *ctx, const SdAligned *al, const SdRegions *rg, const 
     return err;
 }
 
+/* A follow-up's metrics on the pair's regions, each first restricted to the pixels both images'
+ * maps measure (the erosion around either photo's hair and coverage), so that the follow-up and
+ * the baseline's paired values (bst) are taken on the same pixels. */
+static int measure_pair(SdCtx *ctx, const SdAligned *al, SdRegions *rg, const SdRunOpts *o,
+                        const SdMetricsState *bst, double (*values)[SD_NMETRICS], SdMetricsState **keep)
+{
+    SdMetricsState *st = NULL;
+    int err = sd_metrics_prepare(ctx, &al->img, sd_regions_metrics_valid(rg, al), al->px_per_mm, &o->metrics, &st);
+    if (err) return err;
+    for (int r = 0; r < rg->n; r++) {
+        sd_metrics_restrict(st, &rg->mask[r]);
+        sd_metrics_restrict(bst, &rg->mask[r]);
+    }
+    for (int r = 0; r < rg->n && !err; r++)
+        err = sd_metrics_region(ctx, st, &rg->mask[r], rg->name[r], values[r]);
+    if (keep && !err) *keep = st;
+    else sd_metrics_free(st);
+    return err;
+}
+
 /* Where the baseline's face was, for a follow-up with several faces. */
 typedef struct FaceHint {
     SdFace box;      /* in the baseline photo as loaded */
@@ -342,7 +362,7 @@ static int score_followup(View *v, const SdCatEntry *e)
     /* the baseline's anatomy and skin, restricted to what the follow-up covers and to its skin */
     SD_TIMED(po, SD_ST_REGIONS, err = sd_regions_build_followup(ctx, &v->base, &fu, &frg));
     if (err) { sd__run_add_error(po, e->path, "regions", err, ctx->errmsg); goto out; }
-    SD_TIMED(po, SD_ST_METRICS, err = sd__run_measure(ctx, &fu, &frg, o, v->val, &st));
+    SD_TIMED(po, SD_ST_METRICS, err = measure_pair(ctx, &fu, &frg, o, v->bst, v->val, &st));
     if (!err && o->bootstrap > 1)
         SD_TIMED(po, SD_ST_BOOTSTRAP, err = sd__run_bootstrap_sd(ctx, &photo, &fu, &v->base, &frg, o, &fcomp,
                                                                 sd__run_seed(e->patient, e->view, e->session), v->sd));

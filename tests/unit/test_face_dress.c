@@ -156,6 +156,10 @@ static int measure(int shot, uint64_t hair_seed, int folds, Meas *m)
         (err = sd_regions_build_followup(&ctx, &base, &fu, &rg)) ||
         (err = sd_metrics_prepare(&ctx, &fu.img, sd_regions_metrics_valid(&rg, &fu), fu.px_per_mm, NULL, &st)))
         goto done;
+    for (int r = 0; r < rg.n; r++) {   /* the same pixels in both, as the runner measures a pair */
+        sd_metrics_restrict(st, &rg.mask[r]);
+        sd_metrics_restrict(bst, &rg.mask[r]);
+    }
     double v[SD_NMETRICS], v2[SD_NMETRICS];
     m->fh_mm2 = (double)rg.area[fh] / (fu.px_per_mm * fu.px_per_mm);
     m->fh_poly_mm2 = (double)rg.poly_area[fh] / (fu.px_per_mm * fu.px_per_mm);
