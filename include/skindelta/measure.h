@@ -55,8 +55,9 @@ SD_API int  sd_measure_file_ex(SdCtx *ctx, const char *path, const SdRunOpts *o,
 
 /* A follow-up measured against its baseline as run does: registered onto base (qc gets the
  * figures and status; a `failed` pair is still measured, the caller decides), its exposure
- * matched by o->photometry, measured on base's regions restricted to what it covers. base must
- * come from sd_measure_image/file with the same options. */
+ * matched by o->photometry, measured on base's regions restricted to what it covers and to its own
+ * skin, on the pixels both images' maps measure; the baseline's values on those same pixels are
+ * sd_measurement_paired's. base must come from sd_measure_image/file with the same options. */
 SD_API int  sd_measure_followup(SdCtx *ctx, const SdMeasurement *base, const SdImage *photo,
                                 const SdRunOpts *o, SdMeasurement **out, SdAlignQC *qc);
 SD_API int  sd_measure_followup_file(SdCtx *ctx, const SdMeasurement *base, const char *path,
@@ -69,6 +70,9 @@ SD_API void sd_measurement_free(SdMeasurement *m);
 SD_API int  sd_measurement_nregions(const SdMeasurement *m);
 SD_API const char *sd_measurement_region(const SdMeasurement *m, int r);
 SD_API const double *sd_measurement_values(const SdMeasurement *m, int r);
+/* A follow-up's baseline values on the pair's region r (the same pixels as its own values: what
+ * run's changes.csv compares against); NULL for a measurement that is not a follow-up. */
+SD_API const double *sd_measurement_paired(const SdMeasurement *m, int r);
 /* Pixels in region r's mask, and 1 when the region is mostly masked out (measured but flagged). */
 SD_API long sd_measurement_area(const SdMeasurement *m, int r);
 SD_API int  sd_measurement_warn(const SdMeasurement *m, int r);

@@ -248,7 +248,13 @@ def _pair(before, after, masks, opts):
         try:
             hf, qc = _followup_handle(L, hb, after, o)
             try:
-                return _read_measurement(L, hb, masks), _read_measurement(L, hf, masks), qc
+                a = _read_measurement(L, hf, masks)
+                ids = [m["id"] for m in metrics()]
+                paired = {}
+                for r in range(L.dll.sd_measurement_nregions(hf)):
+                    v = L.dll.sd_measurement_paired(hf, r)
+                    paired[L.dll.sd_measurement_region(hf, r).decode()] = {ids[k]: float(v[k]) for k in range(len(ids))}
+                return _read_measurement(L, hb, masks), a, qc, paired
             finally:
                 L.dll.sd_measurement_free(hf)
         finally:
@@ -260,19 +266,21 @@ def align(before, after, **opts):
     Returns {"before": HxWx3 float32, "after": HxWx3 float32 (after photometry), "valid": HxW
     bool (where the follow-up covers the frame), "qc": {...}, "transform": 3x3 (after photo px ->
     canonical px)}."""
-    b, a, qc = _pair(before, after, True, opts)
+    b, a, qc, _ = _pair(before, after, True, opts)
     return {"before": b.image, "after": a.image, "valid": a.valid, "qc": qc, "transform": a.transform}
 
 
 def compare(before, after, masks=False, **opts):
     """Score one before/after pair as `skindelta compare` does (without the bootstrap). Returns a
-    Comparison {region: {metric: {before, after, delta, pct_change}}} with .qc, .before, .after."""
-    b, a, qc = _pair(before, after, masks, opts)
+    Comparison {region: {metric: {before, after, delta, pct_change}}} with .qc, .before, .after;
+    "before" is the baseline on the skin and pixels both photos show (changes.csv's baseline),
+    .before the baseline measured alone (measurements.csv's row)."""
+    b, a, qc, paired = _pair(before, after, masks, opts)
     out = Comparison()
     for region, vals in a.items():
         row = {}
         for metric, v1 in vals.items():
-            v0 = b[region][metric]
+            v0 = paired[region][metric]   # the baseline on the pair's pixels, as run compares
             d = v1 - v0
             row[metric] = {"before": v0, "after": v1, "delta": d,
                            "pct_change": 100.0 * d / abs(v0) if v0 != 0 and math.isfinite(v0) else None}

@@ -99,6 +99,7 @@ _SIGNATURES = {
     "sd_measurement_nregions": (c_int, [c_void_p]),
     "sd_measurement_region": (c_char_p, [c_void_p, c_int]),
     "sd_measurement_values": (P(c_double), [c_void_p, c_int]),
+    "sd_measurement_paired": (P(c_double), [c_void_p, c_int]),
     "sd_measurement_area": (c_long, [c_void_p, c_int]),
     "sd_measurement_warn": (c_int, [c_void_p, c_int]),
     "sd_measurement_mask": (P(SdMask), [c_void_p, c_int]),

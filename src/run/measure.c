@@ -167,7 +167,13 @@ struct SdMeasurement {
     int photo_w, photo_h;    /* the photo's size (a file's before shrink-on-load) */
     SdMetricsOpts mo;        /* for the overlays */
     SdMetricsState *st;      /* the metric maps when kept (SD_MEASURE_KEEP_MAPS), else NULL */
+    double (*paired)[SD_NMETRICS];   /* a follow-up: its baseline's values on the pair's regions */
 };
+
+const double *sd_measurement_paired(const SdMeasurement *m, int r)
+{
+    return m && m->paired && r >= 0 && r < m->rg.n ? m->paired[r] : NULL;
+}
 
 void sd_measurement_free(SdMeasurement *m)
 {
@@ -176,6 +182,7 @@ void sd_measurement_free(SdMeasurement *m)
     sd_regions_free(&m->rg);
     sd_metrics_free(m->st);
     free(m->val);
+    free(m->paired);
     free(m);
 }
 
@@ -228,6 +235,37 @@ static int measure_regions(SdCtx *ctx, SdMeasurement *m, const SdRunOpts *f, int
         err = sd_metrics_region(ctx, st, &m->rg.mask[r], m->rg.name[r], m->val[r]);
     if (!err && keep) m->st = st;
     else sd_metrics_free(st);
+    return err;
+}
+
+/* A follow-up as run measures it: each region restricted to the pixels both images' maps
+ * measure, the follow-up's values, and the baseline's on the same pixels (m->paired; NaN where
+ * the baseline has no value, e.g. its colour metrics emptied). */
+static int measure_pair(SdCtx *ctx, const SdMeasurement *base, SdMeasurement *m, const SdRunOpts *f)
+{
+    SdMetricsState *bst = base->st, *own = NULL, *st = NULL;
+    int err = 0;
+    m->mo = f->metrics;
+    m->val = calloc((size_t)m->rg.n, sizeof(*m->val));
+    m->paired = calloc((size_t)m->rg.n, sizeof(*m->paired));
+    if (!m->val || !m->paired) return sd_fail(ctx, SD_ENOMEM, "out of memory");
+    if (!bst)
+        err = sd_metrics_prepare(ctx, &base->al.img, sd_regions_metrics_valid(&base->rg, &base->al),
+                                 base->al.px_per_mm, &base->mo, &own);
+    if (!bst) bst = own;
+    if (!err)
+        err = sd_metrics_prepare(ctx, &m->al.img, sd_regions_metrics_valid(&m->rg, &m->al), m->al.px_per_mm,
+                                 &f->metrics, &st);
+    for (int r = 0; r < m->rg.n && !err; r++) {
+        sd_metrics_restrict(st, &m->rg.mask[r]);
+        sd_metrics_restrict(bst, &m->rg.mask[r]);
+        if (!(err = sd_metrics_region(ctx, st, &m->rg.mask[r], m->rg.name[r], m->val[r])))
+            err = sd_metrics_region(ctx, bst, &m->rg.mask[r], m->rg.name[r], m->paired[r]);
+        for (int k = 0; !err && k < SD_NMETRICS && r < base->rg.n; k++)
+            if (base->val && isnan(base->val[r][k])) m->paired[r][k] = NAN;
+    }
+    sd_metrics_free(st);
+    sd_metrics_free(own);
     return err;
 }
 
@@ -300,7 +338,7 @@ int sd_measure_followup(SdCtx *ctx, const SdMeasurement *base, const SdImage *ph
     if (!err) err = sd_photometry_apply(ctx, &base->al, &m->al, f.photometry, &ph);
     /* the baseline's anatomy and skin, restricted to what the follow-up covers and to its skin */
     if (!err) err = sd_regions_build_followup(ctx, &base->al, &m->al, &m->rg);
-    if (!err) err = measure_regions(ctx, m, &f, 0);
+    if (!err) err = measure_pair(ctx, base, m, &f);
     sd_image_free(&tmp);
     if (err) { sd_measurement_free(m); return err; }
     *out = m;

@@ -64,7 +64,7 @@ static void test_meas_roundtrip(void)
     if (text) {
         char h[512];
         first_line(text, h, sizeof(h));
-        CHECK(!strcmp(h, "patient,view,session,region,metric,sd,n_boot"));
+        CHECK(!strcmp(h, "patient,view,session,region,metric,sd,n_boot,paired_baseline"));
         CHECK(strstr(text, "cheek_l") == NULL);   /* no sd, no row */
     }
     free(text);
