@@ -44,8 +44,11 @@ SD_API int  sd_region_colour(const char *name, uint8_t rgb[3]);
 
 /* A follow-up's regions: the baseline's anatomy and skin, restricted to what the follow-up covers
  * and to the follow-up's own skin (hair, glare or shadow at either visit is left out of both:
- * the change is measured on the skin both photos show). base and fu in the same canonical frame. */
-SD_API int  sd_regions_build_followup(SdCtx *ctx, const SdAligned *base, const SdAligned *fu, SdRegions *out);
+ * the change is measured on the skin both photos show). base and fu in the same canonical frame.
+ * base_rg (may be NULL): the baseline's own regions (sd_regions_build of base), whose skin is
+ * taken as it is instead of testing the baseline's colours again. */
+SD_API int  sd_regions_build_followup(SdCtx *ctx, const SdAligned *base, const SdRegions *base_rg,
+                                      const SdAligned *fu, SdRegions *out);
 
 /* PNG/JPEG of img with each region's outline and a tint, the skin mask dimmed outside. */
 SD_API int  sd_regions_overlay(SdCtx *ctx, const SdImage *img, const SdRegions *r, const char *path);

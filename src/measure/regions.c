@@ -466,7 +466,8 @@ static void poly_rows(const SdPoint *pts, int n, int h, int *y0, int *y1)
     if (n < 3) *y1 = -1;
 }
 
-static int build(SdCtx *ctx, const SdAligned *a, const SdAligned *fu, const SdMask *restrict_valid, SdRegions *out)
+static int build(SdCtx *ctx, const SdAligned *a, const SdRegions *a_rg, const SdAligned *fu,
+                 const SdMask *restrict_valid, SdRegions *out)
 {
     memset(out, 0, sizeof(*out));
     if (!a || !a->img.data || a->img.c < 3 ||
@@ -502,7 +503,12 @@ static int build(SdCtx *ctx, const SdAligned *a, const SdAligned *fu, const SdMa
     {
         SdMask hair = {0};
         if ((err = sd_mask_create(&hair, w, h))) goto fail;
-        err = colour_tests(ctx, &a->img, t, &a->lm, a->px_per_mm, &out->skin, &hair);
+        if (a_rg && fu)   /* the baseline's skin as its own regions found it (the same tests) */
+            for (int y = 0; y < h; y++)
+                memcpy(out->skin.data + (size_t)y * out->skin.stride, a_rg->skin.data + (size_t)y * a_rg->skin.stride,
+                       (size_t)w);
+        else
+            err = colour_tests(ctx, &a->img, t, &a->lm, a->px_per_mm, &out->skin, &hair);
         if (!err && fu) {   /* the follow-up's own skin tests, on its pixels in the same frame */
             SdMask s2 = {0};
             memset(hair.data, 0, (size_t)hair.stride * (size_t)h);
@@ -564,14 +570,18 @@ const SdMask *sd_regions_metrics_valid(const SdRegions *r, const SdAligned *a)
 
 int sd_regions_build(SdCtx *ctx, const SdAligned *a, const SdMask *restrict_valid, SdRegions *out)
 {
-    return build(ctx, a, NULL, restrict_valid, out);
+    return build(ctx, a, NULL, NULL, restrict_valid, out);
 }
 
-int sd_regions_build_followup(SdCtx *ctx, const SdAligned *base, const SdAligned *fu, SdRegions *out)
+int sd_regions_build_followup(SdCtx *ctx, const SdAligned *base, const SdRegions *base_rg, const SdAligned *fu,
+                              SdRegions *out)
 {
     if (!fu || !fu->img.data || fu->img.w != base->img.w || fu->img.h != base->img.h)
         return sd_fail(ctx, SD_EINVAL, "regions: the follow-up is not in the baseline's frame");
-    return build(ctx, base, fu, &fu->valid, out);
+    if (base_rg && (base_rg->n != SD_NREGIONS || !base_rg->skin.data || base_rg->skin.w != base->img.w ||
+                    base_rg->skin.h != base->img.h))
+        base_rg = NULL;   /* (roi whole, or not the baseline's: its tests are run again) */
+    return build(ctx, base, base_rg, fu, &fu->valid, out);
 }
 
 /* ---- overlay */

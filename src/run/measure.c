@@ -337,7 +337,7 @@ int sd_measure_followup(SdCtx *ctx, const SdMeasurement *base, const SdImage *ph
     if (!err) err = sd_align_followup(ctx, &base->al, use, f.roi_whole ? NULL : &lm, &f.align, &m->al, qc);
     if (!err) err = sd_photometry_apply(ctx, &base->al, &m->al, f.photometry, &ph);
     /* the baseline's anatomy and skin, restricted to what the follow-up covers and to its skin */
-    if (!err) err = sd_regions_build_followup(ctx, &base->al, &m->al, &m->rg);
+    if (!err) err = sd_regions_build_followup(ctx, &base->al, &base->rg, &m->al, &m->rg);
     if (!err) err = measure_pair(ctx, base, m, &f);
     sd_image_free(&tmp);
     if (err) { sd_measurement_free(m); return err; }

@@ -360,7 +360,7 @@ static int score_followup(View *v, const SdCatEntry *e)
     SD_TIMED(po, SD_ST_PHOTOMETRY, err = sd_photometry_apply(ctx, &v->base, &fu, o->photometry, &ph));
     if (err) { sd__run_add_error(po, e->path, "photometry", err, ctx->errmsg); goto out; }
     /* the baseline's anatomy and skin, restricted to what the follow-up covers and to its skin */
-    SD_TIMED(po, SD_ST_REGIONS, err = sd_regions_build_followup(ctx, &v->base, &fu, &frg));
+    SD_TIMED(po, SD_ST_REGIONS, err = sd_regions_build_followup(ctx, &v->base, &v->rg, &fu, &frg));
     if (err) { sd__run_add_error(po, e->path, "regions", err, ctx->errmsg); goto out; }
     SD_TIMED(po, SD_ST_METRICS, err = measure_pair(ctx, &fu, &frg, o, v->bst, v->val, &st));
     if (!err && o->bootstrap > 1)

@@ -153,7 +153,7 @@ static int measure(int shot, uint64_t hair_seed, int folds, Meas *m)
     if ((err = capture(shot, hair_seed, folds, &dr, &p)) || (err = sd_face_find(&ctx, &p, NULL, &lm, &nf)) ||
         (err = sd_align_followup(&ctx, &base, &p, &lm, &ao, &fu, &qc)) ||
         (err = sd_photometry_apply(&ctx, &base, &fu, "reference", &ph)) ||
-        (err = sd_regions_build_followup(&ctx, &base, &fu, &rg)) ||
+        (err = sd_regions_build_followup(&ctx, &base, &brg, &fu, &rg)) ||
         (err = sd_metrics_prepare(&ctx, &fu.img, sd_regions_metrics_valid(&rg, &fu), fu.px_per_mm, NULL, &st)))
         goto done;
     for (int r = 0; r < rg.n; r++) {   /* the same pixels in both, as the runner measures a pair */

@@ -95,7 +95,7 @@ static int measure(const SdSynthEffect *e, int shot, int nm, const int *metric, 
     if ((err = capture(e, shot, &p)) || (err = sd_face_find(&ctx, &p, NULL, &lm, &nf)) ||
         (err = sd_align_followup(&ctx, &base, &p, &lm, &ao, &fu, &qc)) ||
         (err = sd_photometry_apply(&ctx, &base, &fu, "reference", &ph)) ||
-        (err = sd_regions_build_followup(&ctx, &base, &fu, &rg)) ||
+        (err = sd_regions_build_followup(&ctx, &base, NULL, &fu, &rg)) ||
         (err = sd_metrics_prepare(&ctx, &fu.img, sd_regions_metrics_valid(&rg, &fu), fu.px_per_mm, NULL, &st)))
         goto done;
     for (int k = 0; k < nm && !err; k++) {
