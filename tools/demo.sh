@@ -12,11 +12,13 @@ OUT=${DEMO_OUT:-$BUILD/demo-out}
 # one deliberately bad capture (patient 3's first follow-up: JPEG q70, overexposed with a red
 # cast) to show what QC catches. A course made by an older demo (no stamp) is made again.
 DEMO_SYNTH="--kind face --patients 4 --sessions 3 --seed 4 --capture consistent --bad-capture 3:2"
-if [ ! -f "$SAMPLES/truth.json" ] || [ "$(cat "$SAMPLES/.synth_options" 2>/dev/null)" != "$DEMO_SYNTH" ]; then
+# (the stamp also names the phantoms' generation: 0.3 added hair strands and nasolabial folds)
+STAMP="$DEMO_SYNTH (phantoms 0.3)"
+if [ ! -f "$SAMPLES/truth.json" ] || [ "$(cat "$SAMPLES/.synth_options" 2>/dev/null)" != "$STAMP" ]; then
     echo "demo: generating the sample course in $SAMPLES ($DEMO_SYNTH)"
     rm -rf "$SAMPLES.tmp"
     "$BIN" synth -o "$SAMPLES.tmp" $DEMO_SYNTH
-    echo "$DEMO_SYNTH" > "$SAMPLES.tmp/.synth_options"
+    echo "$STAMP" > "$SAMPLES.tmp/.synth_options"
     rm -rf "$SAMPLES"; mv "$SAMPLES.tmp" "$SAMPLES"
 fi
 rm -rf "$OUT"
