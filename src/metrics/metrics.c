@@ -16,7 +16,7 @@
  * legacy code page garbles UTF-8 without a BOM. `what` is the codebook's one-line definition. */
 static const SdMetricInfo metric_table[SD_NMETRICS] = {
     { "texture_roughness", "%", SD_BETTER_LOWER, 1,
-      "Rq (RMS) of the illumination-flattened log-luminance band (0.1-1 mm detail), in % of the luminance" },
+      "Rq (RMS) of the illumination-flattened log-luminance band (0.1-0.7 mm detail), in % of the luminance" },
     { "texture_glcm_contrast", "-", SD_BETTER_LOWER, 0,
       "Haralick GLCM contrast of the texture band (32 levels, 4 directions averaged)" },
     { "texture_glcm_homogeneity", "-", SD_BETTER_HIGHER, 0,
@@ -24,7 +24,7 @@ static const SdMetricInfo metric_table[SD_NMETRICS] = {
     { "texture_glcm_entropy", "-", SD_BETTER_LOWER, 0,
       "Haralick GLCM entropy of the texture band in bits (32 levels, 4 directions averaged)" },
     { "wrinkle_density", "%", SD_BETTER_LOWER, 1,
-      "soft share of the region's area on wrinkles: smooth membership of the multi-scale Hessian dark-valley response, spots excluded" },
+      "soft share of the region's area on wrinkles: smooth membership of the multi-scale Hessian dark-valley response, spots, folds and shading edges excluded" },
     { "wrinkle_length_density", "mm/cm2", SD_BETTER_LOWER, 0,
       "wrinkle skeleton length per region area" },
     { "wrinkle_severity", "-", SD_BETTER_LOWER, 0,

@@ -19,14 +19,15 @@ typedef struct MetricDef {
 
 static const MetricDef metric_defs[] = {
     {"texture_roughness", "Skin roughness",
-     "How uneven the fine surface texture is (detail 0.1-1 mm): the spread of the skin's "
-     "brightness once lighting is flattened. Lower = smoother skin.", -1, 1},
+     "How uneven the fine surface texture is (detail 0.1-0.7 mm): the spread of the skin's "
+     "brightness once lighting is flattened, away from wrinkles and spots. Lower = smoother skin.", -1, 1},
     {"wrinkle_density", "Wrinkle area",
-     "Share of the region covered by detected wrinkles (dark lines at least 2 mm long). "
-     "Lower = fewer or shorter wrinkles.", -1, 1},
+     "Share of the region covered by fine lines (dark lines 0.2-1.5 mm wide, each pixel counted "
+     "by how clearly it shows; folds, shading edges and hair left out). Lower = fewer or fainter "
+     "wrinkles.", -1, 1},
     {"pigment_unevenness", "Pigment unevenness",
-     "How blotchy the brown (melanin) pigment is at the 0.5-3 mm scale. Lower = more even "
-     "skin tone.", -1, 1},
+     "How blotchy the brown (melanin) pigment is at the 0.5-3 mm scale, read through the "
+     "brightness where the pigment shows. Lower = more even skin tone.", -1, 1},
     {"texture_glcm_contrast", "Texture contrast",
      "Local contrast of the texture pattern. Lower = finer, more regular texture.", -1, 0},
     {"texture_glcm_homogeneity", "Texture homogeneity",
