@@ -469,6 +469,7 @@ static void poly_rows(const SdPoint *pts, int n, int h, int *y0, int *y1)
 static int build(SdCtx *ctx, const SdAligned *a, const SdRegions *a_rg, const SdAligned *fu,
                  const SdMask *restrict_valid, SdRegions *out)
 {
+    SdMask s2 = {0};
     memset(out, 0, sizeof(*out));
     if (!a || !a->img.data || a->img.c < 3 ||
         (restrict_valid && (restrict_valid->w != a->img.w || restrict_valid->h != a->img.h)))
@@ -498,6 +499,10 @@ static int build(SdCtx *ctx, const SdAligned *a, const SdRegions *a_rg, const Sd
     if (!t) { err = sd_fail(ctx, SD_ENOMEM, "out of memory"); goto fail; }
     if ((err = load_template(ctx, t))) goto fail;
     if ((err = skin_from_template(t, &a->lm, w, h, &out->skin))) goto fail;
+    if (fu) {   /* the template's skin, for the follow-up's own tests */
+        if ((err = sd_mask_create(&s2, w, h))) goto fail;
+        memcpy(s2.data, out->skin.data, (size_t)s2.stride * (size_t)h);
+    }
     and_mask(&out->skin, &a->valid);
     if ((err = sd_mask_create(&out->metrics_valid, w, h))) goto fail;
     {
@@ -510,12 +515,9 @@ static int build(SdCtx *ctx, const SdAligned *a, const SdRegions *a_rg, const Sd
         else
             err = colour_tests(ctx, &a->img, t, &a->lm, a->px_per_mm, &out->skin, &hair);
         if (!err && fu) {   /* the follow-up's own skin tests, on its pixels in the same frame */
-            SdMask s2 = {0};
             memset(hair.data, 0, (size_t)hair.stride * (size_t)h);
-            if (!(err = skin_from_template(t, &a->lm, w, h, &s2)) &&
-                !(err = colour_tests(ctx, &fu->img, t, &a->lm, a->px_per_mm, &s2, &hair)))
+            if (!(err = colour_tests(ctx, &fu->img, t, &a->lm, a->px_per_mm, &s2, &hair)))
                 and_mask(&out->skin, &s2);
-            sd_mask_free(&s2);
         }
         /* the measured image's valid pixels minus its own hair */
         const SdMask *v = fu ? &fu->valid : &a->valid;
@@ -556,9 +558,11 @@ static int build(SdCtx *ctx, const SdAligned *a, const SdRegions *a_rg, const Sd
                        (mm2 > 0 && out->area[r] < t->min_mm2 * mm2);
     }
     free(t);
+    sd_mask_free(&s2);
     return 0;
 fail:
     free(t);
+    sd_mask_free(&s2);
     sd_regions_free(out);
     return err;
 }

@@ -243,7 +243,7 @@ static int measure_regions(SdCtx *ctx, SdMeasurement *m, const SdRunOpts *f, int
  * the baseline has no value, e.g. its colour metrics emptied). */
 static int measure_pair(SdCtx *ctx, const SdMeasurement *base, SdMeasurement *m, const SdRunOpts *f)
 {
-    SdMetricsState *bst = base->st, *own = NULL, *st = NULL;
+    SdMetricsState *bst = base->st, *own = NULL;
     int err = 0;
     m->mo = f->metrics;
     m->val = calloc((size_t)m->rg.n, sizeof(*m->val));
@@ -253,18 +253,10 @@ static int measure_pair(SdCtx *ctx, const SdMeasurement *base, SdMeasurement *m,
         err = sd_metrics_prepare(ctx, &base->al.img, sd_regions_metrics_valid(&base->rg, &base->al),
                                  base->al.px_per_mm, &base->mo, &own);
     if (!bst) bst = own;
-    if (!err)
-        err = sd_metrics_prepare(ctx, &m->al.img, sd_regions_metrics_valid(&m->rg, &m->al), m->al.px_per_mm,
-                                 &f->metrics, &st);
-    for (int r = 0; r < m->rg.n && !err; r++) {
-        sd_metrics_restrict(st, &m->rg.mask[r]);
-        sd_metrics_restrict(bst, &m->rg.mask[r]);
-        if (!(err = sd_metrics_region(ctx, st, &m->rg.mask[r], m->rg.name[r], m->val[r])))
-            err = sd_metrics_region(ctx, bst, &m->rg.mask[r], m->rg.name[r], m->paired[r]);
-        for (int k = 0; !err && k < SD_NMETRICS && r < base->rg.n; k++)
+    if (!err) err = sd__run_measure_pair(ctx, &m->al, &m->rg, &f->metrics, bst, m->val, m->paired, NULL);
+    for (int r = 0; !err && r < m->rg.n && r < base->rg.n; r++)
+        for (int k = 0; k < SD_NMETRICS; k++)
             if (base->val && isnan(base->val[r][k])) m->paired[r][k] = NAN;
-    }
-    sd_metrics_free(st);
     sd_metrics_free(own);
     return err;
 }

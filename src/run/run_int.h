@@ -110,6 +110,11 @@ void sd__run_view(SdCtx *ctx, SdRunWorker *w, const SdCatEntry *ents, int n, SdP
 /* Every region of an aligned image measured: values[r][m]; *keep (may be NULL) gets the state. */
 int  sd__run_measure(SdCtx *ctx, const SdAligned *al, const SdRegions *rg, const SdRunOpts *o,
                      double (*values)[SD_NMETRICS], SdMetricsState **keep);
+/* A follow-up on its pair's regions rg (restricted in place to the pixels both images' maps
+ * measure), and, when paired and bst are given, the baseline's values on the same pixels. */
+int  sd__run_measure_pair(SdCtx *ctx, const SdAligned *al, SdRegions *rg, const SdMetricsOpts *mo,
+                          const SdMetricsState *bst, double (*values)[SD_NMETRICS],
+                          double (*paired)[SD_NMETRICS], SdMetricsState **keep);
 
 /* bootstrap.c */
 uint64_t sd__run_seed(const char *patient, const char *view, const char *session);

@@ -27,20 +27,22 @@ int sd__run_measure(SdCtx *ctx, const SdAligned *al, const SdRegions *rg, const 
 }
 
 /* A follow-up's metrics on the pair's regions, each first restricted to the pixels both images'
- * maps measure (the erosion around either photo's hair and coverage), so that the follow-up and
- * the baseline's paired values (bst) are taken on the same pixels. */
-static int measure_pair(SdCtx *ctx, const SdAligned *al, SdRegions *rg, const SdRunOpts *o,
-                        const SdMetricsState *bst, double (*values)[SD_NMETRICS], SdMetricsState **keep)
+ * maps measure (the erosion around either photo's hair and coverage), and the baseline's values
+ * on those same pixels from its maps bst (paired, may be NULL: not wanted). */
+int sd__run_measure_pair(SdCtx *ctx, const SdAligned *al, SdRegions *rg, const SdMetricsOpts *mo,
+                         const SdMetricsState *bst, double (*values)[SD_NMETRICS],
+                         double (*paired)[SD_NMETRICS], SdMetricsState **keep)
 {
     SdMetricsState *st = NULL;
-    int err = sd_metrics_prepare(ctx, &al->img, sd_regions_metrics_valid(rg, al), al->px_per_mm, &o->metrics, &st);
+    int err = sd_metrics_prepare(ctx, &al->img, sd_regions_metrics_valid(rg, al), al->px_per_mm, mo, &st);
     if (err) return err;
-    for (int r = 0; r < rg->n; r++) {
+    for (int r = 0; r < rg->n && !err; r++) {
         sd_metrics_restrict(st, &rg->mask[r]);
         sd_metrics_restrict(bst, &rg->mask[r]);
-    }
-    for (int r = 0; r < rg->n && !err; r++)
         err = sd_metrics_region(ctx, st, &rg->mask[r], rg->name[r], values[r]);
+        if (!err && paired && bst)
+            err = sd_metrics_region(ctx, bst, &rg->mask[r], rg->name[r], paired[r]);
+    }
     if (keep && !err) *keep = st;
     else sd_metrics_free(st);
     return err;
@@ -362,7 +364,13 @@ static int score_followup(View *v, const SdCatEntry *e)
     /* the baseline's anatomy and skin, restricted to what the follow-up covers and to its skin */
     SD_TIMED(po, SD_ST_REGIONS, err = sd_regions_build_followup(ctx, &v->base, &v->rg, &fu, &frg));
     if (err) { sd__run_add_error(po, e->path, "regions", err, ctx->errmsg); goto out; }
-    SD_TIMED(po, SD_ST_METRICS, err = measure_pair(ctx, &fu, &frg, o, v->bst, v->val, &st));
+    /* the baseline on the same skin and pixels (pv): changes.csv compares against these */
+    if (v->bst && !(pv = calloc((size_t)frg.n, sizeof(*pv)))) {
+        err = SD_ENOMEM;
+        sd__run_add_error(po, e->path, "metrics", err, "out of memory");
+        goto out;
+    }
+    SD_TIMED(po, SD_ST_METRICS, err = sd__run_measure_pair(ctx, &fu, &frg, &o->metrics, v->bst, v->val, pv, &st));
     if (!err && o->bootstrap > 1)
         SD_TIMED(po, SD_ST_BOOTSTRAP, err = sd__run_bootstrap_sd(ctx, &photo, &fu, &v->base, &frg, o, &fcomp,
                                                                 sd__run_seed(e->patient, e->view, e->session), v->sd));
@@ -372,19 +380,7 @@ static int score_followup(View *v, const SdCatEntry *e)
                                                             e->patient, e->view, e->session));
     if (err) { sd__run_add_error(po, e->path, "metrics", err, ctx->errmsg); goto out; }
     if (fguard) sd__run_colour_blank(&frg, v->val);
-    /* the baseline on the same skin: the pair's regions (hair, glare, coverage of either photo
-     * out) measured on the baseline's maps; changes.csv compares against these */
-    if (v->bst) {
-        if (!(pv = calloc((size_t)frg.n, sizeof(*pv)))) {
-            err = SD_ENOMEM;
-            sd__run_add_error(po, e->path, "metrics", err, "out of memory");
-            goto out;
-        }
-        SD_TIMED(po, SD_ST_METRICS, for (int r = 0; r < frg.n && !err; r++)
-                     err = sd_metrics_region(ctx, v->bst, &frg.mask[r], frg.name[r], pv[r]));
-        if (err) { sd__run_add_error(po, e->path, "metrics", err, ctx->errmsg); goto out; }
-        if (v->bguard) sd__run_colour_blank(&frg, pv);
-    }
+    if (pv && v->bguard) sd__run_colour_blank(&frg, pv);
     sd_image_free(&photo);
     /* a pair is flagged (qc and alignment status "warn") when the registration was weak, the
      * follow-up's JPEG compression differs from the baseline's, its skin is clipped or it shows
